@@ -1,0 +1,98 @@
+//! `reelguard match VIDEO`: look for registered works in a video.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::progress::DecodeProgress;
+use super::{round3, Context};
+use crate::engine::{self, Catalog};
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// The video to check (any format FFmpeg reads)
+    pub video: PathBuf,
+    /// Print the matches as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
+    let config = context.config.matching.clone();
+    let limits = context.config.limits.clone();
+    let path = args.video.clone();
+    let progress = DecodeProgress::new(&format!("fingerprinting {}", path.display()), args.json);
+    let bar = progress.clone_bar();
+    let decode = tokio::task::spawn_blocking(move || {
+        engine::fingerprint_candidate(&path, &limits, |position, info| bar.update(position, info))
+    });
+    let store = context.open_store().await?;
+    let catalog = Catalog::load(&store, &config).await?;
+    store.close().await;
+    let (info, query) = decode.await.context("fingerprinting task failed")??;
+    progress.finish();
+    for work in &catalog.stale {
+        tracing::warn!(
+            work = %work.id,
+            "work {:?} was fingerprinted by an older version and is skipped; register it again",
+            work.title
+        );
+    }
+    let found = catalog.find(&query, info.duration_s, &config);
+
+    if args.json {
+        let matches: Vec<serde_json::Value> = found
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "work_id": f.work.id,
+                    "title": f.work.title,
+                    "score": round3(f.segment.score),
+                    "query_start_s": round3(f.segment.query_start_s),
+                    "query_end_s": round3(f.segment.query_end_s),
+                    "work_start_s": round3(f.segment.work_start_s),
+                    "work_end_s": round3(f.segment.work_end_s),
+                    "matched_frames": f.segment.matched_frames(),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "query": args.video.display().to_string(),
+            "duration_s": round3(info.duration_s),
+            "matches": matches,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    if found.is_empty() {
+        println!(
+            "{}: no registered work found ({:.1} s checked against {} works)",
+            args.video.display(),
+            info.duration_s,
+            catalog.works().len()
+        );
+        return Ok(());
+    }
+    println!(
+        "{}: {} matching segment(s)",
+        args.video.display(),
+        found.len()
+    );
+    for f in &found {
+        let s = &f.segment;
+        println!(
+            "  \"{}\" (work {})  score {:.2}  video {:.1}-{:.1} s  <->  work {:.1}-{:.1} s  ({} frames, speed {:.2}x)",
+            f.work.title,
+            f.work.id,
+            s.score,
+            s.query_start_s,
+            s.query_end_s,
+            s.work_start_s,
+            s.work_end_s,
+            s.matched_frames(),
+            s.speed
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! The `reelguard` command line: argument parsing, dispatch and exit codes.
+//! One file per command group.
+
+mod match_video;
+mod progress;
+mod register;
+mod works;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::media::MediaError;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reelguard",
+    version,
+    about = "Find re-uploads of your videos and prove they are yours"
+)]
+pub struct Cli {
+    /// Directory holding the database and blobs [default: ~/.local/share/reelguard]
+    #[arg(long, env = "REELGUARD_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file (see config/reelguard.example.toml)
+    #[arg(long, env = "REELGUARD_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v: info, -vv: debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register a finished video as a work: fingerprint it and store it
+    Register(register::RegisterArgs),
+    /// Look for registered works in a video
+    Match(match_video::MatchArgs),
+    /// List, show or remove registered works
+    #[command(subcommand)]
+    Works(works::WorksCommand),
+}
+
+/// A problem with what the user gave (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Parses the command line, runs the command and returns the exit code.
+pub fn main() -> u8 {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit_code(&error)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
+    let context = Context {
+        config,
+        data_dir_flag: cli.data_dir,
+    };
+    match cli.command {
+        Command::Register(args) => register::run(&context, args).await,
+        Command::Match(args) => match_video::run(&context, args).await,
+        Command::Works(command) => works::run(&context, command).await,
+    }
+}
+
+/// What every command needs: the configuration and where the data lives.
+pub struct Context {
+    pub config: Config,
+    data_dir_flag: Option<PathBuf>,
+}
+
+impl Context {
+    /// Opens the store, creating the data directory on first use.
+    pub async fn open_store(&self) -> anyhow::Result<Store> {
+        if let Some(url) = &self.config.database_url {
+            return Ok(Store::open(url).await?);
+        }
+        let dir = self
+            .config
+            .resolve_data_dir(self.data_dir_flag.as_deref())?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
+        Ok(Store::open_in(&dir).await?)
+    }
+}
+
+/// 2 for problems with the input, 1 for everything else.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let is_input = error.chain().any(|cause| {
+        cause.is::<InputError>()
+            || cause.is::<MediaError>()
+            || matches!(
+                cause.downcast_ref::<StoreError>(),
+                Some(
+                    StoreError::WorkNotFound(_)
+                        | StoreError::AmbiguousWork { .. }
+                        | StoreError::AlreadyRegistered { .. }
+                )
+            )
+    });
+    if is_input {
+        2
+    } else {
+        1
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REELGUARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Rounds seconds and scores for display and JSON.
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// Canonical absolute form of a path the user gave, for storing.
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}

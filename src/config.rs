@@ -1,0 +1,165 @@
+//! The TOML configuration: defaults, file, environment, validation.
+//!
+//! Every key is optional. Precedence: command-line flags, then `REELGUARD_*`
+//! environment variables, then the file, then the defaults below. A bad file
+//! is rejected at start-up naming the key, the value and the reason.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use crate::matcher::MatchConfig;
+use crate::media::DecodeLimits;
+
+/// Who claims the works: fills notices and certificates.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OwnerConfig {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Holds the SQLite database and blobs.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` (default: `reelguard.db` in the data dir).
+    pub database_url: Option<String>,
+    pub owner: OwnerConfig,
+    pub matching: MatchConfig,
+    pub limits: DecodeLimits,
+}
+
+impl Config {
+    /// Reads `path` (when given) and applies environment overrides.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str::<Config>(&text)
+                    .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Ok(url) = std::env::var("REELGUARD_DATABASE_URL") {
+            config.database_url = Some(url);
+        }
+        config.validate().with_context(|| match path {
+            Some(path) => format!("invalid config file {}", path.display()),
+            None => "invalid configuration".to_string(),
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let m = &self.matching;
+        if m.chunk_radius > 2 {
+            bail!(
+                "matching.chunk_radius = {}: must be 0, 1 or 2",
+                m.chunk_radius
+            );
+        }
+        if m.frame_radius > 256 {
+            bail!(
+                "matching.frame_radius = {}: must be at most 256 bits",
+                m.frame_radius
+            );
+        }
+        if !(0.0..=1.0).contains(&m.min_quality) {
+            bail!(
+                "matching.min_quality = {}: must be between 0 and 1",
+                m.min_quality
+            );
+        }
+        if !(0.0..=1.0).contains(&m.min_score) {
+            bail!(
+                "matching.min_score = {}: must be between 0 and 1",
+                m.min_score
+            );
+        }
+        if m.min_matched_frames < 2 {
+            bail!(
+                "matching.min_matched_frames = {}: must be at least 2",
+                m.min_matched_frames
+            );
+        }
+        if !(m.min_speed > 0.0 && m.min_speed <= 1.0 && m.max_speed >= 1.0 && m.max_speed <= 4.0) {
+            bail!(
+                "matching.min_speed = {}, max_speed = {}: need 0 < min_speed <= 1 <= max_speed <= 4",
+                m.min_speed,
+                m.max_speed
+            );
+        }
+        let l = &self.limits;
+        if l.min_side == 0 || l.min_side > l.max_side {
+            bail!(
+                "limits.min_side = {}, max_side = {}: need 0 < min_side <= max_side",
+                l.min_side,
+                l.max_side
+            );
+        }
+        if l.max_duration_s <= 0.0 || l.max_decode_s <= 0.0 {
+            bail!("limits.max_duration_s and limits.max_decode_s must be positive");
+        }
+        if let Some(url) = &self.database_url {
+            if !url.starts_with("sqlite:") {
+                bail!("database_url = {url:?}: only sqlite: URLs are supported in this version");
+            }
+        }
+        Ok(())
+    }
+
+    /// The data directory: the flag or environment value, else the config
+    /// file's, else `$XDG_DATA_HOME/reelguard` or `~/.local/share/reelguard`.
+    pub fn resolve_data_dir(&self, flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = flag
+            .map(Path::to_path_buf)
+            .or_else(|| self.data_dir.clone())
+        {
+            return Ok(expand_home(&dir));
+        }
+        if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(xdg).join("reelguard"));
+        }
+        let home = std::env::var_os("HOME")
+            .context("no data directory: pass --data-dir or set REELGUARD_DATA_DIR or HOME")?;
+        Ok(PathBuf::from(home).join(".local/share/reelguard"))
+    }
+}
+
+fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_matches_the_defaults() {
+        let text = include_str!("../config/reelguard.example.toml");
+        let config: Config = toml::from_str(text).expect("example config parses");
+        config.validate().expect("example config is valid");
+        assert_eq!(config.matching, MatchConfig::default());
+        assert_eq!(config.limits, DecodeLimits::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected_by_name() {
+        let error =
+            toml::from_str::<Config>("[matching]\nframe_radius = 40\nseed = 3\n").unwrap_err();
+        assert!(error.message().contains("seed"), "{}", error.message());
+        let config: Config = toml::from_str("[matching]\nmin_score = 1.5\n").unwrap();
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("matching.min_score = 1.5"), "{error}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Wires the pieces together for callers: decode → fingerprint, and
+//! store → index → match.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::fingerprint::{
+    Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, ALGORITHM,
+    ANALYSIS_SIDE, SAMPLE_RATE,
+};
+use crate::index::{Index, IndexBuilder};
+use crate::matcher::{find_matches, MatchConfig, Segment};
+use crate::media::{sample_video, DecodeLimits, MediaError, VideoInfo};
+use crate::store::{Store, StoreError, Work};
+
+/// Decodes a work's video and computes its fingerprint.
+pub fn fingerprint_work(
+    path: &Path,
+    limits: &DecodeLimits,
+    on_progress: impl FnMut(f64, &VideoInfo),
+) -> Result<(VideoInfo, Fingerprint), MediaError> {
+    let mut fingerprinter = ReferenceFingerprinter::new();
+    let info = sample_video(
+        path,
+        SAMPLE_RATE,
+        ANALYSIS_SIDE,
+        limits,
+        |f| fingerprinter.push(f),
+        on_progress,
+    )?;
+    Ok((info, fingerprinter.finish()))
+}
+
+/// Decodes a candidate video and computes its probes.
+pub fn fingerprint_candidate(
+    path: &Path,
+    limits: &DecodeLimits,
+    on_progress: impl FnMut(f64, &VideoInfo),
+) -> Result<(VideoInfo, QueryFingerprint), MediaError> {
+    let mut fingerprinter = QueryFingerprinter::new();
+    let info = sample_video(
+        path,
+        SAMPLE_RATE,
+        ANALYSIS_SIDE,
+        limits,
+        |f| fingerprinter.push(f),
+        on_progress,
+    )?;
+    Ok((info, fingerprinter.finish()))
+}
+
+/// SHA-256 (hex) and size of a file.
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        total += read as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// A segment of a candidate attributed to a registered work.
+pub struct Found<'a> {
+    pub work: &'a Work,
+    pub segment: Segment,
+}
+
+/// The registered works and their index, rebuilt from the store.
+pub struct Catalog {
+    index: Index,
+    works: Vec<Work>,
+    /// Works left out because their fingerprint uses another scheme.
+    pub stale: Vec<Work>,
+}
+
+impl Catalog {
+    pub async fn load(store: &Store, config: &MatchConfig) -> Result<Catalog, StoreError> {
+        let stored = store.load_fingerprints().await?;
+        let mut builder = IndexBuilder::new();
+        builder.reserve(stored.iter().map(|(_, s)| s.fingerprint.frames.len()).sum());
+        let mut works = Vec::with_capacity(stored.len());
+        let mut stale = Vec::new();
+        for (work, stored) in stored {
+            if stored.algorithm != ALGORITHM {
+                stale.push(work);
+                continue;
+            }
+            let fingerprint = &stored.fingerprint;
+            builder.add_work(
+                &fingerprint.frames,
+                fingerprint.sample_rate,
+                work.duration_s,
+                config.min_quality,
+            );
+            works.push(work);
+        }
+        Ok(Catalog {
+            index: builder.build(),
+            works,
+            stale,
+        })
+    }
+
+    pub fn works(&self) -> &[Work] {
+        &self.works
+    }
+
+    /// Segments of the candidate that copy registered works, best first.
+    pub fn find(
+        &self,
+        query: &QueryFingerprint,
+        duration_s: f64,
+        config: &MatchConfig,
+    ) -> Vec<Found<'_>> {
+        find_matches(&self.index, query, duration_s, config)
+            .into_iter()
+            .map(|segment| Found {
+                work: &self.works[segment.work],
+                segment,
+            })
+            .collect()
+    }
+}

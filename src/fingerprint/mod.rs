@@ -1,0 +1,198 @@
+//! Frame fingerprints: greyscale analysis frames in, 256-bit hashes out.
+//!
+//! Pure code: no I/O, no clock. A registered work gets one hash per sample
+//! (the centre of its picture inside any black bars); a candidate video gets
+//! several *probes* per sample (centre crops at a few scales, inner pictures
+//! found by their edges, each also mirrored), so that cropped, mirrored,
+//! letterboxed and picture-in-picture copies still meet the work's hashes.
+
+pub mod frame;
+pub mod hash;
+
+use image::GrayImage;
+
+pub use frame::Rect;
+pub use hash::{DctHasher, Hash256};
+
+/// Name and version of the hashing scheme; stored with every fingerprint.
+/// Change it whenever a change here alters the hashes of the same video.
+pub const ALGORITHM: &str = "reelguard-dct256-v1";
+/// Samples per second of video.
+pub const SAMPLE_RATE: f64 = 2.0;
+/// Longer side, in pixels, of the analysis frames the decoder produces.
+pub const ANALYSIS_SIDE: u32 = 256;
+/// Samples analysed together for bars and inner pictures (8 s at 2 fps).
+const BLOCK_SAMPLES: usize = 16;
+/// Share of the picture (per axis) a work's hash covers, centred. Leaving the
+/// outer border out makes hashes robust to crops and corner logos.
+const REFERENCE_CROP: f32 = 0.8;
+/// Centre crops a candidate is probed with: a copy cropped by `c` per side
+/// meets the work's hash at `REFERENCE_CROP / (1 - 2c)`.
+const QUERY_CROPS: [f32; 4] = [0.8, 0.86, 0.93, 1.0];
+
+/// The hash of one sampled frame of a work.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameHash {
+    pub hash: Hash256,
+    /// 0.0 (flat) ..= 1.0 (detailed).
+    pub quality: f32,
+}
+
+/// Fingerprint of a work: `frames[i]` is the frame shown at `i / sample_rate` s.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fingerprint {
+    pub sample_rate: f64,
+    pub frames: Vec<FrameHash>,
+}
+
+/// Which part of a candidate frame a probe hashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The centre crop `QUERY_CROPS[i]` of the picture inside any bars.
+    Crop(u8),
+    /// The i-th inner picture detected in the shot.
+    Inner(u8),
+}
+
+/// One hash of a candidate sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Probe {
+    pub hash: Hash256,
+    pub quality: f32,
+    pub view: View,
+    pub mirrored: bool,
+}
+
+/// Fingerprint of a candidate: `slots[i]` holds the probes of the frame at
+/// `i / sample_rate` s.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryFingerprint {
+    pub sample_rate: f64,
+    pub slots: Vec<Vec<Probe>>,
+}
+
+/// Builds a work's [`Fingerprint`] from its sampled frames, in order.
+pub struct ReferenceFingerprinter {
+    hasher: DctHasher,
+    pending: Vec<GrayImage>,
+    frames: Vec<FrameHash>,
+}
+
+impl Default for ReferenceFingerprinter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReferenceFingerprinter {
+    pub fn new() -> Self {
+        ReferenceFingerprinter {
+            hasher: DctHasher::new(),
+            pending: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Adds the next sample (the frame at `count / SAMPLE_RATE` s).
+    pub fn push(&mut self, frame: GrayImage) {
+        self.pending.push(frame);
+        if self.pending.len() == BLOCK_SAMPLES {
+            self.flush();
+        }
+    }
+
+    pub fn finish(mut self) -> Fingerprint {
+        self.flush();
+        Fingerprint {
+            sample_rate: SAMPLE_RATE,
+            frames: self.frames,
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let content = frame::content_box(&self.pending);
+        let window = content.centred(REFERENCE_CROP);
+        for sample in self.pending.drain(..) {
+            let hashed = self
+                .hasher
+                .hash(&frame::IntegralImage::new(&sample).window(&window));
+            self.frames.push(FrameHash {
+                hash: hashed.hash,
+                quality: hashed.quality,
+            });
+        }
+    }
+}
+
+/// Builds a candidate's [`QueryFingerprint`] from its sampled frames, in order.
+pub struct QueryFingerprinter {
+    hasher: DctHasher,
+    pending: Vec<GrayImage>,
+    slots: Vec<Vec<Probe>>,
+}
+
+impl Default for QueryFingerprinter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QueryFingerprinter {
+    pub fn new() -> Self {
+        QueryFingerprinter {
+            hasher: DctHasher::new(),
+            pending: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Adds the next sample (the frame at `count / SAMPLE_RATE` s).
+    pub fn push(&mut self, frame: GrayImage) {
+        self.pending.push(frame);
+        if self.pending.len() == BLOCK_SAMPLES {
+            self.flush();
+        }
+    }
+
+    pub fn finish(mut self) -> QueryFingerprint {
+        self.flush();
+        QueryFingerprint {
+            sample_rate: SAMPLE_RATE,
+            slots: self.slots,
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let content = frame::content_box(&self.pending);
+        let mut windows: Vec<(View, Rect)> = QUERY_CROPS
+            .iter()
+            .enumerate()
+            .map(|(i, &crop)| (View::Crop(i as u8), content.centred(crop)))
+            .collect();
+        for (i, inner) in frame::inner_pictures(&self.pending).into_iter().enumerate() {
+            windows.push((View::Inner(i as u8), inner.centred(REFERENCE_CROP)));
+        }
+        for sample in self.pending.drain(..) {
+            let integral = frame::IntegralImage::new(&sample);
+            let mut probes = Vec::with_capacity(windows.len() * 2);
+            for &(view, rect) in &windows {
+                let hashed = self.hasher.hash(&integral.window(&rect));
+                for (hash, mirrored) in [(hashed.hash, false), (hashed.mirrored, true)] {
+                    probes.push(Probe {
+                        hash,
+                        quality: hashed.quality,
+                        view,
+                        mirrored,
+                    });
+                }
+            }
+            self.slots.push(probes);
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! In-memory index of the registered works' frame hashes with exact
+//! Hamming-radius search by multi-index hashing.
+//!
+//! Pure code: no I/O. The 256 hash bits are split into `m` contiguous chunks.
+//! If two hashes differ in at most `r` bits, then by the pigeonhole principle
+//! at least one chunk differs in at most `r / m` bits; so a search enumerates,
+//! per chunk, every chunk value within `r / m` bits of the query's chunk,
+//! looks each up in that chunk's table and checks the full distance of what
+//! it finds. The result is exactly what a linear scan returns.
+//!
+//! Memory per indexed frame: the 32-byte hash, a 4-byte id per chunk table,
+//! one bit of "flat frame" flag and a small directory per table. Frame times
+//! are implicit: the frames of a work are stored in sample order.
+
+use crate::fingerprint::{FrameHash, Hash256};
+
+/// Fewest and most chunks a table set may have.
+const MIN_CHUNKS: usize = 6;
+const MAX_CHUNKS: usize = 16;
+/// Extra chunk bits beyond log2(frames): keeps buckets nearly empty.
+const CHUNK_BITS_MARGIN: usize = 16;
+/// Most directory bits per table (a 2^22-entry directory is 16 MiB).
+const MAX_DIRECTORY_BITS: u32 = 22;
+
+/// Where a registered work's frames live in the index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorkSpan {
+    /// Id of the work's first frame.
+    pub first: u32,
+    /// Number of frames (samples) of the work.
+    pub len: u32,
+    pub duration_s: f64,
+    pub sample_rate: f64,
+}
+
+/// A frame found by a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Hit {
+    pub frame: u32,
+    pub distance: u32,
+}
+
+/// Collects works' fingerprints, then builds the [`Index`].
+#[derive(Default)]
+pub struct IndexBuilder {
+    hashes: Vec<Hash256>,
+    searchable: Vec<bool>,
+    works: Vec<WorkSpan>,
+}
+
+impl IndexBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reserves room for `frames` more frames.
+    pub fn reserve(&mut self, frames: usize) {
+        self.hashes.reserve(frames);
+        self.searchable.reserve(frames);
+    }
+
+    /// Adds a work; frames below `min_quality` are kept for alignment but
+    /// never returned by a search. Returns the work's position in the index.
+    pub fn add_work(
+        &mut self,
+        frames: &[FrameHash],
+        sample_rate: f64,
+        duration_s: f64,
+        min_quality: f32,
+    ) -> usize {
+        let first = self.hashes.len() as u32;
+        for frame in frames {
+            self.hashes.push(frame.hash);
+            self.searchable.push(frame.quality >= min_quality);
+        }
+        self.works.push(WorkSpan {
+            first,
+            len: frames.len() as u32,
+            duration_s,
+            sample_rate,
+        });
+        self.works.len() - 1
+    }
+
+    /// Adds a work whose every frame is searchable (synthetic data, tests).
+    pub fn add_hashes(&mut self, hashes: &[Hash256], sample_rate: f64) -> usize {
+        let first = self.hashes.len() as u32;
+        self.hashes.extend_from_slice(hashes);
+        self.searchable
+            .extend(std::iter::repeat_n(true, hashes.len()));
+        let duration_s = hashes.len() as f64 / sample_rate;
+        self.works.push(WorkSpan {
+            first,
+            len: hashes.len() as u32,
+            duration_s,
+            sample_rate,
+        });
+        self.works.len() - 1
+    }
+
+    pub fn build(self) -> Index {
+        let IndexBuilder {
+            hashes,
+            searchable,
+            works,
+        } = self;
+        assert!(
+            hashes.len() < u32::MAX as usize,
+            "index holds at most 2^32 - 1 frames"
+        );
+        let searchable_ids: Vec<u32> = (0..hashes.len() as u32)
+            .filter(|&id| searchable[id as usize])
+            .collect();
+        let chunks = chunk_count(searchable_ids.len());
+        let tables = chunk_bounds(chunks)
+            .into_iter()
+            .map(|(start, len)| ChunkTable::build(&hashes, &searchable_ids, start, len))
+            .collect();
+        let mut flags = vec![0u64; hashes.len().div_ceil(64)];
+        for (id, &ok) in searchable.iter().enumerate() {
+            if ok {
+                flags[id / 64] |= 1 << (id % 64);
+            }
+        }
+        Index {
+            hashes,
+            searchable: flags,
+            works,
+            tables,
+        }
+    }
+}
+
+/// Chunk count for `n` searchable frames: chunks of about log2(n) + 16 bits.
+fn chunk_count(n: usize) -> usize {
+    let log2 = (n.max(2) as f64).log2().ceil() as usize;
+    (256 / (log2 + CHUNK_BITS_MARGIN)).clamp(MIN_CHUNKS, MAX_CHUNKS)
+}
+
+/// (first bit, bit count) of each of `chunks` near-equal contiguous chunks.
+fn chunk_bounds(chunks: usize) -> Vec<(usize, usize)> {
+    let mut bounds = Vec::with_capacity(chunks);
+    let mut start = 0;
+    for i in 0..chunks {
+        let len = 256 / chunks + usize::from(i < 256 % chunks);
+        bounds.push((start, len));
+        start += len;
+    }
+    bounds
+}
+
+/// Frame ids sorted by one chunk's value, with a directory on its top bits.
+struct ChunkTable {
+    start: usize,
+    len: usize,
+    directory_bits: u32,
+    /// `directory[b]..directory[b + 1]` is the range of `ids` whose chunk
+    /// value has top bits `b`.
+    directory: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+impl ChunkTable {
+    fn build(hashes: &[Hash256], ids: &[u32], start: usize, len: usize) -> ChunkTable {
+        let wanted = (ids.len().max(1) as f64).log2().ceil() as u32;
+        let directory_bits = wanted
+            .saturating_sub(3)
+            .clamp(1, MAX_DIRECTORY_BITS)
+            .min(len as u32);
+        let shift = len as u32 - directory_bits;
+        let buckets = 1usize << directory_bits;
+        let mut directory = vec![0u32; buckets + 1];
+        for &id in ids {
+            directory[(hashes[id as usize].bits(start, len) >> shift) as usize + 1] += 1;
+        }
+        for b in 0..buckets {
+            directory[b + 1] += directory[b];
+        }
+        // Scatter (value, id) pairs by bucket, then sort each small bucket.
+        let mut cursor = directory.clone();
+        let mut pairs = vec![(0u64, 0u32); ids.len()];
+        for &id in ids {
+            let value = hashes[id as usize].bits(start, len);
+            let slot = &mut cursor[(value >> shift) as usize];
+            pairs[*slot as usize] = (value, id);
+            *slot += 1;
+        }
+        for b in 0..buckets {
+            pairs[directory[b] as usize..directory[b + 1] as usize].sort_unstable();
+        }
+        let ids = pairs.into_iter().map(|(_, id)| id).collect();
+        ChunkTable {
+            start,
+            len,
+            directory_bits,
+            directory,
+            ids,
+        }
+    }
+
+    /// Ids whose chunk equals `value`.
+    fn lookup<'a>(&'a self, hashes: &[Hash256], value: u64) -> &'a [u32] {
+        let bucket = (value >> (self.len as u32 - self.directory_bits)) as usize;
+        let range = &self.ids[self.directory[bucket] as usize..self.directory[bucket + 1] as usize];
+        let key = |id: &u32| hashes[*id as usize].bits(self.start, self.len);
+        let lo = range.partition_point(|id| key(id) < value);
+        let hi = lo + range[lo..].partition_point(|id| key(id) == value);
+        &range[lo..hi]
+    }
+}
+
+/// The searchable frame hashes of all registered works.
+pub struct Index {
+    hashes: Vec<Hash256>,
+    /// Bit per frame: set when the frame is detailed enough to be searched.
+    searchable: Vec<u64>,
+    works: Vec<WorkSpan>,
+    tables: Vec<ChunkTable>,
+}
+
+impl Index {
+    /// Number of frames held (searchable or not).
+    pub fn frames(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn works(&self) -> &[WorkSpan] {
+        &self.works
+    }
+
+    /// Number of chunk tables (m).
+    pub fn chunks(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Largest radius searched with `chunk_radius` bit flips per chunk.
+    pub fn exact_radius(&self, chunk_radius: u32) -> u32 {
+        (chunk_radius + 1) * self.tables.len() as u32 - 1
+    }
+
+    /// Bytes of memory the index holds.
+    pub fn memory_bytes(&self) -> usize {
+        let tables: usize = self
+            .tables
+            .iter()
+            .map(|t| (t.ids.capacity() + t.directory.capacity()) * 4)
+            .sum();
+        self.hashes.capacity() * Hash256::BYTES
+            + self.searchable.capacity() * 8
+            + self.works.capacity() * std::mem::size_of::<WorkSpan>()
+            + tables
+    }
+
+    /// The work holding `frame` and the frame's sample number within it.
+    pub fn locate(&self, frame: u32) -> (usize, u32) {
+        let work = self.works.partition_point(|w| w.first <= frame) - 1;
+        (work, frame - self.works[work].first)
+    }
+
+    /// Hash of a work's sample, if it exists and is searchable.
+    pub fn sample(&self, work: usize, sample: u32) -> Option<&Hash256> {
+        let span = self.works.get(work)?;
+        if sample >= span.len {
+            return None;
+        }
+        let id = (span.first + sample) as usize;
+        let searchable = self.searchable[id / 64] & (1 << (id % 64)) != 0;
+        searchable.then(|| &self.hashes[id])
+    }
+
+    /// Appends to `out` every searchable frame within `radius` bits of
+    /// `query`, each once, in frame order.
+    pub fn search(&self, query: &Hash256, radius: u32, out: &mut Vec<Hit>) {
+        let begin = out.len();
+        let chunk_radius = radius / self.tables.len() as u32;
+        for table in &self.tables {
+            let value = query.bits(table.start, table.len);
+            for_each_within(value, table.len, chunk_radius, &mut |probe| {
+                for &id in table.lookup(&self.hashes, probe) {
+                    let distance = query.distance(&self.hashes[id as usize]);
+                    if distance <= radius {
+                        out.push(Hit {
+                            frame: id,
+                            distance,
+                        });
+                    }
+                }
+            });
+        }
+        out[begin..].sort_unstable();
+        let mut unique = begin;
+        for i in begin..out.len() {
+            if unique == begin || out[unique - 1].frame != out[i].frame {
+                out[unique] = out[i];
+                unique += 1;
+            }
+        }
+        out.truncate(unique);
+    }
+
+    /// The same answer as [`Index::search`] by a linear scan (for tests and
+    /// benchmarks).
+    pub fn search_linear(&self, query: &Hash256, radius: u32) -> Vec<Hit> {
+        (0..self.hashes.len())
+            .filter(|&id| self.searchable[id / 64] & (1 << (id % 64)) != 0)
+            .filter_map(|id| {
+                let distance = query.distance(&self.hashes[id]);
+                (distance <= radius).then_some(Hit {
+                    frame: id as u32,
+                    distance,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Calls `visit` with every `bits`-bit value within `radius` flips of `value`.
+fn for_each_within(value: u64, bits: usize, radius: u32, visit: &mut impl FnMut(u64)) {
+    fn flip_from(value: u64, from: usize, bits: usize, left: u32, visit: &mut impl FnMut(u64)) {
+        visit(value);
+        if left == 0 {
+            return;
+        }
+        for bit in from..bits {
+            flip_from(value ^ (1 << bit), bit + 1, bits, left - 1, visit);
+        }
+    }
+    flip_from(value, 0, bits, radius, visit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Deterministic pseudo-random hashes (splitmix64).
+    fn random_hashes(seed: u64, count: usize) -> Vec<Hash256> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        (0..count)
+            .map(|_| Hash256([next(), next(), next(), next()]))
+            .collect()
+    }
+
+    fn near(hash: &Hash256, flips: &[usize]) -> Hash256 {
+        flips.iter().fold(*hash, |h, &bit| h.flipped(bit))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn search_returns_exactly_what_brute_force_returns(
+            seed in any::<u64>(),
+            count in 1usize..3000,
+            radius in 0u32..40,
+            flips in proptest::collection::vec(0usize..256, 0..40),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let hashes = random_hashes(seed, count);
+            let mut builder = IndexBuilder::new();
+            builder.add_hashes(&hashes, 2.0);
+            let index = builder.build();
+            // Queries near an indexed hash (so hits exist) and far from all.
+            let queries = [near(&hashes[pick.index(count)], &flips), random_hashes(!seed, 1)[0]];
+            for query in queries {
+                let mut found = Vec::new();
+                index.search(&query, radius, &mut found);
+                prop_assert_eq!(found, index.search_linear(&query, radius));
+            }
+        }
+    }
+
+    #[test]
+    fn flat_frames_are_never_found_and_works_are_located() {
+        let hashes = random_hashes(7, 20);
+        let frames: Vec<FrameHash> = hashes
+            .iter()
+            .enumerate()
+            .map(|(i, &hash)| FrameHash {
+                hash,
+                quality: if i == 3 { 0.0 } else { 0.9 },
+            })
+            .collect();
+        let mut builder = IndexBuilder::new();
+        builder.add_work(&frames[..10], 2.0, 5.0, 0.1);
+        builder.add_work(&frames[10..], 2.0, 5.0, 0.1);
+        let index = builder.build();
+        let mut found = Vec::new();
+        index.search(&hashes[3], 0, &mut found);
+        assert!(found.is_empty());
+        index.search(&hashes[13], 0, &mut found);
+        assert_eq!(
+            found,
+            vec![Hit {
+                frame: 13,
+                distance: 0
+            }]
+        );
+        assert_eq!(index.locate(13), (1, 3));
+        assert!(index.sample(0, 3).is_none());
+        assert_eq!(index.sample(1, 3), Some(&hashes[13]));
+    }
+
+    #[test]
+    fn chunk_count_shrinks_as_the_index_grows() {
+        assert_eq!(chunk_count(100), 11);
+        assert_eq!(chunk_count(72_000_000), 6);
+        let bounds = chunk_bounds(6);
+        assert_eq!(bounds.iter().map(|b| b.1).sum::<usize>(), 256);
+        assert_eq!(bounds.last().map(|b| b.0 + b.1), Some(256));
+    }
+}

@@ -1,0 +1,21 @@
+//! reelguard finds re-uploads of creators' videos and builds the evidence to
+//! take them down.
+//!
+//! # Layout
+//! - [`fingerprint`], [`index`], [`matcher`]: the matching engine. Pure code:
+//!   frames in, hashes out; hashes in, matches out. No I/O, no clock.
+//! - [`media`]: decoding with FFmpeg into small greyscale samples (the only
+//!   module that touches FFmpeg).
+//! - [`store`]: the database (the only module with SQL).
+//! - [`config`]: the TOML configuration.
+//! - [`engine`]: wires decode → fingerprint → index → match for callers.
+//! - [`cli`]: the `reelguard` command line.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod fingerprint;
+pub mod index;
+pub mod matcher;
+pub mod media;
+pub mod store;

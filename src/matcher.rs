@@ -1,0 +1,526 @@
+//! Temporal alignment: turns a candidate's probes into matched segments.
+//!
+//! Pure code: no I/O. Seed and extend:
+//! 1. *Seeds*: every probe of every candidate sample is searched in the
+//!    [`Index`] within `seed_radius` bits.
+//! 2. *Hypotheses*: seeds vote for a line `work_time = speed × query_time +
+//!    offset` per work, for speeds between `min_speed` and `max_speed`.
+//! 3. *Extension*: along each hypothesis every candidate sample is compared
+//!    with the work's sample at the predicted time, at the looser
+//!    `frame_radius`; runs of agreeing samples (with short gaps for overlays
+//!    and cuts) become segments, scored by how densely and how closely they
+//!    agree. A lone frame never makes a match: a segment needs
+//!    `min_matched_frames` agreeing samples.
+
+use crate::fingerprint::{Probe, QueryFingerprint};
+use crate::index::{Hit, Index};
+
+/// Tunables of the matcher; defaults come from `make bench`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchConfig {
+    /// Bit flips enumerated per index chunk when seeding; the exact seed
+    /// radius is `(chunk_radius + 1) × chunks − 1` bits (chunks: 6–16,
+    /// fewer for larger indexes). Range 0–2; cost grows steeply.
+    pub chunk_radius: u32,
+    /// Largest distance (bits of 256) at which an aligned sample agrees.
+    /// Range 40–90.
+    pub frame_radius: u32,
+    /// Samples below this quality (0–1) are neither searched nor compared.
+    pub min_quality: f32,
+    /// Fewest agreeing samples in a segment.
+    pub min_matched_frames: usize,
+    /// Lowest segment score (0–1) reported.
+    pub min_score: f64,
+    /// Longest run of disagreeing samples inside a segment, in seconds.
+    pub max_gap_s: f64,
+    /// Slowest and fastest speed of a copy relative to the work.
+    pub min_speed: f64,
+    pub max_speed: f64,
+    /// Most seeds kept per candidate sample (the closest ones).
+    pub max_seeds_per_sample: usize,
+    /// Most hypotheses extended per candidate.
+    pub max_hypotheses: usize,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        MatchConfig {
+            chunk_radius: 1,
+            frame_radius: 64,
+            min_quality: 0.12,
+            min_matched_frames: 3,
+            min_score: 0.35,
+            max_gap_s: 2.0,
+            min_speed: 0.8,
+            max_speed: 1.25,
+            max_seeds_per_sample: 48,
+            max_hypotheses: 48,
+        }
+    }
+}
+
+/// A pair of samples that agree along a segment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FramePair {
+    pub query_sample: u32,
+    pub work_sample: u32,
+    pub distance: u32,
+}
+
+/// A run of the candidate that copies a run of a work.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    /// Position of the work in the index.
+    pub work: usize,
+    /// 0–1: share of agreeing samples × their closeness.
+    pub score: f64,
+    pub query_start_s: f64,
+    pub query_end_s: f64,
+    pub work_start_s: f64,
+    pub work_end_s: f64,
+    /// Work seconds per candidate second.
+    pub speed: f64,
+    pub pairs: Vec<FramePair>,
+}
+
+impl Segment {
+    pub fn matched_frames(&self) -> usize {
+        self.pairs.len()
+    }
+}
+
+/// One seed: a candidate sample close to a work sample.
+#[derive(Clone, Copy, Debug)]
+struct Seed {
+    query_sample: u32,
+    work: usize,
+    work_sample: u32,
+    distance: u32,
+}
+
+/// A line along which to compare a candidate with a work.
+#[derive(Clone, Copy, Debug)]
+struct Hypothesis {
+    work: usize,
+    speed: f64,
+    offset_s: f64,
+    support: usize,
+}
+
+/// Spacing of the speeds tried, and the offset tolerance of a vote.
+const SPEED_STEP: f64 = 0.025;
+const OFFSET_TOLERANCE_S: f64 = 0.75;
+
+/// Finds the segments of `query` that copy registered works, best first.
+pub fn find_matches(
+    index: &Index,
+    query: &QueryFingerprint,
+    query_duration_s: f64,
+    config: &MatchConfig,
+) -> Vec<Segment> {
+    let seeds = collect_seeds(index, query, config);
+    let hypotheses = vote(index, &seeds, query.sample_rate, config);
+    let mut segments: Vec<Segment> = Vec::new();
+    for hypothesis in hypotheses {
+        for segment in extend(index, query, query_duration_s, &hypothesis, config) {
+            let refined = refine(index, query, query_duration_s, &segment, config);
+            segments.extend(refined);
+        }
+    }
+    segments.retain(|s| s.score >= config.min_score && s.pairs.len() >= config.min_matched_frames);
+    deduplicate(segments)
+}
+
+fn usable<'a>(probes: &'a [Probe], config: &'a MatchConfig) -> impl Iterator<Item = &'a Probe> {
+    probes
+        .iter()
+        .filter(move |p| p.quality >= config.min_quality)
+}
+
+fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) -> Vec<Seed> {
+    let radius = index.exact_radius(config.chunk_radius);
+    let mut seeds = Vec::new();
+    let mut hits: Vec<Hit> = Vec::new();
+    for (sample, probes) in query.slots.iter().enumerate() {
+        hits.clear();
+        for probe in usable(probes, config) {
+            index.search(&probe.hash, radius, &mut hits);
+        }
+        hits.sort_unstable_by_key(|h| (h.frame, h.distance));
+        hits.dedup_by_key(|h| h.frame);
+        hits.sort_unstable_by_key(|h| h.distance);
+        for hit in hits.iter().take(config.max_seeds_per_sample) {
+            let (work, work_sample) = index.locate(hit.frame);
+            seeds.push(Seed {
+                query_sample: sample as u32,
+                work,
+                work_sample,
+                distance: hit.distance,
+            });
+        }
+    }
+    seeds
+}
+
+/// Groups seeds by work and speed into offset clusters; the strongest
+/// clusters become hypotheses.
+fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) -> Vec<Hypothesis> {
+    let mut by_work: Vec<Vec<&Seed>> = vec![Vec::new(); index.works().len()];
+    for seed in seeds {
+        by_work[seed.work].push(seed);
+    }
+    let speeds_count = ((config.max_speed - config.min_speed) / SPEED_STEP).round() as usize + 1;
+    let mut hypotheses = Vec::new();
+    for (work, work_seeds) in by_work.iter().enumerate() {
+        if work_seeds.is_empty() {
+            continue;
+        }
+        let work_rate = index.works()[work].sample_rate;
+        for step in 0..speeds_count {
+            let speed = config.min_speed + step as f64 * SPEED_STEP;
+            let mut offsets: Vec<(f64, u32)> = work_seeds
+                .iter()
+                .map(|s| {
+                    let query_time = s.query_sample as f64 / query_rate;
+                    let work_time = s.work_sample as f64 / work_rate;
+                    (work_time - speed * query_time, s.query_sample)
+                })
+                .collect();
+            offsets.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut start = 0;
+            while start < offsets.len() {
+                let mut end = start + 1;
+                while end < offsets.len()
+                    && offsets[end].0 - offsets[end - 1].0 <= OFFSET_TOLERANCE_S
+                {
+                    end += 1;
+                }
+                let cluster = &offsets[start..end];
+                let mut samples: Vec<u32> = cluster.iter().map(|o| o.1).collect();
+                samples.sort_unstable();
+                samples.dedup();
+                let offset_s = cluster[cluster.len() / 2].0;
+                hypotheses.push(Hypothesis {
+                    work,
+                    speed,
+                    offset_s,
+                    support: samples.len(),
+                });
+                start = end;
+            }
+        }
+    }
+    hypotheses.sort_by(|a, b| b.support.cmp(&a.support));
+    hypotheses.truncate(config.max_hypotheses);
+    hypotheses
+}
+
+/// Compares the candidate with the work along a hypothesis and returns the
+/// runs that agree.
+fn extend(
+    index: &Index,
+    query: &QueryFingerprint,
+    query_duration_s: f64,
+    hypothesis: &Hypothesis,
+    config: &MatchConfig,
+) -> Vec<Segment> {
+    let span = index.works()[hypothesis.work];
+    let max_gap = (config.max_gap_s * query.sample_rate).round() as usize;
+    // Per sample: Some(pair) agrees, None disagrees; flat samples are skipped.
+    let mut verdicts: Vec<(u32, Option<FramePair>)> = Vec::new();
+    for (sample, probes) in query.slots.iter().enumerate() {
+        let probes: Vec<&Probe> = usable(probes, config).collect();
+        if probes.is_empty() {
+            continue;
+        }
+        let query_time = sample as f64 / query.sample_rate;
+        let work_time = hypothesis.speed * query_time + hypothesis.offset_s;
+        let centre = (work_time * span.sample_rate).round() as i64;
+        let mut best: Option<FramePair> = None;
+        for work_sample in centre - 1..=centre + 1 {
+            if work_sample < 0 {
+                continue;
+            }
+            let Some(hash) = index.sample(hypothesis.work, work_sample as u32) else {
+                continue;
+            };
+            for probe in &probes {
+                let distance = probe.hash.distance(hash);
+                if best.is_none_or(|b| distance < b.distance) {
+                    best = Some(FramePair {
+                        query_sample: sample as u32,
+                        work_sample: work_sample as u32,
+                        distance,
+                    });
+                }
+            }
+        }
+        let Some(best) = best else {
+            continue; // outside the work, or the work is flat there
+        };
+        verdicts.push((
+            sample as u32,
+            (best.distance <= config.frame_radius).then_some(best),
+        ));
+    }
+
+    let mut segments = Vec::new();
+    let mut run: Vec<FramePair> = Vec::new();
+    let mut disagreeing = 0usize;
+    let mut gap = 0usize;
+    let mut close = |run: &mut Vec<FramePair>, disagreeing: usize| {
+        if run.len() >= config.min_matched_frames {
+            segments.push(segment_from(
+                index,
+                query,
+                query_duration_s,
+                hypothesis,
+                std::mem::take(run),
+                disagreeing,
+            ));
+        }
+        run.clear();
+    };
+    for (_, verdict) in verdicts {
+        match verdict {
+            Some(pair) => {
+                if !run.is_empty() {
+                    disagreeing += gap;
+                }
+                gap = 0;
+                run.push(pair);
+            }
+            None if run.is_empty() => {}
+            None => {
+                gap += 1;
+                if gap > max_gap {
+                    close(&mut run, disagreeing);
+                    disagreeing = 0;
+                    gap = 0;
+                }
+            }
+        }
+    }
+    close(&mut run, disagreeing);
+    segments
+}
+
+fn segment_from(
+    index: &Index,
+    query: &QueryFingerprint,
+    query_duration_s: f64,
+    hypothesis: &Hypothesis,
+    pairs: Vec<FramePair>,
+    disagreeing: usize,
+) -> Segment {
+    let span = index.works()[hypothesis.work];
+    let step = 1.0 / query.sample_rate;
+    let first = pairs.first().map_or(0, |p| p.query_sample) as f64 * step;
+    let last = pairs.last().map_or(0, |p| p.query_sample) as f64 * step;
+    let query_start_s = first;
+    let query_end_s = (last + step).min(query_duration_s.max(last));
+    let to_work = |t: f64| (hypothesis.speed * t + hypothesis.offset_s).clamp(0.0, span.duration_s);
+    let density = pairs.len() as f64 / (pairs.len() + disagreeing) as f64;
+    let mean_distance =
+        pairs.iter().map(|p| f64::from(p.distance)).sum::<f64>() / pairs.len() as f64;
+    let closeness = (1.0 - mean_distance / 128.0).max(0.0);
+    Segment {
+        work: hypothesis.work,
+        score: density * closeness,
+        query_start_s,
+        query_end_s,
+        work_start_s: to_work(query_start_s),
+        work_end_s: to_work(query_end_s),
+        speed: hypothesis.speed,
+        pairs,
+    }
+}
+
+/// Re-fits speed and offset to a segment's pairs by least squares and
+/// extends once more along the fitted line; keeps the better result.
+fn refine(
+    index: &Index,
+    query: &QueryFingerprint,
+    query_duration_s: f64,
+    segment: &Segment,
+    config: &MatchConfig,
+) -> Vec<Segment> {
+    let span = index.works()[segment.work];
+    let points: Vec<(f64, f64)> = segment
+        .pairs
+        .iter()
+        .map(|p| {
+            (
+                p.query_sample as f64 / query.sample_rate,
+                p.work_sample as f64 / span.sample_rate,
+            )
+        })
+        .collect();
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let spread: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if points.len() < 4 || spread < 1.0 {
+        return vec![segment.clone()];
+    }
+    let covariance: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let speed = (covariance / spread).clamp(config.min_speed, config.max_speed);
+    let hypothesis = Hypothesis {
+        work: segment.work,
+        speed,
+        offset_s: mean_y - speed * mean_x,
+        support: segment.pairs.len(),
+    };
+    let refined = extend(index, query, query_duration_s, &hypothesis, config);
+    let covered = |s: &Segment| s.pairs.len() as f64 * s.score;
+    if refined.iter().map(covered).sum::<f64>() >= covered(segment) {
+        refined
+    } else {
+        vec![segment.clone()]
+    }
+}
+
+/// Keeps, of segments of one work that overlap in the candidate, the best.
+fn deduplicate(mut segments: Vec<Segment>) -> Vec<Segment> {
+    segments.sort_by(|a, b| {
+        (b.score * b.pairs.len() as f64).total_cmp(&(a.score * a.pairs.len() as f64))
+    });
+    let mut kept: Vec<Segment> = Vec::new();
+    for segment in segments {
+        let overlaps = kept.iter().any(|k| {
+            k.work == segment.work && {
+                let overlap = k.query_end_s.min(segment.query_end_s)
+                    - k.query_start_s.max(segment.query_start_s);
+                let shorter = (k.query_end_s - k.query_start_s)
+                    .min(segment.query_end_s - segment.query_start_s);
+                overlap > 0.5 * shorter
+            }
+        });
+        if !overlaps {
+            kept.push(segment);
+        }
+    }
+    kept.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.pairs.len().cmp(&a.pairs.len()))
+    });
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::{FrameHash, Hash256, View};
+    use crate::index::IndexBuilder;
+
+    fn random_hashes(seed: u64, count: usize) -> Vec<Hash256> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        (0..count)
+            .map(|_| Hash256([next(), next(), next(), next()]))
+            .collect()
+    }
+
+    fn noisy(hash: &Hash256, flips: usize, salt: usize) -> Hash256 {
+        (0..flips).fold(*hash, |h, i| h.flipped((i * 37 + salt * 11) % 256))
+    }
+
+    fn query_of(hashes: &[Hash256]) -> QueryFingerprint {
+        QueryFingerprint {
+            sample_rate: 2.0,
+            slots: hashes
+                .iter()
+                .map(|&hash| {
+                    vec![Probe {
+                        hash,
+                        quality: 1.0,
+                        view: View::Crop(0),
+                        mirrored: false,
+                    }]
+                })
+                .collect(),
+        }
+    }
+
+    fn index_of(works: &[&[Hash256]]) -> Index {
+        let mut builder = IndexBuilder::new();
+        for hashes in works {
+            let frames: Vec<FrameHash> = hashes
+                .iter()
+                .map(|&hash| FrameHash { hash, quality: 1.0 })
+                .collect();
+            builder.add_work(&frames, 2.0, hashes.len() as f64 / 2.0, 0.1);
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn embedded_noisy_copy_is_found_and_localised() {
+        let work = random_hashes(1, 40); // 20 s
+        let other = random_hashes(2, 40);
+        let index = index_of(&[&other, &work]);
+        // 6 s of unrelated footage, then work seconds 5..15 with noise.
+        let mut candidate = random_hashes(3, 12);
+        candidate.extend(
+            work[10..30]
+                .iter()
+                .enumerate()
+                .map(|(i, h)| noisy(h, 20, i)),
+        );
+        candidate.extend(random_hashes(4, 8));
+        let segments = find_matches(&index, &query_of(&candidate), 20.0, &MatchConfig::default());
+        assert_eq!(segments.len(), 1, "{segments:?}");
+        let s = &segments[0];
+        assert_eq!(s.work, 1);
+        assert!((s.query_start_s - 6.0).abs() <= 0.5 && (s.query_end_s - 16.0).abs() <= 0.5);
+        assert!((s.work_start_s - 5.0).abs() <= 0.5 && (s.work_end_s - 15.0).abs() <= 0.5);
+    }
+
+    #[test]
+    fn sped_up_copy_is_aligned() {
+        let work = random_hashes(5, 60); // 30 s
+        let index = index_of(&[&work]);
+        // 1.2× faster: candidate second t shows work second 1.2 t.
+        let candidate: Vec<Hash256> = (0..40)
+            .map(|i| work[((i as f64 * 1.2).round() as usize).min(59)])
+            .map(|h| noisy(&h, 10, 3))
+            .collect();
+        let segments = find_matches(&index, &query_of(&candidate), 20.0, &MatchConfig::default());
+        assert!(!segments.is_empty());
+        let s = &segments[0];
+        assert!((s.speed - 1.2).abs() <= 0.03, "speed {}", s.speed);
+        assert!(s.work_end_s >= 23.0, "{s:?}");
+    }
+
+    #[test]
+    fn unrelated_candidate_matches_nothing() {
+        let index = index_of(&[&random_hashes(6, 200)]);
+        let candidate = random_hashes(7, 200);
+        assert!(find_matches(
+            &index,
+            &query_of(&candidate),
+            100.0,
+            &MatchConfig::default()
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_single_identical_frame_is_not_a_match() {
+        let work = random_hashes(8, 20);
+        let index = index_of(&[&work]);
+        let mut candidate = random_hashes(9, 20);
+        candidate[10] = work[4];
+        assert!(
+            find_matches(&index, &query_of(&candidate), 10.0, &MatchConfig::default()).is_empty()
+        );
+    }
+}
