@@ -59,11 +59,8 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         let m = &self.matching;
-        if m.chunk_radius > 2 {
-            bail!(
-                "matching.chunk_radius = {}: must be 0, 1 or 2",
-                m.chunk_radius
-            );
+        if let Some(radius) = m.chunk_radius.filter(|&r| r > 2) {
+            bail!("matching.chunk_radius = {radius}: must be 0, 1 or 2");
         }
         if m.frame_radius > 256 {
             bail!(

@@ -17,10 +17,13 @@ use crate::fingerprint::{FrameHash, Hash256};
 /// Fewest and most chunks a table set may have.
 const MIN_CHUNKS: usize = 6;
 const MAX_CHUNKS: usize = 16;
-/// Extra chunk bits beyond log2(frames): keeps buckets nearly empty.
-const CHUNK_BITS_MARGIN: usize = 16;
-/// Most directory bits per table (a 2^22-entry directory is 16 MiB).
-const MAX_DIRECTORY_BITS: u32 = 22;
+/// Extra chunk bits beyond log2(frames): a lookup then meets a stranger
+/// with probability about 2^-10.
+const CHUNK_BITS_MARGIN: usize = 10;
+/// Most directory bits per table (a 2^23-entry directory is 32 MiB).
+const MAX_DIRECTORY_BITS: u32 = 23;
+/// Directory bits below log2(frames): buckets hold about 2^this ids.
+const BUCKET_BITS: u32 = 2;
 
 /// Where a registered work's frames live in the index.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -131,7 +134,7 @@ impl IndexBuilder {
     }
 }
 
-/// Chunk count for `n` searchable frames: chunks of about log2(n) + 16 bits.
+/// Chunk count for `n` searchable frames: chunks of about log2(n) + 10 bits.
 fn chunk_count(n: usize) -> usize {
     let log2 = (n.max(2) as f64).log2().ceil() as usize;
     (256 / (log2 + CHUNK_BITS_MARGIN)).clamp(MIN_CHUNKS, MAX_CHUNKS)
@@ -150,23 +153,31 @@ fn chunk_bounds(chunks: usize) -> Vec<(usize, usize)> {
 }
 
 /// Frame ids sorted by one chunk's value, with a directory on its top bits.
+///
+/// Each entry packs the frame id (low `id_bits`) with the chunk bits just
+/// below the directory bits (the *fragment*, high bits), so a bucket scan
+/// reads a frame's hash only when its fragment already agrees.
 struct ChunkTable {
     start: usize,
     len: usize,
     directory_bits: u32,
-    /// `directory[b]..directory[b + 1]` is the range of `ids` whose chunk
-    /// value has top bits `b`.
+    fragment_bits: u32,
+    id_bits: u32,
+    /// `directory[b]..directory[b + 1]` is the range of `entries` whose
+    /// chunk value has top bits `b`.
     directory: Vec<u32>,
-    ids: Vec<u32>,
+    entries: Vec<u32>,
 }
 
 impl ChunkTable {
     fn build(hashes: &[Hash256], ids: &[u32], start: usize, len: usize) -> ChunkTable {
         let wanted = (ids.len().max(1) as f64).log2().ceil() as u32;
         let directory_bits = wanted
-            .saturating_sub(3)
+            .saturating_sub(BUCKET_BITS)
             .clamp(1, MAX_DIRECTORY_BITS)
             .min(len as u32);
+        let id_bits = (hashes.len().max(2) as f64).log2().ceil() as u32;
+        let fragment_bits = (32 - id_bits).min(len as u32 - directory_bits).min(16);
         let shift = len as u32 - directory_bits;
         let buckets = 1usize << directory_bits;
         let mut directory = vec![0u32; buckets + 1];
@@ -188,24 +199,48 @@ impl ChunkTable {
         for b in 0..buckets {
             pairs[directory[b] as usize..directory[b + 1] as usize].sort_unstable();
         }
-        let ids = pairs.into_iter().map(|(_, id)| id).collect();
-        ChunkTable {
+        let mut table = ChunkTable {
             start,
             len,
             directory_bits,
+            fragment_bits,
+            id_bits,
             directory,
-            ids,
-        }
+            entries: Vec::new(),
+        };
+        table.entries = pairs
+            .into_iter()
+            .map(|(value, id)| id | table.fragment(value) << id_bits)
+            .collect();
+        table
     }
 
-    /// Ids whose chunk equals `value`.
-    fn lookup<'a>(&'a self, hashes: &[Hash256], value: u64) -> &'a [u32] {
+    fn fragment(&self, value: u64) -> u32 {
+        let shift = self.len as u32 - self.directory_bits - self.fragment_bits;
+        ((value >> shift) & ((1u64 << self.fragment_bits) - 1)) as u32
+    }
+
+    /// Calls `visit` with each id whose chunk equals `value`. Buckets hold a
+    /// few entries and are scanned in order.
+    fn lookup(&self, hashes: &[Hash256], value: u64, visit: &mut impl FnMut(u32)) {
         let bucket = (value >> (self.len as u32 - self.directory_bits)) as usize;
-        let range = &self.ids[self.directory[bucket] as usize..self.directory[bucket + 1] as usize];
-        let key = |id: &u32| hashes[*id as usize].bits(self.start, self.len);
-        let lo = range.partition_point(|id| key(id) < value);
-        let hi = lo + range[lo..].partition_point(|id| key(id) == value);
-        &range[lo..hi]
+        let range =
+            &self.entries[self.directory[bucket] as usize..self.directory[bucket + 1] as usize];
+        let fragment = self.fragment(value);
+        let id_mask = if self.id_bits >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << self.id_bits) - 1
+        };
+        for &entry in range {
+            if entry.checked_shr(self.id_bits).unwrap_or(0) != fragment {
+                continue;
+            }
+            let id = entry & id_mask;
+            if hashes[id as usize].bits(self.start, self.len) == value {
+                visit(id);
+            }
+        }
     }
 }
 
@@ -228,6 +263,11 @@ impl Index {
         &self.works
     }
 
+    /// Number of frames a search can return.
+    pub fn searchable_frames(&self) -> usize {
+        self.tables.first().map_or(0, |t| t.entries.len())
+    }
+
     /// Number of chunk tables (m).
     pub fn chunks(&self) -> usize {
         self.tables.len()
@@ -243,7 +283,7 @@ impl Index {
         let tables: usize = self
             .tables
             .iter()
-            .map(|t| (t.ids.capacity() + t.directory.capacity()) * 4)
+            .map(|t| (t.entries.capacity() + t.directory.capacity()) * 4)
             .sum();
         self.hashes.capacity() * Hash256::BYTES
             + self.searchable.capacity() * 8
@@ -271,31 +311,51 @@ impl Index {
     /// Appends to `out` every searchable frame within `radius` bits of
     /// `query`, each once, in frame order.
     pub fn search(&self, query: &Hash256, radius: u32, out: &mut Vec<Hit>) {
+        self.search_many(std::slice::from_ref(query), radius, out);
+    }
+
+    /// Appends to `out` every searchable frame within `radius` bits of any
+    /// of `queries`, each once (with its smallest distance), in frame order.
+    ///
+    /// The chunk values to look up are gathered for all queries first,
+    /// sorted and deduplicated, so that each table is walked once in address
+    /// order and the memory loads of neighbouring lookups overlap.
+    pub fn search_many(&self, queries: &[Hash256], radius: u32, out: &mut Vec<Hit>) {
         let begin = out.len();
         let chunk_radius = radius / self.tables.len() as u32;
+        let mut values: Vec<u64> = Vec::new();
+        let mut candidates: Vec<u32> = Vec::new();
         for table in &self.tables {
-            let value = query.bits(table.start, table.len);
-            for_each_within(value, table.len, chunk_radius, &mut |probe| {
-                for &id in table.lookup(&self.hashes, probe) {
-                    let distance = query.distance(&self.hashes[id as usize]);
-                    if distance <= radius {
-                        out.push(Hit {
-                            frame: id,
-                            distance,
-                        });
-                    }
-                }
-            });
-        }
-        out[begin..].sort_unstable();
-        let mut unique = begin;
-        for i in begin..out.len() {
-            if unique == begin || out[unique - 1].frame != out[i].frame {
-                out[unique] = out[i];
-                unique += 1;
+            values.clear();
+            for query in queries {
+                let value = query.bits(table.start, table.len);
+                for_each_within(value, table.len, chunk_radius, &mut |probe| {
+                    values.push(probe)
+                });
+            }
+            values.sort_unstable();
+            values.dedup();
+            for &value in &values {
+                table.lookup(&self.hashes, value, &mut |id| candidates.push(id));
             }
         }
-        out.truncate(unique);
+        candidates.sort_unstable();
+        candidates.dedup();
+        for &id in &candidates {
+            let hash = &self.hashes[id as usize];
+            let distance = queries
+                .iter()
+                .map(|q| q.distance(hash))
+                .min()
+                .unwrap_or(u32::MAX);
+            if distance <= radius {
+                out.push(Hit {
+                    frame: id,
+                    distance,
+                });
+            }
+        }
+        debug_assert!(out[begin..].windows(2).all(|w| w[0].frame < w[1].frame));
     }
 
     /// The same answer as [`Index::search`] by a linear scan (for tests and
@@ -373,6 +433,14 @@ mod tests {
                 index.search(&query, radius, &mut found);
                 prop_assert_eq!(found, index.search_linear(&query, radius));
             }
+            // Several queries at once: the union, each frame at its smallest distance.
+            let mut found = Vec::new();
+            index.search_many(&queries, radius, &mut found);
+            let mut expected: Vec<Hit> =
+                queries.iter().flat_map(|q| index.search_linear(q, radius)).collect();
+            expected.sort_unstable();
+            expected.dedup_by_key(|h| h.frame);
+            prop_assert_eq!(found, expected);
         }
     }
 
@@ -409,7 +477,7 @@ mod tests {
 
     #[test]
     fn chunk_count_shrinks_as_the_index_grows() {
-        assert_eq!(chunk_count(100), 11);
+        assert_eq!(chunk_count(100), 15);
         assert_eq!(chunk_count(72_000_000), 6);
         let bounds = chunk_bounds(6);
         assert_eq!(bounds.iter().map(|b| b.1).sum::<usize>(), 256);

@@ -21,8 +21,9 @@ use crate::index::{Hit, Index};
 pub struct MatchConfig {
     /// Bit flips enumerated per index chunk when seeding; the exact seed
     /// radius is `(chunk_radius + 1) × chunks − 1` bits (chunks: 6–16,
-    /// fewer for larger indexes). Range 0–2; cost grows steeply.
-    pub chunk_radius: u32,
+    /// fewer for larger indexes). Range 0–2; cost grows steeply. Unset: 2
+    /// for indexes of up to `AUTO_WIDE_SEED_FRAMES` frames, else 1.
+    pub chunk_radius: Option<u32>,
     /// Largest distance (bits of 256) at which an aligned sample agrees.
     /// Range 40–90.
     pub frame_radius: u32,
@@ -46,7 +47,7 @@ pub struct MatchConfig {
 impl Default for MatchConfig {
     fn default() -> Self {
         MatchConfig {
-            chunk_radius: 1,
+            chunk_radius: None,
             frame_radius: 64,
             min_quality: 0.12,
             min_matched_frames: 3,
@@ -96,7 +97,6 @@ struct Seed {
     query_sample: u32,
     work: usize,
     work_sample: u32,
-    distance: u32,
 }
 
 /// A line along which to compare a candidate with a work.
@@ -106,6 +106,22 @@ struct Hypothesis {
     speed: f64,
     offset_s: f64,
     support: usize,
+}
+
+/// Largest index searched with two flips per chunk when `chunk_radius` is
+/// unset (about 280 hours of video at 2 samples per second).
+pub const AUTO_WIDE_SEED_FRAMES: usize = 2_000_000;
+
+impl MatchConfig {
+    /// The chunk radius used with `index`.
+    pub fn chunk_radius_for(&self, index: &Index) -> u32 {
+        self.chunk_radius
+            .unwrap_or(if index.searchable_frames() <= AUTO_WIDE_SEED_FRAMES {
+                2
+            } else {
+                1
+            })
+    }
 }
 
 /// Spacing of the speeds tried, and the offset tolerance of a vote.
@@ -139,16 +155,15 @@ fn usable<'a>(probes: &'a [Probe], config: &'a MatchConfig) -> impl Iterator<Ite
 }
 
 fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) -> Vec<Seed> {
-    let radius = index.exact_radius(config.chunk_radius);
+    let radius = index.exact_radius(config.chunk_radius_for(index));
     let mut seeds = Vec::new();
     let mut hits: Vec<Hit> = Vec::new();
+    let mut hashes = Vec::new();
     for (sample, probes) in query.slots.iter().enumerate() {
         hits.clear();
-        for probe in usable(probes, config) {
-            index.search(&probe.hash, radius, &mut hits);
-        }
-        hits.sort_unstable_by_key(|h| (h.frame, h.distance));
-        hits.dedup_by_key(|h| h.frame);
+        hashes.clear();
+        hashes.extend(usable(probes, config).map(|p| p.hash));
+        index.search_many(&hashes, radius, &mut hits);
         hits.sort_unstable_by_key(|h| h.distance);
         for hit in hits.iter().take(config.max_seeds_per_sample) {
             let (work, work_sample) = index.locate(hit.frame);
@@ -156,7 +171,6 @@ fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) 
                 query_sample: sample as u32,
                 work,
                 work_sample,
-                distance: hit.distance,
             });
         }
     }
@@ -211,7 +225,12 @@ fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) ->
             }
         }
     }
-    hypotheses.sort_by(|a, b| b.support.cmp(&a.support));
+    // Strongest first; among equals, speeds nearest 1× (the common case).
+    hypotheses.sort_by(|a, b| {
+        b.support
+            .cmp(&a.support)
+            .then((a.speed - 1.0).abs().total_cmp(&(b.speed - 1.0).abs()))
+    });
     hypotheses.truncate(config.max_hypotheses);
     hypotheses
 }
@@ -278,6 +297,7 @@ fn extend(
                 hypothesis,
                 std::mem::take(run),
                 disagreeing,
+                config,
             ));
         }
         run.clear();
@@ -313,14 +333,27 @@ fn segment_from(
     hypothesis: &Hypothesis,
     pairs: Vec<FramePair>,
     disagreeing: usize,
+    config: &MatchConfig,
 ) -> Segment {
     let span = index.works()[hypothesis.work];
     let step = 1.0 / query.sample_rate;
     let first = pairs.first().map_or(0, |p| p.query_sample) as f64 * step;
     let last = pairs.last().map_or(0, |p| p.query_sample) as f64 * step;
-    let query_start_s = first;
-    let query_end_s = (last + step).min(query_duration_s.max(last));
     let to_work = |t: f64| (hypothesis.speed * t + hypothesis.offset_s).clamp(0.0, span.duration_s);
+    // Edge gaps are bridged like inner gaps: a run that stops short of where
+    // either video starts or ends, by at most `max_gap_s`, reaches it (the
+    // copy's first or last seconds are often covered by titles or logos).
+    let (mut query_start_s, mut query_end_s) =
+        (first, (last + step).min(query_duration_s.max(last)));
+    let starts_at = ((0.0 - hypothesis.offset_s) / hypothesis.speed).max(0.0);
+    if (0.0..=config.max_gap_s).contains(&(query_start_s - starts_at)) {
+        query_start_s = starts_at;
+    }
+    let ends_at =
+        ((span.duration_s - hypothesis.offset_s) / hypothesis.speed).min(query_duration_s);
+    if (0.0..=config.max_gap_s).contains(&(ends_at - query_end_s)) {
+        query_end_s = ends_at;
+    }
     let density = pairs.len() as f64 / (pairs.len() + disagreeing) as f64;
     let mean_distance =
         pairs.iter().map(|p| f64::from(p.distance)).sum::<f64>() / pairs.len() as f64;
@@ -374,7 +407,8 @@ fn refine(
     };
     let refined = extend(index, query, query_duration_s, &hypothesis, config);
     let covered = |s: &Segment| s.pairs.len() as f64 * s.score;
-    if refined.iter().map(covered).sum::<f64>() >= covered(segment) {
+    // The fit must clearly pay: on short runs it mostly chases jitter.
+    if refined.iter().map(covered).sum::<f64>() > 1.05 * covered(segment) {
         refined
     } else {
         vec![segment.clone()]

@@ -178,6 +178,91 @@ fn line_is_bar(line: impl Iterator<Item = u8>) -> bool {
     count > 0 && (bright as f32) <= BAR_BRIGHT_SHARE * count as f32
 }
 
+/// Smallest and largest rotation (degrees) read from corner wedges.
+const MIN_WEDGE_ANGLE: f32 = 1.0;
+const MAX_WEDGE_ANGLE: f32 = 15.0;
+/// Shortest long leg, in pixels, of a corner wedge that is trusted.
+const MIN_WEDGE_LEG: usize = 8;
+
+/// The angle (degrees, unsigned) by which a picture was turned inside its
+/// frame, read from the black triangles a rotation with black fill leaves in
+/// the corners of `content`: each wedge's legs are in the ratio tan(angle).
+/// `None` when at least two corners do not agree on such an angle.
+pub fn corner_wedge_angle(frames: &[GrayImage], content: &Rect) -> Option<f32> {
+    let first = frames.first()?;
+    let width = first.width() as usize;
+    let left = content.x as usize;
+    let top = content.y as usize;
+    let right = (content.x + content.width) as usize;
+    let bottom = (content.y + content.height) as usize;
+    if right <= left + 2 * MIN_WEDGE_LEG || bottom <= top + 2 * MIN_WEDGE_LEG {
+        return None;
+    }
+    let dark = |frame: &GrayImage, x: usize, y: usize| frame.as_raw()[y * width + x] <= BAR_LEVEL;
+    // Run of pixels dark in every frame, from a corner along one edge.
+    let run = |points: &mut dyn Iterator<Item = (usize, usize)>| -> usize {
+        points
+            .take_while(|&(x, y)| frames.iter().all(|f| dark(f, x, y)))
+            .count()
+    };
+    let corners = [
+        (left, top, 1isize, 1isize),
+        (right - 1, top, -1, 1),
+        (left, bottom - 1, 1, -1),
+        (right - 1, bottom - 1, -1, -1),
+    ];
+    let mut angles = Vec::new();
+    for (x0, y0, dx, dy) in corners {
+        let along_x =
+            run(&mut (0..right - left).map(|i| ((x0 as isize + dx * i as isize) as usize, y0)));
+        let along_y =
+            run(&mut (0..bottom - top).map(|i| (x0, (y0 as isize + dy * i as isize) as usize)));
+        let (short, long) = (along_x.min(along_y), along_x.max(along_y));
+        if long < MIN_WEDGE_LEG || short == 0 || long >= (right - left).min(bottom - top) * 9 / 10 {
+            continue;
+        }
+        let angle = (short as f32 / long as f32).atan().to_degrees();
+        if (MIN_WEDGE_ANGLE..=MAX_WEDGE_ANGLE).contains(&angle) {
+            angles.push(angle);
+        }
+    }
+    if angles.len() < 2 {
+        return None;
+    }
+    angles.sort_by(f32::total_cmp);
+    let median = angles[angles.len() / 2];
+    let agreeing = angles.iter().filter(|a| (*a - median).abs() <= 1.0).count();
+    (agreeing >= 2).then_some(median)
+}
+
+/// The frame turned by `degrees` (clockwise) about its centre, bilinear,
+/// black outside.
+pub fn rotate(frame: &GrayImage, degrees: f32) -> GrayImage {
+    let (width, height) = (frame.width(), frame.height());
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = ((width as f32 - 1.0) / 2.0, (height as f32 - 1.0) / 2.0);
+    let pixels = frame.as_raw();
+    let at = |x: i64, y: i64| -> f32 {
+        if x < 0 || y < 0 || x >= width as i64 || y >= height as i64 {
+            0.0
+        } else {
+            f32::from(pixels[y as usize * width as usize + x as usize])
+        }
+    };
+    GrayImage::from_fn(width, height, |x, y| {
+        // Inverse mapping: where this output pixel comes from.
+        let (rx, ry) = (x as f32 - cx, y as f32 - cy);
+        let sx = cos * rx + sin * ry + cx;
+        let sy = -sin * rx + cos * ry + cy;
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let value = (at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx) * (1.0 - fy)
+            + (at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+        image::Luma([value.round().clamp(0.0, 255.0) as u8])
+    })
+}
+
 /// Smallest side of an inner picture, as a share of the frame's side.
 const INNER_MIN_SHARE: f32 = 0.25;
 /// Largest side of an inner picture, as a share of the frame's side.
@@ -304,6 +389,20 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
     chosen
 }
 
+/// `first` followed by the rectangles of `second` that overlap none of them.
+pub fn merge_rects(first: &[Rect], second: &[Rect]) -> Vec<Rect> {
+    let mut merged = first.to_vec();
+    for rect in second {
+        if merged
+            .iter()
+            .all(|other| other.intersection_over_union(rect) < 0.6)
+        {
+            merged.push(*rect);
+        }
+    }
+    merged
+}
+
 /// Positions of the strongest local maxima of a profile.
 fn profile_peaks(profile: &[f32]) -> Vec<usize> {
     let mut peaks: Vec<usize> = (0..profile.len())
@@ -359,12 +458,10 @@ mod tests {
         let frames: Vec<GrayImage> = (0..6)
             .map(|seed| {
                 let mut frame = pattern(256, 144, seed * 3);
+                // Smooth moving content, brighter than the background.
                 let inner = GrayImage::from_fn(128, 72, |x, y| {
-                    image::Luma([if (x / 8 + y / 8 + seed) % 2 == 0 {
-                        230
-                    } else {
-                        20
-                    }])
+                    let phase = (x as f32 * 0.05 + y as f32 * 0.03 + seed as f32 * 0.7).sin();
+                    image::Luma([(225.0 + 25.0 * phase) as u8])
                 });
                 image::imageops::replace(&mut frame, &inner, 95, 17);
                 frame
@@ -378,6 +475,23 @@ mod tests {
                 && (r.height - 72.0).abs() <= 2.0),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn rotation_is_read_from_corner_wedges_and_undone() {
+        let frames: Vec<GrayImage> = (0..3)
+            .map(|seed| {
+                let bright = GrayImage::from_fn(256, 144, |x, y| {
+                    image::Luma([(120 + (x * 3 + y * 5 + seed) % 100) as u8])
+                });
+                rotate(&bright, 5.0)
+            })
+            .collect();
+        let content = content_box(&frames);
+        let angle = corner_wedge_angle(&frames, &content).expect("wedges found");
+        assert!((angle - 5.0).abs() < 1.0, "angle {angle}");
+        let plain = vec![pattern(256, 144, 1)];
+        assert_eq!(corner_wedge_angle(&plain, &content_box(&plain)), None);
     }
 
     #[test]

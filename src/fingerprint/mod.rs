@@ -28,7 +28,7 @@ const BLOCK_SAMPLES: usize = 16;
 const REFERENCE_CROP: f32 = 0.8;
 /// Centre crops a candidate is probed with: a copy cropped by `c` per side
 /// meets the work's hash at `REFERENCE_CROP / (1 - 2c)`.
-const QUERY_CROPS: [f32; 4] = [0.8, 0.86, 0.93, 1.0];
+const QUERY_CROPS: [f32; 5] = [0.8, 0.85, 0.9, 0.95, 1.0];
 
 /// The hash of one sampled frame of a work.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,6 +52,9 @@ pub enum View {
     Crop(u8),
     /// The i-th inner picture detected in the shot.
     Inner(u8),
+    /// The picture turned back by the rotation read from its corner wedges
+    /// (clockwise when true), then cropped like `Crop(0)`.
+    Derotated(bool),
 }
 
 /// One hash of a candidate sample.
@@ -131,6 +134,8 @@ impl ReferenceFingerprinter {
 pub struct QueryFingerprinter {
     hasher: DctHasher,
     pending: Vec<GrayImage>,
+    /// Inner pictures of the previous block: they usually persist.
+    previous_inner: Vec<Rect>,
     slots: Vec<Vec<Probe>>,
 }
 
@@ -145,6 +150,7 @@ impl QueryFingerprinter {
         QueryFingerprinter {
             hasher: DctHasher::new(),
             pending: Vec::new(),
+            previous_inner: Vec::new(),
             slots: Vec::new(),
         }
     }
@@ -175,24 +181,54 @@ impl QueryFingerprinter {
             .enumerate()
             .map(|(i, &crop)| (View::Crop(i as u8), content.centred(crop)))
             .collect();
-        for (i, inner) in frame::inner_pictures(&self.pending).into_iter().enumerate() {
-            windows.push((View::Inner(i as u8), inner.centred(REFERENCE_CROP)));
+        let detected = frame::inner_pictures(&self.pending);
+        let inner = frame::merge_rects(&detected, &self.previous_inner);
+        for (i, rect) in inner.iter().enumerate() {
+            windows.push((View::Inner(i as u8), rect.centred(REFERENCE_CROP)));
         }
+        self.previous_inner = detected;
+        let rotation = frame::corner_wedge_angle(&self.pending, &content);
         for sample in self.pending.drain(..) {
             let integral = frame::IntegralImage::new(&sample);
-            let mut probes = Vec::with_capacity(windows.len() * 2);
+            let mut probes = Vec::with_capacity(windows.len() * 2 + 4);
             for &(view, rect) in &windows {
-                let hashed = self.hasher.hash(&integral.window(&rect));
-                for (hash, mirrored) in [(hashed.hash, false), (hashed.mirrored, true)] {
-                    probes.push(Probe {
-                        hash,
-                        quality: hashed.quality,
-                        view,
-                        mirrored,
-                    });
+                push_probes(&self.hasher, &integral, view, &rect, &mut probes);
+            }
+            if let Some(angle) = rotation {
+                // The wedges give the angle, not its direction: try both.
+                for clockwise in [true, false] {
+                    let turned = frame::rotate(&sample, if clockwise { angle } else { -angle });
+                    let rect = content.centred(REFERENCE_CROP);
+                    let integral = frame::IntegralImage::new(&turned);
+                    push_probes(
+                        &self.hasher,
+                        &integral,
+                        View::Derotated(clockwise),
+                        &rect,
+                        &mut probes,
+                    );
                 }
             }
             self.slots.push(probes);
         }
+    }
+}
+
+/// Hashes one window of a sample as seen and mirrored.
+fn push_probes(
+    hasher: &DctHasher,
+    integral: &frame::IntegralImage,
+    view: View,
+    rect: &Rect,
+    probes: &mut Vec<Probe>,
+) {
+    let hashed = hasher.hash(&integral.window(rect));
+    for (hash, mirrored) in [(hashed.hash, false), (hashed.mirrored, true)] {
+        probes.push(Probe {
+            hash,
+            quality: hashed.quality,
+            view,
+            mirrored,
+        });
     }
 }

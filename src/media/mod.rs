@@ -363,9 +363,12 @@ fn display_rotation(stream: &ffmpeg::format::stream::Stream) -> u32 {
         if scale0 == 0.0 || scale1 == 0.0 {
             continue;
         }
-        // Counter-clockwise angle of the matrix; display needs the opposite.
-        let counter_clockwise = (m[1] / scale1).atan2(m[0] / scale0).to_degrees();
-        let clockwise = (-counter_clockwise).rem_euclid(360.0);
+        // The matrix turns the stored picture by this angle, clockwise, for
+        // display (as FFmpeg's own autorotation reads it).
+        let clockwise = (m[1] / scale1)
+            .atan2(m[0] / scale0)
+            .to_degrees()
+            .rem_euclid(360.0);
         return ((clockwise / 90.0).round() as u32 % 4) * 90;
     }
     0

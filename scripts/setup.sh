@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the system packages reelguard needs to build and test, and only those
+# that are missing. Safe to run again: when everything is present it changes nothing.
+set -euo pipefail
+
+# Debian packages the build and the tests need. Add new ones here.
+PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg"
+
+missing=""
+for pkg in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [ "$status" != "install ok installed" ]; then
+        missing="$missing $pkg"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        sudo=""
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo="sudo"
+    else
+        echo "setup: missing packages:$missing, and not root without sudo; install them as root" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    echo "setup: installed$missing"
+else
+    echo "setup: all system packages present, nothing to do"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo not found; install Rust (1.94 or newer) with rustup (https://rustup.rs) or your distribution's rustc/cargo packages" >&2
+    exit 1
+fi

@@ -1,0 +1,288 @@
+//! Helpers shared by the integration tests: where the real footage is, scratch
+//! directories, running the `reelguard` binary, and making test clips with the
+//! ffmpeg command-line tool.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long one `reelguard` command may run before the test gives up on it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `<repo>/../shared/media`, the real footage described in its SOURCES.md.
+pub fn shared_media_dir() -> PathBuf {
+    repo_root()
+        .parent()
+        .expect("the repository has a parent directory")
+        .join("shared")
+        .join("media")
+}
+
+/// A file from the shared footage, or None (with a note on stderr) when it is
+/// not there, so the calling test can skip.
+pub fn shared_media(name: &str) -> Option<PathBuf> {
+    let path = shared_media_dir().join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("note: {} is missing; skipping this test", path.display());
+        None
+    }
+}
+
+/// Returns early from the calling test when a shared media file is missing;
+/// otherwise evaluates to its path.
+#[macro_export]
+macro_rules! require_media {
+    ($name:expr) => {
+        match common::shared_media($name) {
+            Some(path) => path,
+            None => return,
+        }
+    };
+}
+
+/// Where tests write generated clips and data dirs: `<repo>/target/test-media`.
+pub fn test_media_root() -> PathBuf {
+    let root = repo_root().join("target").join("test-media");
+    std::fs::create_dir_all(&root).expect("create target/test-media");
+    root
+}
+
+/// A fresh, empty directory that is deleted when the returned value is dropped.
+/// Used both as a `--data-dir` and as a place for generated clips.
+pub fn scratch_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("reelguard-test-")
+        .tempdir_in(test_media_root())
+        .expect("create a scratch directory")
+}
+
+/// A fresh directory meant to live as long as the test process (for state that
+/// several tests share). Directories left by earlier, finished test processes
+/// under the same name are removed first, so nothing is reused across runs.
+pub fn process_dir(name: &str) -> PathBuf {
+    let root = test_media_root();
+    let prefix = format!("{name}-");
+    for entry in std::fs::read_dir(&root)
+        .expect("list target/test-media")
+        .flatten()
+    {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let still_running = Path::new("/proc").join(pid).exists();
+        if !still_running {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = root.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a per-process directory");
+    dir
+}
+
+/// A path as &str, for building argument lists.
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// Runs the `reelguard` binary with `args` and returns (exit code, stdout, stderr).
+/// The exit code is -1 when the process was killed by a signal or timed out.
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args(args)
+        .env_remove("REELGUARD_DATA_DIR")
+        .env_remove("REELGUARD_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the reelguard binary");
+
+    let stdout_reader = read_in_background(child.stdout.take().expect("piped stdout"));
+    let stderr_reader = read_in_background(child.stderr.take().expect("piped stderr"));
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for reelguard") {
+            break Some(status);
+        }
+        if started.elapsed() > COMMAND_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    let stdout = stdout_reader.join().expect("stdout reader");
+    let mut stderr = stderr_reader.join().expect("stderr reader");
+    let code = match status {
+        Some(status) => match status.code() {
+            Some(code) => code,
+            None => {
+                stderr.push_str(&format!(
+                    "\n[test harness: reelguard ended by a signal: {status}]"
+                ));
+                -1
+            }
+        },
+        None => {
+            stderr.push_str(&format!(
+                "\n[test harness: reelguard killed after {}s: reelguard {}]",
+                COMMAND_TIMEOUT.as_secs(),
+                args.join(" ")
+            ));
+            -1
+        }
+    };
+    (code, stdout, stderr)
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Runs `reelguard --data-dir DATA_DIR ARGS... --json`, requires exit 0 and
+/// returns stdout parsed as JSON.
+pub fn run_json(data_dir: &Path, args: &[&str]) -> Value {
+    let mut full_args = vec!["--data-dir", path_str(data_dir)];
+    full_args.extend_from_slice(args);
+    full_args.push("--json");
+    let (code, stdout, stderr) = run(&full_args);
+    assert_eq!(
+        code,
+        0,
+        "reelguard {} exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        full_args.join(" ")
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|err| {
+        panic!(
+            "reelguard {} printed invalid JSON ({err})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            full_args.join(" ")
+        )
+    })
+}
+
+/// `reelguard register VIDEO --title TITLE --json`; returns the work's JSON.
+pub fn register(data_dir: &Path, video: &Path, title: &str) -> Value {
+    let work = run_json(data_dir, &["register", path_str(video), "--title", title]);
+    assert!(
+        work["work_id"].is_string(),
+        "register --json has no work_id: {work}"
+    );
+    work
+}
+
+/// `reelguard match VIDEO --json`; returns the whole result.
+pub fn match_video(data_dir: &Path, video: &Path) -> Value {
+    let result = run_json(data_dir, &["match", path_str(video)]);
+    assert!(
+        result["matches"].is_array(),
+        "match --json has no matches list: {result}"
+    );
+    result
+}
+
+/// The `matches` list of a `match --json` result.
+pub fn matches(result: &Value) -> &Vec<Value> {
+    result["matches"].as_array().expect("matches is a list")
+}
+
+/// Runs the ffmpeg command-line tool (quietly, overwriting outputs) and panics
+/// with its stderr when it fails.
+pub fn ffmpeg<S: AsRef<OsStr>>(args: &[S]) {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("run ffmpeg (is it installed? scripts/setup.sh installs it)");
+    assert!(
+        output.status.success(),
+        "ffmpeg {} failed:\n{}",
+        args.iter()
+            .map(|a| a.as_ref().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Encoder settings for every generated clip: fast, H.264, 4:2:0, no audio.
+pub const ENCODE: [&str; 7] = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-an",
+];
+
+/// Makes `out` from `input` with the given ffmpeg options (for example
+/// `["-vf", "hflip"]`), re-encoded with [`ENCODE`] unless the options choose
+/// their own codec settings later on the command line.
+pub fn transform(input: &Path, ffmpeg_args: &[&str], out: &Path) {
+    let mut args: Vec<&str> = vec!["-i", path_str(input)];
+    args.extend_from_slice(ffmpeg_args);
+    args.extend_from_slice(&ENCODE);
+    args.push(path_str(out));
+    ffmpeg(&args);
+}
+
+/// Makes `out` from a lavfi source such as `testsrc2=size=320x240:rate=25`,
+/// `seconds` long, encoded with [`ENCODE`].
+pub fn lavfi_clip(source: &str, seconds: f64, out: &Path) {
+    let seconds = seconds.to_string();
+    let mut args: Vec<&str> = vec!["-f", "lavfi", "-i", source, "-t", &seconds];
+    args.extend_from_slice(&ENCODE);
+    args.push(path_str(out));
+    ffmpeg(&args);
+}
+
+/// The (width, height) that ffprobe reports for the first video stream.
+pub fn probe_video(path: &Path) -> (u32, u32) {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut parts = text.trim().split(',');
+    let width = parts.next().and_then(|w| w.parse().ok());
+    let height = parts.next().and_then(|h| h.parse().ok());
+    match (width, height) {
+        (Some(width), Some(height)) => (width, height),
+        _ => panic!(
+            "ffprobe found no video size in {}: {text}{}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
