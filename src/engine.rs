@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::fingerprint::{
     Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, ALGORITHM,
-    ANALYSIS_SIDE, SAMPLE_RATE,
+    ANALYSIS_SIDE, QUERY_SAMPLE_RATE, SAMPLE_RATE,
 };
 use crate::index::{Index, IndexBuilder};
 use crate::matcher::{find_matches, MatchConfig, Segment};
@@ -40,7 +40,7 @@ pub fn fingerprint_candidate(
     let mut fingerprinter = QueryFingerprinter::new();
     let info = sample_video(
         path,
-        SAMPLE_RATE,
+        QUERY_SAMPLE_RATE,
         ANALYSIS_SIDE,
         limits,
         |f| fingerprinter.push(f),

@@ -50,7 +50,7 @@ impl Default for MatchConfig {
             chunk_radius: None,
             frame_radius: 64,
             min_quality: 0.12,
-            min_matched_frames: 3,
+            min_matched_frames: 4,
             min_score: 0.35,
             max_gap_s: 2.0,
             min_speed: 0.8,
@@ -123,6 +123,13 @@ impl MatchConfig {
             })
     }
 }
+
+/// Largest distance (in work samples) from a work sample at which a
+/// disagreeing candidate sample counts against a hypothesis.
+const MAX_PHASE_OFFSET: f64 = 0.25;
+
+/// Longest gap (seconds) bridged between a run and the candidate's start or end.
+const EDGE_GAP_S: f64 = 1.0;
 
 /// Spacing of the speeds tried, and the offset tolerance of a vote.
 const SPEED_STEP: f64 = 0.025;
@@ -255,9 +262,11 @@ fn extend(
         }
         let query_time = sample as f64 / query.sample_rate;
         let work_time = hypothesis.speed * query_time + hypothesis.offset_s;
-        let centre = (work_time * span.sample_rate).round() as i64;
+        // The two work samples around the predicted time (one when exact).
+        let position = work_time * span.sample_rate;
+        let (below, above) = (position.floor() as i64, position.ceil() as i64);
         let mut best: Option<FramePair> = None;
-        for work_sample in centre - 1..=centre + 1 {
+        for work_sample in below..=above {
             if work_sample < 0 {
                 continue;
             }
@@ -278,6 +287,13 @@ fn extend(
         let Some(best) = best else {
             continue; // outside the work, or the work is flat there
         };
+        // A candidate sample between two work samples may show a moment the
+        // work's samples skip (fast motion): it can agree, but it is no
+        // evidence against the hypothesis when it does not.
+        let off_phase = (position - position.round()).abs() > MAX_PHASE_OFFSET;
+        if off_phase && best.distance > config.frame_radius {
+            continue;
+        }
         verdicts.push((
             sample as u32,
             (best.distance <= config.frame_radius).then_some(best),
@@ -297,7 +313,6 @@ fn extend(
                 hypothesis,
                 std::mem::take(run),
                 disagreeing,
-                config,
             ));
         }
         run.clear();
@@ -333,26 +348,27 @@ fn segment_from(
     hypothesis: &Hypothesis,
     pairs: Vec<FramePair>,
     disagreeing: usize,
-    config: &MatchConfig,
 ) -> Segment {
     let span = index.works()[hypothesis.work];
     let step = 1.0 / query.sample_rate;
     let first = pairs.first().map_or(0, |p| p.query_sample) as f64 * step;
     let last = pairs.last().map_or(0, |p| p.query_sample) as f64 * step;
     let to_work = |t: f64| (hypothesis.speed * t + hypothesis.offset_s).clamp(0.0, span.duration_s);
-    // Edge gaps are bridged like inner gaps: a run that stops short of where
-    // either video starts or ends, by at most `max_gap_s`, reaches it (the
-    // copy's first or last seconds are often covered by titles or logos).
+    // A run that stops at most `EDGE_GAP_S` short of the candidate's own
+    // start or end reaches it when the work goes on there: a copy's first
+    // or last second is often covered by a title or logo. (Longer edge gaps
+    // are not bridged: they are as often a cut to other footage.)
     let (mut query_start_s, mut query_end_s) =
         (first, (last + step).min(query_duration_s.max(last)));
-    let starts_at = ((0.0 - hypothesis.offset_s) / hypothesis.speed).max(0.0);
-    if (0.0..=config.max_gap_s).contains(&(query_start_s - starts_at)) {
-        query_start_s = starts_at;
+    let work_at = |t: f64| hypothesis.speed * t + hypothesis.offset_s;
+    let slack = 0.5 / span.sample_rate;
+    if query_start_s <= EDGE_GAP_S && work_at(0.0) >= -slack {
+        query_start_s = 0.0;
     }
-    let ends_at =
-        ((span.duration_s - hypothesis.offset_s) / hypothesis.speed).min(query_duration_s);
-    if (0.0..=config.max_gap_s).contains(&(ends_at - query_end_s)) {
-        query_end_s = ends_at;
+    if query_duration_s - query_end_s <= EDGE_GAP_S
+        && work_at(query_duration_s) <= span.duration_s + slack
+    {
+        query_end_s = query_end_s.max(query_duration_s);
     }
     let density = pairs.len() as f64 / (pairs.len() + disagreeing) as f64;
     let mean_distance =

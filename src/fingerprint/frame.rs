@@ -132,9 +132,9 @@ const BAR_BRIGHT_SHARE: f32 = 0.02;
 /// Content narrower than this share of the frame is not trusted as a crop.
 const MIN_CONTENT_SHARE: f32 = 0.15;
 
-/// The part of the frames inside uniform black bars (letterbox, pillarbox),
-/// taken over several frames of a shot: a side is cropped only as far as it is
-/// a bar in every frame.
+/// The part of the frames inside black bars (letterbox, pillarbox), taken
+/// over several frames of a shot: a side is cropped only as far as it is a
+/// bar in every frame, and opposite sides by the same depth.
 pub fn content_box(frames: &[GrayImage]) -> Rect {
     let Some(first) = frames.first() else {
         return Rect {
@@ -155,6 +155,10 @@ pub fn content_box(frames: &[GrayImage]) -> Rect {
         left = left.min((0..width).take_while(|&x| col_is_bar(x)).count());
         right = right.min((0..width).rev().take_while(|&x| col_is_bar(x)).count());
     }
+    // Bars come in centred pairs; dark space on one side only is part of the
+    // picture (a night sky, a black stage), so only the shared depth is cut.
+    let (top, bottom) = (top.min(bottom), top.min(bottom));
+    let (left, right) = (left.min(right), left.min(right));
     let mut rect = Rect::of_frame(first);
     let content_height = height.saturating_sub(top + bottom);
     if content_height as f32 >= MIN_CONTENT_SHARE * height as f32 {
@@ -185,54 +189,101 @@ const MAX_WEDGE_ANGLE: f32 = 15.0;
 const MIN_WEDGE_LEG: usize = 8;
 
 /// The angle (degrees, unsigned) by which a picture was turned inside its
-/// frame, read from the black triangles a rotation with black fill leaves in
-/// the corners of `content`: each wedge's legs are in the ratio tan(angle).
-/// `None` when at least two corners do not agree on such an angle.
+/// frame, read from the black triangles a rotation with black fill leaves
+/// along the sides of `content`: on each side, the depth of the black run
+/// changes linearly along the side with slope tan(angle). `None` unless at
+/// least two sides agree on such an angle.
 pub fn corner_wedge_angle(frames: &[GrayImage], content: &Rect) -> Option<f32> {
     let first = frames.first()?;
     let width = first.width() as usize;
-    let left = content.x as usize;
-    let top = content.y as usize;
-    let right = (content.x + content.width) as usize;
-    let bottom = (content.y + content.height) as usize;
-    if right <= left + 2 * MIN_WEDGE_LEG || bottom <= top + 2 * MIN_WEDGE_LEG {
+    let (left, top) = (content.x as usize, content.y as usize);
+    let (right, bottom) = (
+        (content.x + content.width) as usize,
+        (content.y + content.height) as usize,
+    );
+    if right <= left + 4 * MIN_WEDGE_LEG || bottom <= top + 4 * MIN_WEDGE_LEG {
         return None;
     }
-    let dark = |frame: &GrayImage, x: usize, y: usize| frame.as_raw()[y * width + x] <= BAR_LEVEL;
-    // Run of pixels dark in every frame, from a corner along one edge.
-    let run = |points: &mut dyn Iterator<Item = (usize, usize)>| -> usize {
-        points
-            .take_while(|&(x, y)| frames.iter().all(|f| dark(f, x, y)))
-            .count()
+    let dark = |x: usize, y: usize| {
+        frames
+            .iter()
+            .all(|f| f.as_raw()[y * width + x] <= BAR_LEVEL)
     };
-    let corners = [
-        (left, top, 1isize, 1isize),
-        (right - 1, top, -1, 1),
-        (left, bottom - 1, 1, -1),
-        (right - 1, bottom - 1, -1, -1),
-    ];
-    let mut angles = Vec::new();
-    for (x0, y0, dx, dy) in corners {
-        let along_x =
-            run(&mut (0..right - left).map(|i| ((x0 as isize + dx * i as isize) as usize, y0)));
-        let along_y =
-            run(&mut (0..bottom - top).map(|i| (x0, (y0 as isize + dy * i as isize) as usize)));
-        let (short, long) = (along_x.min(along_y), along_x.max(along_y));
-        if long < MIN_WEDGE_LEG || short == 0 || long >= (right - left).min(bottom - top) * 9 / 10 {
-            continue;
-        }
-        let angle = (short as f32 / long as f32).atan().to_degrees();
-        if (MIN_WEDGE_ANGLE..=MAX_WEDGE_ANGLE).contains(&angle) {
-            angles.push(angle);
-        }
-    }
+    let (content_width, content_height) = (right - left, bottom - top);
+    // Depth of the dark run at each position along a side, walking inwards.
+    let side =
+        |along: usize, depth_limit: usize, pixel: &dyn Fn(usize, usize) -> (usize, usize)| {
+            let depths: Vec<(f32, f32)> = (0..along)
+                .filter_map(|i| {
+                    let depth = (0..depth_limit).take_while(|&d| {
+                        let (x, y) = pixel(i, d);
+                        dark(x, y)
+                    });
+                    let depth = depth.count();
+                    (depth > 0 && depth < depth_limit).then_some((i as f32, depth as f32))
+                })
+                .collect();
+            // Each end of a side may hold a wedge (of opposite slopes): fit each half.
+            let middle = along as f32 / 2.0;
+            let (first, second): (Vec<_>, Vec<_>) = depths.into_iter().partition(|p| p.0 < middle);
+            [slope_angle(&first), slope_angle(&second)]
+        };
+    let angles: Vec<f32> = [
+        side(content_height, content_width / 3, &|i, d| {
+            (left + d, top + i)
+        }),
+        side(content_height, content_width / 3, &|i, d| {
+            (right - 1 - d, top + i)
+        }),
+        side(content_width, content_height / 3, &|i, d| {
+            (left + i, top + d)
+        }),
+        side(content_width, content_height / 3, &|i, d| {
+            (left + i, bottom - 1 - d)
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    .collect();
     if angles.len() < 2 {
         return None;
     }
-    angles.sort_by(f32::total_cmp);
-    let median = angles[angles.len() / 2];
-    let agreeing = angles.iter().filter(|a| (*a - median).abs() <= 1.0).count();
-    (agreeing >= 2).then_some(median)
+    let mut sorted = angles.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let agreeing: Vec<f32> = angles
+        .into_iter()
+        .filter(|a| (a - median).abs() <= 1.0)
+        .collect();
+    (agreeing.len() >= 2).then(|| agreeing.iter().sum::<f32>() / agreeing.len() as f32)
+}
+
+/// Angle (degrees) of the least-squares line through (position, depth)
+/// points, when they are many and lie on a line of plausible slope.
+fn slope_angle(points: &[(f32, f32)]) -> Option<f32> {
+    if points.len() < MIN_WEDGE_LEG {
+        return None;
+    }
+    let n = points.len() as f32;
+    let mean_x = points.iter().map(|p| p.0).sum::<f32>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f32>() / n;
+    let spread: f32 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if spread <= 0.0 {
+        return None;
+    }
+    let slope = points
+        .iter()
+        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
+        .sum::<f32>()
+        / spread;
+    let residual = points
+        .iter()
+        .map(|p| (p.1 - mean_y - slope * (p.0 - mean_x)).abs())
+        .sum::<f32>()
+        / n;
+    let angle = slope.abs().atan().to_degrees();
+    ((MIN_WEDGE_ANGLE..=MAX_WEDGE_ANGLE).contains(&angle) && residual <= 1.5).then_some(angle)
 }
 
 /// The frame turned by `degrees` (clockwise) about its centre, bilinear,
@@ -270,7 +321,7 @@ const INNER_MAX_SHARE: f32 = 0.85;
 /// A border line must be this many times stronger than the frame's mean edge.
 const INNER_EDGE_CONTRAST: f32 = 2.5;
 /// Candidate lines kept per axis.
-const INNER_LINES: usize = 6;
+const INNER_LINES: usize = 12;
 /// Inner pictures reported per shot.
 pub const MAX_INNER_PICTURES: usize = 3;
 

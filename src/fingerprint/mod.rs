@@ -17,8 +17,13 @@ pub use hash::{DctHasher, Hash256};
 /// Name and version of the hashing scheme; stored with every fingerprint.
 /// Change it whenever a change here alters the hashes of the same video.
 pub const ALGORITHM: &str = "reelguard-dct256-v1";
-/// Samples per second of video.
+/// Samples per second of a registered work.
 pub const SAMPLE_RATE: f64 = 2.0;
+/// Samples per second of a short candidate: a candidate sample then lies
+/// within 1/8 s of each work sample, which matters for fast motion.
+pub const QUERY_SAMPLE_RATE: f64 = 4.0;
+/// Candidates longer than this (seconds) keep every other sample only.
+const DENSE_QUERY_MAX_S: f64 = 120.0;
 /// Longer side, in pixels, of the analysis frames the decoder produces.
 pub const ANALYSIS_SIDE: u32 = 256;
 /// Samples analysed together for bars and inner pictures (8 s at 2 fps).
@@ -155,7 +160,7 @@ impl QueryFingerprinter {
         }
     }
 
-    /// Adds the next sample (the frame at `count / SAMPLE_RATE` s).
+    /// Adds the next sample (the frame at `count / QUERY_SAMPLE_RATE` s).
     pub fn push(&mut self, frame: GrayImage) {
         self.pending.push(frame);
         if self.pending.len() == BLOCK_SAMPLES {
@@ -165,9 +170,19 @@ impl QueryFingerprinter {
 
     pub fn finish(mut self) -> QueryFingerprint {
         self.flush();
+        let dense_samples = (DENSE_QUERY_MAX_S * QUERY_SAMPLE_RATE) as usize;
+        if self.slots.len() <= dense_samples {
+            return QueryFingerprint {
+                sample_rate: QUERY_SAMPLE_RATE,
+                slots: self.slots,
+            };
+        }
+        // Long candidates: plenty of samples anyway, and half the search cost.
+        let step = (QUERY_SAMPLE_RATE / SAMPLE_RATE) as usize;
+        let slots = self.slots.into_iter().step_by(step).collect();
         QueryFingerprint {
-            sample_rate: SAMPLE_RATE,
-            slots: self.slots,
+            sample_rate: QUERY_SAMPLE_RATE / step as f64,
+            slots,
         }
     }
 

@@ -122,6 +122,35 @@ pub fn sample_video(
     mut on_progress: impl FnMut(f64, &VideoInfo),
 ) -> Result<VideoInfo, MediaError> {
     check_file(path)?;
+    let mut decode = |skip_non_reference| {
+        decode_samples(
+            path,
+            sample_rate,
+            analysis_side,
+            limits,
+            skip_non_reference,
+            &mut on_sample,
+            &mut on_progress,
+        )
+    };
+    // Non-reference frames (most B-frames) are skipped for speed; a stream
+    // made only of them yields no picture that way (and no sample yet), so
+    // it is decoded again in full.
+    match decode(true) {
+        Err(MediaError::Corrupt { .. }) => decode(false),
+        result => result,
+    }
+}
+
+fn decode_samples(
+    path: &Path,
+    sample_rate: f64,
+    analysis_side: u32,
+    limits: &DecodeLimits,
+    skip_non_reference: bool,
+    on_sample: &mut impl FnMut(GrayImage),
+    on_progress: &mut impl FnMut(f64, &VideoInfo),
+) -> Result<VideoInfo, MediaError> {
     ffmpeg::init().map_err(|e| MediaError::NotAVideo {
         path: path.into(),
         reason: e.to_string(),
@@ -214,6 +243,9 @@ pub fn sample_video(
     });
     let mut decoder = context.decoder();
     decoder.skip_loop_filter(ffmpeg::Discard::All);
+    if skip_non_reference {
+        decoder.skip_frame(ffmpeg::Discard::NonReference);
+    }
     let mut decoder = decoder.video().map_err(|e| MediaError::NoDecoder {
         path: path.into(),
         codec: info.codec.clone(),
@@ -258,7 +290,7 @@ pub fn sample_video(
                     path: path.into(),
                     reason: e.to_string(),
                 })?;
-                sampler.emit_until(time, &picture, &mut on_sample);
+                sampler.emit_until(time, &picture, on_sample);
             }
             sampler.last_time = time;
             on_progress(time, &info);
