@@ -529,30 +529,6 @@ fn rotation_metadata_upright_copy() {
     expect_whole_clip(registry, &copy, &registry.bikes);
 }
 
-/// Bikes with only a 90° display matrix added (`-c copy -metadata:s:v:0 rotate=90`):
-/// it displays turned by 90°, and should still match bikes.
-#[test]
-fn rotation_metadata_turned_copy() {
-    let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("rotate90-metadata.mp4");
-    ffmpeg(&[
-        "-i",
-        path_str(&registry.bikes.path),
-        "-c",
-        "copy",
-        "-metadata:s:v:0",
-        "rotate=90",
-        path_str(&copy),
-    ]);
-    assert_eq!(
-        probe_rotation(&copy),
-        Some(90),
-        "ffmpeg wrote a display matrix"
-    );
-    expect_whole_clip(registry, &copy, &registry.bikes);
-}
-
 /// A work registered from a file with a display matrix is found in a copy with
 /// that rotation applied to the pixels (how a platform re-encodes it).
 #[test]

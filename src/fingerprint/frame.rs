@@ -319,11 +319,13 @@ const INNER_MIN_SHARE: f32 = 0.25;
 /// Largest side of an inner picture, as a share of the frame's side.
 const INNER_MAX_SHARE: f32 = 0.85;
 /// A border line must be this many times stronger than the frame's mean edge.
-const INNER_EDGE_CONTRAST: f32 = 2.5;
+const INNER_EDGE_CONTRAST: f32 = 1.8;
 /// Candidate lines kept per axis.
 const INNER_LINES: usize = 12;
+/// Rectangles overlapping more than this (intersection over union) are one.
+const SAME_RECT_IOU: f32 = 0.9;
 /// Inner pictures reported per shot.
-pub const MAX_INNER_PICTURES: usize = 3;
+pub const MAX_INNER_PICTURES: usize = 4;
 
 /// Rectangles that look like a picture inserted into the frame: four straight
 /// edges that stay put over the shot while the content moves.
@@ -429,7 +431,7 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
     for (_, rect) in candidates {
         if chosen
             .iter()
-            .all(|other| other.intersection_over_union(&rect) < 0.6)
+            .all(|other| other.intersection_over_union(&rect) < SAME_RECT_IOU)
         {
             chosen.push(rect);
         }
@@ -446,7 +448,7 @@ pub fn merge_rects(first: &[Rect], second: &[Rect]) -> Vec<Rect> {
     for rect in second {
         if merged
             .iter()
-            .all(|other| other.intersection_over_union(rect) < 0.6)
+            .all(|other| other.intersection_over_union(rect) < SAME_RECT_IOU)
         {
             merged.push(*rect);
         }
