@@ -388,13 +388,13 @@ fn for_each_within(value: u64, bits: usize, radius: u32, visit: &mut impl FnMut(
     flip_from(value, 0, bits, radius, visit);
 }
 
+/// Helpers shared by the tests of the pure modules.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
+pub(crate) mod test_support {
+    use crate::fingerprint::Hash256;
 
     /// Deterministic pseudo-random hashes (splitmix64).
-    fn random_hashes(seed: u64, count: usize) -> Vec<Hash256> {
+    pub fn random_hashes(seed: u64, count: usize) -> Vec<Hash256> {
         let mut state = seed;
         let mut next = move || {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -407,6 +407,13 @@ mod tests {
             .map(|_| Hash256([next(), next(), next(), next()]))
             .collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::random_hashes;
+    use super::*;
+    use proptest::prelude::*;
 
     fn near(hash: &Hash256, flips: &[usize]) -> Hash256 {
         flips.iter().fold(*hash, |h, &bit| h.flipped(bit))

@@ -463,21 +463,8 @@ fn deduplicate(mut segments: Vec<Segment>) -> Vec<Segment> {
 mod tests {
     use super::*;
     use crate::fingerprint::{FrameHash, Hash256, View};
+    use crate::index::test_support::random_hashes;
     use crate::index::IndexBuilder;
-
-    fn random_hashes(seed: u64, count: usize) -> Vec<Hash256> {
-        let mut state = seed;
-        let mut next = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        (0..count)
-            .map(|_| Hash256([next(), next(), next(), next()]))
-            .collect()
-    }
 
     fn noisy(hash: &Hash256, flips: usize, salt: usize) -> Hash256 {
         (0..flips).fold(*hash, |h, i| h.flipped((i * 37 + salt * 11) % 256))
