@@ -321,17 +321,43 @@ impl Index {
     /// sorted and deduplicated, so that each table is walked once in address
     /// order and the memory loads of neighbouring lookups overlap.
     pub fn search_many(&self, queries: &[Hash256], radius: u32, out: &mut Vec<Hit>) {
-        let begin = out.len();
         let chunk_radius = radius / self.tables.len() as u32;
+        self.gather(&self.tables, queries, chunk_radius, radius, out);
+    }
+
+    /// Appends to `out` frames whose first chunk (the lowest frequencies,
+    /// the bits that survive heavy edits best) is within `chunk_radius`
+    /// bits of a query's and whose whole hash is within `max_distance`.
+    /// Not exhaustive: it finds far neighbours that [`Index::search_many`]
+    /// cannot reach at an affordable radius.
+    pub fn search_coarse(
+        &self,
+        queries: &[Hash256],
+        chunk_radius: u32,
+        max_distance: u32,
+        out: &mut Vec<Hit>,
+    ) {
+        self.gather(&self.tables[..1], queries, chunk_radius, max_distance, out);
+    }
+
+    /// Looks up every value within `chunk_radius` of the queries' chunks in
+    /// `tables`, then keeps the frames within `max_distance` of a query.
+    fn gather(
+        &self,
+        tables: &[ChunkTable],
+        queries: &[Hash256],
+        chunk_radius: u32,
+        max_distance: u32,
+        out: &mut Vec<Hit>,
+    ) {
+        let begin = out.len();
         let mut values: Vec<u64> = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
-        for table in &self.tables {
+        for table in tables {
             values.clear();
             for query in queries {
                 let value = query.bits(table.start, table.len);
-                for_each_within(value, table.len, chunk_radius, &mut |probe| {
-                    values.push(probe)
-                });
+                for_each_within(value, table.len, chunk_radius, &mut |probe| values.push(probe));
             }
             values.sort_unstable();
             values.dedup();
@@ -343,16 +369,9 @@ impl Index {
         candidates.dedup();
         for &id in &candidates {
             let hash = &self.hashes[id as usize];
-            let distance = queries
-                .iter()
-                .map(|q| q.distance(hash))
-                .min()
-                .unwrap_or(u32::MAX);
-            if distance <= radius {
-                out.push(Hit {
-                    frame: id,
-                    distance,
-                });
+            let distance = queries.iter().map(|q| q.distance(hash)).min().unwrap_or(u32::MAX);
+            if distance <= max_distance {
+                out.push(Hit { frame: id, distance });
             }
         }
         debug_assert!(out[begin..].windows(2).all(|w| w[0].frame < w[1].frame));

@@ -24,6 +24,11 @@ pub struct MatchConfig {
     /// fewer for larger indexes). Range 0–2; cost grows steeply. Unset: 2
     /// for indexes of up to `AUTO_WIDE_SEED_FRAMES` frames, else 1.
     pub chunk_radius: Option<u32>,
+    /// Bit flips tried on the index's first chunk (the lowest frequencies)
+    /// to find far seeds (up to `frame_radius` bits) that the exact search
+    /// cannot reach; 0 turns it off. Unset: 3 for indexes of up to
+    /// `AUTO_WIDE_SEED_FRAMES` frames, else off.
+    pub coarse_chunk_radius: Option<u32>,
     /// Largest distance (bits of 256) at which an aligned sample agrees.
     /// Range 40–90.
     pub frame_radius: u32,
@@ -48,6 +53,7 @@ impl Default for MatchConfig {
     fn default() -> Self {
         MatchConfig {
             chunk_radius: None,
+            coarse_chunk_radius: None,
             frame_radius: 64,
             min_quality: 0.12,
             min_matched_frames: 4,
@@ -97,6 +103,7 @@ struct Seed {
     query_sample: u32,
     work: usize,
     work_sample: u32,
+    distance: u32,
 }
 
 /// A line along which to compare a candidate with a work.
@@ -105,14 +112,25 @@ struct Hypothesis {
     work: usize,
     speed: f64,
     offset_s: f64,
-    support: usize,
+    /// Weighted votes behind it.
+    score: f64,
 }
+
+/// Flips tried on the lowest-frequency chunk when `coarse_chunk_radius` is unset.
+const AUTO_COARSE_CHUNK_RADIUS: u32 = 3;
 
 /// Largest index searched with two flips per chunk when `chunk_radius` is
 /// unset (about 280 hours of video at 2 samples per second).
 pub const AUTO_WIDE_SEED_FRAMES: usize = 2_000_000;
 
 impl MatchConfig {
+    /// Bit flips tried on the lowest-frequency chunk for far seeds, if any.
+    pub fn coarse_chunk_radius_for(&self, index: &Index) -> Option<u32> {
+        self.coarse_chunk_radius.or(
+            (index.searchable_frames() <= AUTO_WIDE_SEED_FRAMES).then_some(AUTO_COARSE_CHUNK_RADIUS),
+        ).filter(|&r| r > 0)
+    }
+
     /// The chunk radius used with `index`.
     pub fn chunk_radius_for(&self, index: &Index) -> u32 {
         self.chunk_radius
@@ -133,7 +151,7 @@ const EDGE_GAP_S: f64 = 1.0;
 
 /// Spacing of the speeds tried, and the offset tolerance of a vote.
 const SPEED_STEP: f64 = 0.025;
-const OFFSET_TOLERANCE_S: f64 = 0.75;
+const OFFSET_BIN_S: f64 = 0.5;
 
 /// Finds the segments of `query` that copy registered works, best first.
 pub fn find_matches(
@@ -152,7 +170,7 @@ pub fn find_matches(
         }
     }
     segments.retain(|s| s.score >= config.min_score && s.pairs.len() >= config.min_matched_frames);
-    deduplicate(segments)
+    deduplicate(segments, config)
 }
 
 fn usable<'a>(probes: &'a [Probe], config: &'a MatchConfig) -> impl Iterator<Item = &'a Probe> {
@@ -163,6 +181,7 @@ fn usable<'a>(probes: &'a [Probe], config: &'a MatchConfig) -> impl Iterator<Ite
 
 fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) -> Vec<Seed> {
     let radius = index.exact_radius(config.chunk_radius_for(index));
+    let coarse_chunk_radius = config.coarse_chunk_radius_for(index);
     let mut seeds = Vec::new();
     let mut hits: Vec<Hit> = Vec::new();
     let mut hashes = Vec::new();
@@ -171,6 +190,11 @@ fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) 
         hashes.clear();
         hashes.extend(usable(probes, config).map(|p| p.hash));
         index.search_many(&hashes, radius, &mut hits);
+        if let Some(chunk_radius) = coarse_chunk_radius {
+            index.search_coarse(&hashes, chunk_radius, config.frame_radius, &mut hits);
+            hits.sort_unstable_by_key(|h| (h.frame, h.distance));
+            hits.dedup_by_key(|h| h.frame);
+        }
         hits.sort_unstable_by_key(|h| h.distance);
         for hit in hits.iter().take(config.max_seeds_per_sample) {
             let (work, work_sample) = index.locate(hit.frame);
@@ -178,20 +202,25 @@ fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) 
                 query_sample: sample as u32,
                 work,
                 work_sample,
+                distance: hit.distance,
             });
         }
     }
     seeds
 }
 
-/// Groups seeds by work and speed into offset clusters; the strongest
-/// clusters become hypotheses.
+/// Per work and speed, seeds vote for time offsets in bins of
+/// `OFFSET_BIN_S`, each candidate sample once per bin, weighted by how close
+/// it is; bins that beat their neighbours (counting them in) become
+/// hypotheses. Weighting matters on still scenes, where every frame looks
+/// like every other and only the exact alignment is close everywhere.
 fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) -> Vec<Hypothesis> {
     let mut by_work: Vec<Vec<&Seed>> = vec![Vec::new(); index.works().len()];
     for seed in seeds {
         by_work[seed.work].push(seed);
     }
     let speeds_count = ((config.max_speed - config.min_speed) / SPEED_STEP).round() as usize + 1;
+    let weight = |distance: u32| 1.0 - f64::from(distance) / f64::from(config.frame_radius + 1);
     let mut hypotheses = Vec::new();
     for (work, work_seeds) in by_work.iter().enumerate() {
         if work_seeds.is_empty() {
@@ -200,42 +229,48 @@ fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) ->
         let work_rate = index.works()[work].sample_rate;
         for step in 0..speeds_count {
             let speed = config.min_speed + step as f64 * SPEED_STEP;
-            let mut offsets: Vec<(f64, u32)> = work_seeds
+            // (bin, sample, weight, offset), one per sample and bin (the closest).
+            let mut votes: Vec<(i64, u32, f64, f64)> = work_seeds
                 .iter()
                 .map(|s| {
                     let query_time = s.query_sample as f64 / query_rate;
-                    let work_time = s.work_sample as f64 / work_rate;
-                    (work_time - speed * query_time, s.query_sample)
+                    let offset = s.work_sample as f64 / work_rate - speed * query_time;
+                    let bin = (offset / OFFSET_BIN_S).round() as i64;
+                    (bin, s.query_sample, weight(s.distance).max(0.0), offset)
                 })
                 .collect();
-            offsets.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut start = 0;
-            while start < offsets.len() {
-                let mut end = start + 1;
-                while end < offsets.len()
-                    && offsets[end].0 - offsets[end - 1].0 <= OFFSET_TOLERANCE_S
-                {
-                    end += 1;
+            votes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
+            votes.dedup_by_key(|v| (v.0, v.1));
+            // Per bin: total weight, weighted offset sum.
+            let mut bins: Vec<(i64, f64, f64)> = Vec::new();
+            for (bin, _, w, offset) in votes {
+                match bins.last_mut() {
+                    Some(last) if last.0 == bin => {
+                        last.1 += w;
+                        last.2 += w * offset;
+                    }
+                    _ => bins.push((bin, w, w * offset)),
                 }
-                let cluster = &offsets[start..end];
-                let mut samples: Vec<u32> = cluster.iter().map(|o| o.1).collect();
-                samples.sort_unstable();
-                samples.dedup();
-                let offset_s = cluster[cluster.len() / 2].0;
-                hypotheses.push(Hypothesis {
-                    work,
-                    speed,
-                    offset_s,
-                    support: samples.len(),
-                });
-                start = end;
+            }
+            let at = |b: i64| bins.binary_search_by_key(&b, |x| x.0).ok().map(|i| bins[i]);
+            let smoothed = |b: i64| (b - 1..=b + 1).filter_map(at).map(|x| x.1).sum::<f64>();
+            for &(bin, _, _) in &bins {
+                let score = smoothed(bin);
+                if score < smoothed(bin - 1) || score < smoothed(bin + 1) {
+                    continue;
+                }
+                let (total, weighted) = (bin - 1..=bin + 1)
+                    .filter_map(at)
+                    .fold((0.0, 0.0), |acc, x| (acc.0 + x.1, acc.1 + x.2));
+                let offset_s = if total > 0.0 { weighted / total } else { bin as f64 * OFFSET_BIN_S };
+                hypotheses.push(Hypothesis { work, speed, offset_s, score });
             }
         }
     }
     // Strongest first; among equals, speeds nearest 1× (the common case).
     hypotheses.sort_by(|a, b| {
-        b.support
-            .cmp(&a.support)
+        b.score
+            .total_cmp(&a.score)
             .then((a.speed - 1.0).abs().total_cmp(&(b.speed - 1.0).abs()))
     });
     hypotheses.truncate(config.max_hypotheses);
@@ -419,23 +454,29 @@ fn refine(
         work: segment.work,
         speed,
         offset_s: mean_y - speed * mean_x,
-        support: segment.pairs.len(),
+        score: evidence(segment, config),
     };
     let refined = extend(index, query, query_duration_s, &hypothesis, config);
-    let covered = |s: &Segment| s.pairs.len() as f64 * s.score;
     // The fit must clearly pay: on short runs it mostly chases jitter.
-    if refined.iter().map(covered).sum::<f64>() > 1.05 * covered(segment) {
+    let gained: f64 = refined.iter().map(|s| evidence(s, config)).sum();
+    if gained > 1.05 * evidence(segment, config) {
         refined
     } else {
         vec![segment.clone()]
     }
 }
 
+/// How strongly a segment's pairs support it: near-exact pairs count about
+/// one each, pairs at the edge of `frame_radius` almost nothing. On still
+/// scenes, where many alignments agree loosely, the true one wins.
+fn evidence(segment: &Segment, config: &MatchConfig) -> f64 {
+    let radius = f64::from(config.frame_radius.max(1));
+    segment.pairs.iter().map(|p| (1.0 - f64::from(p.distance) / radius).max(0.0)).sum()
+}
+
 /// Keeps, of segments of one work that overlap in the candidate, the best.
-fn deduplicate(mut segments: Vec<Segment>) -> Vec<Segment> {
-    segments.sort_by(|a, b| {
-        (b.score * b.pairs.len() as f64).total_cmp(&(a.score * a.pairs.len() as f64))
-    });
+fn deduplicate(mut segments: Vec<Segment>, config: &MatchConfig) -> Vec<Segment> {
+    segments.sort_by(|a, b| evidence(b, config).total_cmp(&evidence(a, config)));
     let mut kept: Vec<Segment> = Vec::new();
     for segment in segments {
         let overlaps = kept.iter().any(|k| {
