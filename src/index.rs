@@ -357,7 +357,9 @@ impl Index {
             values.clear();
             for query in queries {
                 let value = query.bits(table.start, table.len);
-                for_each_within(value, table.len, chunk_radius, &mut |probe| values.push(probe));
+                for_each_within(value, table.len, chunk_radius, &mut |probe| {
+                    values.push(probe)
+                });
             }
             values.sort_unstable();
             values.dedup();
@@ -369,9 +371,16 @@ impl Index {
         candidates.dedup();
         for &id in &candidates {
             let hash = &self.hashes[id as usize];
-            let distance = queries.iter().map(|q| q.distance(hash)).min().unwrap_or(u32::MAX);
+            let distance = queries
+                .iter()
+                .map(|q| q.distance(hash))
+                .min()
+                .unwrap_or(u32::MAX);
             if distance <= max_distance {
-                out.push(Hit { frame: id, distance });
+                out.push(Hit {
+                    frame: id,
+                    distance,
+                });
             }
         }
         debug_assert!(out[begin..].windows(2).all(|w| w[0].frame < w[1].frame));

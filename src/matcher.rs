@@ -10,7 +10,7 @@
 //!    `frame_radius`; runs of agreeing samples (with short gaps for overlays
 //!    and cuts) become segments, scored by how densely and how closely they
 //!    agree. A lone frame never makes a match: a segment needs
-//!    `min_matched_frames` agreeing samples.
+//!    `min_matched_frames` distinct work samples agreeing.
 
 use crate::fingerprint::{Probe, QueryFingerprint};
 use crate::index::{Hit, Index};
@@ -34,7 +34,8 @@ pub struct MatchConfig {
     pub frame_radius: u32,
     /// Samples below this quality (0–1) are neither searched nor compared.
     pub min_quality: f32,
-    /// Fewest agreeing samples in a segment.
+    /// Fewest distinct work samples (2 per second) a segment must agree
+    /// with.
     pub min_matched_frames: usize,
     /// Lowest segment score (0–1) reported.
     pub min_score: f64,
@@ -56,7 +57,7 @@ impl Default for MatchConfig {
             coarse_chunk_radius: None,
             frame_radius: 64,
             min_quality: 0.12,
-            min_matched_frames: 4,
+            min_matched_frames: 3,
             min_score: 0.35,
             max_gap_s: 2.0,
             min_speed: 0.8,
@@ -92,9 +93,22 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// Candidate samples that agree with the work.
     pub fn matched_frames(&self) -> usize {
         self.pairs.len()
     }
+
+    /// Distinct work samples the segment agrees with.
+    pub fn work_samples(&self) -> usize {
+        distinct_work_samples(&self.pairs)
+    }
+}
+
+fn distinct_work_samples(pairs: &[FramePair]) -> usize {
+    let mut samples: Vec<u32> = pairs.iter().map(|p| p.work_sample).collect();
+    samples.sort_unstable();
+    samples.dedup();
+    samples.len()
 }
 
 /// One seed: a candidate sample close to a work sample.
@@ -126,9 +140,10 @@ pub const AUTO_WIDE_SEED_FRAMES: usize = 2_000_000;
 impl MatchConfig {
     /// Bit flips tried on the lowest-frequency chunk for far seeds, if any.
     pub fn coarse_chunk_radius_for(&self, index: &Index) -> Option<u32> {
-        self.coarse_chunk_radius.or(
-            (index.searchable_frames() <= AUTO_WIDE_SEED_FRAMES).then_some(AUTO_COARSE_CHUNK_RADIUS),
-        ).filter(|&r| r > 0)
+        self.coarse_chunk_radius
+            .or((index.searchable_frames() <= AUTO_WIDE_SEED_FRAMES)
+                .then_some(AUTO_COARSE_CHUNK_RADIUS))
+            .filter(|&r| r > 0)
     }
 
     /// The chunk radius used with `index`.
@@ -169,7 +184,8 @@ pub fn find_matches(
             segments.extend(refined);
         }
     }
-    segments.retain(|s| s.score >= config.min_score && s.pairs.len() >= config.min_matched_frames);
+    segments
+        .retain(|s| s.score >= config.min_score && s.work_samples() >= config.min_matched_frames);
     deduplicate(segments, config)
 }
 
@@ -262,8 +278,17 @@ fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) ->
                 let (total, weighted) = (bin - 1..=bin + 1)
                     .filter_map(at)
                     .fold((0.0, 0.0), |acc, x| (acc.0 + x.1, acc.1 + x.2));
-                let offset_s = if total > 0.0 { weighted / total } else { bin as f64 * OFFSET_BIN_S };
-                hypotheses.push(Hypothesis { work, speed, offset_s, score });
+                let offset_s = if total > 0.0 {
+                    weighted / total
+                } else {
+                    bin as f64 * OFFSET_BIN_S
+                };
+                hypotheses.push(Hypothesis {
+                    work,
+                    speed,
+                    offset_s,
+                    score,
+                });
             }
         }
     }
@@ -340,7 +365,7 @@ fn extend(
     let mut disagreeing = 0usize;
     let mut gap = 0usize;
     let mut close = |run: &mut Vec<FramePair>, disagreeing: usize| {
-        if run.len() >= config.min_matched_frames {
+        if distinct_work_samples(run) >= config.min_matched_frames {
             segments.push(segment_from(
                 index,
                 query,
@@ -471,7 +496,11 @@ fn refine(
 /// scenes, where many alignments agree loosely, the true one wins.
 fn evidence(segment: &Segment, config: &MatchConfig) -> f64 {
     let radius = f64::from(config.frame_radius.max(1));
-    segment.pairs.iter().map(|p| (1.0 - f64::from(p.distance) / radius).max(0.0)).sum()
+    segment
+        .pairs
+        .iter()
+        .map(|p| (1.0 - f64::from(p.distance) / radius).max(0.0))
+        .sum()
 }
 
 /// Keeps, of segments of one work that overlap in the candidate, the best.

@@ -19,15 +19,21 @@ pub use hash::{DctHasher, Hash256};
 pub const ALGORITHM: &str = "reelguard-dct256-v1";
 /// Samples per second of a registered work.
 pub const SAMPLE_RATE: f64 = 2.0;
-/// Samples per second of a short candidate: a candidate sample then lies
-/// within 1/8 s of each work sample, which matters for fast motion.
-pub const QUERY_SAMPLE_RATE: f64 = 4.0;
-/// Candidates longer than this (seconds) keep every other sample only.
-const DENSE_QUERY_MAX_S: f64 = 120.0;
+/// Samples per second of a short candidate: some candidate sample then
+/// shows (nearly) the very frame of each work sample, which matters for
+/// fast motion, where a frame's neighbours look different.
+pub const QUERY_SAMPLE_RATE: f64 = 10.0;
+/// Candidates up to this long (seconds) keep all samples; up to twice as
+/// long, every other one (5 per second); longer ones, every fifth (2 per
+/// second), which bounds the search cost of long videos.
+const DENSE_QUERY_MAX_S: f64 = 60.0;
 /// Longer side, in pixels, of the analysis frames the decoder produces.
 pub const ANALYSIS_SIDE: u32 = 256;
-/// Samples analysed together for bars and inner pictures (8 s at 2 fps).
+/// Work samples analysed together for bars (8 s at 2 fps).
 const BLOCK_SAMPLES: usize = 16;
+/// Candidate samples analysed together for bars, inner pictures, rotation
+/// (4 s at 10 fps).
+const QUERY_BLOCK_SAMPLES: usize = 40;
 /// Share of the picture (per axis) a work's hash covers, centred. Leaving the
 /// outer border out makes hashes robust to crops and corner logos.
 const REFERENCE_CROP: f32 = 0.8;
@@ -163,22 +169,21 @@ impl QueryFingerprinter {
     /// Adds the next sample (the frame at `count / QUERY_SAMPLE_RATE` s).
     pub fn push(&mut self, frame: GrayImage) {
         self.pending.push(frame);
-        if self.pending.len() == BLOCK_SAMPLES {
+        if self.pending.len() == QUERY_BLOCK_SAMPLES {
             self.flush();
         }
     }
 
     pub fn finish(mut self) -> QueryFingerprint {
         self.flush();
-        let dense_samples = (DENSE_QUERY_MAX_S * QUERY_SAMPLE_RATE) as usize;
-        if self.slots.len() <= dense_samples {
-            return QueryFingerprint {
-                sample_rate: QUERY_SAMPLE_RATE,
-                slots: self.slots,
-            };
-        }
-        // Long candidates: plenty of samples anyway, and half the search cost.
-        let step = (QUERY_SAMPLE_RATE / SAMPLE_RATE) as usize;
+        let duration_s = self.slots.len() as f64 / QUERY_SAMPLE_RATE;
+        let step = if duration_s <= DENSE_QUERY_MAX_S {
+            1
+        } else if duration_s <= 2.0 * DENSE_QUERY_MAX_S {
+            2
+        } else {
+            (QUERY_SAMPLE_RATE / SAMPLE_RATE) as usize
+        };
         let slots = self.slots.into_iter().step_by(step).collect();
         QueryFingerprint {
             sample_rate: QUERY_SAMPLE_RATE / step as f64,
