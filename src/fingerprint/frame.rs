@@ -210,23 +210,29 @@ pub fn corner_wedge_angle(frames: &[GrayImage], content: &Rect) -> Option<f32> {
             .all(|f| f.as_raw()[y * width + x] <= BAR_LEVEL)
     };
     let (content_width, content_height) = (right - left, bottom - top);
-    // Depth of the dark run at each position along a side, walking inwards.
+    // Depth of the dark run at position i along a side, walking inwards.
     let side =
         |along: usize, depth_limit: usize, pixel: &dyn Fn(usize, usize) -> (usize, usize)| {
-            let depths: Vec<(f32, f32)> = (0..along)
-                .filter_map(|i| {
-                    let depth = (0..depth_limit).take_while(|&d| {
+            let depth = |i: usize| {
+                (0..depth_limit)
+                    .take_while(|&d| {
                         let (x, y) = pixel(i, d);
                         dark(x, y)
-                    });
-                    let depth = depth.count();
-                    (depth > 0 && depth < depth_limit).then_some((i as f32, depth as f32))
-                })
-                .collect();
-            // Each end of a side may hold a wedge (of opposite slopes): fit each half.
-            let middle = along as f32 / 2.0;
-            let (first, second): (Vec<_>, Vec<_>) = depths.into_iter().partition(|p| p.0 < middle);
-            [slope_angle(&first), slope_angle(&second)]
+                    })
+                    .count()
+            };
+            // A wedge starts at a corner and thins out along the side: take
+            // the positions from each end while the run lasts (dark picture
+            // content elsewhere on the side is not part of it).
+            let wedge = |positions: &mut dyn Iterator<Item = usize>| -> Option<f32> {
+                let points: Vec<(f32, f32)> = positions
+                    .map(|i| (i as f32, depth(i)))
+                    .take_while(|&(_, d)| d > 0 && d < depth_limit)
+                    .map(|(i, d)| (i, d as f32))
+                    .collect();
+                slope_angle(&points)
+            };
+            [wedge(&mut (0..along / 2)), wedge(&mut (along / 2..along).rev())]
         };
     let angles: Vec<f32> = [
         side(content_height, content_width / 3, &|i, d| {
