@@ -59,6 +59,9 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         let m = &self.matching;
+        if let Some(radius) = m.coarse_chunk_radius.filter(|&r| r > 4) {
+            bail!("matching.coarse_chunk_radius = {radius}: must be 0 (off) to 4");
+        }
         if let Some(radius) = m.chunk_radius.filter(|&r| r > 2) {
             bail!("matching.chunk_radius = {radius}: must be 0, 1 or 2");
         }

@@ -220,27 +220,41 @@ impl ChunkTable {
         ((value >> shift) & ((1u64 << self.fragment_bits) - 1)) as u32
     }
 
-    /// Calls `visit` with each id whose chunk equals `value`. Buckets hold a
-    /// few entries and are scanned in order.
-    fn lookup(&self, hashes: &[Hash256], value: u64, visit: &mut impl FnMut(u32)) {
-        let bucket = (value >> (self.len as u32 - self.directory_bits)) as usize;
-        let range =
-            &self.entries[self.directory[bucket] as usize..self.directory[bucket + 1] as usize];
-        let fragment = self.fragment(value);
+    /// Appends to `ids` every id whose chunk equals one of `values`.
+    ///
+    /// Three passes, each a loop of independent memory loads that the CPU
+    /// overlaps: the directory ranges of all values, then the entries whose
+    /// fragment agrees, then the hashes that settle it. (Looking values up
+    /// one by one would wait for each load in turn.)
+    fn lookup_all(&self, hashes: &[Hash256], values: &[u64], ids: &mut Vec<u32>) {
+        let shift = self.len as u32 - self.directory_bits;
+        let ranges: Vec<(u32, u32)> = values
+            .iter()
+            .map(|&value| {
+                let bucket = (value >> shift) as usize;
+                (self.directory[bucket], self.directory[bucket + 1])
+            })
+            .collect();
         let id_mask = if self.id_bits >= 32 {
             u32::MAX
         } else {
             (1u32 << self.id_bits) - 1
         };
-        for &entry in range {
-            if entry.checked_shr(self.id_bits).unwrap_or(0) != fragment {
-                continue;
-            }
-            let id = entry & id_mask;
-            if hashes[id as usize].bits(self.start, self.len) == value {
-                visit(id);
+        let mut maybe: Vec<(u32, u64)> = Vec::new();
+        for (&value, &(start, end)) in values.iter().zip(&ranges) {
+            let fragment = self.fragment(value);
+            for &entry in &self.entries[start as usize..end as usize] {
+                if entry.checked_shr(self.id_bits).unwrap_or(0) == fragment {
+                    maybe.push((entry & id_mask, value));
+                }
             }
         }
+        ids.extend(
+            maybe
+                .into_iter()
+                .filter(|&(id, value)| hashes[id as usize].bits(self.start, self.len) == value)
+                .map(|(id, _)| id),
+        );
     }
 }
 
@@ -363,9 +377,7 @@ impl Index {
             }
             values.sort_unstable();
             values.dedup();
-            for &value in &values {
-                table.lookup(&self.hashes, value, &mut |id| candidates.push(id));
-            }
+            table.lookup_all(&self.hashes, &values, &mut candidates);
         }
         candidates.sort_unstable();
         candidates.dedup();

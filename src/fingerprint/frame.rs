@@ -232,7 +232,10 @@ pub fn corner_wedge_angle(frames: &[GrayImage], content: &Rect) -> Option<f32> {
                     .collect();
                 slope_angle(&points)
             };
-            [wedge(&mut (0..along / 2)), wedge(&mut (along / 2..along).rev())]
+            [
+                wedge(&mut (0..along / 2)),
+                wedge(&mut (along / 2..along).rev()),
+            ]
         };
     let angles: Vec<f32> = [
         side(content_height, content_width / 3, &|i, d| {
