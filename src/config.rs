@@ -41,8 +41,9 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
+                // toml's message names the line, shows it and says what is wrong.
                 toml::from_str::<Config>(&text)
-                    .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))
+                    .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))
                     .with_context(|| format!("invalid config file {}", path.display()))?
             }
             None => Config::default(),
