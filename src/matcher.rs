@@ -55,7 +55,7 @@ impl Default for MatchConfig {
         MatchConfig {
             chunk_radius: None,
             coarse_chunk_radius: None,
-            frame_radius: 64,
+            frame_radius: 72,
             min_quality: 0.12,
             min_matched_frames: 3,
             min_score: 0.35,
