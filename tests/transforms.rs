@@ -181,6 +181,15 @@ fn expect_whole_clip(registry: &Registry, copy: &Path, work: &Work) {
 }
 
 /// Matches `clip` and checks that nothing matches.
+/// Makes `file_name` from `work` with ffmpeg `filter_args` and expects it to
+/// match the whole clip.
+fn expect_filtered_copy(registry: &Registry, work: &Work, file_name: &str, filter_args: &[&str]) {
+    let dir = scratch_dir();
+    let copy = dir.path().join(file_name);
+    transform(&work.path, filter_args, &copy);
+    expect_whole_clip(registry, &copy, work);
+}
+
 fn expect_no_match(registry: &Registry, clip: &Path) {
     let result = match_video(&registry.data_dir, clip);
     assert!(
@@ -215,55 +224,47 @@ fn probe_rotation(path: &Path) -> Option<i64> {
 #[test]
 fn reencode_crf36() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("crf36.mp4");
-    transform(&registry.bikes.path, &["-crf", "36"], &copy);
-    expect_whole_clip(registry, &copy, &registry.bikes);
+    expect_filtered_copy(registry, &registry.bikes, "crf36.mp4", &["-crf", "36"]);
 }
 
 #[test]
 fn downscale_360p() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("360p.mp4");
-    transform(&registry.bunny.path, &["-vf", "scale=-2:360"], &copy);
-    expect_whole_clip(registry, &copy, &registry.bunny);
+    expect_filtered_copy(
+        registry,
+        &registry.bunny,
+        "360p.mp4",
+        &["-vf", "scale=-2:360"],
+    );
 }
 
 #[test]
 fn crop_10_percent_per_side() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("crop10.mp4");
-    transform(
-        &registry.bikes.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bikes,
+        "crop10.mp4",
         &["-vf", "crop=trunc(iw*0.8/2)*2:trunc(ih*0.8/2)*2"],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bikes);
 }
 
 #[test]
 fn mirror() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("hflip.mp4");
-    transform(&registry.bikes.path, &["-vf", "hflip"], &copy);
-    expect_whole_clip(registry, &copy, &registry.bikes);
+    expect_filtered_copy(registry, &registry.bikes, "hflip.mp4", &["-vf", "hflip"]);
 }
 
 #[test]
 fn letterbox_into_16_9() {
     // 640x272 (2.35:1) padded with black bars to 640x360.
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("letterbox.mp4");
-    transform(
-        &registry.bikes.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bikes,
+        "letterbox.mp4",
         &["-vf", "pad=640:360:0:(oh-ih)/2:black"],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bikes);
 }
 
 #[test]
@@ -287,90 +288,71 @@ fn pillarbox_into_vertical_1080x1920() {
     expect_segment(registry, &copy, &registry.bikes, (0.0, 3.0), (2.0, 5.0));
 }
 
-#[test]
-fn speed_0_9x() {
+/// Bikes played `speed` times as fast: the copy lasts `duration / speed`.
+fn expect_speed_copy_matches(speed: f64) {
     let registry = require_registry!();
     let dir = scratch_dir();
-    let copy = dir.path().join("speed-0.9.mp4");
-    transform(
-        &registry.bikes.path,
-        &["-vf", "setpts=PTS/0.9", "-r", "25"],
-        &copy,
-    );
+    let copy = dir.path().join(format!("speed-{speed}.mp4"));
+    let filter = format!("setpts=PTS/{speed}");
+    transform(&registry.bikes.path, &["-vf", &filter, "-r", "25"], &copy);
     let work = &registry.bikes;
     expect_segment(
         registry,
         &copy,
         work,
-        (0.0, work.duration_s / 0.9),
+        (0.0, work.duration_s / speed),
         (0.0, work.duration_s),
     );
 }
 
 #[test]
+fn speed_0_9x() {
+    expect_speed_copy_matches(0.9);
+}
+
+#[test]
 fn speed_1_1x() {
-    let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("speed-1.1.mp4");
-    transform(
-        &registry.bikes.path,
-        &["-vf", "setpts=PTS/1.1", "-r", "25"],
-        &copy,
-    );
-    let work = &registry.bikes;
-    expect_segment(
-        registry,
-        &copy,
-        work,
-        (0.0, work.duration_s / 1.1),
-        (0.0, work.duration_s),
-    );
+    expect_speed_copy_matches(1.1);
 }
 
 #[test]
 fn brightness_contrast_hue() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("colour.mp4");
-    transform(
-        &registry.bunny.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bunny,
+        "colour.mp4",
         &[
             "-vf",
             "eq=brightness=0.12:contrast=1.3:saturation=1.2,hue=h=25",
         ],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bunny);
 }
 
 #[test]
 fn box_overlay_near_corner() {
     // An opaque box covering about 15% of the frame (39% x 39%), near the top-left corner.
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("box.mp4");
-    transform(
-        &registry.bunny.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bunny,
+        "box.mp4",
         &[
             "-vf",
             "drawbox=x=iw*0.04:y=ih*0.04:w=iw*0.39:h=ih*0.39:color=0xE03030@1:t=fill",
         ],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bunny);
 }
 
 #[test]
 fn noise() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("noise.mp4");
-    transform(
-        &registry.bikes.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bikes,
+        "noise.mp4",
         &["-vf", "noise=alls=25:allf=t+u"],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bikes);
 }
 
 #[test]
@@ -445,42 +427,39 @@ fn embedded_between_distractors() {
 #[test]
 fn frame_rate_15fps() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("15fps.mp4");
-    transform(&registry.bikes.path, &["-vf", "fps=15"], &copy);
-    expect_whole_clip(registry, &copy, &registry.bikes);
+    expect_filtered_copy(registry, &registry.bikes, "15fps.mp4", &["-vf", "fps=15"]);
 }
 
 #[test]
 fn greyscale() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("grey.mp4");
-    transform(
-        &registry.bunny.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bunny,
+        "grey.mp4",
         &["-vf", "format=gray,format=yuv420p"],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bunny);
 }
 
 #[test]
 fn rotation_5_degrees() {
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("rotate5.mp4");
-    transform(&registry.bikes.path, &["-vf", "rotate=5*PI/180"], &copy);
-    expect_whole_clip(registry, &copy, &registry.bikes);
+    expect_filtered_copy(
+        registry,
+        &registry.bikes,
+        "rotate5.mp4",
+        &["-vf", "rotate=5*PI/180"],
+    );
 }
 
 #[test]
 fn combo_crop_mirror_box_crf36() {
     // Crop 8% per side, mirror, a box over ~15% of the frame, crf 36.
     let registry = require_registry!();
-    let dir = scratch_dir();
-    let copy = dir.path().join("combo.mp4");
-    transform(
-        &registry.bikes.path,
+    expect_filtered_copy(
+        registry,
+        &registry.bikes,
+        "combo.mp4",
         &[
             "-vf",
             "crop=trunc(iw*0.84/2)*2:trunc(ih*0.84/2)*2,hflip,\
@@ -488,9 +467,7 @@ fn combo_crop_mirror_box_crf36() {
             "-crf",
             "36",
         ],
-        &copy,
     );
-    expect_whole_clip(registry, &copy, &registry.bikes);
 }
 
 #[test]
