@@ -346,36 +346,80 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
     if width < 16 || height < 16 {
         return Vec::new();
     }
-    // Temporal means of the horizontal and vertical gradients.
+    let planes: Vec<Vec<f32>> = frames
+        .iter()
+        .map(|f| f.as_raw().iter().map(|&v| f32::from(v)).collect())
+        .collect();
+    let (gradient_x, gradient_y) = mean_gradients(&planes, width, height);
+    let mut candidates = rectangles(&gradient_x, &gradient_y, width, height);
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Over a busy background (foliage, games, noise) the picture's border is
+    // no stronger than the background's own edges, but the texture changes
+    // there: look for rectangles in the map of edge strength too, after
+    // those of the picture itself (which are placed more precisely).
+    let texture: Vec<f32> = gradient_x
+        .iter()
+        .zip(&gradient_y)
+        .map(|(x, y)| x + y)
+        .collect();
+    let (texture_x, texture_y) = mean_gradients(std::slice::from_ref(&texture), width, height);
+    let mut in_texture = rectangles(&texture_x, &texture_y, width, height);
+    in_texture.sort_by(|a, b| b.0.total_cmp(&a.0));
+    candidates.extend(in_texture);
+
+    let mut chosen: Vec<Rect> = Vec::new();
+    for (_, rect) in candidates {
+        if chosen
+            .iter()
+            .all(|other| other.intersection_over_union(&rect) < SAME_RECT_IOU)
+        {
+            chosen.push(rect);
+        }
+        if chosen.len() == MAX_INNER_PICTURES {
+            break;
+        }
+    }
+    chosen
+}
+
+/// Means over `planes` of the absolute horizontal and vertical differences.
+fn mean_gradients(planes: &[Vec<f32>], width: usize, height: usize) -> (Vec<f32>, Vec<f32>) {
     let mut gradient_x = vec![0f32; width * height];
     let mut gradient_y = vec![0f32; width * height];
-    for frame in frames {
-        let pixels = frame.as_raw();
+    for pixels in planes {
         for y in 0..height {
             for x in 0..width {
-                let here = f32::from(pixels[y * width + x]);
+                let here = pixels[y * width + x];
                 if x + 1 < width {
-                    gradient_x[y * width + x] +=
-                        (f32::from(pixels[y * width + x + 1]) - here).abs();
+                    gradient_x[y * width + x] += (pixels[y * width + x + 1] - here).abs();
                 }
                 if y + 1 < height {
-                    gradient_y[y * width + x] +=
-                        (f32::from(pixels[(y + 1) * width + x]) - here).abs();
+                    gradient_y[y * width + x] += (pixels[(y + 1) * width + x] - here).abs();
                 }
             }
         }
     }
-    let frames_count = frames.len() as f32;
+    let count = planes.len().max(1) as f32;
     gradient_x
         .iter_mut()
         .chain(gradient_y.iter_mut())
-        .for_each(|g| *g /= frames_count);
+        .for_each(|g| *g /= count);
+    (gradient_x, gradient_y)
+}
+
+/// Rectangles whose four sides follow strong lines of the gradient maps,
+/// with their weakest side's strength relative to the maps' mean.
+fn rectangles(
+    gradient_x: &[f32],
+    gradient_y: &[f32],
+    width: usize,
+    height: usize,
+) -> Vec<(f32, Rect)> {
     let mean_edge = (gradient_x.iter().sum::<f32>() + gradient_y.iter().sum::<f32>())
         / (2 * width * height) as f32;
     if mean_edge <= f32::EPSILON {
         return Vec::new();
     }
-
     let column_profile: Vec<f32> = (0..width - 1)
         .map(|x| (0..height).map(|y| gradient_x[y * width + x]).sum::<f32>() / height as f32)
         .collect();
@@ -419,8 +463,8 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
                         horizontal_support(top, left + 1, right),
                         horizontal_support(bottom, left + 1, right),
                     ];
-                    let weakest = sides.iter().copied().fold(f32::INFINITY, f32::min);
-                    if weakest < INNER_EDGE_CONTRAST * mean_edge {
+                    let weakest = sides.iter().copied().fold(f32::INFINITY, f32::min) / mean_edge;
+                    if weakest < INNER_EDGE_CONTRAST {
                         continue;
                     }
                     // An edge at index i lies between pixels i and i + 1.
@@ -435,20 +479,7 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
             }
         }
     }
-    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut chosen: Vec<Rect> = Vec::new();
-    for (_, rect) in candidates {
-        if chosen
-            .iter()
-            .all(|other| other.intersection_over_union(&rect) < SAME_RECT_IOU)
-        {
-            chosen.push(rect);
-        }
-        if chosen.len() == MAX_INNER_PICTURES {
-            break;
-        }
-    }
-    chosen
+    candidates
 }
 
 /// `first` followed by the rectangles of `second` that overlap none of them.
