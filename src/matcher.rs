@@ -161,9 +161,6 @@ impl MatchConfig {
 /// disagreeing candidate sample counts against a hypothesis.
 const MAX_PHASE_OFFSET: f64 = 0.25;
 
-/// Longest gap (seconds) bridged between a run and the candidate's start or end.
-const EDGE_GAP_S: f64 = 1.0;
-
 /// Spacing of the speeds tried, and the offset tolerance of a vote.
 const SPEED_STEP: f64 = 0.025;
 const OFFSET_BIN_S: f64 = 0.5;
@@ -373,6 +370,7 @@ fn extend(
                 hypothesis,
                 std::mem::take(run),
                 disagreeing,
+                config,
             ));
         }
         run.clear();
@@ -408,24 +406,25 @@ fn segment_from(
     hypothesis: &Hypothesis,
     pairs: Vec<FramePair>,
     disagreeing: usize,
+    config: &MatchConfig,
 ) -> Segment {
     let span = index.works()[hypothesis.work];
     let step = 1.0 / query.sample_rate;
     let first = pairs.first().map_or(0, |p| p.query_sample) as f64 * step;
     let last = pairs.last().map_or(0, |p| p.query_sample) as f64 * step;
     let to_work = |t: f64| (hypothesis.speed * t + hypothesis.offset_s).clamp(0.0, span.duration_s);
-    // A run that stops at most `EDGE_GAP_S` short of the candidate's own
-    // start or end reaches it when the work goes on there: a copy's first
-    // or last second is often covered by a title or logo. (Longer edge gaps
-    // are not bridged: they are as often a cut to other footage.)
+    // Edge gaps are bridged like inner ones: a run that stops at most
+    // `max_gap_s` short of the candidate's own start or end reaches it when
+    // the work goes on there (a copy's first or last seconds are often
+    // covered by a title or a logo).
     let (mut query_start_s, mut query_end_s) =
         (first, (last + step).min(query_duration_s.max(last)));
     let work_at = |t: f64| hypothesis.speed * t + hypothesis.offset_s;
     let slack = 0.5 / span.sample_rate;
-    if query_start_s <= EDGE_GAP_S && work_at(0.0) >= -slack {
+    if query_start_s <= config.max_gap_s && work_at(0.0) >= -slack {
         query_start_s = 0.0;
     }
-    if query_duration_s - query_end_s <= EDGE_GAP_S
+    if query_duration_s - query_end_s <= config.max_gap_s
         && work_at(query_duration_s) <= span.duration_s + slack
     {
         query_end_s = query_end_s.max(query_duration_s);
