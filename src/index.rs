@@ -282,6 +282,11 @@ impl Index {
         self.tables.first().map_or(0, |t| t.entries.len())
     }
 
+    /// Bits in the first (lowest-frequency) chunk.
+    pub fn first_chunk_bits(&self) -> usize {
+        self.tables.first().map_or(0, |t| t.len)
+    }
+
     /// Number of chunk tables (m).
     pub fn chunks(&self) -> usize {
         self.tables.len()

@@ -26,8 +26,9 @@ pub struct MatchConfig {
     pub chunk_radius: Option<u32>,
     /// Bit flips tried on the index's first chunk (the lowest frequencies)
     /// to find far seeds (up to `frame_radius` bits) that the exact search
-    /// cannot reach; 0 turns it off. Unset: 3 for indexes of up to
-    /// `AUTO_WIDE_SEED_FRAMES` frames, else off.
+    /// cannot reach; 0 turns it off. Unset: for indexes of up to
+    /// `AUTO_WIDE_SEED_FRAMES` frames, as many (at most 4) as keep the
+    /// enumeration within `COARSE_LOOKUP_BUDGET` values; else off.
     pub coarse_chunk_radius: Option<u32>,
     /// Largest distance (bits of 256) at which an aligned sample agrees.
     /// Range 40–90.
@@ -130,8 +131,27 @@ struct Hypothesis {
     score: f64,
 }
 
-/// Flips tried on the lowest-frequency chunk when `coarse_chunk_radius` is unset.
-const AUTO_COARSE_CHUNK_RADIUS: u32 = 3;
+/// Most chunk values a coarse search may enumerate per probe when
+/// `coarse_chunk_radius` is unset, and the most flips it may try.
+const COARSE_LOOKUP_BUDGET: u64 = 4096;
+const MAX_COARSE_CHUNK_RADIUS: u32 = 4;
+
+/// The most flips of a `bits`-bit chunk whose enumeration stays within
+/// `COARSE_LOOKUP_BUDGET` values (short chunks of small indexes get more).
+fn auto_coarse_chunk_radius(bits: usize) -> u32 {
+    let mut values = 0u64;
+    let mut combinations = 1u64; // C(bits, k)
+    for k in 0..=MAX_COARSE_CHUNK_RADIUS {
+        if k > 0 {
+            combinations = combinations * (bits as u64 + 1 - u64::from(k)) / u64::from(k);
+        }
+        values += combinations;
+        if values > COARSE_LOOKUP_BUDGET {
+            return k.saturating_sub(1);
+        }
+    }
+    MAX_COARSE_CHUNK_RADIUS
+}
 
 /// Largest index searched with two flips per chunk when `chunk_radius` is
 /// unset (about 280 hours of video at 2 samples per second).
@@ -141,8 +161,10 @@ impl MatchConfig {
     /// Bit flips tried on the lowest-frequency chunk for far seeds, if any.
     pub fn coarse_chunk_radius_for(&self, index: &Index) -> Option<u32> {
         self.coarse_chunk_radius
-            .or((index.searchable_frames() <= AUTO_WIDE_SEED_FRAMES)
-                .then_some(AUTO_COARSE_CHUNK_RADIUS))
+            .or_else(|| {
+                (index.searchable_frames() <= AUTO_WIDE_SEED_FRAMES)
+                    .then(|| auto_coarse_chunk_radius(index.first_chunk_bits()))
+            })
             .filter(|&r| r > 0)
     }
 
@@ -617,6 +639,13 @@ mod tests {
             &MatchConfig::default()
         )
         .is_empty());
+    }
+
+    #[test]
+    fn coarse_radius_shrinks_as_chunks_grow() {
+        assert_eq!(auto_coarse_chunk_radius(17), 4); // 3214 values
+        assert_eq!(auto_coarse_chunk_radius(23), 3); // 2048 values
+        assert_eq!(auto_coarse_chunk_radius(32), 2); // 529 values
     }
 
     #[test]
