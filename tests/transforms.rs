@@ -11,14 +11,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use common::{
-    ffmpeg, lavfi_clip, match_video, matches, path_str, run, run_json, scratch_dir, transform,
-    ENCODE,
+    ffmpeg, lavfi_clip, match_video, matches, path_str, probe_first_video_stream, run, run_json,
+    scratch_dir, transform, ENCODE,
 };
 
 /// How far a reported segment boundary may be from the truth, in seconds.
@@ -202,21 +201,9 @@ fn expect_no_match(registry: &Registry, clip: &Path) {
 
 /// The display-matrix rotation ffprobe reports for the first video stream, if any.
 fn probe_rotation(path: &Path) -> Option<i64> {
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream_side_data=rotation",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe");
-    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+    probe_first_video_stream(path, "stream_side_data=rotation")
+        .parse()
+        .ok()
 }
 
 // ---- one test per transformation family ------------------------------------

@@ -257,8 +257,9 @@ pub fn lavfi_clip(source: &str, seconds: f64, out: &Path) {
     ffmpeg(&args);
 }
 
-/// The (width, height) that ffprobe reports for the first video stream.
-pub fn probe_video(path: &Path) -> (u32, u32) {
+/// What ffprobe prints (CSV, no header) for `entries` of the first video
+/// stream, e.g. `stream=width,height`.
+pub fn probe_first_video_stream(path: &Path, entries: &str) -> String {
     let output = Command::new("ffprobe")
         .args([
             "-v",
@@ -266,23 +267,26 @@ pub fn probe_video(path: &Path) -> (u32, u32) {
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=width,height",
-            "-of",
-            "csv=p=0",
+            entries,
         ])
+        .args(["-of", "csv=p=0"])
         .arg(path)
         .output()
         .expect("run ffprobe");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut parts = text.trim().split(',');
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// The (width, height) that ffprobe reports for the first video stream.
+pub fn probe_video(path: &Path) -> (u32, u32) {
+    let text = probe_first_video_stream(path, "stream=width,height");
+    let mut parts = text.split(',');
     let width = parts.next().and_then(|w| w.parse().ok());
     let height = parts.next().and_then(|h| h.parse().ok());
     match (width, height) {
         (Some(width), Some(height)) => (width, height),
         _ => panic!(
-            "ffprobe found no video size in {}: {text}{}",
-            path.display(),
-            String::from_utf8_lossy(&output.stderr)
+            "ffprobe found no video size in {}: {text:?}",
+            path.display()
         ),
     }
 }
