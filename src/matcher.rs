@@ -12,7 +12,7 @@
 //!    agree. A lone frame never makes a match: a segment needs
 //!    `min_matched_frames` distinct work samples agreeing.
 
-use crate::fingerprint::{Probe, QueryFingerprint};
+use crate::fingerprint::QueryFingerprint;
 use crate::index::{Hit, Index};
 
 /// Tunables of the matcher; defaults come from `make bench`.
@@ -194,6 +194,21 @@ pub fn find_matches(
     query_duration_s: f64,
     config: &MatchConfig,
 ) -> Vec<Segment> {
+    // Flat probes are dropped once here; every later step sees usable ones.
+    let query = &QueryFingerprint {
+        sample_rate: query.sample_rate,
+        slots: query
+            .slots
+            .iter()
+            .map(|probes| {
+                probes
+                    .iter()
+                    .filter(|p| p.quality >= config.min_quality)
+                    .copied()
+                    .collect()
+            })
+            .collect(),
+    };
     let seeds = collect_seeds(index, query, config);
     let hypotheses = vote(index, &seeds, query.sample_rate, config);
     let mut segments: Vec<Segment> = Vec::new();
@@ -208,12 +223,6 @@ pub fn find_matches(
     deduplicate(segments, config)
 }
 
-fn usable<'a>(probes: &'a [Probe], config: &'a MatchConfig) -> impl Iterator<Item = &'a Probe> {
-    probes
-        .iter()
-        .filter(move |p| p.quality >= config.min_quality)
-}
-
 fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) -> Vec<Seed> {
     let radius = index.exact_radius(config.chunk_radius_for(index));
     let coarse_chunk_radius = config.coarse_chunk_radius_for(index);
@@ -223,7 +232,7 @@ fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) 
     for (sample, probes) in query.slots.iter().enumerate() {
         hits.clear();
         hashes.clear();
-        hashes.extend(usable(probes, config).map(|p| p.hash));
+        hashes.extend(probes.iter().map(|p| p.hash));
         index.search_many(&hashes, radius, &mut hits);
         if let Some(chunk_radius) = coarse_chunk_radius {
             index.search_coarse(&hashes, chunk_radius, config.frame_radius, &mut hits);
@@ -335,7 +344,6 @@ fn extend(
     // Per sample: Some(pair) agrees, None disagrees; flat samples are skipped.
     let mut verdicts: Vec<(u32, Option<FramePair>)> = Vec::new();
     for (sample, probes) in query.slots.iter().enumerate() {
-        let probes: Vec<&Probe> = usable(probes, config).collect();
         if probes.is_empty() {
             continue;
         }
@@ -352,7 +360,7 @@ fn extend(
             let Some(hash) = index.sample(hypothesis.work, work_sample as u32) else {
                 continue;
             };
-            for probe in &probes {
+            for probe in probes {
                 let distance = probe.hash.distance(hash);
                 if best.is_none_or(|b| distance < b.distance) {
                     best = Some(FramePair {
@@ -553,7 +561,7 @@ fn deduplicate(mut segments: Vec<Segment>, config: &MatchConfig) -> Vec<Segment>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::{FrameHash, Hash256, View};
+    use crate::fingerprint::{FrameHash, Hash256, Probe, View};
     use crate::index::test_support::random_hashes;
     use crate::index::IndexBuilder;
 
