@@ -1,0 +1,292 @@
+//! Works and their frame fingerprints.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::fingerprint::{Fingerprint, FrameHash, Hash256, ALGORITHM};
+
+/// A registered work as stored.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Work {
+    pub id: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub source_path: String,
+    pub source_sha256: String,
+    pub source_bytes: i64,
+    pub duration_s: f64,
+    pub width: i64,
+    pub height: i64,
+    pub codec: String,
+    pub created_at: String,
+    /// Number of fingerprinted samples.
+    pub frames: i64,
+}
+
+/// A work's stored fingerprint, with the scheme it was computed with.
+pub struct StoredFingerprint {
+    pub algorithm: String,
+    pub fingerprint: Fingerprint,
+}
+
+/// A `SELECT` of works joined with their fingerprint row, followed by `$tail`.
+macro_rules! select_works {
+    ($extra_columns:literal, $tail:literal) => {
+        concat!(
+            "SELECT w.id, w.title, w.owner, w.source_path, w.source_sha256, w.source_bytes, ",
+            "w.duration_s, w.width, w.height, w.codec, w.created_at, f.frame_count",
+            $extra_columns,
+            " FROM works w JOIN fingerprints f ON f.work_id = w.id ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    /// Stores a new work with its fingerprint, atomically.
+    pub async fn insert_work(
+        &self,
+        work: &Work,
+        fingerprint: &Fingerprint,
+    ) -> Result<(), StoreError> {
+        if let Some(existing) = self.work_by_sha256(&work.source_sha256).await? {
+            return Err(StoreError::AlreadyRegistered {
+                id: existing.id,
+                title: existing.title,
+            });
+        }
+        let mut hashes = Vec::with_capacity(fingerprint.frames.len() * Hash256::BYTES);
+        let mut qualities = Vec::with_capacity(fingerprint.frames.len());
+        for frame in &fingerprint.frames {
+            hashes.extend_from_slice(&frame.hash.to_bytes());
+            qualities.push((frame.quality.clamp(0.0, 1.0) * 255.0).round() as u8);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO works (id, title, owner, source_path, source_sha256, source_bytes, \
+             duration_s, width, height, codec, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&work.id)
+        .bind(&work.title)
+        .bind(&work.owner)
+        .bind(&work.source_path)
+        .bind(&work.source_sha256)
+        .bind(work.source_bytes)
+        .bind(work.duration_s)
+        .bind(work.width)
+        .bind(work.height)
+        .bind(&work.codec)
+        .bind(&work.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO fingerprints (work_id, algorithm, sample_rate, frame_count, hashes, qualities) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&work.id)
+        .bind(ALGORITHM)
+        .bind(fingerprint.sample_rate)
+        .bind(fingerprint.frames.len() as i64)
+        .bind(hashes)
+        .bind(qualities)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_works(&self) -> Result<Vec<Work>, StoreError> {
+        let sql = select_works!("", "ORDER BY w.created_at, w.id");
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(work_from_row).collect()
+    }
+
+    /// The work whose id is `query` or starts with it.
+    pub async fn find_work(&self, query: &str) -> Result<Work, StoreError> {
+        let sql = select_works!("", "WHERE w.id = ? OR w.id LIKE ? ORDER BY w.id LIMIT 6");
+        let pattern = format!("{}%", query.replace(['%', '_'], ""));
+        let rows = sqlx::query(sql)
+            .bind(query)
+            .bind(pattern)
+            .fetch_all(&self.pool)
+            .await?;
+        let works: Vec<Work> = rows.iter().map(work_from_row).collect::<Result<_, _>>()?;
+        if let Some(exact) = works.iter().find(|w| w.id == query) {
+            return Ok(exact.clone());
+        }
+        match works.len() {
+            0 => Err(StoreError::WorkNotFound(query.to_string())),
+            1 => Ok(works.into_iter().next().expect("one work")),
+            _ => Err(StoreError::AmbiguousWork {
+                query: query.to_string(),
+                ids: works
+                    .iter()
+                    .map(|w| w.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    async fn work_by_sha256(&self, sha256: &str) -> Result<Option<Work>, StoreError> {
+        let sql = select_works!("", "WHERE w.source_sha256 = ?");
+        let row = sqlx::query(sql)
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(work_from_row).transpose()
+    }
+
+    /// Removes a work and its fingerprint.
+    pub async fn remove_work(&self, id: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM works WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::WorkNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Every work with its stored fingerprint.
+    pub async fn load_fingerprints(&self) -> Result<Vec<(Work, StoredFingerprint)>, StoreError> {
+        let sql = select_works!(
+            ", f.algorithm, f.sample_rate, f.hashes, f.qualities",
+            "ORDER BY w.created_at, w.id"
+        );
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let work = work_from_row(row)?;
+            let hashes: Vec<u8> = row.try_get("hashes")?;
+            let qualities: Vec<u8> = row.try_get("qualities")?;
+            if hashes.len() != qualities.len() * Hash256::BYTES
+                || qualities.len() as i64 != work.frames
+            {
+                return Err(StoreError::Damaged {
+                    work_id: work.id,
+                    reason: format!(
+                        "{} hash bytes and {} qualities for {} frames",
+                        hashes.len(),
+                        qualities.len(),
+                        work.frames
+                    ),
+                });
+            }
+            let frames = hashes
+                .chunks_exact(Hash256::BYTES)
+                .zip(&qualities)
+                .map(|(bytes, &quality)| FrameHash {
+                    hash: Hash256::from_bytes(bytes.try_into().expect("32-byte chunk")),
+                    quality: f32::from(quality) / 255.0,
+                })
+                .collect();
+            let fingerprint = Fingerprint {
+                sample_rate: row.try_get("sample_rate")?,
+                frames,
+            };
+            let algorithm = row.try_get("algorithm")?;
+            out.push((
+                work,
+                StoredFingerprint {
+                    algorithm,
+                    fingerprint,
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn work_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Work, StoreError> {
+    Ok(Work {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        owner: row.try_get("owner")?,
+        source_path: row.try_get("source_path")?,
+        source_sha256: row.try_get("source_sha256")?,
+        source_bytes: row.try_get("source_bytes")?,
+        duration_s: row.try_get("duration_s")?,
+        width: row.try_get("width")?,
+        height: row.try_get("height")?,
+        codec: row.try_get("codec")?,
+        created_at: row.try_get("created_at")?,
+        frames: row.try_get("frame_count")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(id: &str, sha: &str) -> Work {
+        Work {
+            id: id.into(),
+            title: format!("title {id}"),
+            owner: None,
+            source_path: "/videos/a.mp4".into(),
+            source_sha256: sha.into(),
+            source_bytes: 10,
+            duration_s: 1.5,
+            width: 640,
+            height: 360,
+            codec: "h264".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            frames: 3,
+        }
+    }
+
+    fn fingerprint() -> Fingerprint {
+        let frames = (0..3u64)
+            .map(|i| FrameHash {
+                hash: Hash256([i, !i, i << 7, 42]),
+                quality: i as f32 / 2.0,
+            })
+            .collect();
+        Fingerprint {
+            sample_rate: 2.0,
+            frames,
+        }
+    }
+
+    #[tokio::test]
+    async fn works_round_trip_and_duplicates_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).await.unwrap();
+        store
+            .insert_work(&work("0abc", "sha-1"), &fingerprint())
+            .await
+            .unwrap();
+        store
+            .insert_work(&work("0abd", "sha-2"), &fingerprint())
+            .await
+            .unwrap();
+        let again = store
+            .insert_work(&work("0xyz", "sha-1"), &fingerprint())
+            .await;
+        assert!(matches!(again, Err(StoreError::AlreadyRegistered { .. })));
+
+        assert_eq!(store.list_works().await.unwrap().len(), 2);
+        assert_eq!(store.find_work("0abc").await.unwrap().id, "0abc");
+        assert!(matches!(
+            store.find_work("0ab").await,
+            Err(StoreError::AmbiguousWork { .. })
+        ));
+        assert!(matches!(
+            store.find_work("zz").await,
+            Err(StoreError::WorkNotFound(_))
+        ));
+
+        let loaded = store.load_fingerprints().await.unwrap();
+        assert_eq!(loaded[0].1.algorithm, ALGORITHM);
+        let original = fingerprint();
+        for (got, want) in loaded[0].1.fingerprint.frames.iter().zip(&original.frames) {
+            assert_eq!(got.hash, want.hash);
+            assert!((got.quality - want.quality).abs() < 0.01);
+        }
+        store.remove_work("0abc").await.unwrap();
+        assert_eq!(store.list_works().await.unwrap().len(), 1);
+        assert!(store.remove_work("0abc").await.is_err());
+    }
+}
