@@ -19,3 +19,5 @@ pub mod index;
 pub mod matcher;
 pub mod media;
 pub mod store;
+pub mod testkit;
+pub mod timestamp;

@@ -1,0 +1,4 @@
+//! Local stand-ins for the outside world, for `make demo` and the tests:
+//! every one listens on 127.0.0.1 only.
+
+pub mod tsa;

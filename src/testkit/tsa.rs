@@ -1,0 +1,411 @@
+//! A local RFC 3161 TSA on 127.0.0.1 for the demo and the tests: OpenSSL's
+//! `openssl ts -reply` behind a small HTTP handler, with its own test CA.
+//!
+//! `POST /tsr` answers properly. `POST /fault/KIND` answers the way a broken
+//! or hostile TSA would: `wrong-nonce`, `wrong-imprint`, `bad-signature`,
+//! `expired-cert` (signed by a certificate that expired in 2021),
+//! `wrong-eku` (the token carries a signer certificate whose
+//! extendedKeyUsage is not critical), `garbage`, `http-500`, `slow` (answers
+//! after 30 s).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use der::asn1::{Int, OctetString};
+use der::{Any, Decode, Encode, Tag, TagNumber, Tagged};
+use x509_tsp::{TimeStampReq, TimeStampResp};
+
+/// The local TSA's keys and certificates, made once per directory.
+#[derive(Clone, Debug)]
+pub struct TsaFiles {
+    pub dir: PathBuf,
+    /// The test CA: what tokens chain to (`timestamp.trust_anchors`).
+    pub ca_cert: PathBuf,
+    /// The TSA's signing certificate.
+    pub tsa_cert: PathBuf,
+    expired_cert: PathBuf,
+    weak_eku_cert: PathBuf,
+    config: PathBuf,
+}
+
+impl TsaFiles {
+    /// Creates the CA and TSA certificates in `dir` with the `openssl` tool,
+    /// or reuses them when they are there already.
+    pub fn create(dir: &Path) -> anyhow::Result<TsaFiles> {
+        std::fs::create_dir_all(dir.join("ca/newcerts"))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let files = TsaFiles {
+            dir: dir.to_path_buf(),
+            ca_cert: dir.join("tsa-ca.pem"),
+            tsa_cert: dir.join("tsa.pem"),
+            expired_cert: dir.join("tsa-expired.pem"),
+            weak_eku_cert: dir.join("tsa-weak-eku.pem"),
+            config: dir.join("tsa.cnf"),
+        };
+        if files.weak_eku_cert.is_file() {
+            return Ok(files);
+        }
+        std::fs::write(&files.config, OPENSSL_CONFIG)?;
+        std::fs::write(dir.join("tsaserial"), "01\n")?;
+        std::fs::write(dir.join("ca/index.txt"), "")?;
+        std::fs::write(dir.join("ca/serial"), "2000\n")?;
+        std::fs::write(
+            dir.join("tsa-ext.cnf"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\n",
+        )?;
+        std::fs::write(
+            dir.join("weak-ext.cnf"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=timeStamping\nsubjectKeyIdentifier=hash\n",
+        )?;
+        let run = |args: &[&str]| openssl(dir, args);
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "tsa-ca.pem",
+            "-days",
+            "3650",
+            "-subj",
+            "/O=reelguard local test/CN=reelguard test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ])?;
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.csr",
+            "-subj",
+            "/O=reelguard local test/CN=reelguard test TSA",
+        ])?;
+        // The weak certificate shares the good one's key and serial number, so
+        // a token re-issued with it differs only in the certificate.
+        for (out, ext) in [
+            ("tsa.pem", "tsa-ext.cnf"),
+            ("tsa-weak-eku.pem", "weak-ext.cnf"),
+        ] {
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "tsa-ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-set_serial",
+                "4097",
+                "-days",
+                "3650",
+                "-sha256",
+                "-extfile",
+                ext,
+                "-out",
+                out,
+            ])?;
+        }
+        run(&[
+            "ca",
+            "-batch",
+            "-config",
+            "tsa.cnf",
+            "-name",
+            "test_ca",
+            "-cert",
+            "tsa-ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "tsa.csr",
+            "-out",
+            "tsa-expired.pem",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20210101000000Z",
+            "-extensions",
+            "tsa_ext",
+            "-notext",
+        ])?;
+        Ok(files)
+    }
+
+    /// Runs `openssl ts -reply` on a DER request, signing with `signer`.
+    fn reply(&self, request: &[u8], signer: &Path) -> anyhow::Result<Vec<u8>> {
+        let query = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::fs::write(query.path(), request)?;
+        let out = tempfile::NamedTempFile::new_in(&self.dir)?;
+        let args = [
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-section",
+            "tsa_config",
+            "-queryfile",
+            &query.path().to_string_lossy(),
+            "-signer",
+            &signer.to_string_lossy(),
+            "-inkey",
+            "tsa.key",
+            "-chain",
+            "tsa-ca.pem",
+            "-out",
+            &out.path().to_string_lossy(),
+        ];
+        openssl(&self.dir, &args)?;
+        Ok(std::fs::read(out.path())?)
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("cannot run `openssl`; install it with `apt-get install openssl`")?;
+    if !output.status.success() {
+        bail!(
+            "openssl {} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+const OPENSSL_CONFIG: &str = "\
+[ tsa ]
+default_tsa = tsa_config
+
+[ tsa_config ]
+dir = .
+serial = ./tsaserial
+crypto_device = builtin
+signer_digest = sha256
+default_policy = 1.3.6.1.4.1.4146.2.3
+other_policies = 1.3.6.1.4.1.4146.2.2
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = no
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+
+[ test_ca ]
+dir = ./ca
+database = ./ca/index.txt
+new_certs_dir = ./ca/newcerts
+serial = ./ca/serial
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+
+[ policy_any ]
+commonName = supplied
+
+[ tsa_ext ]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
+";
+
+/// A running local TSA.
+pub struct LocalTsa {
+    pub addr: SocketAddr,
+    pub files: TsaFiles,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LocalTsa {
+    /// Starts a TSA on `listener` (call inside a tokio runtime).
+    pub fn start(listener: tokio::net::TcpListener, files: TsaFiles) -> anyhow::Result<LocalTsa> {
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            bail!("the local TSA only listens on a loopback address, not {addr}");
+        }
+        let task = tokio::spawn(serve(listener, files.clone()));
+        Ok(LocalTsa { addr, files, task })
+    }
+
+    /// The URL that answers properly.
+    pub fn url(&self) -> String {
+        format!("http://{}/tsr", self.addr)
+    }
+
+    /// The URL that answers with fault `kind`.
+    pub fn fault_url(&self, kind: &str) -> String {
+        format!("http://{}/fault/{kind}", self.addr)
+    }
+}
+
+impl Drop for LocalTsa {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves until the listener's task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, files: TsaFiles) {
+    let state = Arc::new(ServerState {
+        files,
+        openssl: tokio::sync::Mutex::new(()),
+    });
+    let app = Router::new()
+        .route("/tsr", post(good))
+        .route("/fault/{kind}", post(fault))
+        .with_state(state);
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!("local TSA stopped: {e}");
+    }
+}
+
+struct ServerState {
+    files: TsaFiles,
+    /// `openssl ts -reply` updates the serial file: one at a time.
+    openssl: tokio::sync::Mutex<()>,
+}
+
+async fn good(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
+    answer(&state, body.to_vec(), &state.files.tsa_cert.clone()).await
+}
+
+async fn fault(
+    State(state): State<Arc<ServerState>>,
+    UrlPath(kind): UrlPath<String>,
+    body: Bytes,
+) -> Response {
+    let files = &state.files;
+    match kind.as_str() {
+        "http-500" => (StatusCode::INTERNAL_SERVER_ERROR, "TSA overloaded").into_response(),
+        "garbage" => {
+            reply_bytes(b"<html><body>Service temporarily unavailable</body></html>".to_vec())
+        }
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            answer(&state, body.to_vec(), &files.tsa_cert.clone()).await
+        }
+        "wrong-nonce" => match mutate_request(&body, |r| {
+            r.nonce = Some(Int::new(&[0x13, 0x37]).expect("int"))
+        }) {
+            Ok(request) => answer(&state, request, &files.tsa_cert.clone()).await,
+            Err(e) => bad_request(e),
+        },
+        "wrong-imprint" => match mutate_request(&body, |r| {
+            r.message_imprint.hashed_message = OctetString::new(vec![0x42; 32]).expect("octets")
+        }) {
+            Ok(request) => answer(&state, request, &files.tsa_cert.clone()).await,
+            Err(e) => bad_request(e),
+        },
+        "expired-cert" => answer(&state, body.to_vec(), &files.expired_cert.clone()).await,
+        "bad-signature" => match signed_reply(&state, body.to_vec(), &files.tsa_cert).await {
+            // The signature is the last field of the last structure: flip its last byte.
+            Ok(mut response) => {
+                if let Some(last) = response.last_mut() {
+                    *last ^= 0x01;
+                }
+                reply_bytes(response)
+            }
+            Err(e) => server_error(e),
+        },
+        "wrong-eku" => {
+            let result = match signed_reply(&state, body.to_vec(), &files.tsa_cert).await {
+                Ok(response) => replace_certificates(&response, &files.weak_eku_cert),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(response) => reply_bytes(response),
+                Err(e) => server_error(e),
+            }
+        }
+        _ => (StatusCode::NOT_FOUND, format!("no fault named {kind:?}")).into_response(),
+    }
+}
+
+async fn answer(state: &ServerState, request: Vec<u8>, signer: &Path) -> Response {
+    match signed_reply(state, request, signer).await {
+        Ok(response) => reply_bytes(response),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn signed_reply(
+    state: &ServerState,
+    request: Vec<u8>,
+    signer: &Path,
+) -> anyhow::Result<Vec<u8>> {
+    let _one_at_a_time = state.openssl.lock().await;
+    let files = state.files.clone();
+    let signer = signer.to_path_buf();
+    tokio::task::spawn_blocking(move || files.reply(&request, &signer)).await?
+}
+
+fn mutate_request(body: &[u8], change: impl FnOnce(&mut TimeStampReq)) -> anyhow::Result<Vec<u8>> {
+    let mut request = TimeStampReq::from_der(body).context("not a TimeStampReq")?;
+    change(&mut request);
+    Ok(request.to_der()?)
+}
+
+/// Re-encodes a response with the token's certificates replaced by the one in `pem_path`.
+fn replace_certificates(response_der: &[u8], pem_path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut response = TimeStampResp::from_der(response_der)?;
+    let token = response.time_stamp_token.as_mut().context("no token")?;
+    let mut parts: Vec<Any> = token.content.decode_as()?;
+    let pem = std::fs::read(pem_path)?;
+    let replacement = crate::timestamp::token::parse_pem_certificates(&pem)?;
+    let certificate_bytes = replacement[0].to_der()?;
+    for part in &mut parts {
+        if let Tag::ContextSpecific { number, .. } = part.tag() {
+            if number == TagNumber::N0 {
+                *part = Any::new(
+                    Tag::ContextSpecific {
+                        constructed: true,
+                        number: TagNumber::N0,
+                    },
+                    certificate_bytes.clone(),
+                )?;
+            }
+        }
+    }
+    token.content = Any::from_der(&parts.to_der()?)?;
+    Ok(response.to_der()?)
+}
+
+fn reply_bytes(bytes: Vec<u8>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/timestamp-reply")],
+        bytes,
+    )
+        .into_response()
+}
+
+fn bad_request(error: anyhow::Error) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{error:#}")).into_response()
+}
+
+fn server_error(error: anyhow::Error) -> Response {
+    tracing::error!("local TSA: {error:#}");
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")).into_response()
+}

@@ -1,0 +1,235 @@
+//! RFC 3161 trusted timestamps: asks the configured TSAs, in order, for a
+//! token over a SHA-256 digest and keeps a token only after checking it fully
+//! (see `token` for every check).
+
+pub mod token;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use x509_cert::Certificate;
+
+pub use token::{TokenError, VerifiedToken};
+
+/// `[timestamp]` in the configuration.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimestampConfig {
+    /// RFC 3161 TSA URLs, tried in order.
+    pub urls: Vec<String>,
+    /// PEM files with the CA certificates tokens must chain to.
+    pub trust_anchors: Vec<PathBuf>,
+    /// Seconds to wait for one TSA answer.
+    pub timeout_s: f64,
+    /// Further attempts per TSA after the first fails.
+    pub retries: u32,
+}
+
+impl Default for TimestampConfig {
+    fn default() -> Self {
+        TimestampConfig {
+            urls: Vec::new(),
+            trust_anchors: Vec::new(),
+            timeout_s: 10.0,
+            retries: 1,
+        }
+    }
+}
+
+impl TimestampConfig {
+    /// Checks the values; names the key and the value at fault.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for url in &self.urls {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| anyhow::anyhow!("timestamp.urls: {url:?} is not a URL: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                anyhow::bail!("timestamp.urls: {url:?} must be an http:// or https:// URL");
+            }
+        }
+        if !(self.timeout_s > 0.0 && self.timeout_s <= 600.0) {
+            anyhow::bail!(
+                "timestamp.timeout_s = {}: must be between 0 and 600 seconds",
+                self.timeout_s
+            );
+        }
+        if self.retries > 10 {
+            anyhow::bail!("timestamp.retries = {}: must be at most 10", self.retries);
+        }
+        if !self.urls.is_empty() && self.trust_anchors.is_empty() {
+            anyhow::bail!(
+                "timestamp.trust_anchors is empty: list the PEM file(s) of the CA certificates your TSAs chain to, so their tokens can be checked"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Why no token could be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum StampError {
+    #[error("no TSA is configured: add RFC 3161 URLs to [timestamp] urls in the config file")]
+    NotConfigured,
+    #[error("no TSA gave a valid token: {}", .0.iter().map(|(url, why)| format!("{url}: {why}")).collect::<Vec<_>>().join("; "))]
+    AllFailed(Vec<(String, String)>),
+    #[error("cannot read trust anchor {path}: {reason}")]
+    TrustAnchor { path: PathBuf, reason: String },
+}
+
+/// A checked token.
+#[derive(Clone, Debug)]
+pub struct Stamp {
+    /// DER ContentInfo, as in a `.tsr` token file.
+    pub token: Vec<u8>,
+    pub tsa_url: String,
+    pub verified: VerifiedToken,
+}
+
+/// Requests and checks timestamps.
+pub struct Stamper {
+    client: reqwest::Client,
+    urls: Vec<String>,
+    anchors: Vec<Certificate>,
+    retries: u32,
+}
+
+impl Stamper {
+    pub fn new(config: &TimestampConfig) -> Result<Stamper, StampError> {
+        let anchors = load_trust_anchors(&config.trust_anchors)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(config.timeout_s))
+            .connect_timeout(Duration::from_secs_f64(config.timeout_s))
+            .user_agent(concat!("reelguard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client with timeouts builds");
+        Ok(Stamper {
+            client,
+            urls: config.urls.clone(),
+            anchors,
+            retries: config.retries,
+        })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !self.urls.is_empty()
+    }
+
+    pub fn anchors(&self) -> &[Certificate] {
+        &self.anchors
+    }
+
+    /// A checked token over `sha256` from the first TSA that gives one.
+    pub async fn stamp(&self, sha256: &[u8; 32]) -> Result<Stamp, StampError> {
+        if self.urls.is_empty() {
+            return Err(StampError::NotConfigured);
+        }
+        let mut failures = Vec::new();
+        for url in &self.urls {
+            for attempt in 0..=self.retries {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+                }
+                match self.ask(url, sha256).await {
+                    Ok(stamp) => return Ok(stamp),
+                    Err(reason) => {
+                        tracing::warn!(tsa = %url, attempt, %reason, "timestamp request failed");
+                        // A token that fails its checks will fail again: try the next TSA.
+                        let retryable = matches!(reason, AskError::Transport(_));
+                        failures.push((url.clone(), reason.to_string()));
+                        if !retryable {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Err(StampError::AllFailed(failures))
+    }
+
+    async fn ask(&self, url: &str, sha256: &[u8; 32]) -> Result<Stamp, AskError> {
+        let nonce = random_nonce();
+        let request = token::build_request(sha256, nonce);
+        let response = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/timestamp-query")
+            .header("Accept", "application/timestamp-reply")
+            .body(request)
+            .send()
+            .await
+            .map_err(|e| AskError::Transport(describe_reqwest_error(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(AskError::Transport(format!("HTTP {status}")));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| AskError::Transport(describe_reqwest_error(&e)))?;
+        let (token, verified) =
+            token::check_response(&body, sha256, nonce, &self.anchors).map_err(AskError::Token)?;
+        Ok(Stamp {
+            token,
+            tsa_url: url.to_string(),
+            verified,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AskError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("rejected the answer: {0}")]
+    Token(TokenError),
+}
+
+fn describe_reqwest_error(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "no answer within the timeout".into()
+    } else if error.is_connect() {
+        "cannot connect".into()
+    } else {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+}
+
+fn random_nonce() -> u64 {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))
+}
+
+/// Reads the CA certificates in the given PEM files.
+pub fn load_trust_anchors(paths: &[PathBuf]) -> Result<Vec<Certificate>, StampError> {
+    let mut anchors = Vec::new();
+    for path in paths {
+        anchors.extend(load_pem_file(path)?);
+    }
+    Ok(anchors)
+}
+
+fn load_pem_file(path: &Path) -> Result<Vec<Certificate>, StampError> {
+    let error = |reason: String| StampError::TrustAnchor {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    let certificates = token::parse_pem_certificates(&pem)
+        .map_err(|e| error(format!("not PEM certificates: {e}")))?;
+    if certificates.is_empty() {
+        return Err(error("no certificate in the file".into()));
+    }
+    Ok(certificates)
+}
+
+/// RFC 3339 text of a token time, to the second.
+pub fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

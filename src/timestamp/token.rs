@@ -1,0 +1,708 @@
+//! RFC 3161 requests and tokens: building a `TimeStampReq` and checking a
+//! `TimeStampResp` or a stored token completely. Pure code, no I/O.
+//!
+//! A token is accepted only when all of these hold:
+//! - the response status is granted (0) or grantedWithMods (1);
+//! - the token is CMS SignedData whose content type is id-ct-TSTInfo;
+//! - the TSTInfo message imprint is SHA-256 of the data and, when a nonce was
+//!   sent, the TSTInfo carries the same nonce;
+//! - the signed attributes carry content type id-ct-TSTInfo, a message digest
+//!   equal to the hash of the TSTInfo, and an ESS signing-certificate (v1 or v2)
+//!   whose hash matches the signer's certificate;
+//! - the RSA signature over the signed attributes verifies with that certificate;
+//! - the signer's certificate has a critical extendedKeyUsage of exactly
+//!   timeStamping, and genTime lies within its validity;
+//! - the signer's certificate chains, signature by signature, to one of the
+//!   trust anchors, every certificate on the way valid at genTime.
+
+use chrono::{DateTime, Utc};
+use cms::content_info::ContentInfo;
+use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier, SignerInfo};
+use const_oid::db::rfc5912::{
+    ID_SHA_256, ID_SHA_384, ID_SHA_512, RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION,
+    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+};
+use const_oid::ObjectIdentifier;
+use der::asn1::{Int, OctetString};
+use der::{Any, Decode, Encode, Reader, SliceReader, Tag, Tagged};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use x509_cert::Certificate;
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+
+/// id-ct-TSTInfo (RFC 3161 §2.4.2).
+const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-signedData (RFC 5652 §5.1).
+const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// ESS signing-certificate (RFC 2634, SHA-1 certificate hash).
+const ID_SIGNING_CERTIFICATE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+/// ESS signing-certificate v2 (RFC 5035, SHA-256 unless stated).
+const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const ID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+
+/// Why a response or token was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TokenError {
+    #[error("not a DER-encoded {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    #[error("the TSA refused the request: status {status}{text}")]
+    Refused { status: u8, text: String },
+    #[error("the message imprint is {found}, expected SHA-256 {expected}")]
+    WrongImprint { expected: String, found: String },
+    #[error("the nonce in the token ({found}) is not the one sent ({expected})")]
+    WrongNonce { expected: String, found: String },
+    #[error("the token's signed message digest does not match its TSTInfo")]
+    DigestMismatch,
+    #[error("the token's signature does not verify: {0}")]
+    BadSignature(String),
+    #[error("the token names no signing certificate, or it is not in the token")]
+    SignerCertificateMissing,
+    #[error("the signing certificate {subject} is not a TSA certificate: {reason}")]
+    NotTsaCertificate { subject: String, reason: String },
+    #[error("certificate {subject} is not valid at the stamped time {time} (valid {not_before} to {not_after})")]
+    OutsideValidity {
+        subject: String,
+        time: String,
+        not_before: String,
+        not_after: String,
+    },
+    #[error("the TSA certificate {subject} does not chain to a trust anchor: {reason}")]
+    Untrusted { subject: String, reason: String },
+    #[error("unsupported algorithm {0}")]
+    Unsupported(String),
+}
+
+/// What a checked token says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedToken {
+    /// The time the TSA vouches for.
+    pub gen_time: DateTime<Utc>,
+    /// The token's serial number, as lowercase hex.
+    pub serial: String,
+    /// The TSA certificate's subject, e.g. `CN=Example TSA,O=Example`.
+    pub tsa_name: String,
+    /// The TSA policy OID.
+    pub policy: String,
+    /// The TSA certificate and the chain up to (and including) the anchor, DER.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// A `TimeStampReq` over `sha256` asking for the TSA certificate, DER-encoded.
+pub fn build_request(sha256: &[u8; 32], nonce: u64) -> Vec<u8> {
+    let request = TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: sha256_imprint(sha256),
+        req_policy: None,
+        nonce: Some(nonce_int(nonce)),
+        cert_req: true,
+        extensions: None,
+    };
+    request.to_der().expect("a TimeStampReq always encodes")
+}
+
+/// Checks a TSA's HTTP answer to `build_request(sha256, nonce)` and returns
+/// the token (a DER ContentInfo, what `.tsr` token files hold) with what it says.
+pub fn check_response(
+    response_der: &[u8],
+    sha256: &[u8; 32],
+    nonce: u64,
+    anchors: &[Certificate],
+) -> Result<(Vec<u8>, VerifiedToken), TokenError> {
+    let response = TimeStampResp::from_der(response_der).map_err(|e| TokenError::Malformed {
+        what: "TimeStampResp",
+        reason: e.to_string(),
+    })?;
+    let status = response.status.status as u8;
+    if status > 1 {
+        let text = response
+            .status
+            .status_string
+            .as_ref()
+            .map(|texts| {
+                let parts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+                format!(" ({})", parts.join("; "))
+            })
+            .unwrap_or_default();
+        return Err(TokenError::Refused { status, text });
+    }
+    let token = response.time_stamp_token.ok_or(TokenError::Malformed {
+        what: "TimeStampResp",
+        reason: "status granted but no token".into(),
+    })?;
+    let token_der = token.to_der().map_err(|e| TokenError::Malformed {
+        what: "TimeStampToken",
+        reason: e.to_string(),
+    })?;
+    let verified = verify_token(&token_der, sha256, Some(nonce), anchors)?;
+    Ok((token_der, verified))
+}
+
+/// Checks a stored token (DER ContentInfo) over `sha256`.
+pub fn verify_token(
+    token_der: &[u8],
+    sha256: &[u8; 32],
+    nonce: Option<u64>,
+    anchors: &[Certificate],
+) -> Result<VerifiedToken, TokenError> {
+    let signed = SignedToken::parse(token_der)?;
+
+    let imprint = &signed.tst_info.message_imprint;
+    if imprint.hash_algorithm.oid != ID_SHA_256
+        || imprint.hashed_message.as_bytes() != sha256.as_slice()
+    {
+        return Err(TokenError::WrongImprint {
+            expected: hex::encode(sha256),
+            found: format!(
+                "{} {}",
+                algorithm_name(&imprint.hash_algorithm.oid),
+                hex::encode(imprint.hashed_message.as_bytes())
+            ),
+        });
+    }
+    if let Some(nonce) = nonce {
+        let expected = nonce_int(nonce);
+        match &signed.tst_info.nonce {
+            Some(found) if found.as_bytes() == expected.as_bytes() => {}
+            found => {
+                return Err(TokenError::WrongNonce {
+                    expected: hex::encode(expected.as_bytes()),
+                    found: found
+                        .as_ref()
+                        .map(|n| hex::encode(n.as_bytes()))
+                        .unwrap_or_else(|| "none".into()),
+                })
+            }
+        }
+    }
+
+    let signer = signed.signer_certificate()?;
+    check_tsa_certificate(signer)?;
+    signed.check_signed_attributes(signer)?;
+    signed.check_signature(signer)?;
+
+    let gen_time = generalized_time(&signed.tst_info.gen_time);
+    let chain = build_chain(signer, &signed.certificates, anchors, gen_time)?;
+
+    Ok(VerifiedToken {
+        gen_time,
+        serial: hex::encode(signed.tst_info.serial_number.as_bytes()),
+        tsa_name: signer.tbs_certificate.subject.to_string(),
+        policy: signed.tst_info.policy.to_string(),
+        chain: chain
+            .iter()
+            .map(|c| c.to_der().expect("a decoded certificate encodes"))
+            .collect(),
+    })
+}
+
+/// Reads what a token says without checking it (for display of unverified data).
+pub fn read_token_time(token_der: &[u8]) -> Result<DateTime<Utc>, TokenError> {
+    Ok(generalized_time(
+        &SignedToken::parse(token_der)?.tst_info.gen_time,
+    ))
+}
+
+/// A token taken apart. Certificates are read one by one rather than as a
+/// DER SET, because some TSAs (OpenSSL's among them) include the same
+/// certificate twice, which strict SET OF decoding rejects.
+struct SignedToken {
+    tst_info_der: Vec<u8>,
+    tst_info: TstInfo,
+    certificates: Vec<Certificate>,
+    signer_info: SignerInfo,
+}
+
+impl SignedToken {
+    fn parse(token_der: &[u8]) -> Result<SignedToken, TokenError> {
+        let malformed = |what: &'static str| {
+            move |e: der::Error| TokenError::Malformed {
+                what,
+                reason: e.to_string(),
+            }
+        };
+        let content_info = ContentInfo::from_der(token_der).map_err(malformed("ContentInfo"))?;
+        if content_info.content_type != ID_SIGNED_DATA {
+            return Err(TokenError::Malformed {
+                what: "TimeStampToken",
+                reason: format!(
+                    "content type {} is not signedData",
+                    content_info.content_type
+                ),
+            });
+        }
+        let parts: Vec<Any> = content_info
+            .content
+            .decode_as()
+            .map_err(malformed("SignedData"))?;
+        let mut parts = parts.into_iter();
+        let missing = |field: &str| TokenError::Malformed {
+            what: "SignedData",
+            reason: format!("{field} is missing"),
+        };
+        let _version = parts.next().ok_or_else(|| missing("version"))?;
+        let _digest_algorithms = parts.next().ok_or_else(|| missing("digestAlgorithms"))?;
+        let encapsulated: EncapsulatedContentInfo = parts
+            .next()
+            .ok_or_else(|| missing("encapContentInfo"))?
+            .decode_as()
+            .map_err(malformed("EncapsulatedContentInfo"))?;
+        let mut certificates = Vec::new();
+        let mut signer_infos = None;
+        for part in parts {
+            match part.tag() {
+                Tag::ContextSpecific { number, .. } if number.value() == 0 => {
+                    let mut reader =
+                        SliceReader::new(part.value()).map_err(malformed("certificates"))?;
+                    while !reader.is_finished() {
+                        certificates.push(
+                            Certificate::decode(&mut reader).map_err(malformed("certificate"))?,
+                        );
+                    }
+                }
+                Tag::ContextSpecific { .. } => {} // CRLs: not used
+                Tag::Set => signer_infos = Some(part),
+                other => {
+                    return Err(TokenError::Malformed {
+                        what: "SignedData",
+                        reason: format!("unexpected element {other}"),
+                    })
+                }
+            }
+        }
+        let signer_infos = signer_infos.ok_or_else(|| missing("signerInfos"))?;
+        let mut reader =
+            SliceReader::new(signer_infos.value()).map_err(malformed("signerInfos"))?;
+        let signer_info = SignerInfo::decode(&mut reader).map_err(malformed("SignerInfo"))?;
+        if !reader.is_finished() {
+            return Err(TokenError::Malformed {
+                what: "SignedData",
+                reason: "a timestamp token must have exactly one signer".into(),
+            });
+        }
+
+        if encapsulated.econtent_type != ID_CT_TST_INFO {
+            return Err(TokenError::Malformed {
+                what: "TimeStampToken",
+                reason: format!(
+                    "encapsulated content type {} is not id-ct-TSTInfo",
+                    encapsulated.econtent_type
+                ),
+            });
+        }
+        let econtent = encapsulated.econtent.ok_or_else(|| missing("eContent"))?;
+        let octets: OctetString = econtent.decode_as().map_err(malformed("eContent"))?;
+        let tst_info_der = octets.as_bytes().to_vec();
+        let tst_info = TstInfo::from_der(&tst_info_der).map_err(malformed("TSTInfo"))?;
+        Ok(SignedToken {
+            tst_info_der,
+            tst_info,
+            certificates,
+            signer_info,
+        })
+    }
+
+    /// The certificate the signer info points at.
+    fn signer_certificate(&self) -> Result<&Certificate, TokenError> {
+        self.certificates
+            .iter()
+            .find(|cert| match &self.signer_info.sid {
+                SignerIdentifier::IssuerAndSerialNumber(id) => {
+                    cert.tbs_certificate.issuer == id.issuer
+                        && cert.tbs_certificate.serial_number == id.serial_number
+                }
+                SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                    subject_key_identifier(cert).as_deref() == Some(ski.0.as_bytes())
+                }
+            })
+            .ok_or(TokenError::SignerCertificateMissing)
+    }
+
+    fn check_signed_attributes(&self, signer: &Certificate) -> Result<(), TokenError> {
+        let attributes = self
+            .signer_info
+            .signed_attrs
+            .as_ref()
+            .ok_or(TokenError::BadSignature("no signed attributes".into()))?;
+        let value_of = |oid: ObjectIdentifier| {
+            attributes
+                .iter()
+                .find(|a| a.oid == oid)
+                .and_then(|a| a.values.iter().next())
+        };
+
+        let content_type = value_of(ID_CONTENT_TYPE)
+            .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
+            .ok_or(TokenError::BadSignature("no content-type attribute".into()))?;
+        if content_type != ID_CT_TST_INFO {
+            return Err(TokenError::BadSignature(format!(
+                "signed content type {content_type} is not id-ct-TSTInfo"
+            )));
+        }
+
+        let digest = value_of(ID_MESSAGE_DIGEST)
+            .and_then(|v| v.decode_as::<OctetString>().ok())
+            .ok_or(TokenError::BadSignature(
+                "no message-digest attribute".into(),
+            ))?;
+        let expected = digest_with(&self.signer_info.digest_alg.oid, &self.tst_info_der)?;
+        if digest.as_bytes() != expected.as_slice() {
+            return Err(TokenError::DigestMismatch);
+        }
+
+        let signer_der = signer.to_der().expect("a decoded certificate encodes");
+        let (hash_oid, cert_hash) = if let Some(v2) = value_of(ID_SIGNING_CERTIFICATE_V2) {
+            ess_cert_hash(v2, true)?
+        } else if let Some(v1) = value_of(ID_SIGNING_CERTIFICATE) {
+            ess_cert_hash(v1, false)?
+        } else {
+            return Err(TokenError::BadSignature(
+                "no ESS signing-certificate attribute".into(),
+            ));
+        };
+        if cert_hash != digest_with(&hash_oid, &signer_der)? {
+            return Err(TokenError::BadSignature(
+                "the ESS signing-certificate hash does not match the signer's certificate".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_signature(&self, signer: &Certificate) -> Result<(), TokenError> {
+        let attributes = self
+            .signer_info
+            .signed_attrs
+            .as_ref()
+            .expect("checked by check_signed_attributes");
+        // The signature covers the DER of the attributes as a SET OF, not as
+        // the [0] IMPLICIT field they are stored in.
+        let signed_bytes = attributes.to_der().map_err(|e| TokenError::Malformed {
+            what: "signed attributes",
+            reason: e.to_string(),
+        })?;
+        verify_rsa(
+            signer,
+            &self.signer_info.signature_algorithm.oid,
+            &self.signer_info.digest_alg.oid,
+            &signed_bytes,
+            self.signer_info.signature.as_bytes(),
+        )
+    }
+}
+
+/// (hash algorithm, certificate hash) of the first ESSCertID[v2] in a
+/// SigningCertificate[V2] attribute value.
+fn ess_cert_hash(value: &Any, v2: bool) -> Result<(ObjectIdentifier, Vec<u8>), TokenError> {
+    let bad = |reason: &str| TokenError::BadSignature(format!("ESS signing-certificate: {reason}"));
+    let outer: Vec<Any> = value.decode_as().map_err(|_| bad("not a SEQUENCE"))?;
+    let certs: Vec<Any> = outer
+        .first()
+        .ok_or_else(|| bad("empty"))?
+        .decode_as()
+        .map_err(|_| bad("certs is not a SEQUENCE OF"))?;
+    let first: Vec<Any> = certs
+        .first()
+        .ok_or_else(|| bad("no ESSCertID"))?
+        .decode_as()
+        .map_err(|_| bad("ESSCertID is not a SEQUENCE"))?;
+    let mut fields = first.iter();
+    let mut field = fields.next().ok_or_else(|| bad("empty ESSCertID"))?;
+    let mut hash_oid = if v2 { ID_SHA_256 } else { ID_SHA1 };
+    if v2 && field.tag() == Tag::Sequence {
+        let algorithm: x509_cert::spki::AlgorithmIdentifierOwned =
+            field.decode_as().map_err(|_| bad("bad hashAlgorithm"))?;
+        hash_oid = algorithm.oid;
+        field = fields.next().ok_or_else(|| bad("no certHash"))?;
+    }
+    let hash: OctetString = field
+        .decode_as()
+        .map_err(|_| bad("certHash is not an OCTET STRING"))?;
+    Ok((hash_oid, hash.as_bytes().to_vec()))
+}
+
+fn check_tsa_certificate(cert: &Certificate) -> Result<(), TokenError> {
+    let subject = cert.tbs_certificate.subject.to_string();
+    let not_tsa = |reason: &str| TokenError::NotTsaCertificate {
+        subject: subject.clone(),
+        reason: reason.to_string(),
+    };
+    let extension = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == ID_CE_EXT_KEY_USAGE)
+        .ok_or_else(|| not_tsa("it has no extendedKeyUsage extension"))?;
+    if !extension.critical {
+        return Err(not_tsa("its extendedKeyUsage extension is not critical"));
+    }
+    let usages: Vec<ObjectIdentifier> = Vec::from_der(extension.extn_value.as_bytes())
+        .map_err(|_| not_tsa("its extendedKeyUsage extension cannot be read"))?;
+    if usages != [ID_KP_TIME_STAMPING] {
+        return Err(not_tsa(
+            "its extendedKeyUsage must be exactly timeStamping (1.3.6.1.5.5.7.3.8)",
+        ));
+    }
+    Ok(())
+}
+
+/// The path from `leaf` to a trust anchor, each link's signature checked and
+/// each certificate valid at `time`.
+fn build_chain<'a>(
+    leaf: &'a Certificate,
+    intermediates: &'a [Certificate],
+    anchors: &'a [Certificate],
+    time: DateTime<Utc>,
+) -> Result<Vec<&'a Certificate>, TokenError> {
+    let leaf_subject = leaf.tbs_certificate.subject.to_string();
+    let untrusted = |reason: String| TokenError::Untrusted {
+        subject: leaf_subject.clone(),
+        reason,
+    };
+    if anchors.is_empty() {
+        return Err(untrusted(
+            "no trust anchors are configured (timestamp.trust_anchors)".into(),
+        ));
+    }
+    let mut chain = vec![leaf];
+    let mut current = leaf;
+    for _ in 0..8 {
+        check_validity(current, time)?;
+        if anchors.iter().any(|anchor| anchor == current) {
+            return Ok(chain);
+        }
+        let issuer_name = &current.tbs_certificate.issuer;
+        let issuer = anchors
+            .iter()
+            .chain(intermediates)
+            .filter(|c| &c.tbs_certificate.subject == issuer_name && *c != current)
+            .find(|c| verify_certificate_signature(current, c).is_ok());
+        let Some(issuer) = issuer else {
+            return Err(untrusted(format!(
+                "no trusted certificate named {issuer_name} signed {}",
+                current.tbs_certificate.subject
+            )));
+        };
+        chain.push(issuer);
+        if anchors.iter().any(|anchor| anchor == issuer) {
+            check_validity(issuer, time)?;
+            return Ok(chain);
+        }
+        current = issuer;
+    }
+    Err(untrusted("the certificate chain is longer than 8".into()))
+}
+
+fn check_validity(cert: &Certificate, time: DateTime<Utc>) -> Result<(), TokenError> {
+    let validity = &cert.tbs_certificate.validity;
+    let not_before = x509_time(&validity.not_before);
+    let not_after = x509_time(&validity.not_after);
+    if time < not_before || time > not_after {
+        return Err(TokenError::OutsideValidity {
+            subject: cert.tbs_certificate.subject.to_string(),
+            time: time.to_rfc3339(),
+            not_before: not_before.to_rfc3339(),
+            not_after: not_after.to_rfc3339(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `issuer` signed `cert`.
+pub fn verify_certificate_signature(
+    cert: &Certificate,
+    issuer: &Certificate,
+) -> Result<(), TokenError> {
+    let tbs = cert
+        .tbs_certificate
+        .to_der()
+        .map_err(|e| TokenError::Malformed {
+            what: "certificate",
+            reason: e.to_string(),
+        })?;
+    let signature = cert
+        .signature
+        .as_bytes()
+        .ok_or_else(|| TokenError::BadSignature("certificate signature has unused bits".into()))?;
+    let algorithm = &cert.signature_algorithm.oid;
+    let digest = match *algorithm {
+        SHA_256_WITH_RSA_ENCRYPTION => ID_SHA_256,
+        SHA_384_WITH_RSA_ENCRYPTION => ID_SHA_384,
+        SHA_512_WITH_RSA_ENCRYPTION => ID_SHA_512,
+        other => return Err(TokenError::Unsupported(algorithm_name(&other))),
+    };
+    verify_rsa(issuer, algorithm, &digest, &tbs, signature)
+}
+
+/// RSA PKCS#1 v1.5 signature check of `message` by `signer`'s key.
+fn verify_rsa(
+    signer: &Certificate,
+    signature_algorithm: &ObjectIdentifier,
+    digest_algorithm: &ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), TokenError> {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::signature::Verifier;
+
+    let rsa_algorithms = [
+        RSA_ENCRYPTION,
+        SHA_256_WITH_RSA_ENCRYPTION,
+        SHA_384_WITH_RSA_ENCRYPTION,
+        SHA_512_WITH_RSA_ENCRYPTION,
+    ];
+    if !rsa_algorithms.contains(signature_algorithm) {
+        return Err(TokenError::Unsupported(format!(
+            "signature algorithm {} (reelguard checks RSA signatures)",
+            algorithm_name(signature_algorithm)
+        )));
+    }
+    let spki = signer
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| TokenError::BadSignature(e.to_string()))?;
+    let key = rsa::RsaPublicKey::from_public_key_der(&spki)
+        .map_err(|e| TokenError::BadSignature(format!("the signer's key is not RSA: {e}")))?;
+    let signature =
+        Signature::try_from(signature).map_err(|e| TokenError::BadSignature(e.to_string()))?;
+    let result = match *digest_algorithm {
+        ID_SHA_256 => VerifyingKey::<Sha256>::new(key).verify(message, &signature),
+        ID_SHA_384 => VerifyingKey::<Sha384>::new(key).verify(message, &signature),
+        ID_SHA_512 => VerifyingKey::<Sha512>::new(key).verify(message, &signature),
+        other => return Err(TokenError::Unsupported(algorithm_name(&other))),
+    };
+    result.map_err(|_| {
+        TokenError::BadSignature(format!(
+            "RSA signature does not verify with the key of {}",
+            signer.tbs_certificate.subject
+        ))
+    })
+}
+
+fn digest_with(algorithm: &ObjectIdentifier, data: &[u8]) -> Result<Vec<u8>, TokenError> {
+    Ok(match *algorithm {
+        ID_SHA_256 => Sha256::digest(data).to_vec(),
+        ID_SHA_384 => Sha384::digest(data).to_vec(),
+        ID_SHA_512 => Sha512::digest(data).to_vec(),
+        ID_SHA1 => sha1::Sha1::digest(data).to_vec(),
+        other => return Err(TokenError::Unsupported(algorithm_name(&other))),
+    })
+}
+
+fn algorithm_name(oid: &ObjectIdentifier) -> String {
+    const_oid::db::DB
+        .by_oid(oid)
+        .map(str::to_string)
+        .unwrap_or_else(|| oid.to_string())
+}
+
+fn subject_key_identifier(cert: &Certificate) -> Option<Vec<u8>> {
+    const ID_CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("2.5.29.14");
+    let extension = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER)?;
+    OctetString::from_der(extension.extn_value.as_bytes())
+        .ok()
+        .map(|o| o.as_bytes().to_vec())
+}
+
+fn sha256_imprint(sha256: &[u8; 32]) -> MessageImprint {
+    MessageImprint {
+        hash_algorithm: x509_cert::spki::AlgorithmIdentifier {
+            oid: ID_SHA_256,
+            parameters: Some(Any::null()),
+        },
+        hashed_message: OctetString::new(sha256.to_vec()).expect("32 bytes fit"),
+    }
+}
+
+/// The nonce as a positive DER INTEGER.
+fn nonce_int(nonce: u64) -> Int {
+    let mut bytes = nonce.to_be_bytes().to_vec();
+    while bytes.len() > 1 && bytes[0] == 0 && bytes[1] & 0x80 == 0 {
+        bytes.remove(0);
+    }
+    if bytes[0] & 0x80 != 0 {
+        bytes.insert(0, 0);
+    }
+    Int::new(&bytes).expect("a minimal positive integer")
+}
+
+fn generalized_time(time: &der::asn1::GeneralizedTime) -> DateTime<Utc> {
+    unix_to_utc(time.to_unix_duration())
+}
+
+fn x509_time(time: &x509_cert::time::Time) -> DateTime<Utc> {
+    unix_to_utc(time.to_unix_duration())
+}
+
+fn unix_to_utc(duration: std::time::Duration) -> DateTime<Utc> {
+    DateTime::from_timestamp(duration.as_secs() as i64, duration.subsec_nanos())
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Reads PEM certificates (one or several per file).
+pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<Certificate>, der::Error> {
+    Certificate::load_pem_chain(pem)
+}
+
+/// A certificate as PEM text.
+pub fn certificate_pem(der: &[u8]) -> String {
+    use der::pem::LineEnding;
+    der::pem::encode_string("CERTIFICATE", LineEnding::LF, der).expect("PEM encoding of bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_is_a_minimal_positive_integer() {
+        assert_eq!(nonce_int(0).as_bytes(), &[0]);
+        assert_eq!(nonce_int(0x7f).as_bytes(), &[0x7f]);
+        assert_eq!(nonce_int(0x80).as_bytes(), &[0, 0x80]);
+        assert_eq!(nonce_int(u64::MAX).as_bytes().len(), 9);
+    }
+
+    #[test]
+    fn request_round_trips() {
+        let digest = [7u8; 32];
+        let der = build_request(&digest, 0xdead_beef);
+        let request = TimeStampReq::from_der(&der).unwrap();
+        assert!(request.cert_req);
+        assert_eq!(request.message_imprint.hashed_message.as_bytes(), &digest);
+        assert_eq!(
+            request.nonce.unwrap().as_bytes(),
+            &[0, 0xde, 0xad, 0xbe, 0xef]
+        );
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        for garbage in [
+            &b""[..],
+            b"\x30\x03\x02\x01",
+            b"<html>500</html>",
+            &[0xff; 64],
+        ] {
+            assert!(matches!(
+                check_response(garbage, &[0; 32], 1, &[]),
+                Err(TokenError::Malformed { .. })
+            ));
+            assert!(matches!(
+                verify_token(garbage, &[0; 32], None, &[]),
+                Err(TokenError::Malformed { .. })
+            ));
+        }
+    }
+}

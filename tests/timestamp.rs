@@ -1,0 +1,134 @@
+//! The RFC 3161 client against a local OpenSSL TSA: good tokens are accepted
+//! and pass `openssl ts -verify`; every kind of bad answer is refused.
+
+mod common;
+
+use std::process::Command;
+
+use reelguard::testkit::tsa::{LocalTsa, TsaFiles};
+use reelguard::timestamp::{StampError, Stamper, TimestampConfig};
+use sha2::{Digest, Sha256};
+
+async fn start_tsa() -> LocalTsa {
+    let files = TsaFiles::create(&common::test_media_root().join("tsa")).expect("create TSA files");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    LocalTsa::start(listener, files).unwrap()
+}
+
+fn stamper(tsa: &LocalTsa, urls: Vec<String>, timeout_s: f64) -> Stamper {
+    Stamper::new(&TimestampConfig {
+        urls,
+        trust_anchors: vec![tsa.files.ca_cert.clone()],
+        timeout_s,
+        retries: 0,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn good_token_is_accepted_and_passes_openssl_verify() {
+    let tsa = start_tsa().await;
+    let data = b"concept notes, version 3";
+    let digest: [u8; 32] = Sha256::digest(data).into();
+    let stamp = stamper(&tsa, vec![tsa.url()], 10.0)
+        .stamp(&digest)
+        .await
+        .expect("a token from the local TSA");
+    assert!(stamp.verified.tsa_name.contains("reelguard test TSA"));
+    assert_eq!(stamp.verified.chain.len(), 2, "TSA certificate and the CA");
+    let age = chrono::Utc::now() - stamp.verified.gen_time;
+    assert!(
+        age.num_seconds().abs() < 60,
+        "genTime {}",
+        stamp.verified.gen_time
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data"), data).unwrap();
+    std::fs::write(dir.path().join("token.tsr"), &stamp.token).unwrap();
+    let output = Command::new("openssl")
+        .args([
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "token.tsr",
+            "-data",
+            "data",
+            "-CAfile",
+        ])
+        .arg(&tsa.files.ca_cert)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("Verification: OK"),
+        "openssl ts -verify: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The same token checked again offline, and against other data.
+    let again = reelguard::timestamp::token::verify_token(
+        &stamp.token,
+        &digest,
+        None,
+        stamper(&tsa, vec![], 1.0).anchors(),
+    )
+    .unwrap();
+    assert_eq!(again.serial, stamp.verified.serial);
+    let other: [u8; 32] = Sha256::digest(b"something else").into();
+    assert!(reelguard::timestamp::token::verify_token(
+        &stamp.token,
+        &other,
+        None,
+        stamper(&tsa, vec![], 1.0).anchors()
+    )
+    .is_err());
+}
+
+#[tokio::test]
+async fn bad_answers_are_refused_with_the_reason() {
+    let tsa = start_tsa().await;
+    let digest: [u8; 32] = Sha256::digest(b"storyboard.pdf").into();
+    let cases = [
+        ("wrong-nonce", "nonce"),
+        ("wrong-imprint", "message imprint"),
+        ("bad-signature", "signature does not verify"),
+        ("expired-cert", "not valid at the stamped time"),
+        ("wrong-eku", "extendedKeyUsage extension is not critical"),
+        ("garbage", "not a DER-encoded TimeStampResp"),
+        ("http-500", "HTTP 500"),
+        ("slow", "no answer within the timeout"),
+    ];
+    for (fault, expected) in cases {
+        let result = stamper(&tsa, vec![tsa.fault_url(fault)], 2.0)
+            .stamp(&digest)
+            .await;
+        let error = match result {
+            Err(StampError::AllFailed(failures)) => failures[0].1.clone(),
+            other => panic!("{fault}: expected a refusal, got {other:?}"),
+        };
+        assert!(error.contains(expected), "{fault}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_tsa_is_skipped_for_the_next_one() {
+    let tsa = start_tsa().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}/tsr", closed.local_addr().unwrap());
+    drop(closed);
+    let digest: [u8; 32] = Sha256::digest(b"raw footage").into();
+    let urls = vec![down.clone(), tsa.fault_url("wrong-eku"), tsa.url()];
+    let stamp = stamper(&tsa, urls, 5.0).stamp(&digest).await.unwrap();
+    assert_eq!(stamp.tsa_url, tsa.url());
+
+    let all_down = stamper(&tsa, vec![down], 2.0).stamp(&digest).await;
+    match all_down {
+        Err(StampError::AllFailed(failures)) => {
+            assert!(failures[0].1.contains("cannot connect"), "{failures:?}")
+        }
+        other => panic!("expected all failed, got {other:?}"),
+    }
+}
