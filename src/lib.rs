@@ -18,4 +18,5 @@ pub mod fingerprint;
 pub mod index;
 pub mod matcher;
 pub mod media;
+pub mod provenance;
 pub mod store;
