@@ -34,8 +34,9 @@ code, .hash { font-family: "DejaVu Sans Mono", "Noto Sans Mono", monospace; }
 .head { flex: 1 1 auto; min-width: 0; }
 .label { color: var(--muted); font-size: 11px; margin-top: 6px; }
 .pending { color: var(--amber); font-weight: bold; }
-.verify p { margin: 4px 0; font-size: 12px; }
-.verify code { display: block; font-size: 11px; word-break: break-all; }
+.note { color: var(--muted); font-size: 11px; margin: 8px 0 0; }
+.verify p { margin: 4px 0; }
+.verify code { display: block; margin: 4px 0 4px 16px; font-size: 12px; word-break: break-all; }
 details { margin-top: 6px; font-size: 11px; }
 details pre { white-space: pre-wrap; word-break: break-all; }
 table { width: 100%; border-collapse: collapse; font-size: 12px; }
@@ -205,7 +206,8 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
         }
         None => pending(),
     };
-    let [reelguard_cmd, openssl_cmd] = text::verify_commands(&data.chain_head_sha256);
+    let count = data.stages.len();
+    let timestamped = data.stages.iter().filter(|s| s.tsa_time.is_some()).count();
     out.push_str(&format!(
         "<h2>Chain head / <span lang=\"zh\">存证链头</span></h2>\n\
          <section class=\"panel\">\n\
@@ -213,30 +215,37 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
          <div class=\"head\">\n\
          <div class=\"label\">SHA-256</div><div class=\"hash\">{head}</div>\n\
          <div class=\"label\">Trusted timestamp / 可信时间戳</div><div>{head_time}</div>\n\
-         <div class=\"verify\"><div class=\"label\"><strong>How to verify / <span lang=\"zh\">如何验证</span></strong></div>\n\
-         <p>{verify_en}</p><code>{reelguard_cmd}</code><code>{openssl_cmd}</code>\n\
-         <p lang=\"zh\">{verify_zh}</p></div>\n\
+         <div class=\"label\">Stages / 创作阶段</div>\
+         <div>{count} stages, {timestamped} timestamped · 共 {count} 个阶段，{timestamped} 个已加盖时间戳</div>\n\
+         <p class=\"note\">{note}</p>\n\
          <details><summary>QR code content / 二维码内容</summary><pre>{payload}</pre></details>\n\
          </div>\n</section>\n",
         head = escape(&data.chain_head_sha256),
-        verify_en = text::VERIFY_EN,
-        reelguard_cmd = escape(&reelguard_cmd),
-        openssl_cmd = escape(&openssl_cmd),
-        verify_zh = text::VERIFY_ZH,
+        note = text::HEAD_NOTE,
         payload = escape(&qr_payload(data)),
     ));
 
     out.push_str(&format!(
-        "<h2>Creation stages / <span lang=\"zh\">创作阶段</span> ({})</h2>\n\
+        "<h2>Creation stages / <span lang=\"zh\">创作阶段</span> ({count})</h2>\n\
          <table>\n<thead><tr><th>#</th><th>Stage<span lang=\"zh\">阶段</span></th>\
          <th>File · size · SHA-256<span lang=\"zh\">文件 · 大小 · 哈希值</span></th>\
-         <th>Trusted timestamp<span lang=\"zh\">可信时间戳</span></th></tr></thead>\n<tbody>\n",
-        data.stages.len()
+         <th>Trusted timestamp<span lang=\"zh\">可信时间戳</span></th></tr></thead>\n<tbody>\n"
     ));
     for stage in &data.stages {
         out.push_str(&stage_row(stage));
     }
     out.push_str("</tbody>\n</table>\n");
+
+    let [reelguard_cmd, openssl_cmd] = text::verify_commands(&data.chain_head_sha256);
+    out.push_str(&format!(
+        "<section class=\"verify\"><h2>How to verify / <span lang=\"zh\">如何验证</span></h2>\n\
+         <p>{verify_en}</p>\n<code>{reelguard_cmd}</code>\n<code>{openssl_cmd}</code>\n\
+         <p lang=\"zh\">{verify_zh}</p></section>\n",
+        verify_en = text::VERIFY_EN,
+        reelguard_cmd = escape(&reelguard_cmd),
+        openssl_cmd = escape(&openssl_cmd),
+        verify_zh = text::VERIFY_ZH,
+    ));
     out.push_str(&format!(
         "<footer>{}</footer>\n</main>\n</body>\n</html>\n",
         text::CLOSING

@@ -43,7 +43,7 @@ const QR_SIZE: f32 = 136.0;
 const PANEL_PAD: f32 = 12.0;
 const CELL_PAD: f32 = 5.0;
 /// Widths of the stage table's columns: #, stage, file, timestamp.
-const COLUMNS: [f32; 4] = [24.0, 80.0, 214.0, CONTENT_W - 24.0 - 80.0 - 214.0];
+const COLUMNS: [f32; 4] = [24.0, 80.0, 228.0, CONTENT_W - 24.0 - 80.0 - 228.0];
 const CELL_MAX_CHARS: usize = 300;
 
 type Color = (u8, u8, u8);
@@ -315,7 +315,7 @@ impl Layout<'_> {
         let mut right: Vec<(f32, Vec<Span>)> = Vec::new();
         let label = |en_zh: &str| vec![Span::new(en_zh, Style::Regular, 7.5, MUTED)];
         right.push((0.0, label("SHA-256")));
-        right.push((0.0, self.hash(&data.chain_head_sha256, 9.5, INK, width)));
+        right.push((0.0, self.hash(&data.chain_head_sha256, 10.5, INK, width)));
         right.push((5.0, label("Trusted timestamp / 可信时间戳")));
         match &data.chain_head_time {
             Some(time) => {
@@ -329,25 +329,16 @@ impl Layout<'_> {
                 right.push((0.0, self.wrap(&pending, Style::Bold, 9.5, AMBER, width)));
             }
         }
+        let timestamped = data.stages.iter().filter(|s| s.tsa_time.is_some()).count();
+        let count = data.stages.len();
+        let summary = format!(
+            "{count} stages, {timestamped} timestamped · 共 {count} 个阶段，{timestamped} 个已加盖时间戳"
+        );
+        right.push((5.0, label("Stages / 创作阶段")));
+        right.push((0.0, self.wrap(&summary, Style::Regular, 9.5, INK, width)));
         right.push((
-            7.0,
-            vec![Span::new(
-                "How to verify / 如何验证",
-                Style::Bold,
-                8.5,
-                NAVY,
-            )],
-        ));
-        right.push((
-            1.0,
-            self.wrap(text::VERIFY_EN, Style::Regular, 8.0, INK, width),
-        ));
-        for command in text::verify_commands(&data.chain_head_sha256) {
-            right.push((2.0, self.wrap(&command, Style::Mono, 7.2, INK, width)));
-        }
-        right.push((
-            3.0,
-            self.wrap(text::VERIFY_ZH, Style::Regular, 8.0, INK, width),
+            6.0,
+            self.wrap(text::HEAD_NOTE, Style::Regular, 8.0, MUTED, width),
         ));
         let text_h: f32 = right.iter().map(|(gap, spans)| gap + height(spans)).sum();
 
@@ -538,6 +529,24 @@ impl Layout<'_> {
         self.y += 14.0;
     }
 
+    /// The "How to verify" paragraph: English, the two commands, Chinese.
+    fn verify(&mut self, data: &CertificateData) {
+        let english = self.wrap(text::VERIFY_EN, Style::Regular, 8.5, INK, CONTENT_W);
+        let first = english.first().map_or(0.0, Span::height);
+        self.heading("How to verify / 如何验证", 2.0 * first);
+        self.flow(MARGIN, &english);
+        self.y += 3.0;
+        for command in text::verify_commands(&data.chain_head_sha256) {
+            let lines = self.wrap(&command, Style::Mono, 8.0, INK, CONTENT_W - 14.0);
+            self.flow(MARGIN + 14.0, &lines);
+            self.y += 2.0;
+        }
+        self.y += 2.0;
+        let chinese = self.wrap(text::VERIFY_ZH, Style::Regular, 8.5, INK, CONTENT_W);
+        self.flow(MARGIN, &chinese);
+        self.y += 14.0;
+    }
+
     fn closing(&mut self) {
         let spans = self.wrap(text::CLOSING, Style::Regular, 7.5, MUTED, CONTENT_W);
         self.flow(MARGIN, &spans);
@@ -556,6 +565,7 @@ pub(super) fn layout(data: &CertificateData, fonts: &Fonts) -> Vec<Vec<Mark>> {
     layout.fields(data);
     layout.chain_head(data);
     layout.stages(data);
+    layout.verify(data);
     layout.closing();
     layout.pages
 }
