@@ -426,6 +426,56 @@ mod tests {
     }
 
     #[test]
+    fn long_text_stays_inside_the_page_body() {
+        let mut data = sample(40);
+        data.title = "山间晨雾 Morning Mist ".repeat(30);
+        data.rights_statement = Some(
+            "本作品的全部内容由李明独立创作，著作权归李明所有。All rights reserved, everywhere. "
+                .repeat(60),
+        );
+        data.owner_contact = Some("x".repeat(500));
+        data.stages[0].file_name = "长".repeat(400);
+        data.stages[1].file_name = "f".repeat(1000);
+        data.stages[2].stage = "colour-grading-notes".to_string();
+        data.stages[3].tsa_name = Some("CN=a very long TSA name,".repeat(40));
+        data.chain_head_time = None;
+
+        let fonts = fonts::Fonts::locate().expect("fonts");
+        let pages = pdf::layout(&data, &fonts);
+        assert!(pages.len() > 3, "{} pages", pages.len());
+        for (index, marks) in pages.iter().enumerate() {
+            for mark in marks {
+                if let pdf::Mark::Text {
+                    x,
+                    baseline,
+                    face,
+                    size,
+                    text,
+                    ..
+                } = mark
+                {
+                    let right = x + fonts.face(*face).width(text, *size);
+                    let where_ = format!("page {}: {text:?}", index + 1);
+                    assert!(
+                        *x >= pdf::MARGIN - 0.01,
+                        "{where_} starts left of the margin"
+                    );
+                    assert!(
+                        right <= pdf::MARGIN + pdf::CONTENT_W + 0.01,
+                        "{where_} runs off"
+                    );
+                    assert!(
+                        *baseline <= pdf::BODY_BOTTOM,
+                        "{where_} runs into the footer"
+                    );
+                }
+            }
+        }
+        let pdf = render_pdf(&data).expect("render");
+        std::fs::write(test_media_dir().join("certificate-long-text.pdf"), pdf).expect("write");
+    }
+
+    #[test]
     fn html_escapes_user_text_and_shows_head_and_qr() {
         let mut data = sample(3);
         data.title = "<script>alert('x')</script> & \"friends\"".to_string();
@@ -468,6 +518,18 @@ mod tests {
             .err()
             .expect("no font there");
         assert!(err.to_string().contains("/nonexistent/chosen.ttf"), "{err}");
+
+        let latin_only = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+        if Path::new(latin_only).is_file() {
+            let err = fonts::Fonts::locate_from(Some(latin_only.into()), &[])
+                .err()
+                .expect("DejaVu Sans has no Chinese glyphs");
+            assert!(err.to_string().contains("no Chinese glyphs"), "{err}");
+        }
+        let collection = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+        if Path::new(collection).is_file() {
+            fonts::Fonts::locate_from(Some(collection.into()), &[]).expect("a .ttc collection");
+        }
     }
 
     #[test]

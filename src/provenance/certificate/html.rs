@@ -42,10 +42,10 @@ details pre { white-space: pre-wrap; word-break: break-all; }
 table { width: 100%; border-collapse: collapse; font-size: 12px; }
 th { background: #e4ebf3; color: var(--navy); text-align: left; vertical-align: top; padding: 6px; }
 th span, td .zh, td .small { display: block; font-weight: normal; }
+.small { color: var(--muted); font-size: 11px; }
 td { padding: 6px; vertical-align: top; border-bottom: 1px solid var(--rule); }
 tbody tr:nth-child(even) { background: #f8f9fb; }
 td.seq { color: var(--muted); width: 28px; }
-td .small { color: var(--muted); font-size: 11px; }
 td .hash { display: block; font-size: 11px; }
 footer { margin-top: 18px; color: var(--muted); font-size: 11px; }
 @page { size: A4; margin: 12mm; }
@@ -99,15 +99,21 @@ fn optional(value: Option<&str>) -> String {
     }
 }
 
+/// A row of the fields list; `class` may be empty.
 fn field(out: &mut String, en: &str, zh: &str, class: &str, value: &str) {
+    let class = if class.is_empty() {
+        String::new()
+    } else {
+        format!(" class=\"{class}\"")
+    };
     out.push_str(&format!(
-        "<dt>{en}<span lang=\"zh\">{zh}</span></dt><dd class=\"{class}\">{value}</dd>\n"
+        "<dt>{en}<span lang=\"zh-Hans\">{zh}</span></dt><dd{class}>{value}</dd>\n"
     ));
 }
 
 fn pending() -> String {
     format!(
-        "<span class=\"pending\">{} <span lang=\"zh\">/ {}</span></span>",
+        "<span class=\"pending\">{} <span lang=\"zh-Hans\">/ {}</span></span>",
         text::PENDING_EN,
         text::PENDING_ZH
     )
@@ -116,7 +122,7 @@ fn pending() -> String {
 fn stage_row(stage: &CertificateStage) -> String {
     let name = match stage_label(&stage.stage) {
         Some((en, zh)) => {
-            format!("<strong>{en}</strong><span class=\"zh\" lang=\"zh\">{zh}</span>")
+            format!("<strong>{en}</strong><span class=\"zh\" lang=\"zh-Hans\">{zh}</span>")
         }
         None => format!("<strong>{}</strong>", escape(&stage.stage)),
     };
@@ -157,7 +163,7 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
         escape(&data.title)
     ));
     out.push_str(&format!(
-        "<header><h1>{}<span lang=\"zh\">{}</span></h1>\n<p class=\"subtitle\">{}</p></header>\n<hr>\n",
+        "<header><h1>{}<span lang=\"zh-Hans\">{}</span></h1>\n<p class=\"subtitle\">{}</p></header>\n<hr>\n",
         text::TITLE_EN,
         text::TITLE_ZH,
         text::SUBTITLE
@@ -209,9 +215,9 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
     let count = data.stages.len();
     let timestamped = data.stages.iter().filter(|s| s.tsa_time.is_some()).count();
     out.push_str(&format!(
-        "<h2>Chain head / <span lang=\"zh\">存证链头</span></h2>\n\
+        "<h2>Chain head / <span lang=\"zh-Hans\">存证链头</span></h2>\n\
          <section class=\"panel\">\n\
-         <div class=\"qr\">{qr_html}Chain head and how to verify<br><span lang=\"zh\">扫码查看链头与验证方法</span></div>\n\
+         <div class=\"qr\">{qr_html}Chain head and how to verify<br><span lang=\"zh-Hans\">扫码查看链头与验证方法</span></div>\n\
          <div class=\"head\">\n\
          <div class=\"label\">SHA-256</div><div class=\"hash\">{head}</div>\n\
          <div class=\"label\">Trusted timestamp / 可信时间戳</div><div>{head_time}</div>\n\
@@ -226,10 +232,10 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
     ));
 
     out.push_str(&format!(
-        "<h2>Creation stages / <span lang=\"zh\">创作阶段</span> ({count})</h2>\n\
-         <table>\n<thead><tr><th>#</th><th>Stage<span lang=\"zh\">阶段</span></th>\
-         <th>File · size · SHA-256<span lang=\"zh\">文件 · 大小 · 哈希值</span></th>\
-         <th>Trusted timestamp<span lang=\"zh\">可信时间戳</span></th></tr></thead>\n<tbody>\n"
+        "<h2>Creation stages / <span lang=\"zh-Hans\">创作阶段</span> ({count})</h2>\n\
+         <table>\n<thead><tr><th>#</th><th>Stage<span lang=\"zh-Hans\">阶段</span></th>\
+         <th>File · size · SHA-256<span lang=\"zh-Hans\">文件 · 大小 · 哈希值</span></th>\
+         <th>Trusted timestamp<span lang=\"zh-Hans\">可信时间戳</span></th></tr></thead>\n<tbody>\n"
     ));
     for stage in &data.stages {
         out.push_str(&stage_row(stage));
@@ -238,9 +244,9 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
 
     let [reelguard_cmd, openssl_cmd] = text::verify_commands(&data.chain_head_sha256);
     out.push_str(&format!(
-        "<section class=\"verify\"><h2>How to verify / <span lang=\"zh\">如何验证</span></h2>\n\
+        "<section class=\"verify\"><h2>How to verify / <span lang=\"zh-Hans\">如何验证</span></h2>\n\
          <p>{verify_en}</p>\n<code>{reelguard_cmd}</code>\n<code>{openssl_cmd}</code>\n\
-         <p lang=\"zh\">{verify_zh}</p></section>\n",
+         <p lang=\"zh-Hans\">{verify_zh}</p></section>\n",
         verify_en = text::VERIFY_EN,
         reelguard_cmd = escape(&reelguard_cmd),
         openssl_cmd = escape(&openssl_cmd),

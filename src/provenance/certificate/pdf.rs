@@ -24,16 +24,16 @@ use super::{
 };
 
 /// A4 in points.
-const PAGE_W: f32 = 595.28;
-const PAGE_H: f32 = 841.89;
-const MARGIN: f32 = 50.0;
-const CONTENT_W: f32 = PAGE_W - 2.0 * MARGIN;
+pub(super) const PAGE_W: f32 = 595.28;
+pub(super) const PAGE_H: f32 = 841.89;
+pub(super) const MARGIN: f32 = 50.0;
+pub(super) const CONTENT_W: f32 = PAGE_W - 2.0 * MARGIN;
 /// Where the body starts on the first page and on the following ones
 /// (below the running header).
 const FIRST_PAGE_TOP: f32 = 50.0;
 const BODY_TOP: f32 = 72.0;
 /// Where the body ends (above the footer).
-const BODY_BOTTOM: f32 = PAGE_H - 60.0;
+pub(super) const BODY_BOTTOM: f32 = PAGE_H - 60.0;
 /// Line height as a multiple of the font size.
 const LINE: f32 = 1.38;
 /// Width of the label column of the work's fields.
