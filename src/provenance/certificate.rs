@@ -426,6 +426,14 @@ mod tests {
     }
 
     #[test]
+    fn pdf_is_the_same_for_the_same_data() {
+        let data = sample(4);
+        let first = render_pdf(&data).expect("render");
+        let second = render_pdf(&data).expect("render");
+        assert!(first == second, "two renders of one certificate differ");
+    }
+
+    #[test]
     fn long_text_stays_inside_the_page_body() {
         let mut data = sample(40);
         data.title = "山间晨雾 Morning Mist ".repeat(30);
