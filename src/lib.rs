@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub mod index;
 pub mod matcher;
 pub mod media;
+pub mod provenance;
 pub mod store;
 pub mod testkit;
 pub mod timestamp;
