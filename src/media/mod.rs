@@ -110,6 +110,17 @@ pub struct VideoInfo {
     pub rotation: u32,
 }
 
+/// The creation time a media container records for itself (the
+/// `creation_time` tag of MP4, MOV, MKV and others), when it has one. Files
+/// FFmpeg cannot open have none.
+pub fn container_creation_time(path: &Path) -> Option<String> {
+    ffmpeg::init().ok()?;
+    ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
+    let input = ffmpeg::format::input(path).ok()?;
+    let tag = input.metadata().get("creation_time")?.trim().to_string();
+    (!tag.is_empty()).then_some(tag)
+}
+
 /// Decodes `path` and calls `on_sample` with the frame shown at each multiple
 /// of `1 / sample_rate` seconds, as a greyscale picture whose longer side is
 /// `analysis_side` pixels. `on_progress` gets the decoded position in seconds.

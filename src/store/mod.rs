@@ -3,6 +3,7 @@
 //! SQLite (WAL mode) in the data directory by default; the schema is
 //! versioned by the migrations in `migrations/`.
 
+mod artifacts;
 mod works;
 
 use std::path::Path;
@@ -10,6 +11,9 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use artifacts::{
+    Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp,
+};
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,8 @@ pub struct Work {
     pub id: String,
     pub title: String,
     pub owner: Option<String>,
+    /// Who holds which rights, in the owner's words.
+    pub rights_statement: Option<String>,
     pub source_path: String,
     pub source_sha256: String,
     pub source_bytes: i64,
@@ -33,7 +35,7 @@ pub struct StoredFingerprint {
 macro_rules! select_works {
     ($extra_columns:literal, $tail:literal) => {
         concat!(
-            "SELECT w.id, w.title, w.owner, w.source_path, w.source_sha256, w.source_bytes, ",
+            "SELECT w.id, w.title, w.owner, w.rights_statement, w.source_path, w.source_sha256, w.source_bytes, ",
             "w.duration_s, w.width, w.height, w.codec, w.created_at, f.frame_count",
             $extra_columns,
             " FROM works w JOIN fingerprints f ON f.work_id = w.id ",
@@ -63,12 +65,14 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO works (id, title, owner, source_path, source_sha256, source_bytes, \
-             duration_s, width, height, codec, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO works (id, title, owner, rights_statement, source_path, source_sha256, \
+             source_bytes, duration_s, width, height, codec, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&work.id)
         .bind(&work.title)
         .bind(&work.owner)
+        .bind(&work.rights_statement)
         .bind(&work.source_path)
         .bind(&work.source_sha256)
         .bind(work.source_bytes)
@@ -204,6 +208,7 @@ fn work_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Work, StoreError> {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
         owner: row.try_get("owner")?,
+        rights_statement: row.try_get("rights_statement")?,
         source_path: row.try_get("source_path")?,
         source_sha256: row.try_get("source_sha256")?,
         source_bytes: row.try_get("source_bytes")?,
@@ -225,6 +230,7 @@ mod tests {
             id: id.into(),
             title: format!("title {id}"),
             owner: None,
+            rights_statement: None,
             source_path: "/videos/a.mp4".into(),
             source_sha256: sha.into(),
             source_bytes: 10,

@@ -1,0 +1,581 @@
+//! The provenance package (`works export WORK -o work.zip`) and its offline
+//! check (`reelguard verify work.zip`).
+//!
+//! Layout:
+//! - `manifest.json`: the work, each chain entry with its stage, file name,
+//!   size, SHA-256, entry hash and token time, the chain head, and every other
+//!   file of the package with its SHA-256 and size;
+//! - `chain/NN-STAGE.txt`: each entry's canonical text (its SHA-256 is the
+//!   entry hash; `prev:` names the entry before);
+//! - `tokens/NN-STAGE.tsr`: RFC 3161 token over the artifact's SHA-256;
+//! - `chain-head.tsr`: RFC 3161 token over the last entry's hash;
+//! - `tsa/tsa-ca.pem`, `tsa/tsa-certs.pem`: the CA certificates the tokens
+//!   chain to, and the TSA certificates;
+//! - `artifacts.sha256`: the original files' hashes, for `sha256sum -c`;
+//! - `certificate.pdf`, `certificate.html`, `VERIFY.md`;
+//! - `SHA256SUMS`: every file above, for `sha256sum -c`;
+//! - `timestamp/manifest.tsr`: a token over `manifest.json`, when a TSA
+//!   answered at export time.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+use super::chain::{self, ChainEntry};
+use crate::store::{Artifact, ChainHead, Work};
+use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
+use crate::timestamp::{format_time, Stamp};
+
+/// What `manifest.json` says this zip is.
+pub const PACKAGE_KIND: &str = "reelguard-provenance-package";
+const MANIFEST: &str = "manifest.json";
+const SUMS: &str = "SHA256SUMS";
+const MANIFEST_TOKEN: &str = "timestamp/manifest.tsr";
+const HEAD_TOKEN: &str = "chain-head.tsr";
+const CA_FILE: &str = "tsa/tsa-ca.pem";
+const TSA_CERTS_FILE: &str = "tsa/tsa-certs.pem";
+/// Largest file a package may hold, and the largest package, when reading.
+const MAX_ENTRY_BYTES: u64 = 1 << 30;
+const MAX_TOTAL_BYTES: u64 = 4 << 30;
+
+/// Files of a package by path, in a stable order.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// Everything an export needs, already loaded and checked.
+pub struct ExportInput<'a> {
+    pub work: &'a Work,
+    pub artifacts: &'a [Artifact],
+    /// The current chain head.
+    pub head: &'a ChainHead,
+    /// The certificate chains of the tokens (TSA certificate first, anchor last).
+    pub token_chains: Vec<Vec<Vec<u8>>>,
+    pub certificate_pdf: Vec<u8>,
+    pub certificate_html: String,
+}
+
+fn entry_stem(artifact: &Artifact) -> String {
+    format!("{:02}-{}", artifact.seq, artifact.stage)
+}
+
+/// The package's files, without `manifest.json`, `SHA256SUMS` and the
+/// manifest token (see `seal`).
+pub fn package_files(input: &ExportInput) -> Files {
+    let mut files = Files::new();
+    for artifact in input.artifacts {
+        let stem = entry_stem(artifact);
+        files.insert(
+            format!("chain/{stem}.txt"),
+            artifact.chain_entry().canonical_text().into_bytes(),
+        );
+        if let Some(stamp) = &artifact.stamp {
+            files.insert(format!("tokens/{stem}.tsr"), stamp.token.clone());
+        }
+    }
+    if let Some(stamp) = &input.head.stamp {
+        files.insert(HEAD_TOKEN.into(), stamp.token.clone());
+    }
+    let mut anchors = Vec::new();
+    let mut tsa_certs = Vec::new();
+    for chain in &input.token_chains {
+        let Some((anchor, rest)) = chain.split_last() else {
+            continue;
+        };
+        if !anchors.contains(anchor) {
+            anchors.push(anchor.clone());
+        }
+        for cert in rest {
+            if !tsa_certs.contains(cert) {
+                tsa_certs.push(cert.clone());
+            }
+        }
+    }
+    let pem = |certs: &[Vec<u8>]| certs.iter().map(|c| certificate_pem(c)).collect::<String>();
+    files.insert(CA_FILE.into(), pem(&anchors).into_bytes());
+    files.insert(TSA_CERTS_FILE.into(), pem(&tsa_certs).into_bytes());
+    let sums: String = input
+        .artifacts
+        .iter()
+        .map(|a| format!("{}  {}\n", a.sha256, a.file_name))
+        .collect();
+    files.insert("artifacts.sha256".into(), sums.into_bytes());
+    files.insert("certificate.pdf".into(), input.certificate_pdf.clone());
+    files.insert(
+        "certificate.html".into(),
+        input.certificate_html.clone().into_bytes(),
+    );
+    files.insert("VERIFY.md".into(), verify_instructions(input).into_bytes());
+    files
+}
+
+/// `manifest.json` for `files`.
+pub fn manifest(input: &ExportInput, files: &Files) -> serde_json::Value {
+    let work = input.work;
+    let artifacts: Vec<_> = input
+        .artifacts
+        .iter()
+        .map(|a| {
+            let stem = entry_stem(a);
+            json!({
+                "seq": a.seq,
+                "stage": a.stage,
+                "file_name": a.file_name,
+                "size_bytes": a.size_bytes,
+                "sha256": a.sha256,
+                "media_created_at": a.media_created_at,
+                "added_at": a.added_at,
+                "prev_hash": a.prev_hash,
+                "entry_hash": a.entry_hash,
+                "entry_file": format!("chain/{stem}.txt"),
+                "token_file": a.stamp.as_ref().map(|_| format!("tokens/{stem}.tsr")),
+                "tsa_time": a.stamp.as_ref().map(|s| s.tsa_time.clone()),
+                "tsa_name": a.stamp.as_ref().map(|s| s.tsa_name.clone()),
+                "tsa_serial": a.stamp.as_ref().map(|s| s.tsa_serial.clone()),
+                "tsa_url": a.stamp.as_ref().map(|s| s.tsa_url.clone()),
+            })
+        })
+        .collect();
+    let head = input.head;
+    json!({
+        "kind": PACKAGE_KIND,
+        "version": 1,
+        "reelguard_version": env!("CARGO_PKG_VERSION"),
+        "exported_at": format_time(&chrono::Utc::now()),
+        "work": {
+            "id": work.id,
+            "title": work.title,
+            "owner": work.owner,
+            "rights_statement": work.rights_statement,
+            "registered_at": work.created_at,
+            "duration_s": work.duration_s,
+            "width": work.width,
+            "height": work.height,
+            "sha256": work.source_sha256,
+        },
+        "artifacts": artifacts,
+        "chain_head": {
+            "seq": head.seq,
+            "hash": head.head_hash,
+            "token_file": head.stamp.as_ref().map(|_| HEAD_TOKEN),
+            "tsa_time": head.stamp.as_ref().map(|s| s.tsa_time.clone()),
+            "tsa_name": head.stamp.as_ref().map(|s| s.tsa_name.clone()),
+            "tsa_serial": head.stamp.as_ref().map(|s| s.tsa_serial.clone()),
+        },
+        "files": file_list(files),
+    })
+}
+
+fn file_list(files: &Files) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .map(|(path, bytes)| json!({"path": path, "sha256": sha256_hex(bytes), "size": bytes.len()}))
+        .collect()
+}
+
+/// Adds `manifest.json`, its token (when given) and `SHA256SUMS`.
+pub fn seal(mut files: Files, manifest: &serde_json::Value, manifest_stamp: Option<&Stamp>) -> Files {
+    let manifest_bytes = serde_json::to_vec_pretty(manifest).expect("JSON values serialise");
+    files.insert(MANIFEST.into(), manifest_bytes);
+    if let Some(stamp) = manifest_stamp {
+        files.insert(MANIFEST_TOKEN.into(), stamp.token.clone());
+    }
+    let sums: String = files
+        .iter()
+        .map(|(path, bytes)| format!("{}  {path}\n", sha256_hex(bytes)))
+        .collect();
+    files.insert(SUMS.into(), sums.into_bytes());
+    files
+}
+
+/// SHA-256 of the manifest as `seal` writes it (what its token covers).
+pub fn manifest_digest(manifest: &serde_json::Value) -> [u8; 32] {
+    Sha256::digest(serde_json::to_vec_pretty(manifest).expect("JSON values serialise")).into()
+}
+
+/// Writes `files` as a zip at `path` (through a temporary file, so a failed
+/// export never leaves half a package).
+pub fn write_zip(path: &Path, files: &Files) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut zip = zip::ZipWriter::new(temp.as_file());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options)?;
+        zip.write_all(bytes)?;
+    }
+    zip.finish()?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads every file of a zip, refusing unsafe names and oversized contents.
+pub fn read_zip(path: &Path) -> anyhow::Result<Files> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} is not a zip file", path.display()))?;
+    let mut files = Files::new();
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index)?;
+        let name = entry.name()?.to_string();
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.enclosed_name().is_none() || name.starts_with('/') {
+            anyhow::bail!("{} holds an unsafe file name {name:?}", path.display());
+        }
+        if entry.size() > MAX_ENTRY_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
+            anyhow::bail!("{}: {name} is too large to check", path.display());
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        // Read one byte more than declared to catch a lying header.
+        (&mut entry)
+            .take(entry.size() + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("{}: cannot read {name}", path.display()))?;
+        if bytes.len() as u64 != entry.size() {
+            anyhow::bail!("{}: {name} is not the size its header says", path.display());
+        }
+        total += bytes.len() as u64;
+        if files.insert(name.clone(), bytes).is_some() {
+            anyhow::bail!("{} holds {name} twice", path.display());
+        }
+    }
+    Ok(files)
+}
+
+/// One line of a verification report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Check {
+    pub item: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Check {
+    fn pass(item: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check {
+            item: item.into(),
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+    fn fail(item: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check {
+            item: item.into(),
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The CA certificates shipped in a package (`tsa/tsa-ca.pem`).
+pub fn package_anchors(files: &Files, prefix: &str) -> Vec<Certificate> {
+    files
+        .get(&format!("{prefix}{CA_FILE}"))
+        .and_then(|pem| parse_pem_certificates(pem).ok())
+        .unwrap_or_default()
+}
+
+/// Checks a provenance package whose files sit under `prefix` ("" for a
+/// package on its own). `originals`: a directory with the artifact files.
+pub fn verify_package(
+    files: &Files,
+    prefix: &str,
+    anchors: &[Certificate],
+    originals: Option<&Path>,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let path = |name: &str| format!("{prefix}{name}");
+    let Some(manifest_bytes) = files.get(&path(MANIFEST)) else {
+        checks.push(Check::fail(path(MANIFEST), "missing: this is not a reelguard package"));
+        return checks;
+    };
+    let manifest: serde_json::Value = match serde_json::from_slice(manifest_bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            checks.push(Check::fail(path(MANIFEST), format!("not valid JSON: {e}")));
+            return checks;
+        }
+    };
+    if manifest["kind"] != PACKAGE_KIND {
+        checks.push(Check::fail(
+            path(MANIFEST),
+            format!("kind is {}, not {PACKAGE_KIND}", manifest["kind"]),
+        ));
+        return checks;
+    }
+
+    checks.extend(check_listed_files(files, prefix, &manifest));
+    checks.extend(check_sums_file(files, prefix));
+    match files.get(&path(MANIFEST_TOKEN)) {
+        Some(token) => {
+            let digest: [u8; 32] = Sha256::digest(manifest_bytes).into();
+            checks.push(token_check(&path(MANIFEST_TOKEN), token, &digest, anchors, "manifest.json"));
+        }
+        None => checks.push(Check::pass(
+            path(MANIFEST_TOKEN),
+            "absent (no TSA answered at export); the chain-head token still dates every stage",
+        )),
+    }
+
+    // The chain: entries rebuilt from the manifest, each against its text file.
+    let artifacts = manifest["artifacts"].as_array().cloned().unwrap_or_default();
+    let mut entries = Vec::new();
+    for artifact in &artifacts {
+        let entry = ChainEntry {
+            work_id: manifest["work"]["id"].as_str().unwrap_or_default().to_string(),
+            seq: artifact["seq"].as_u64().unwrap_or(0) as u32,
+            prev_hash: artifact["prev_hash"].as_str().unwrap_or_default().to_string(),
+            stage: artifact["stage"].as_str().unwrap_or_default().to_string(),
+            file_name: artifact["file_name"].as_str().unwrap_or_default().to_string(),
+            size_bytes: artifact["size_bytes"].as_u64().unwrap_or(0),
+            sha256: artifact["sha256"].as_str().unwrap_or_default().to_string(),
+        };
+        let claimed = artifact["entry_hash"].as_str().unwrap_or_default().to_string();
+        let entry_file = path(artifact["entry_file"].as_str().unwrap_or_default());
+        match files.get(&entry_file) {
+            Some(text) if text == entry.canonical_text().as_bytes() => {}
+            Some(_) => checks.push(Check::fail(
+                &entry_file,
+                "does not match the entry in manifest.json",
+            )),
+            None => checks.push(Check::fail(&entry_file, "missing")),
+        }
+        entries.push((entry, claimed));
+    }
+    let head_hash = match chain::check(&entries) {
+        Ok(head) => {
+            checks.push(Check::pass(
+                "hash chain",
+                format!("{} entries, unbroken, head {head}", entries.len()),
+            ));
+            Some(head)
+        }
+        Err(reason) => {
+            checks.push(Check::fail("hash chain", reason));
+            None
+        }
+    };
+
+    // Each artifact's token covers its SHA-256.
+    for (artifact, (entry, _)) in artifacts.iter().zip(&entries) {
+        let label = format!("{:02} {} ({})", entry.seq, entry.stage, entry.file_name);
+        let Some(token_file) = artifact["token_file"].as_str() else {
+            checks.push(Check::fail(
+                format!("artifact {label}"),
+                "pending timestamp: no token yet (run `reelguard works timestamp` and export again)",
+            ));
+            continue;
+        };
+        let token_path = path(token_file);
+        let Some(token) = files.get(&token_path) else {
+            checks.push(Check::fail(&token_path, "missing"));
+            continue;
+        };
+        match super::parse_digest(&entry.sha256) {
+            Ok(digest) => checks.push(token_check(&token_path, token, &digest, anchors, &label)),
+            Err(e) => checks.push(Check::fail(&token_path, format!("{e:#}"))),
+        }
+    }
+
+    // The head token covers the last entry's hash: nothing dropped or reordered since.
+    let head = &manifest["chain_head"];
+    match (head["token_file"].as_str(), &head_hash) {
+        (None, _) => checks.push(Check::fail(
+            path(HEAD_TOKEN),
+            "the chain head is not timestamped yet (pending)",
+        )),
+        (Some(_), None) => checks.push(Check::fail(
+            path(HEAD_TOKEN),
+            "cannot be checked: the hash chain is broken",
+        )),
+        (Some(token_file), Some(head_hash)) => {
+            let token_path = path(token_file);
+            let recorded = head["hash"].as_str().unwrap_or_default();
+            if recorded != head_hash {
+                checks.push(Check::fail(
+                    &token_path,
+                    format!("manifest names head {recorded}, but the chain ends at {head_hash}: a stage was added or removed"),
+                ));
+            } else {
+                match (files.get(&token_path), super::parse_digest(head_hash)) {
+                    (Some(token), Ok(digest)) => {
+                        checks.push(token_check(&token_path, token, &digest, anchors, "chain head"))
+                    }
+                    (None, _) => checks.push(Check::fail(&token_path, "missing")),
+                    (_, Err(e)) => checks.push(Check::fail(&token_path, format!("{e:#}"))),
+                }
+            }
+        }
+    }
+
+    if let Some(dir) = originals {
+        for entry in entries.iter().map(|(e, _)| e) {
+            checks.push(check_original(dir, entry));
+        }
+    }
+    checks
+}
+
+fn token_check(item: &str, token: &[u8], digest: &[u8; 32], anchors: &[Certificate], what: &str) -> Check {
+    match verify_token(token, digest, None, anchors) {
+        Ok(verified) => Check::pass(
+            item,
+            format!(
+                "RFC 3161 token over {what}: {} by {} (serial {})",
+                format_time(&verified.gen_time),
+                verified.tsa_name,
+                verified.serial
+            ),
+        ),
+        Err(e) => Check::fail(item, format!("token over {what} refused: {e}")),
+    }
+}
+
+/// Every file the manifest lists is there with its hash and size, and no
+/// file is there that it does not list.
+fn check_listed_files(files: &Files, prefix: &str, manifest: &serde_json::Value) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut listed = std::collections::BTreeSet::new();
+    let mut good = 0;
+    for item in manifest["files"].as_array().into_iter().flatten() {
+        let name = format!("{prefix}{}", item["path"].as_str().unwrap_or_default());
+        listed.insert(name.clone());
+        match files.get(&name) {
+            None => checks.push(Check::fail(&name, "listed in manifest.json but missing")),
+            Some(bytes) => {
+                let actual = sha256_hex(bytes);
+                if Some(actual.as_str()) != item["sha256"].as_str()
+                    || Some(bytes.len() as u64) != item["size"].as_u64()
+                {
+                    checks.push(Check::fail(
+                        &name,
+                        format!(
+                            "changed: SHA-256 {actual} ({} bytes), manifest.json says {} ({} bytes)",
+                            bytes.len(),
+                            item["sha256"].as_str().unwrap_or("?"),
+                            item["size"]
+                        ),
+                    ));
+                } else {
+                    good += 1;
+                }
+            }
+        }
+    }
+    for name in files.keys().filter(|n| n.starts_with(prefix)) {
+        let own = [MANIFEST, SUMS, MANIFEST_TOKEN].map(|f| format!("{prefix}{f}"));
+        if !listed.contains(name) && !own.contains(name) {
+            checks.push(Check::fail(name, "not listed in manifest.json (added after export)"));
+        }
+    }
+    checks.push(Check::pass(
+        format!("{prefix}{MANIFEST}"),
+        format!("{good} listed files match their SHA-256 and size"),
+    ));
+    checks
+}
+
+/// `SHA256SUMS` agrees with the files (what `sha256sum -c` checks).
+fn check_sums_file(files: &Files, prefix: &str) -> Vec<Check> {
+    let name = format!("{prefix}{SUMS}");
+    let Some(text) = files.get(&name) else {
+        return vec![Check::fail(&name, "missing")];
+    };
+    let text = String::from_utf8_lossy(text);
+    let mut bad = Vec::new();
+    let mut count = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        count += 1;
+        let Some((hash, file)) = line.split_once("  ") else {
+            bad.push(format!("unreadable line {line:?}"));
+            continue;
+        };
+        match files.get(&format!("{prefix}{file}")) {
+            Some(bytes) if sha256_hex(bytes) == hash => {}
+            Some(_) => bad.push(format!("{file}: hash differs")),
+            None => bad.push(format!("{file}: missing")),
+        }
+    }
+    if bad.is_empty() {
+        vec![Check::pass(&name, format!("{count} files match"))]
+    } else {
+        vec![Check::fail(&name, bad.join("; "))]
+    }
+}
+
+fn check_original(dir: &Path, entry: &ChainEntry) -> Check {
+    let file = dir.join(&entry.file_name);
+    let item = format!("original {}", file.display());
+    match crate::engine::sha256_file(&file) {
+        Ok((sha256, size)) if sha256 == entry.sha256 && size == entry.size_bytes => {
+            Check::pass(item, format!("matches stage {} {}", entry.seq, entry.stage))
+        }
+        Ok((sha256, size)) => Check::fail(
+            item,
+            format!(
+                "differs from stage {} {}: SHA-256 {sha256} ({size} bytes), registered {} ({} bytes)",
+                entry.seq, entry.stage, entry.sha256, entry.size_bytes
+            ),
+        ),
+        Err(e) => Check::fail(item, format!("cannot read: {e}")),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn verify_instructions(input: &ExportInput) -> String {
+    let work = input.work;
+    let mut text = format!(
+        "# Verifying this provenance package\n\n\
+         Work **{}** (`{}`), registered {}.\n\n\
+         Every creation stage below was hashed with SHA-256 and the hash was\n\
+         timestamped by an RFC 3161 time-stamping authority (TSA). The stages form a\n\
+         hash chain: each entry in `chain/` names the hash of the entry before it, and\n\
+         the last entry's hash (the chain head) is timestamped too, so no stage can be\n\
+         back-dated, reordered or removed without breaking a check.\n\n\
+         ## With reelguard\n\n\
+         ```\nreelguard verify work.zip                      # everything in the package\n\
+         reelguard verify work.zip --files DIR          # also the original files in DIR\n\
+         reelguard verify work.zip --ca your-tsa-ca.pem # against a CA you trust\n```\n\n\
+         ## With standard tools only\n\n\
+         Unpack the zip, then in its directory:\n\n\
+         ```\nsha256sum -c SHA256SUMS                        # every file of the package\n```\n\n\
+         Each stage's token (OpenSSL 1.1 or later):\n\n```\n",
+        work.title, work.id, work.created_at
+    );
+    for artifact in input.artifacts {
+        let stem = entry_stem(artifact);
+        text.push_str(&format!(
+            "openssl ts -verify -token_in -in tokens/{stem}.tsr -digest {} -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n",
+            artifact.sha256
+        ));
+    }
+    text.push_str(&format!(
+        "```\n\nWith the original files at hand, `openssl ts -verify -token_in -in tokens/NN-STAGE.tsr -data FILE ...`\n\
+         checks the file itself, and `sha256sum -c artifacts.sha256` (run where the files are) checks them all.\n\n\
+         The chain: `sha256sum chain/*.txt` prints each entry hash; each file's `prev:` line must equal the hash\n\
+         of the file before it, and the last one is the chain head, timestamped by:\n\n\
+         ```\nopenssl ts -verify -token_in -in {HEAD_TOKEN} -data chain/{}.txt -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n```\n\n\
+         `openssl ts -reply -token_in -in FILE.tsr -text` prints a token's time, serial number and TSA.\n\
+         The CA in `{CA_FILE}` is the one the TSA chains to: compare its fingerprint\n\
+         (`openssl x509 -in {CA_FILE} -noout -fingerprint -sha256`) with the one the TSA publishes.\n",
+        input
+            .artifacts
+            .last()
+            .map(entry_stem)
+            .unwrap_or_default()
+    ));
+    text
+}
