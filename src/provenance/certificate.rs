@@ -447,6 +447,7 @@ mod tests {
         data.stages[2].stage = "colour-grading-notes".to_string();
         data.stages[3].tsa_name = Some("CN=a very long TSA name,".repeat(40));
         data.chain_head_time = None;
+        data.chain_head_sha256 = "f".repeat(400);
 
         let fonts = fonts::Fonts::locate().expect("fonts");
         let pages = pdf::layout(&data, &fonts);

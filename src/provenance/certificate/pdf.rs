@@ -146,7 +146,8 @@ fn text_marks(fonts: &Fonts, x: f32, top: f32, span: &Span) -> Vec<Mark> {
     marks
 }
 
-/// Keeps the start and the end of a very long field, with "…" between.
+/// Keeps the start and the end of a very long field, with "…" between, so
+/// that a table row or the chain head panel always fits on one page.
 fn clip(text: &str, max_chars: usize) -> String {
     let count = text.chars().count();
     if count <= max_chars {
@@ -219,7 +220,8 @@ impl Layout<'_> {
         self.wrap(hex, Style::Mono, size, color, width)
     }
 
-    /// Lines at `x`, flowing onto new pages; returns nothing, moves `y`.
+    /// Draws lines at `x` from the current position, starting new pages as
+    /// needed.
     fn flow(&mut self, x: f32, spans: &[Span]) {
         for span in spans {
             self.ensure(span.height());
@@ -308,20 +310,23 @@ impl Layout<'_> {
     }
 
     /// The chain head panel: the QR code on the left; the head hash, its
-    /// timestamp and how to verify on the right.
+    /// timestamp and a summary of the stages on the right.
     fn chain_head(&mut self, data: &CertificateData) {
         let x_text = MARGIN + PANEL_PAD + QR_SIZE + 16.0;
         let width = MARGIN + CONTENT_W - PANEL_PAD - x_text;
         let mut right: Vec<(f32, Vec<Span>)> = Vec::new();
         let label = |en_zh: &str| vec![Span::new(en_zh, Style::Regular, 7.5, MUTED)];
         right.push((0.0, label("SHA-256")));
-        right.push((0.0, self.hash(&data.chain_head_sha256, 10.5, INK, width)));
+        let head = clip(&data.chain_head_sha256, CELL_MAX_CHARS);
+        right.push((0.0, self.hash(&head, 10.5, INK, width)));
         right.push((5.0, label("Trusted timestamp / 可信时间戳")));
         match &data.chain_head_time {
             Some(time) => {
-                right.push((0.0, self.wrap(time, Style::Regular, 9.5, INK, width)));
+                let time = clip(time, CELL_MAX_CHARS);
+                right.push((0.0, self.wrap(&time, Style::Regular, 9.5, INK, width)));
                 if let Some(tsa) = &data.chain_head_tsa {
-                    right.push((0.0, self.wrap(tsa, Style::Regular, 8.0, MUTED, width)));
+                    let tsa = clip(tsa, CELL_MAX_CHARS);
+                    right.push((0.0, self.wrap(&tsa, Style::Regular, 8.0, MUTED, width)));
                 }
             }
             None => {
