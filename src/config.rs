@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::matcher::MatchConfig;
 use crate::media::DecodeLimits;
+use crate::timestamp::TimestampConfig;
 
 /// Who claims the works: fills notices and certificates.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -32,6 +33,7 @@ pub struct Config {
     pub owner: OwnerConfig,
     pub matching: MatchConfig,
     pub limits: DecodeLimits,
+    pub timestamp: TimestampConfig,
 }
 
 impl Config {
@@ -50,6 +52,14 @@ impl Config {
         };
         if let Ok(url) = std::env::var("REELGUARD_DATABASE_URL") {
             config.database_url = Some(url);
+        }
+        // Trust anchors named relative to the config file are found beside it.
+        if let Some(dir) = path.and_then(Path::parent) {
+            for anchor in &mut config.timestamp.trust_anchors {
+                if anchor.is_relative() {
+                    *anchor = dir.join(&*anchor);
+                }
+            }
         }
         config.validate().with_context(|| match path {
             Some(path) => format!("invalid config file {}", path.display()),
@@ -97,6 +107,7 @@ impl Config {
                 m.max_speed
             );
         }
+        self.timestamp.validate()?;
         let l = &self.limits;
         if l.min_side == 0 || l.min_side > l.max_side {
             bail!(

@@ -4,15 +4,18 @@
 mod match_video;
 mod progress;
 mod register;
+mod verify;
 mod works;
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::media::MediaError;
 use crate::store::{Store, StoreError};
+use crate::timestamp::Stamper;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +46,21 @@ pub enum Command {
     /// List, show or remove registered works
     #[command(subcommand)]
     Works(works::WorksCommand),
+    /// Check a provenance package offline: every hash, token, signature and the chain
+    Verify(verify::VerifyArgs),
+    /// Run a local RFC 3161 TSA on 127.0.0.1 (for the demo and tests)
+    #[command(hide = true)]
+    LocalTsa(LocalTsaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LocalTsaArgs {
+    /// Where the TSA keeps its test CA, keys and certificates
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Loopback address to listen on (port 0 picks a free one)
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// A problem with what the user gave (exit code 2).
@@ -80,6 +98,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,
+        Command::Verify(args) => verify::run(&context, args).await,
+        Command::LocalTsa(args) => run_local_tsa(args).await,
     }
 }
 
@@ -102,6 +122,34 @@ impl Context {
             .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
         Ok(Store::open_in(&dir).await?)
     }
+
+    /// The RFC 3161 client for the configured TSAs.
+    pub fn stamper(&self) -> anyhow::Result<Stamper> {
+        Stamper::new(&self.config.timestamp).map_err(|e| InputError(e.to_string()).into())
+    }
+}
+
+/// Serves the local TSA until interrupted; prints its URL and CA file first.
+async fn run_local_tsa(args: LocalTsaArgs) -> anyhow::Result<()> {
+    use crate::testkit::tsa::{LocalTsa, TsaFiles};
+    if !args.listen.ip().is_loopback() {
+        return Err(InputError(format!(
+            "--listen {}: the local TSA only listens on a loopback address",
+            args.listen
+        ))
+        .into());
+    }
+    let files = TsaFiles::create(&args.dir)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let tsa = LocalTsa::start(listener, files)?;
+    println!("url: {}", tsa.url());
+    println!("ca: {}", tsa.files.ca_cert.display());
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 /// 2 for problems with the input, 1 for everything else.

@@ -2,7 +2,12 @@
 
 use clap::Subcommand;
 
-use super::Context;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::{register, Context, InputError};
+use crate::provenance;
 use crate::store::Work;
 
 #[derive(Debug, Subcommand)]
@@ -22,6 +27,38 @@ pub enum WorksCommand {
     },
     /// Remove a work and its fingerprint (by id or a unique prefix of it)
     Remove { id: String },
+    /// Add a creation-stage file to a work: hashed, chained and timestamped
+    AddArtifact {
+        /// The work (id or a unique prefix)
+        work: String,
+        /// concept, script, storyboard, raw-footage, edit-log, project-file,
+        /// music, subtitles or rights-statement
+        stage: String,
+        file: PathBuf,
+        /// Print the work's artifacts as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retry the timestamps still pending (of one work, or of all)
+    Timestamp {
+        /// The work (id or a unique prefix) [default: all works]
+        work: Option<String>,
+    },
+    /// Write a work's provenance certificate (PDF or HTML, by the extension)
+    Certificate {
+        work: String,
+        /// Output file: .pdf or .html
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Write a work's provenance package: hashes, tokens, TSA certificates,
+    /// certificate, manifest and VERIFY.md
+    Export {
+        work: String,
+        /// Output file (.zip)
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()> {
@@ -48,8 +85,23 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::Show { id, json } => {
             let work = store.find_work(&id).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&work_json(&work))?);
+                let mut out = work_json(&work);
+                let artifacts = store.artifacts(&work.id).await?;
+                out["artifacts"] = register::artifacts_json(&artifacts).into();
+                out["chain_head"] = match store.chain_heads(&work.id).await?.pop() {
+                    Some(head) => serde_json::json!({
+                        "seq": head.seq,
+                        "hash": head.head_hash,
+                        "timestamp": head.stamp.as_ref().map(|s| serde_json::json!({
+                            "time": s.tsa_time, "tsa": s.tsa_name, "serial": s.tsa_serial,
+                        })),
+                    }),
+                    None => serde_json::Value::Null,
+                };
+                println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
+                let artifacts = store.artifacts(&work.id).await?;
+                let head = store.chain_heads(&work.id).await?.pop();
                 println!("id:        {}", work.id);
                 println!("title:     {}", work.title);
                 println!("owner:     {}", work.owner.as_deref().unwrap_or("-"));
@@ -62,6 +114,112 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                     work.source_sha256, work.source_bytes
                 );
                 println!("created:   {}", work.created_at);
+                if let Some(rights) = &work.rights_statement {
+                    println!("rights:    {rights}");
+                }
+                println!("artifacts: {}", artifacts.len());
+                register::print_artifacts(&artifacts);
+                if let Some(head) = head {
+                    let stamp = match &head.stamp {
+                        Some(s) => format!("timestamped {} by {}", s.tsa_time, s.tsa_name),
+                        None => "pending timestamp".into(),
+                    };
+                    println!("chain head: {} ({stamp})", head.head_hash);
+                }
+            }
+        }
+        WorksCommand::AddArtifact {
+            work,
+            stage,
+            file,
+            json,
+        } => {
+            let work = store.find_work(&work).await?;
+            let stage = provenance::parse_stage(&stage).map_err(InputError)?;
+            if !file.is_file() {
+                return Err(
+                    InputError(format!("{} is not a readable file", file.display())).into(),
+                );
+            }
+            let stamper = context.stamper()?;
+            let artifact = provenance::describe_file(stage, &file)?;
+            store.append_artifacts(&work.id, &[artifact]).await?;
+            let summary = register::stamp_new(&store, &stamper, Some(&work.id)).await?;
+            let artifacts = store.artifacts(&work.id).await?;
+            if json {
+                let out = serde_json::json!({
+                    "work_id": work.id,
+                    "artifacts": register::artifacts_json(&artifacts),
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!(
+                    "work {} \"{}\" now has {} artifacts:",
+                    work.id,
+                    work.title,
+                    artifacts.len()
+                );
+                register::print_artifacts(&artifacts);
+            }
+            register::report_pending(&summary);
+        }
+        WorksCommand::Timestamp { work } => {
+            let work_id = match work {
+                Some(query) => Some(store.find_work(&query).await?.id),
+                None => None,
+            };
+            let stamper = context.stamper()?;
+            let summary = register::stamp_new(&store, &stamper, work_id.as_deref()).await?;
+            println!("{} timestamp(s) obtained", summary.stamped);
+            for (item, reason) in &summary.pending {
+                println!(
+                    "still pending: {}: {reason}",
+                    provenance::describe_pending(item)
+                );
+            }
+            if !summary.pending.is_empty() {
+                anyhow::bail!(
+                    "{} item(s) are still pending a timestamp",
+                    summary.pending.len()
+                );
+            }
+        }
+        WorksCommand::Certificate { work, output } => {
+            let work = store.find_work(&work).await?;
+            let (artifacts, head) = provenance::load_chain(&store, &work).await?;
+            let data =
+                provenance::certificate_data(&work, &artifacts, &head, &context.config.owner);
+            let bytes = match output
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("pdf") => provenance::certificate::render_pdf(&data)?,
+                Some("html" | "htm") => provenance::certificate::render_html(&data).into_bytes(),
+                _ => {
+                    return Err(InputError(format!(
+                        "-o {}: the certificate is written as .pdf or .html",
+                        output.display()
+                    ))
+                    .into())
+                }
+            };
+            std::fs::write(&output, bytes)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!("certificate: {}", output.display());
+        }
+        WorksCommand::Export { work, output } => {
+            let work = store.find_work(&work).await?;
+            let stamper = context.stamper()?;
+            let pending =
+                provenance::export_package(&store, &stamper, &work, &context.config.owner, &output)
+                    .await?;
+            println!("provenance package: {}", output.display());
+            if pending > 0 {
+                eprintln!(
+                    "warning: {pending} item(s) are still pending a timestamp; verify will report them until `reelguard works timestamp` succeeds and you export again"
+                );
             }
         }
         WorksCommand::Remove { id } => {
@@ -79,6 +237,7 @@ fn work_json(work: &Work) -> serde_json::Value {
         "work_id": work.id,
         "title": work.title,
         "owner": work.owner,
+        "rights_statement": work.rights_statement,
         "duration_s": work.duration_s,
         "frames": work.frames,
         "width": work.width,

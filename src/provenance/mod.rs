@@ -43,7 +43,10 @@ pub fn parse_stage(name: &str) -> Result<&'static str, String> {
 
 /// Position of a stage in `STAGES` (for sorting artifacts given together).
 pub fn stage_rank(stage: &str) -> usize {
-    STAGES.iter().position(|s| *s == stage).unwrap_or(STAGES.len())
+    STAGES
+        .iter()
+        .position(|s| *s == stage)
+        .unwrap_or(STAGES.len())
 }
 
 /// Reads the facts about an artifact file: name, size, SHA-256, and the
@@ -136,4 +139,119 @@ pub fn parse_digest(hex_text: &str) -> anyhow::Result<[u8; 32]> {
     bytes
         .try_into()
         .map_err(|_| anyhow::anyhow!("{hex_text:?} is not a SHA-256 digest"))
+}
+
+/// The certificate's content for a work, its artifacts and its current head.
+pub fn certificate_data(
+    work: &crate::store::Work,
+    artifacts: &[crate::store::Artifact],
+    head: &crate::store::ChainHead,
+    owner: &crate::config::OwnerConfig,
+) -> certificate::CertificateData {
+    let contact: Vec<&str> = [owner.email.as_deref(), owner.address.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    certificate::CertificateData {
+        work_id: work.id.clone(),
+        title: work.title.clone(),
+        owner_name: work.owner.clone().or_else(|| owner.name.clone()),
+        owner_contact: (!contact.is_empty()).then(|| contact.join(", ")),
+        rights_statement: work.rights_statement.clone(),
+        registered_at: work.created_at.clone(),
+        stages: artifacts
+            .iter()
+            .map(|a| certificate::CertificateStage {
+                seq: a.seq,
+                stage: a.stage.clone(),
+                file_name: a.file_name.clone(),
+                size_bytes: a.size_bytes,
+                sha256: a.sha256.clone(),
+                tsa_time: a.stamp.as_ref().map(|s| s.tsa_time.clone()),
+                tsa_name: a.stamp.as_ref().map(|s| s.tsa_name.clone()),
+                tsa_serial: a.stamp.as_ref().map(|s| s.tsa_serial.clone()),
+            })
+            .collect(),
+        chain_head_sha256: head.head_hash.clone(),
+        chain_head_time: head.stamp.as_ref().map(|s| s.tsa_time.clone()),
+        chain_head_tsa: head.stamp.as_ref().map(|s| s.tsa_name.clone()),
+    }
+}
+
+/// A work's artifacts and current chain head; an error when it has none.
+pub async fn load_chain(
+    store: &Store,
+    work: &crate::store::Work,
+) -> anyhow::Result<(Vec<crate::store::Artifact>, crate::store::ChainHead)> {
+    let artifacts = store.artifacts(&work.id).await?;
+    let head = store.chain_heads(&work.id).await?.pop().ok_or_else(|| {
+        anyhow::anyhow!(
+            "work {} has no artifacts yet; add one with `reelguard works add-artifact {} STAGE FILE`",
+            work.id,
+            work.id
+        )
+    })?;
+    Ok((artifacts, head))
+}
+
+/// Writes the provenance package of `work` to `out`, after trying once more
+/// to stamp what is pending. Returns the number of items still pending.
+pub async fn export_package(
+    store: &Store,
+    stamper: &Stamper,
+    work: &crate::store::Work,
+    owner: &crate::config::OwnerConfig,
+    out: &Path,
+) -> anyhow::Result<usize> {
+    if stamper.is_configured() {
+        stamp_pending(store, stamper, Some(&work.id)).await?;
+    }
+    let (artifacts, head) = load_chain(store, work).await?;
+    let stamps = artifacts
+        .iter()
+        .filter_map(|a| a.stamp.as_ref().map(|s| (s, &a.sha256)))
+        .chain(head.stamp.as_ref().map(|s| (s, &head.head_hash)));
+    let mut token_chains = Vec::new();
+    for (stamp, digest) in stamps {
+        let verified = crate::timestamp::token::verify_token(
+            &stamp.token,
+            &parse_digest(digest)?,
+            None,
+            stamper.anchors(),
+        )
+        .with_context(|| {
+            format!(
+                "stored token over {digest} (TSA {}) does not check against timestamp.trust_anchors",
+                stamp.tsa_url
+            )
+        })?;
+        token_chains.push(verified.chain);
+    }
+    let data = certificate_data(work, &artifacts, &head, owner);
+    let input = package::ExportInput {
+        work,
+        artifacts: &artifacts,
+        head: &head,
+        token_chains,
+        certificate_pdf: certificate::render_pdf(&data)?,
+        certificate_html: certificate::render_html(&data),
+    };
+    let files = package::package_files(&input);
+    let manifest = package::manifest(&input, &files);
+    let manifest_stamp = if stamper.is_configured() {
+        match stamper.stamp(&package::manifest_digest(&manifest)).await {
+            Ok(stamp) => Some(stamp),
+            Err(e) => {
+                tracing::warn!("the package manifest is not timestamped: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let files = package::seal(files, &manifest, manifest_stamp.as_ref());
+    package::write_zip(out, &files)?;
+    let pending =
+        artifacts.iter().filter(|a| a.stamp.is_none()).count() + usize::from(head.stamp.is_none());
+    Ok(pending)
 }

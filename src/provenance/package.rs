@@ -172,12 +172,18 @@ pub fn manifest(input: &ExportInput, files: &Files) -> serde_json::Value {
 fn file_list(files: &Files) -> Vec<serde_json::Value> {
     files
         .iter()
-        .map(|(path, bytes)| json!({"path": path, "sha256": sha256_hex(bytes), "size": bytes.len()}))
+        .map(
+            |(path, bytes)| json!({"path": path, "sha256": sha256_hex(bytes), "size": bytes.len()}),
+        )
         .collect()
 }
 
 /// Adds `manifest.json`, its token (when given) and `SHA256SUMS`.
-pub fn seal(mut files: Files, manifest: &serde_json::Value, manifest_stamp: Option<&Stamp>) -> Files {
+pub fn seal(
+    mut files: Files,
+    manifest: &serde_json::Value,
+    manifest_stamp: Option<&Stamp>,
+) -> Files {
     let manifest_bytes = serde_json::to_vec_pretty(manifest).expect("JSON values serialise");
     files.insert(MANIFEST.into(), manifest_bytes);
     if let Some(stamp) = manifest_stamp {
@@ -199,7 +205,10 @@ pub fn manifest_digest(manifest: &serde_json::Value) -> [u8; 32] {
 /// Writes `files` as a zip at `path` (through a temporary file, so a failed
 /// export never leaves half a package).
 pub fn write_zip(path: &Path, files: &Files) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut zip = zip::ZipWriter::new(temp.as_file());
@@ -218,7 +227,8 @@ pub fn write_zip(path: &Path, files: &Files) -> anyhow::Result<()> {
 
 /// Reads every file of a zip, refusing unsafe names and oversized contents.
 pub fn read_zip(path: &Path) -> anyhow::Result<Files> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut archive = zip::ZipArchive::new(file)
         .with_context(|| format!("{} is not a zip file", path.display()))?;
     let mut files = Files::new();
@@ -237,8 +247,9 @@ pub fn read_zip(path: &Path) -> anyhow::Result<Files> {
         }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         // Read one byte more than declared to catch a lying header.
+        let declared = entry.size();
         (&mut entry)
-            .take(entry.size() + 1)
+            .take(declared + 1)
             .read_to_end(&mut bytes)
             .with_context(|| format!("{}: cannot read {name}", path.display()))?;
         if bytes.len() as u64 != entry.size() {
@@ -296,7 +307,10 @@ pub fn verify_package(
     let mut checks = Vec::new();
     let path = |name: &str| format!("{prefix}{name}");
     let Some(manifest_bytes) = files.get(&path(MANIFEST)) else {
-        checks.push(Check::fail(path(MANIFEST), "missing: this is not a reelguard package"));
+        checks.push(Check::fail(
+            path(MANIFEST),
+            "missing: this is not a reelguard package",
+        ));
         return checks;
     };
     let manifest: serde_json::Value = match serde_json::from_slice(manifest_bytes) {
@@ -319,7 +333,13 @@ pub fn verify_package(
     match files.get(&path(MANIFEST_TOKEN)) {
         Some(token) => {
             let digest: [u8; 32] = Sha256::digest(manifest_bytes).into();
-            checks.push(token_check(&path(MANIFEST_TOKEN), token, &digest, anchors, "manifest.json"));
+            checks.push(token_check(
+                &path(MANIFEST_TOKEN),
+                token,
+                &digest,
+                anchors,
+                "manifest.json",
+            ));
         }
         None => checks.push(Check::pass(
             path(MANIFEST_TOKEN),
@@ -328,19 +348,34 @@ pub fn verify_package(
     }
 
     // The chain: entries rebuilt from the manifest, each against its text file.
-    let artifacts = manifest["artifacts"].as_array().cloned().unwrap_or_default();
+    let artifacts = manifest["artifacts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut entries = Vec::new();
     for artifact in &artifacts {
         let entry = ChainEntry {
-            work_id: manifest["work"]["id"].as_str().unwrap_or_default().to_string(),
+            work_id: manifest["work"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             seq: artifact["seq"].as_u64().unwrap_or(0) as u32,
-            prev_hash: artifact["prev_hash"].as_str().unwrap_or_default().to_string(),
+            prev_hash: artifact["prev_hash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             stage: artifact["stage"].as_str().unwrap_or_default().to_string(),
-            file_name: artifact["file_name"].as_str().unwrap_or_default().to_string(),
+            file_name: artifact["file_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             size_bytes: artifact["size_bytes"].as_u64().unwrap_or(0),
             sha256: artifact["sha256"].as_str().unwrap_or_default().to_string(),
         };
-        let claimed = artifact["entry_hash"].as_str().unwrap_or_default().to_string();
+        let claimed = artifact["entry_hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let entry_file = path(artifact["entry_file"].as_str().unwrap_or_default());
         match files.get(&entry_file) {
             Some(text) if text == entry.canonical_text().as_bytes() => {}
@@ -408,9 +443,13 @@ pub fn verify_package(
                 ));
             } else {
                 match (files.get(&token_path), super::parse_digest(head_hash)) {
-                    (Some(token), Ok(digest)) => {
-                        checks.push(token_check(&token_path, token, &digest, anchors, "chain head"))
-                    }
+                    (Some(token), Ok(digest)) => checks.push(token_check(
+                        &token_path,
+                        token,
+                        &digest,
+                        anchors,
+                        "chain head",
+                    )),
                     (None, _) => checks.push(Check::fail(&token_path, "missing")),
                     (_, Err(e)) => checks.push(Check::fail(&token_path, format!("{e:#}"))),
                 }
@@ -426,7 +465,13 @@ pub fn verify_package(
     checks
 }
 
-fn token_check(item: &str, token: &[u8], digest: &[u8; 32], anchors: &[Certificate], what: &str) -> Check {
+fn token_check(
+    item: &str,
+    token: &[u8],
+    digest: &[u8; 32],
+    anchors: &[Certificate],
+    what: &str,
+) -> Check {
     match verify_token(token, digest, None, anchors) {
         Ok(verified) => Check::pass(
             item,
@@ -475,7 +520,10 @@ fn check_listed_files(files: &Files, prefix: &str, manifest: &serde_json::Value)
     for name in files.keys().filter(|n| n.starts_with(prefix)) {
         let own = [MANIFEST, SUMS, MANIFEST_TOKEN].map(|f| format!("{prefix}{f}"));
         if !listed.contains(name) && !own.contains(name) {
-            checks.push(Check::fail(name, "not listed in manifest.json (added after export)"));
+            checks.push(Check::fail(
+                name,
+                "not listed in manifest.json (added after export)",
+            ));
         }
     }
     checks.push(Check::pass(

@@ -182,7 +182,10 @@ impl Store {
              media_created_at, added_at, prev_hash, entry_hash, {STAMP_COLUMNS} \
              FROM artifacts WHERE work_id = ? ORDER BY seq"
         );
-        let rows = sqlx::query(&sql).bind(work_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(work_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(Artifact {
@@ -210,7 +213,10 @@ impl Store {
             "SELECT work_id, seq, head_hash, {STAMP_COLUMNS} FROM chain_heads \
              WHERE work_id = ? ORDER BY seq"
         );
-        let rows = sqlx::query(&sql).bind(work_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(work_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(ChainHead {
@@ -239,7 +245,7 @@ impl Store {
                  WHERE token IS NULL AND (? IS NULL OR work_id = ?) ORDER BY work_id, seq",
                 target.table()
             );
-            let rows = sqlx::query(&sql)
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(work_id)
                 .bind(work_id)
                 .fetch_all(&self.pool)
@@ -269,7 +275,7 @@ impl Store {
              stamp_error = NULL WHERE work_id = ? AND seq = ?",
             target.table()
         );
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&stamp.token)
             .bind(&stamp.tsa_url)
             .bind(&stamp.tsa_time)
@@ -294,7 +300,7 @@ impl Store {
             "UPDATE {} SET stamp_error = ? WHERE work_id = ? AND seq = ? AND token IS NULL",
             target.table()
         );
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(error)
             .bind(work_id)
             .bind(i64::from(seq))
@@ -311,9 +317,17 @@ fn stamp_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Option<StoredStamp>, 
     };
     Ok(Some(StoredStamp {
         token,
-        tsa_url: row.try_get::<Option<String>, _>("tsa_url")?.unwrap_or_default(),
-        tsa_time: row.try_get::<Option<String>, _>("tsa_time")?.unwrap_or_default(),
-        tsa_serial: row.try_get::<Option<String>, _>("tsa_serial")?.unwrap_or_default(),
-        tsa_name: row.try_get::<Option<String>, _>("tsa_name")?.unwrap_or_default(),
+        tsa_url: row
+            .try_get::<Option<String>, _>("tsa_url")?
+            .unwrap_or_default(),
+        tsa_time: row
+            .try_get::<Option<String>, _>("tsa_time")?
+            .unwrap_or_default(),
+        tsa_serial: row
+            .try_get::<Option<String>, _>("tsa_serial")?
+            .unwrap_or_default(),
+        tsa_name: row
+            .try_get::<Option<String>, _>("tsa_name")?
+            .unwrap_or_default(),
     }))
 }

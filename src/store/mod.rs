@@ -11,9 +11,7 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use artifacts::{
-    Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp,
-};
+pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]
