@@ -290,3 +290,52 @@ pub fn probe_video(path: &Path) -> (u32, u32) {
         ),
     }
 }
+
+/// A local RFC 3161 TSA (OpenSSL behind HTTP) on 127.0.0.1, running on its
+/// own thread for as long as this value lives.
+pub struct TsaServer {
+    pub url: String,
+    pub base: String,
+    pub ca_cert: PathBuf,
+    _runtime: tokio::runtime::Runtime,
+    _tsa: reelguard::testkit::tsa::LocalTsa,
+}
+
+impl TsaServer {
+    /// Starts on `addr` ("127.0.0.1:0" for any free port).
+    pub fn start(addr: &str) -> TsaServer {
+        use reelguard::testkit::tsa::{LocalTsa, TsaFiles};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the TSA");
+        let files = TsaFiles::create(&test_media_root().join("tsa")).expect("create the TSA's CA");
+        let tsa = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .expect("bind the TSA");
+            LocalTsa::start(listener, files).expect("start the TSA")
+        });
+        TsaServer {
+            url: tsa.url(),
+            base: format!("http://{}", tsa.addr),
+            ca_cert: tsa.files.ca_cert.clone(),
+            _runtime: runtime,
+            _tsa: tsa,
+        }
+    }
+}
+
+/// A config file in `dir` that timestamps with the TSA URLs given and trusts `ca`.
+pub fn timestamp_config(dir: &Path, urls: &[String], ca: &Path) -> PathBuf {
+    let path = dir.join("reelguard.toml");
+    let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
+    let text = format!(
+        "[owner]\nname = \"Li Hua\"\nemail = \"lihua@example.com\"\n\n[timestamp]\nurls = [{}]\ntrust_anchors = [{:?}]\ntimeout_s = 3.0\nretries = 0\n",
+        urls.join(", "),
+        path_str(ca)
+    );
+    std::fs::write(&path, text).expect("write the test config");
+    path
+}

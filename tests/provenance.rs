@@ -1,0 +1,546 @@
+//! Provenance end to end: a work with creation stages is timestamped by a
+//! local TSA, exported, and checked by `reelguard verify`, by `openssl ts
+//! -verify` and by `sha256sum -c`; every kind of tampering is caught and named.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{path_str, run, run_json, scratch_dir, timestamp_config, TsaServer};
+use reelguard::provenance::chain;
+use reelguard::provenance::package::{read_zip, write_zip, Files};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+fn bikes() -> PathBuf {
+    common::repo_root().join("fixtures/bikes.mp4")
+}
+
+/// Three creation-stage files in `dir`.
+fn stage_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let files = [
+        (
+            "concept",
+            "concept.md",
+            "A rider crosses the city at dawn.\n",
+        ),
+        (
+            "script",
+            "剧本 v2.txt",
+            "内景 车库 清晨\nThe bike leans against the wall.\n",
+        ),
+        (
+            "storyboard",
+            "storyboard.pdf",
+            "%PDF-1.4 storyboard frames 1-12\n",
+        ),
+    ];
+    files
+        .iter()
+        .map(|(stage, name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            (stage.to_string(), path)
+        })
+        .collect()
+}
+
+fn register_with_stages(data: &Path, config: &Path, stages: &[(String, PathBuf)]) -> Value {
+    let mut args = vec![
+        "--config".to_string(),
+        path_str(config).to_string(),
+        "register".into(),
+        path_str(&bikes()).into(),
+        "--title".into(),
+        "Dawn ride 清晨骑行".into(),
+        "--rights".into(),
+        "All rights reserved by Li Hua".into(),
+    ];
+    for (stage, path) in stages {
+        args.push("--artifact".into());
+        args.push(format!("{stage}={}", path_str(path)));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_json(data, &args)
+}
+
+fn verify(package: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["verify", path_str(package)];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = run(&args);
+    (code, format!("{stdout}{stderr}"))
+}
+
+fn export(data: &Path, config: &Path, work_id: &str, out: &Path) {
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        path_str(data),
+        "--config",
+        path_str(config),
+        "works",
+        "export",
+        work_id,
+        "-o",
+        path_str(out),
+    ]);
+    assert_eq!(code, 0, "export failed: {stdout}{stderr}");
+}
+
+#[test]
+fn a_registered_work_exports_a_package_that_verifies_everywhere() {
+    let tsa = TsaServer::start("127.0.0.1:0");
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let config = timestamp_config(dir.path(), std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let stages = stage_files(dir.path());
+    let work = register_with_stages(&data, &config, &stages);
+
+    let artifacts = work["artifacts"].as_array().unwrap();
+    let names: Vec<&str> = artifacts
+        .iter()
+        .map(|a| a["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["concept", "script", "storyboard", "final-cut"]);
+    for artifact in artifacts {
+        assert!(
+            artifact["timestamp"]["time"].is_string(),
+            "not stamped: {artifact}"
+        );
+    }
+    let work_id = work["work_id"].as_str().unwrap();
+
+    let package = dir.path().join("work.zip");
+    export(&data, &config, work_id, &package);
+    let (code, report) = verify(&package, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("all 9 checks passed"), "{report}");
+    let (code, report) = verify(&package, &["--ca", path_str(&tsa.ca_cert)]);
+    assert_eq!(code, 0, "{report}");
+
+    // The originals check out too, once the video sits beside the stage files.
+    std::fs::copy(bikes(), dir.path().join("bikes.mp4")).unwrap();
+    let (code, report) = verify(&package, &["--files", path_str(dir.path())]);
+    assert_eq!(code, 0, "{report}");
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    for (_, path) in &stages {
+        std::fs::copy(path, other.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(other.join("剧本 v2.txt"), "edited later\n").unwrap();
+    std::fs::copy(bikes(), other.join("bikes.mp4")).unwrap();
+    let (code, report) = verify(&package, &["--files", path_str(&other)]);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains("FAIL  original") && report.contains("剧本 v2.txt"),
+        "{report}"
+    );
+
+    // Independent checks with standard tools, exactly as VERIFY.md says.
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    for (name, bytes) in read_zip(&package).unwrap() {
+        let path = unpacked.join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let sums = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&unpacked)
+        .output()
+        .unwrap();
+    assert!(
+        sums.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sums.stdout)
+    );
+    let instructions = std::fs::read_to_string(unpacked.join("VERIFY.md")).unwrap();
+    let commands: Vec<&str> = instructions
+        .lines()
+        .filter(|l| l.starts_with("openssl ts -verify"))
+        .collect();
+    assert_eq!(commands.len(), 5, "4 stages and the chain head");
+    for command in commands {
+        let output = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(&unpacked)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("Verification: OK"),
+            "{command}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // The original stage file itself against its token.
+    let output = Command::new("openssl")
+        .args([
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "tokens/02-script.tsr",
+            "-data",
+        ])
+        .arg(&stages[1].1)
+        .args([
+            "-CAfile",
+            "tsa/tsa-ca.pem",
+            "-untrusted",
+            "tsa/tsa-certs.pem",
+        ])
+        .current_dir(&unpacked)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Verification: OK"));
+}
+
+/// Re-seals a package the way a forger would: the manifest's file list and
+/// SHA256SUMS recomputed, the manifest token dropped (it cannot be forged).
+fn reseal(mut files: Files) -> Files {
+    files.remove("timestamp/manifest.tsr");
+    files.remove("SHA256SUMS");
+    let mut manifest: Value =
+        serde_json::from_slice(&files.remove("manifest.json").unwrap()).unwrap();
+    manifest["files"] = files
+        .iter()
+        .map(|(path, bytes)| serde_json::json!({"path": path, "sha256": hex::encode(Sha256::digest(bytes)), "size": bytes.len()}))
+        .collect();
+    files.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    );
+    let sums: String = files
+        .iter()
+        .map(|(p, b)| format!("{}  {p}\n", hex::encode(Sha256::digest(b))))
+        .collect();
+    files.insert("SHA256SUMS".into(), sums.into_bytes());
+    files
+}
+
+/// Rewrites the stage list (a consistent new chain, new head) as a forger would.
+fn rewrite_stages(files: &Files, change: impl FnOnce(&mut Vec<Value>)) -> Files {
+    let mut files = files.clone();
+    let mut manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let work_id = manifest["work"]["id"].as_str().unwrap().to_string();
+    let mut artifacts = manifest["artifacts"].as_array().unwrap().clone();
+    change(&mut artifacts);
+    let items: Vec<(String, String, u64, String)> = artifacts
+        .iter()
+        .map(|a| {
+            (
+                a["stage"].as_str().unwrap().into(),
+                a["file_name"].as_str().unwrap().into(),
+                a["size_bytes"].as_u64().unwrap(),
+                a["sha256"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    files.retain(|name, _| !name.starts_with("chain/"));
+    for (artifact, (entry, hash)) in artifacts
+        .iter_mut()
+        .zip(chain::extend(&work_id, None, &items))
+    {
+        let entry_file = format!("chain/{:02}-{}.txt", entry.seq, entry.stage);
+        files.insert(entry_file.clone(), entry.canonical_text().into_bytes());
+        artifact["seq"] = entry.seq.into();
+        artifact["prev_hash"] = entry.prev_hash.clone().into();
+        artifact["entry_hash"] = hash.clone().into();
+        artifact["entry_file"] = entry_file.into();
+        manifest["chain_head"]["hash"] = hash.into();
+        manifest["chain_head"]["seq"] = entry.seq.into();
+    }
+    manifest["artifacts"] = artifacts.into();
+    files.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    );
+    reseal(files)
+}
+
+#[test]
+fn tampering_is_caught_and_named() {
+    let tsa = TsaServer::start("127.0.0.1:0");
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let config = timestamp_config(dir.path(), std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let work = register_with_stages(&data, &config, &stage_files(dir.path()));
+    let package = dir.path().join("work.zip");
+    export(&data, &config, work["work_id"].as_str().unwrap(), &package);
+    let original = read_zip(&package).unwrap();
+    let tampered = dir.path().join("tampered.zip");
+
+    let check = |files: &Files, what: &str, expected: &[&str]| {
+        write_zip(&tampered, files).unwrap();
+        let (code, report) = verify(&tampered, &["--ca", path_str(&tsa.ca_cert)]);
+        assert_eq!(code, 1, "{what}: verify passed\n{report}");
+        let failures: Vec<&str> = report.lines().filter(|l| l.starts_with("FAIL")).collect();
+        for needle in expected {
+            assert!(
+                failures.iter().any(|l| l.contains(needle)),
+                "{what}: no FAIL line names {needle:?}\n{report}"
+            );
+        }
+    };
+
+    // One byte changed in any file.
+    for name in original.keys() {
+        let mut files = original.clone();
+        let bytes = files.get_mut(name).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x20;
+        check(&files, &format!("byte changed in {name}"), &[name]);
+    }
+
+    // Two stages swapped, the chain rebuilt consistently: the head token no longer matches.
+    let files = rewrite_stages(&original, |a| a.swap(0, 1));
+    check(&files, "stages reordered", &["chain-head.tsr"]);
+
+    // A stage dropped, the chain rebuilt: the head token no longer matches.
+    let files = rewrite_stages(&original, |a| {
+        a.remove(1);
+    });
+    check(&files, "stage dropped", &["chain-head.tsr"]);
+
+    // A stage dropped without rebuilding: the chain itself breaks.
+    let mut files = original.clone();
+    let mut manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    manifest["artifacts"].as_array_mut().unwrap().remove(2);
+    files.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    );
+    check(
+        &reseal(files),
+        "stage removed from the manifest",
+        &["hash chain"],
+    );
+
+    // Two tokens swapped (and the sums recomputed): each covers the wrong file.
+    let mut files = original.clone();
+    let first = files["tokens/01-concept.tsr"].clone();
+    let second = files["tokens/02-script.tsr"].clone();
+    files.insert("tokens/01-concept.tsr".into(), second);
+    files.insert("tokens/02-script.tsr".into(), first);
+    check(
+        &reseal(files),
+        "tokens swapped",
+        &["tokens/01-concept.tsr", "tokens/02-script.tsr"],
+    );
+
+    // A file slipped in after export.
+    let mut files = original.clone();
+    files.insert("tokens/05-music.tsr".into(), b"not a token".to_vec());
+    check(&files, "file added", &["tokens/05-music.tsr"]);
+}
+
+#[test]
+fn tsa_down_leaves_stamps_pending_until_it_returns() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let ca = reelguard::testkit::tsa::TsaFiles::create(&common::test_media_root().join("tsa"))
+        .unwrap()
+        .ca_cert;
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let config = timestamp_config(dir.path(), &[format!("http://{addr}/tsr")], &ca);
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "register",
+        path_str(&bikes()),
+        "--title",
+        "Dawn ride",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("pending timestamp"), "{stderr}");
+    let work: Value = serde_json::from_str(&stdout).unwrap();
+    let work_id = work["work_id"].as_str().unwrap();
+    assert!(work["artifacts"][0]["timestamp"].is_null());
+
+    let (code, stdout, _) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "works",
+        "timestamp",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("still pending") && stdout.contains("cannot connect"),
+        "{stdout}"
+    );
+
+    // Exported while pending: verify says so.
+    let package = dir.path().join("pending.zip");
+    export(&data, &config, work_id, &package);
+    let (code, report) = verify(&package, &["--ca", path_str(&ca)]);
+    assert_eq!(code, 1);
+    assert!(report.contains("pending"), "{report}");
+
+    let _tsa = TsaServer::start(&addr);
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "works",
+        "timestamp",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("2 timestamp(s) obtained"), "{stdout}");
+    let shown = run_json(&data, &["works", "show", work_id]);
+    assert!(
+        shown["artifacts"][0]["timestamp"]["time"].is_string(),
+        "{shown}"
+    );
+    assert!(
+        shown["chain_head"]["timestamp"]["time"].is_string(),
+        "{shown}"
+    );
+
+    let package = dir.path().join("work.zip");
+    export(&data, &config, work_id, &package);
+    let (code, report) = verify(&package, &["--ca", path_str(&ca)]);
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn a_bad_tsa_answer_is_refused_and_recorded() {
+    let tsa = TsaServer::start("127.0.0.1:0");
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let config = timestamp_config(
+        dir.path(),
+        &[format!("{}/fault/wrong-imprint", tsa.base)],
+        &tsa.ca_cert,
+    );
+    let work = run_json(
+        &data,
+        &[
+            "--config",
+            path_str(&config),
+            "register",
+            path_str(&bikes()),
+            "--title",
+            "Dawn ride",
+        ],
+    );
+    let artifact = &work["artifacts"][0];
+    assert!(artifact["timestamp"].is_null(), "{artifact}");
+    assert!(
+        artifact["stamp_error"]
+            .as_str()
+            .unwrap()
+            .contains("message imprint"),
+        "{artifact}"
+    );
+}
+
+#[test]
+fn bad_artifact_arguments_exit_2() {
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let video = bikes();
+    for (value, expected) in [
+        ("sketch=notes.txt", "unknown stage"),
+        ("script", "expected STAGE=FILE"),
+        ("script=/nonexistent/script.txt", "not a readable file"),
+        ("final-cut=other.mp4", "final cut"),
+    ] {
+        let (code, _, stderr) = run(&[
+            "--data-dir",
+            path_str(&data),
+            "register",
+            path_str(&video),
+            "--title",
+            "t",
+            "--artifact",
+            value,
+        ]);
+        assert_eq!(code, 2, "{value}: {stderr}");
+        assert!(stderr.contains(expected), "{value}: {stderr}");
+    }
+    let (code, _, stderr) = run(&["verify", path_str(&video)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a zip"), "{stderr}");
+}
+
+#[test]
+fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
+    if Command::new("pdftoppm").arg("-v").output().is_err() {
+        eprintln!("note: pdftoppm is missing (apt-get install poppler-utils); skipping");
+        return;
+    }
+    let tsa = TsaServer::start("127.0.0.1:0");
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let config = timestamp_config(dir.path(), std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let work = register_with_stages(&data, &config, &stage_files(dir.path()));
+    let work_id = work["work_id"].as_str().unwrap();
+    let head = run_json(&data, &["works", "show", work_id])["chain_head"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let pdf = dir.path().join("cert.pdf");
+    let (code, _, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "works",
+        "certificate",
+        work_id,
+        "-o",
+        path_str(&pdf),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let html = dir.path().join("cert.html");
+    let (code, _, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "works",
+        "certificate",
+        work_id,
+        "-o",
+        path_str(&html),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::read_to_string(&html).unwrap().contains(&head));
+
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "300", "-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg(dir.path().join("page"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .expect("a rendered page");
+    std::fs::copy(
+        &page,
+        common::test_media_root().join("certificate-page1.png"),
+    )
+    .unwrap();
+    let image = image::open(&page).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on page 1");
+    let (_, content) = grids[0].decode().unwrap();
+    assert!(
+        content.contains(&format!("chain-head-sha256: {head}")),
+        "{content}"
+    );
+    assert!(content.contains(work_id), "{content}");
+}
