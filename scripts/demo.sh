@@ -9,19 +9,66 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DEMO="$ROOT/target/demo"
 DATA="$DEMO/data"
-BIN="$ROOT/target/release/reelguard"
+BIN="${REELGUARD_BIN:-$ROOT/target/release/reelguard}"
 
-echo "== building reelguard (release) =="
-cargo build --release --quiet
+# REELGUARD_BIN runs the demo with an already built binary instead.
+if [ -z "${REELGUARD_BIN:-}" ]; then
+    echo "== building reelguard (release) =="
+    cargo build --release --quiet
+fi
 rm -rf "$DEMO"
 mkdir -p "$DATA"
-rg() { "$BIN" --data-dir "$DATA" "$@"; }
+
+echo
+echo "== starting a local RFC 3161 time-stamping authority on 127.0.0.1 =="
+"$BIN" local-tsa --dir "$DEMO/tsa" > "$DEMO/tsa.out" 2> "$DEMO/tsa.log" &
+TSA_PID=$!
+trap 'kill $TSA_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    grep -q '^ca: ' "$DEMO/tsa.out" 2>/dev/null && break
+    sleep 0.1
+done
+TSA_URL=$(sed -n 's/^url: //p' "$DEMO/tsa.out")
+[ -n "$TSA_URL" ] || { echo "the local TSA did not start:"; cat "$DEMO/tsa.log"; exit 1; }
+echo "TSA at $TSA_URL"
+cat > "$DEMO/reelguard.toml" <<CONFIG
+[owner]
+name = "Demo Creator"
+email = "creator@example.com"
+address = "No. 1 Example Road, Hangzhou"
+
+[timestamp]
+urls = ["$TSA_URL"]
+trust_anchors = ["tsa/tsa-ca.pem"]
+CONFIG
+rg() { "$BIN" --data-dir "$DATA" --config "$DEMO/reelguard.toml" "$@"; }
+
+echo
+echo "== creation stages of Bikes: a concept note, a script, a storyboard =="
+mkdir -p "$DEMO/stages"
+printf '# Bikes\nA quiet morning: bicycles leave the rack one by one.\n' > "$DEMO/stages/concept.md"
+printf 'EXT. BIKE RACK - MORNING\nRiders arrive and unlock their bikes.\n' > "$DEMO/stages/script.txt"
+ffmpeg -loglevel error -y -i fixtures/bikes.mp4 -vf "fps=1,scale=160:-2,tile=4x2" -frames:v 1 "$DEMO/stages/storyboard.png"
+ls -l "$DEMO/stages"
 
 echo
 echo "== registering the works in fixtures/ =="
 rg register fixtures/bigbuckbunny.mp4 --title "Big Buck Bunny (excerpt)" --owner "Blender Foundation"
-rg register fixtures/bikes.mp4 --title "Bikes" --owner "Demo Creator"
+rg register fixtures/bikes.mp4 --title "Bikes" --rights "All rights reserved by Demo Creator" \
+    --artifact concept="$DEMO/stages/concept.md" \
+    --artifact script="$DEMO/stages/script.txt" \
+    --artifact storyboard="$DEMO/stages/storyboard.png"
 rg works list
+BIKES=$(rg works list | awk '/ Bikes$/ {print $1}')
+
+echo
+echo "== provenance of Bikes: certificate, package, offline verification =="
+rg works certificate "$BIKES" -o "$DEMO/bikes-certificate.pdf"
+rg works certificate "$BIKES" -o "$DEMO/bikes-certificate.html"
+rg works export "$BIKES" -o "$DEMO/bikes-provenance.zip"
+cp fixtures/bikes.mp4 "$DEMO/stages/"
+"$BIN" verify "$DEMO/bikes-provenance.zip" --ca "$DEMO/tsa/tsa-ca.pem" --files "$DEMO/stages"
+echo "certificate: $DEMO/bikes-certificate.pdf"
 
 echo
 echo "== making a re-upload: 3 s of other footage, then Bikes cropped 10%, mirrored, with a logo box =="
