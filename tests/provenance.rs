@@ -13,6 +13,30 @@ use reelguard::provenance::package::{read_zip, write_zip, Files};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// A local TSA, a scratch directory, a data dir in it and a config that
+/// timestamps with the TSA URL `url` picks.
+struct Setup {
+    tsa: TsaServer,
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    config: PathBuf,
+}
+
+impl Setup {
+    fn with_tsa_url(url: impl FnOnce(&TsaServer) -> String) -> Setup {
+        let tsa = TsaServer::start("127.0.0.1:0");
+        let dir = scratch_dir();
+        let data = dir.path().join("data");
+        let config = timestamp_config(dir.path(), &[url(&tsa)], &tsa.ca_cert);
+        Setup {
+            tsa,
+            dir,
+            data,
+            config,
+        }
+    }
+}
+
 fn bikes() -> PathBuf {
     common::repo_root().join("fixtures/bikes.mp4")
 }
@@ -89,10 +113,12 @@ fn export(data: &Path, config: &Path, work_id: &str, out: &Path) {
 
 #[test]
 fn a_registered_work_exports_a_package_that_verifies_everywhere() {
-    let tsa = TsaServer::start("127.0.0.1:0");
-    let dir = scratch_dir();
-    let data = dir.path().join("data");
-    let config = timestamp_config(dir.path(), std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let Setup {
+        tsa,
+        dir,
+        data,
+        config,
+    } = Setup::with_tsa_url(|tsa| tsa.url.clone());
     let stages = stage_files(dir.path());
     let work = register_with_stages(&data, &config, &stages);
 
@@ -261,10 +287,12 @@ fn rewrite_stages(files: &Files, change: impl FnOnce(&mut Vec<Value>)) -> Files 
 
 #[test]
 fn tampering_is_caught_and_named() {
-    let tsa = TsaServer::start("127.0.0.1:0");
-    let dir = scratch_dir();
-    let data = dir.path().join("data");
-    let config = timestamp_config(dir.path(), std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let Setup {
+        tsa,
+        dir,
+        data,
+        config,
+    } = Setup::with_tsa_url(|tsa| tsa.url.clone());
     let work = register_with_stages(&data, &config, &stage_files(dir.path()));
     let package = dir.path().join("work.zip");
     export(&data, &config, work["work_id"].as_str().unwrap(), &package);
@@ -413,14 +441,12 @@ fn tsa_down_leaves_stamps_pending_until_it_returns() {
 
 #[test]
 fn a_bad_tsa_answer_is_refused_and_recorded() {
-    let tsa = TsaServer::start("127.0.0.1:0");
-    let dir = scratch_dir();
-    let data = dir.path().join("data");
-    let config = timestamp_config(
-        dir.path(),
-        &[format!("{}/fault/wrong-imprint", tsa.base)],
-        &tsa.ca_cert,
-    );
+    let Setup {
+        tsa: _tsa,
+        dir: _dir,
+        data,
+        config,
+    } = Setup::with_tsa_url(|tsa| format!("{}/fault/wrong-imprint", tsa.base));
     let work = run_json(
         &data,
         &[
@@ -478,10 +504,12 @@ fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
         eprintln!("note: pdftoppm is missing (apt-get install poppler-utils); skipping");
         return;
     }
-    let tsa = TsaServer::start("127.0.0.1:0");
-    let dir = scratch_dir();
-    let data = dir.path().join("data");
-    let config = timestamp_config(dir.path(), std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let Setup {
+        tsa: _tsa,
+        dir,
+        data,
+        config,
+    } = Setup::with_tsa_url(|tsa| tsa.url.clone());
     let work = register_with_stages(&data, &config, &stage_files(dir.path()));
     let work_id = work["work_id"].as_str().unwrap();
     let head = run_json(&data, &["works", "show", work_id])["chain_head"]["hash"]
