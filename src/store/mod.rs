@@ -3,6 +3,9 @@
 //! SQLite (WAL mode) in the data directory by default; the schema is
 //! versioned by the migrations in `migrations/`.
 
+mod jobs;
+mod matches;
+mod sources;
 mod works;
 
 use std::path::Path;
@@ -10,6 +13,9 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use jobs::{Candidate, Job, NewCandidate, Scan};
+pub use matches::{MatchRecord, NewMatch};
+pub use sources::StoredSource;
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +35,18 @@ pub enum StoreError {
     AlreadyRegistered { id: String, title: String },
     #[error("stored fingerprint of work {work_id} is damaged: {reason}")]
     Damaged { work_id: String, reason: String },
+    #[error("no source named {0:?}; `reelguard sources list` shows the configured sources")]
+    SourceNotFound(String),
+    #[error("stored settings of source {name:?} are damaged: {reason}; remove and add it again")]
+    BadSource { name: String, reason: String },
+    #[error("no candidate {0:?}")]
+    CandidateNotFound(String),
+    #[error("no scan {0:?}; `reelguard scans list` shows the scans")]
+    ScanNotFound(String),
+    #[error("no match {0:?}; `reelguard matches list` shows the matches")]
+    MatchNotFound(String),
+    #[error("{query:?} matches several matches ({ids}); give more of the id")]
+    AmbiguousMatch { query: String, ids: String },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
 }
