@@ -1,9 +1,14 @@
 //! The `reelguard` command line: argument parsing, dispatch and exit codes.
 //! One file per command group.
 
+mod daemon;
 mod match_video;
+mod matches;
+mod mock_platform;
 mod progress;
 mod register;
+mod scan;
+mod sources;
 mod works;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +48,22 @@ pub enum Command {
     /// List, show or remove registered works
     #[command(subcommand)]
     Works(works::WorksCommand),
+    /// Add, list, remove or try the places to watch
+    #[command(subcommand)]
+    Sources(sources::SourcesCommand),
+    /// Scan one source (or all) now and wait for the results
+    Scan(scan::ScanArgs),
+    /// List past scans
+    #[command(subcommand)]
+    Scans(scan::ScansCommand),
+    /// Run the scheduler and workers until SIGINT/SIGTERM
+    Daemon(daemon::DaemonArgs),
+    /// List or show matches found by scans
+    #[command(subcommand)]
+    Matches(matches::MatchesCommand),
+    /// Serve a mock video platform on 127.0.0.1 (tests and the demo)
+    #[command(hide = true)]
+    MockPlatform(mock_platform::MockPlatformArgs),
 }
 
 /// A problem with what the user gave (exit code 2).
@@ -80,6 +101,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,
+        Command::Sources(command) => sources::run(&context, command).await,
+        Command::Scan(args) => scan::run(&context, args).await,
+        Command::Scans(command) => scan::run_scans(&context, command).await,
+        Command::Daemon(args) => daemon::run(&context, args).await,
+        Command::Matches(command) => matches::run(&context, command).await,
+        Command::MockPlatform(args) => mock_platform::run(args).await,
     }
 }
 
@@ -102,6 +129,11 @@ impl Context {
             .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
         Ok(Store::open_in(&dir).await?)
     }
+
+    /// The data directory (downloaded media lives there).
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        self.config.resolve_data_dir(self.data_dir_flag.as_deref())
+    }
 }
 
 /// 2 for problems with the input, 1 for everything else.
@@ -115,6 +147,10 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                     StoreError::WorkNotFound(_)
                         | StoreError::AmbiguousWork { .. }
                         | StoreError::AlreadyRegistered { .. }
+                        | StoreError::SourceNotFound(_)
+                        | StoreError::ScanNotFound(_)
+                        | StoreError::MatchNotFound(_)
+                        | StoreError::AmbiguousMatch { .. }
                 )
             )
     });
