@@ -284,8 +284,10 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Puts running jobs back in the queue: those of `owner`, or (None)
-    /// those whose owner `is_alive` says is gone. The attempt is not counted.
+    /// Puts running jobs back in the queue: those of `owner` (a graceful
+    /// stop: the attempt is not counted), or (None) those whose owner
+    /// `is_alive` says is gone (a crash: the attempt counts, so a job that
+    /// keeps killing its process is given up after `max_attempts`).
     pub async fn release_leases(
         &self,
         owner: Option<&str>,
@@ -305,10 +307,12 @@ impl Store {
                 None => !is_alive(&lease_owner),
             };
             if release {
+                let refund = i64::from(owner.is_some());
                 released += sqlx::query(
                     "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-                     attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ? AND state = 'running'",
+                     attempts = MAX(attempts - ?, 0), updated_at = ? WHERE id = ? AND state = 'running'",
                 )
+                .bind(refund)
                 .bind(now)
                 .bind(&id)
                 .execute(&self.pool)
@@ -525,6 +529,16 @@ impl Store {
             pending_jobs: row.try_get("pending_jobs")?,
             errors,
         })
+    }
+
+    /// How many jobs are in each state.
+    pub async fn job_states(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
     }
 
     /// Jobs queued or running, in all.
