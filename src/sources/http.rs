@@ -478,3 +478,204 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Shared handle (sources and the downloader use one client per source).
 pub type SharedClient = Arc<HttpClient>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::config::SourceKind;
+    use crate::testkit::mock_platform::MockPlatform;
+
+    /// A mock platform serving one 100 kB file `blob.mp4` (not a video: the
+    /// client does not care).
+    async fn platform() -> (MockPlatform, Vec<u8>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8 + 1).collect();
+        std::fs::write(dir.path().join("blob.mp4"), &body).unwrap();
+        std::fs::write(
+            dir.path().join("catalog.json"),
+            r#"[{"id": "b", "file": "blob.mp4"}]"#,
+        )
+        .unwrap();
+        let platform =
+            MockPlatform::start(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        (platform, body, dir)
+    }
+
+    fn config(allow_loopback: bool) -> SourceConfig {
+        let mut config = SourceConfig::new("t", SourceKind::Feed, "http://127.0.0.1/");
+        config.allow_loopback = allow_loopback;
+        config.retries = 2;
+        config.timeout_s = 5.0;
+        config
+    }
+
+    async fn hits(platform: &MockPlatform, path: &str) -> u64 {
+        let client = HttpClient::new(&config(true)).unwrap();
+        let Document::Fresh { text, .. } = client
+            .get_document(&format!("{}/_stats", platform.base_url), None)
+            .await
+            .unwrap()
+        else {
+            panic!("stats are never cached")
+        };
+        let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
+        stats[path].as_u64().unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn downloads_resume_from_a_partial_file_with_a_range_request() {
+        let (platform, body, dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let part = dir.path().join("blob.part");
+        // A partial file whose bytes differ from the server's: only a Range
+        // request keeps them.
+        std::fs::write(&part, vec![0u8; 1000]).unwrap();
+        let url = format!("{}/media/blob.mp4", platform.base_url);
+        let size = client.download(&url, &part, 1 << 20).await.unwrap();
+        assert_eq!(size, body.len() as u64);
+        let got = std::fs::read(&part).unwrap();
+        assert_eq!(&got[..1000], &[0u8; 1000][..]);
+        assert_eq!(&got[1000..], &body[1000..]);
+        // A complete part file is answered 416 and kept as it is.
+        assert_eq!(
+            client.download(&url, &part, 1 << 20).await.unwrap(),
+            body.len() as u64
+        );
+    }
+
+    #[tokio::test]
+    async fn size_caps_hold_with_and_without_a_content_length() {
+        let (platform, _, dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let part = dir.path().join("x.part");
+        let small = client
+            .download(
+                &format!("{}/media/blob.mp4", platform.base_url),
+                &part,
+                10_000,
+            )
+            .await;
+        assert!(
+            matches!(
+                small,
+                Err(FetchError::TooLarge {
+                    announced: Some(100_000),
+                    ..
+                })
+            ),
+            "{small:?}"
+        );
+        let endless = client
+            .download(
+                &format!("{}/fault/endless.mp4", platform.base_url),
+                &part,
+                1 << 20,
+            )
+            .await;
+        assert!(
+            matches!(
+                endless,
+                Err(FetchError::TooLarge {
+                    announced: None,
+                    ..
+                })
+            ),
+            "{endless:?}"
+        );
+        assert!(!part.exists(), "a refused download leaves no part file");
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_then_reported() {
+        let (platform, _, _dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let error = client
+            .get_document(&format!("{}/fault/500", platform.base_url), None)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("500") && error.to_string().contains("3 attempt"),
+            "{error}"
+        );
+        assert_eq!(hits(&platform, "/fault/500").await, 3);
+    }
+
+    #[tokio::test]
+    async fn the_guard_refuses_loopback_names_and_private_redirects_before_connecting() {
+        let (platform, _, _dir) = platform().await;
+        // Not allowed to reach loopback: "localhost" is refused by the resolver.
+        let strict = HttpClient::new(&config(false)).unwrap();
+        let url = format!("http://localhost:{}/feeds/rss.xml", platform.addr.port());
+        let error = strict
+            .get_document(&url, None)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("refused localhost"), "{error}");
+        assert_eq!(
+            hits(&platform, "/feeds/rss.xml").await,
+            0,
+            "no request reached the server"
+        );
+        // Allowed loopback, but a redirect to 10.0.0.1 is refused at that hop.
+        let client = HttpClient::new(&config(true)).unwrap();
+        let error = client
+            .get_document(
+                &format!("{}/fault/redirect-private", platform.base_url),
+                None,
+            )
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("10.0.0.1") && error.contains("private"),
+            "{error}"
+        );
+        assert_eq!(
+            hits(&platform, "/fault/redirect-private").await,
+            1,
+            "refusals are not retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_are_paced_by_the_rate_limit() {
+        let (platform, _, _dir) = platform().await;
+        let mut config = config(true);
+        config.rate_limit_per_minute = 600; // one request per 100 ms
+        let client = HttpClient::new(&config).unwrap();
+        let started = std::time::Instant::now();
+        for _ in 0..5 {
+            client
+                .get_document(&format!("{}/feeds/rss.xml", platform.base_url), None)
+                .await
+                .unwrap();
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn conditional_gets_send_the_validators_back() {
+        let (platform, _, _dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let url = format!("{}/feeds/rss.xml", platform.base_url);
+        let Document::Fresh { validators, .. } = client.get_document(&url, None).await.unwrap()
+        else {
+            panic!("the first request gets the document")
+        };
+        assert!(validators.etag.is_some());
+        assert!(matches!(
+            client.get_document(&url, Some(&validators)).await.unwrap(),
+            Document::NotModified
+        ));
+    }
+}

@@ -15,7 +15,7 @@
 //! | `/watch?v=ID` | watch page: og:video and JSON-LD VideoObject |
 //! | `/pages/ID` | page with a `<video><source>` only |
 //! | `/media/FILE` | the media (Range, ETag) |
-//! | `/fault/500`, `/fault/slow`, `/fault/garbage.xml`, `/fault/garbage-api/...`, `/fault/loop`, `/fault/huge.mp4` (2 GiB announced), `/fault/endless.mp4` (no length), `/fault/huge-feed.xml`, `/fault/private-feed.xml` (media on 10.0.0.1) | faults |
+//! | `/fault/500`, `/fault/slow`, `/fault/garbage.xml`, `/fault/garbage-api/...`, `/fault/loop`, `/fault/redirect-private` (to 10.0.0.1), `/fault/huge.mp4` (2 GiB announced), `/fault/endless.mp4` (no length), `/fault/huge-feed.xml`, `/fault/private-feed.xml` (media on 10.0.0.1) | faults |
 //! | `/_stats` | requests served per path, as JSON |
 
 use std::collections::BTreeMap;
@@ -124,6 +124,10 @@ impl MockPlatform {
             )
             .route("/fault/loop", get(|| async { redirect("/fault/loop2") }))
             .route("/fault/loop2", get(|| async { redirect("/fault/loop") }))
+            .route(
+                "/fault/redirect-private",
+                get(|| async { redirect("http://10.0.0.1/media/1.mp4") }),
+            )
             .route("/fault/huge.mp4", get(huge))
             .route("/fault/endless.mp4", get(endless))
             .route("/fault/huge-feed.xml", get(huge_feed))
