@@ -598,6 +598,21 @@ fn sources_can_be_added_listed_tried_and_removed() {
     assert_eq!(run(&["--data-dir", d, "sources", "remove", "strict"]).0, 0);
     let (code, _, stderr) = run(&["--data-dir", d, "sources", "remove", "strict"]);
     assert_eq!(code, 2, "{stderr}");
+    // The published-after window: the platform's uploads are from 2026-11-20.
+    let config = write_config(
+        scratch.path(),
+        &[
+            source("recent", "feed", &feed, "published_within_days = 1"),
+            source("any-age", "feed", &feed, "published_within_days = 100000"),
+        ]
+        .concat(),
+    );
+    let listed = |name: &str| {
+        let out = json(&data, &config, &["sources", "test", name]);
+        out["candidates"].as_array().unwrap().len()
+    };
+    assert_eq!(listed("recent"), 0);
+    assert_eq!(listed("any-age"), 2);
     let (code, _, stderr) = run(&["--data-dir", d, "scan", "nope"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no source named \"nope\""), "{stderr}");

@@ -202,7 +202,7 @@ impl HttpClient {
                     let status = response.status();
                     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
                 }
-                Err(error) => error.is_timeout() || error.is_connect() || error.is_request(),
+                Err(error) => error.is_timeout() || error.is_connect(),
             };
             let refused = matches!(&outcome, Err(e) if e.is_redirect() || is_guard_refusal(e));
             if !retryable || refused || attempt > self.retries {
@@ -641,6 +641,27 @@ mod tests {
             1,
             "refusals are not retried"
         );
+    }
+
+    #[tokio::test]
+    async fn requests_go_through_the_configured_proxy() {
+        let (platform, _, _dir) = platform().await;
+        // The mock platform also answers absolute-form (proxy) requests. The
+        // target, 127.0.0.2:9, has no server: only the proxy can answer.
+        let mut config = config(true);
+        config.proxy = Some(platform.base_url.clone());
+        let client = HttpClient::new(&config).unwrap();
+        let document = client
+            .get_document("http://127.0.0.2:9/feeds/rss.xml", None)
+            .await
+            .unwrap();
+        assert!(matches!(document, Document::Fresh { .. }));
+        assert_eq!(hits(&platform, "/feeds/rss.xml").await, 1);
+        let direct = HttpClient::new(&super::tests::config(true)).unwrap();
+        assert!(direct
+            .get_document("http://127.0.0.2:9/feeds/rss.xml", None)
+            .await
+            .is_err());
     }
 
     #[tokio::test]
