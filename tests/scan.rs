@@ -639,3 +639,53 @@ fn an_unchanged_feed_is_not_downloaded_again() {
     let second = scan(&data, &config, "rss");
     assert_scan(&second, 0, 0);
 }
+
+/// yt-dlp: `REELGUARD_TEST_YTDLP`, else the one scripts/setup.sh installs
+/// under target/tools, else `yt-dlp` on PATH.
+fn ytdlp() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("REELGUARD_TEST_YTDLP").map(PathBuf::from),
+        Some(common::repo_root().join("target/tools/venv/bin/yt-dlp")),
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("yt-dlp"))
+                .find(|p| p.is_file())
+        }),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!(
+            "note: yt-dlp is not installed (scripts/setup.sh installs it); skipping this test"
+        );
+    }
+    found
+}
+
+#[test]
+fn ytdlp_sources_list_and_download_through_yt_dlp() {
+    let (Some(works), Some(p), Some(ytdlp)) = (works(), platform(), ytdlp()) else {
+        return;
+    };
+    let scratch = scratch_dir();
+    let data = scratch.path().join("data");
+    fresh_data_dir(works, &data);
+    // yt-dlp's generic extractor reads the page's <video> element.
+    let config = write_config(
+        scratch.path(),
+        &source(
+            "via-ytdlp",
+            "ytdlp",
+            &format!("{}/pages/v7", p.base),
+            &format!("ytdlp_path = \"{}\"", path_str(&ytdlp)),
+        ),
+    );
+    assert_scan(&scan(&data, &config, "via-ytdlp"), 1, 1);
+    let listed = json(&data, &config, &["matches", "list"]);
+    let m = &listed["matches"][0];
+    assert_eq!(m["candidate_url"], format!("{}/pages/v7", p.base));
+    assert_eq!(m["work_id"], works.bikes.as_str());
+    assert_eq!(
+        m["platform"], "127.0.0.1",
+        "generic extractors are named by the host"
+    );
+}

@@ -142,9 +142,12 @@ pub fn candidate_from_entry(entry: &Value) -> Option<NewCandidate> {
     let page = s("webpage_url")
         .or_else(|| s("original_url"))
         .or_else(|| s("url"))?;
+    // The extractor names the platform, except the generic ones (any page
+    // with a video), where the host says more.
     let platform = s("extractor_key")
         .or_else(|| s("ie_key"))
         .map(|p| p.to_ascii_lowercase())
+        .filter(|p| !matches!(p.as_str(), "generic" | "html5mediaembed"))
         .unwrap_or_else(|| platform_of(&page));
     let published_at = entry
         .get("timestamp")
