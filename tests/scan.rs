@@ -382,6 +382,10 @@ fn each_source_kind_finds_exactly_the_infringing_uploads_once() {
     let sources = json(&data, &config, &["sources", "list"]);
     for s in sources["sources"].as_array().unwrap() {
         assert!(s["last_run"].is_string(), "{s}");
+        assert!(
+            s["next_run"].as_str().unwrap() > s["last_run"].as_str().unwrap(),
+            "{s}"
+        );
         assert!(s["last_error"].is_null(), "{s}");
     }
     let scans = json(&data, &config, &["scans", "list"]);

@@ -102,7 +102,17 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
             );
         }
         SourcesCommand::List { json } => {
-            let sources = store.list_sources().await?;
+            let mut sources = store.list_sources().await?;
+            // Without a daemon to plan it, the next run follows from the schedule.
+            for s in &mut sources {
+                if s.next_run_at.is_none() && s.last_run_at.is_some() {
+                    if let Ok((schedule, tz)) = s.config.cron() {
+                        s.next_run_at =
+                            crate::daemon::scheduler::next_fire(&schedule, tz, chrono::Utc::now())
+                                .map(crate::daemon::time_string);
+                    }
+                }
+            }
             if json {
                 let list: Vec<_> = sources
                     .iter()
