@@ -17,7 +17,7 @@ test: setup
 demo: setup
 	bash scripts/demo.sh
 
-# Benchmarks: prints tables and writes bench/results/engine.md.
+# Benchmarks: prints tables and writes bench/results/engine.md and scan.md.
 bench: setup
 	bash bench/run.sh
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Engine benchmark: accuracy, open peers side by side, speed, index scale.
+# Engine benchmark: accuracy, open peers side by side, speed, index scale;
+# then the scan benchmark (200 candidates through the daemon).
 # Usage (from anywhere): bash bench/run.sh
-# Prints the tables and writes them to bench/results/engine.md.
+# Prints the tables and writes them to bench/results/engine.md and
+# bench/results/scan.md.
 # Generated media and scratch data go to target/bench/ (git-ignored).
 set -euo pipefail
 
@@ -109,5 +111,9 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo
   cat "$WORK/scale.md"
 } >"$OUT"
 
+step "Scan (bench/scan.py: 200 candidates on the mock platform through the daemon)"
+python3 bench/scan.py --bin "$BIN" --write-results
+ELAPSED=$(( $(date +%s) - START ))
+
 echo
-echo "bench: done in $((ELAPSED / 60)) min $((ELAPSED % 60)) s; results in bench/results/engine.md"
+echo "bench: done in $((ELAPSED / 60)) min $((ELAPSED % 60)) s; results in bench/results/engine.md and bench/results/scan.md"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end demo: registers the clips in fixtures/ as works, makes a
+# End-to-end demo: registers the clips in fixtures/ as works (one with three
+# creation stages, each RFC 3161-timestamped by a local TSA), writes its
+# provenance certificate and package and verifies the package; then makes a
 # re-upload the way infringers do (cropped, mirrored, a logo box, re-encoded,
 # placed after other footage) and finds it, with the matched time ranges.
+# Then the daemon's pipeline: a mock video platform on 127.0.0.1 serves
+# uploads (copies and unrelated clips) through a YouTube-style API, a
+# channel feed, Media RSS and a web page; `reelguard scan` finds the copies.
 # Everything happens under target/demo/; nothing leaves this machine.
 set -euo pipefail
 
@@ -89,3 +94,71 @@ echo "== an unrelated video matches nothing =="
 ffmpeg -loglevel error -y -f lavfi -i "mandelbrot=size=640x360:rate=25" -t 6 \
     -c:v libx264 -preset veryfast -pix_fmt yuv420p "$DEMO/unrelated.mp4"
 rg match "$DEMO/unrelated.mp4"
+
+echo
+echo "== a mock video platform on 127.0.0.1 with four uploads =="
+PLATFORM="$DEMO/platform"
+mkdir -p "$PLATFORM"
+cp "$DEMO/reupload.mp4" "$PLATFORM/v1.mp4"
+cp "$DEMO/unrelated.mp4" "$PLATFORM/d1.mp4"
+ffmpeg -loglevel error -y -i fixtures/bigbuckbunny.mp4 -vf "scale=640:360,pad=640:480:0:60" \
+    -c:v libx264 -preset veryfast -pix_fmt yuv420p -an "$PLATFORM/v2.mp4"
+ffmpeg -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=25" -t 5 \
+    -c:v libx264 -preset veryfast -pix_fmt yuv420p "$PLATFORM/d2.mp4"
+cat >"$PLATFORM/catalog.json" <<'JSON'
+[{"id": "v1", "file": "v1.mp4", "title": "Bikes street ride (reupload)", "uploader": "copycat", "channel": "UC-copycat"},
+ {"id": "d1", "file": "d1.mp4", "title": "Fractal zoom", "uploader": "copycat", "channel": "UC-copycat"},
+ {"id": "v2", "file": "v2.mp4", "title": "Big Buck Bunny excerpt HD", "uploader": "mirror-tv", "channel": "UC-mirror"},
+ {"id": "d2", "file": "d2.mp4", "title": "Big Buck Bunny? test pattern", "uploader": "pattern", "channel": "UC-mirror"}]
+JSON
+"$BIN" mock-platform --media-dir "$PLATFORM" --listen 127.0.0.1:0 >"$DEMO/platform.url" &
+MOCK_PID=$!
+trap 'kill $TSA_PID $MOCK_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$DEMO/platform.url" ] && break; sleep 0.1; done
+BASE="$(head -1 "$DEMO/platform.url")"
+echo "mock platform at $BASE"
+
+echo
+echo "== sources: a channel feed, a YouTube API search, Media RSS and a web page =="
+cat >>"$DEMO/reelguard.toml" <<TOML
+
+[daemon]
+workers = 2
+
+[[sources]]
+name = "copycat-channel"
+kind = "youtube-channel"
+url = "$BASE/feeds/videos.xml?channel_id=UC-copycat"
+allow_loopback = true          # the mock platform is on 127.0.0.1
+
+[[sources]]
+name = "youtube-search"
+kind = "youtube-search"
+url = "$BASE/youtube/v3"
+video_url_base = "$BASE/watch?v="
+allow_loopback = true
+
+[[sources]]
+name = "mirror-rss"
+kind = "feed"
+url = "$BASE/feeds/rss.xml?channel=UC-mirror"
+allow_loopback = true
+
+[[sources]]
+name = "a-page"
+kind = "page"
+url = "$BASE/pages/v2"
+allow_loopback = true
+TOML
+rgc() { YOUTUBE_API_KEY=demo-key rg "$@"; }
+rgc sources list
+
+echo
+echo "== reelguard scan: list, download, fingerprint, match =="
+rgc scan
+echo
+rgc matches list
+
+echo
+echo "== a second scan finds nothing new =="
+rgc scan --json

@@ -36,3 +36,17 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo not found; install Rust (1.94 or newer) with rustup (https://rustup.rs) or your distribution's rustc/cargo packages" >&2
     exit 1
 fi
+
+# yt-dlp (optional): lets `ytdlp` sources reach platforms without an API, and
+# the tests use it when present. Installed from PyPI into target/tools/venv;
+# a failure only disables those.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+YTDLP_VENV="$ROOT/target/tools/venv"
+if [ ! -x "$YTDLP_VENV/bin/yt-dlp" ] && command -v python3 >/dev/null 2>&1; then
+    if python3 -m venv "$YTDLP_VENV" >/dev/null 2>&1 \
+        && "$YTDLP_VENV/bin/pip" install -q --disable-pip-version-check yt-dlp >/dev/null 2>&1; then
+        echo "setup: installed yt-dlp in target/tools/venv"
+    else
+        echo "setup: could not install yt-dlp (optional: ytdlp sources and their test need it)"
+    fi
+fi

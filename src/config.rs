@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::daemon::DaemonConfig;
 use crate::matcher::MatchConfig;
 use crate::media::DecodeLimits;
+use crate::sources::config::SourceConfig;
 use crate::timestamp::TimestampConfig;
 
 /// Who claims the works: fills notices and certificates.
@@ -34,6 +36,10 @@ pub struct Config {
     pub matching: MatchConfig,
     pub limits: DecodeLimits,
     pub timestamp: TimestampConfig,
+    /// Places to watch (`[[sources]]`); more are added with `reelguard sources add`.
+    pub sources: Vec<SourceConfig>,
+    /// The daemon's workers and media retention.
+    pub daemon: DaemonConfig,
 }
 
 impl Config {
@@ -119,6 +125,16 @@ impl Config {
         if l.max_duration_s <= 0.0 || l.max_decode_s <= 0.0 {
             bail!("limits.max_duration_s and limits.max_decode_s must be positive");
         }
+        for (i, source) in self.sources.iter().enumerate() {
+            source.validate()?;
+            if self.sources[..i].iter().any(|s| s.name == source.name) {
+                bail!(
+                    "sources.name = {:?}: two sources have this name",
+                    source.name
+                );
+            }
+        }
+        self.daemon.validate()?;
         if let Some(url) = &self.database_url {
             if !url.starts_with("sqlite:") {
                 bail!("database_url = {url:?}: only sqlite: URLs are supported in this version");
@@ -163,6 +179,28 @@ mod tests {
         config.validate().expect("example config is valid");
         assert_eq!(config.matching, MatchConfig::default());
         assert_eq!(config.limits, DecodeLimits::default());
+        assert_eq!(config.daemon, DaemonConfig::default());
+        assert!(
+            config.sources.is_empty(),
+            "the example's source is commented out"
+        );
+        // The commented-out source, with every key at its default, is valid.
+        let uncommented = text.replace("\n#~ ", "\n");
+        let config: Config = toml::from_str(&uncommented).expect("example source parses");
+        config.validate().expect("example source is valid");
+        let mut expected = SourceConfig::new(
+            "my-feed",
+            crate::sources::config::SourceKind::Feed,
+            "https://videos.example.com/feed.xml",
+        );
+        expected.proxy = Some("socks5h://127.0.0.1:1080".into());
+        expected
+            .headers
+            .insert("Accept-Language".into(), "en".into());
+        expected.published_within_days = Some(30);
+        expected.ytdlp_path = Some("/usr/local/bin/yt-dlp".into());
+        expected.user_agent = Some("reelguard/0.1.0".into());
+        assert_eq!(config.sources, vec![expected]);
     }
 
     #[test]
@@ -173,5 +211,18 @@ mod tests {
         let config: Config = toml::from_str("[matching]\nmin_score = 1.5\n").unwrap();
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("matching.min_score = 1.5"), "{error}");
+        let config: Config = toml::from_str(
+            "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://x.example/f\"\nschedule = \"0 0 25 * * *\"\n",
+        )
+        .unwrap();
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("sources.a.schedule = \"0 0 25 * * *\""),
+            "{error}"
+        );
+        let error =
+            toml::from_str::<Config>("[[sources]]\nname = \"a\"\nkind = \"ftp\"\nurl = \"x\"\n")
+                .unwrap_err();
+        assert!(error.message().contains("ftp"), "{}", error.message());
     }
 }

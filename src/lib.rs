@@ -9,16 +9,23 @@
 //! - [`store`]: the database (the only module with SQL).
 //! - [`config`]: the TOML configuration.
 //! - [`engine`]: wires decode → fingerprint → index → match for callers.
+//! - [`sources`]: where candidates come from (YouTube, feeds, pages, folders,
+//!   yt-dlp), the crawling HTTP client and its SSRF guard.
+//! - [`daemon`]: scheduler, persisted job queue, workers and the pipeline
+//!   fetch media → fingerprint → match → record.
+//! - [`testkit`]: a mock video platform on 127.0.0.1 for tests and the demo.
 //! - [`cli`]: the `reelguard` command line.
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod fingerprint;
 pub mod index;
 pub mod matcher;
 pub mod media;
 pub mod provenance;
+pub mod sources;
 pub mod store;
 pub mod testkit;
 pub mod timestamp;

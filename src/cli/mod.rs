@@ -1,15 +1,20 @@
 //! The `reelguard` command line: argument parsing, dispatch and exit codes.
 //! One file per command group.
 
+mod daemon;
+mod local_tsa;
 mod match_video;
+mod matches;
+mod mock_platform;
 mod progress;
 mod register;
+mod scan;
+mod sources;
 mod verify;
 mod works;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -46,21 +51,27 @@ pub enum Command {
     /// List, show or remove registered works
     #[command(subcommand)]
     Works(works::WorksCommand),
+    /// Add, list, remove or try the places to watch
+    #[command(subcommand)]
+    Sources(sources::SourcesCommand),
+    /// Scan one source (or all) now and wait for the results
+    Scan(scan::ScanArgs),
+    /// List past scans
+    #[command(subcommand)]
+    Scans(scan::ScansCommand),
+    /// Run the scheduler and workers until SIGINT/SIGTERM
+    Daemon(daemon::DaemonArgs),
+    /// List or show matches found by scans
+    #[command(subcommand)]
+    Matches(matches::MatchesCommand),
+    /// Serve a mock video platform on 127.0.0.1 (tests and the demo)
+    #[command(hide = true)]
+    MockPlatform(mock_platform::MockPlatformArgs),
     /// Check a provenance package offline: every hash, token, signature and the chain
     Verify(verify::VerifyArgs),
     /// Run a local RFC 3161 TSA on 127.0.0.1 (for the demo and tests)
     #[command(hide = true)]
-    LocalTsa(LocalTsaArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct LocalTsaArgs {
-    /// Where the TSA keeps its test CA, keys and certificates
-    #[arg(long)]
-    pub dir: PathBuf,
-    /// Loopback address to listen on (port 0 picks a free one)
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: std::net::SocketAddr,
+    LocalTsa(local_tsa::LocalTsaArgs),
 }
 
 /// A problem with what the user gave (exit code 2).
@@ -98,8 +109,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,
+        Command::Sources(command) => sources::run(&context, command).await,
+        Command::Scan(args) => scan::run(&context, args).await,
+        Command::Scans(command) => scan::run_scans(&context, command).await,
+        Command::Daemon(args) => daemon::run(&context, args).await,
+        Command::Matches(command) => matches::run(&context, command).await,
+        Command::MockPlatform(args) => mock_platform::run(args).await,
         Command::Verify(args) => verify::run(&context, args).await,
-        Command::LocalTsa(args) => run_local_tsa(args).await,
+        Command::LocalTsa(args) => local_tsa::run(args).await,
     }
 }
 
@@ -127,29 +144,11 @@ impl Context {
     pub fn stamper(&self) -> anyhow::Result<Stamper> {
         Stamper::new(&self.config.timestamp).map_err(|e| InputError(e.to_string()).into())
     }
-}
 
-/// Serves the local TSA until interrupted; prints its URL and CA file first.
-async fn run_local_tsa(args: LocalTsaArgs) -> anyhow::Result<()> {
-    use crate::testkit::tsa::{LocalTsa, TsaFiles};
-    if !args.listen.ip().is_loopback() {
-        return Err(InputError(format!(
-            "--listen {}: the local TSA only listens on a loopback address",
-            args.listen
-        ))
-        .into());
+    /// The data directory (downloaded media lives there).
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        self.config.resolve_data_dir(self.data_dir_flag.as_deref())
     }
-    let files = TsaFiles::create(&args.dir)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let tsa = LocalTsa::start(listener, files)?;
-    println!("url: {}", tsa.url());
-    println!("ca: {}", tsa.files.ca_cert.display());
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    tokio::signal::ctrl_c().await?;
-    Ok(())
 }
 
 /// 2 for problems with the input, 1 for everything else.
@@ -163,6 +162,10 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                     StoreError::WorkNotFound(_)
                         | StoreError::AmbiguousWork { .. }
                         | StoreError::AlreadyRegistered { .. }
+                        | StoreError::SourceNotFound(_)
+                        | StoreError::ScanNotFound(_)
+                        | StoreError::MatchNotFound(_)
+                        | StoreError::AmbiguousMatch { .. }
                 )
             )
     });

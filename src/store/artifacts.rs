@@ -107,7 +107,7 @@ impl Store {
         work_id: &str,
         new: &[NewArtifact],
     ) -> Result<Vec<Artifact>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let head: Option<(i64, String)> = sqlx::query_as(
             "SELECT seq, entry_hash FROM artifacts WHERE work_id = ? ORDER BY seq DESC LIMIT 1",
         )

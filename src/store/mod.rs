@@ -4,6 +4,9 @@
 //! versioned by the migrations in `migrations/`.
 
 mod artifacts;
+mod jobs;
+mod matches;
+mod sources;
 mod works;
 
 use std::path::Path;
@@ -12,6 +15,9 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
+pub use jobs::{Candidate, Job, NewCandidate, Scan};
+pub use matches::{MatchRecord, NewMatch};
+pub use sources::StoredSource;
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +37,18 @@ pub enum StoreError {
     AlreadyRegistered { id: String, title: String },
     #[error("stored fingerprint of work {work_id} is damaged: {reason}")]
     Damaged { work_id: String, reason: String },
+    #[error("no source named {0:?}; `reelguard sources list` shows the configured sources")]
+    SourceNotFound(String),
+    #[error("stored settings of source {name:?} are damaged: {reason}; remove and add it again")]
+    BadSource { name: String, reason: String },
+    #[error("no candidate {0:?}")]
+    CandidateNotFound(String),
+    #[error("no scan {0:?}; `reelguard scans list` shows the scans")]
+    ScanNotFound(String),
+    #[error("no match {0:?}; `reelguard matches list` shows the matches")]
+    MatchNotFound(String),
+    #[error("{query:?} matches several matches ({ids}); give more of the id")]
+    AmbiguousMatch { query: String, ids: String },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
 }
@@ -71,6 +89,15 @@ impl Store {
                 source,
             })?;
         Ok(Store { pool })
+    }
+
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so it waits for other writers (up to the busy timeout) instead of
+    /// failing with "database is locked" when it upgrades from reading.
+    async fn write_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     pub async fn close(self) {

@@ -63,7 +63,7 @@ impl Store {
             hashes.extend_from_slice(&frame.hash.to_bytes());
             qualities.push((frame.quality.clamp(0.0, 1.0) * 255.0).round() as u8);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         sqlx::query(
             "INSERT INTO works (id, title, owner, rights_statement, source_path, source_sha256, \
              source_bytes, duration_s, width, height, codec, created_at) \

@@ -3,6 +3,8 @@
 //! ffmpeg command-line tool.
 #![allow(dead_code)]
 
+pub mod platform;
+
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -102,8 +104,14 @@ pub fn path_str(path: &Path) -> &str {
 /// Runs the `reelguard` binary with `args` and returns (exit code, stdout, stderr).
 /// The exit code is -1 when the process was killed by a signal or timed out.
 pub fn run(args: &[&str]) -> (i32, String, String) {
+    run_with_env(args, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("REELGUARD_DATA_DIR")
         .env_remove("REELGUARD_CONFIG")
         .stdin(Stdio::null())

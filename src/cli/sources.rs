@@ -1,0 +1,217 @@
+//! `reelguard sources add|list|remove|test`.
+
+use clap::{Args, Subcommand};
+
+use super::{Context, InputError};
+use crate::daemon::{now_string, sync_config_sources};
+use crate::sources::config::{SourceConfig, SourceKind};
+use crate::sources::http::HttpClient;
+use crate::sources::{self, ScanContext};
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Add a source (or replace one added earlier with the same name)
+    Add(AddArgs),
+    /// List the sources with their last run, next run and last error
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a source added with `sources add`
+    Remove { name: String },
+    /// List what a source shows now, without recording anything
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A name for the source (letters, digits, '-', '_', '.')
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub kind: SourceKind,
+    /// Feed, page or channel-feed URL; the API base URL for youtube-search; a directory for folder
+    #[arg(long)]
+    pub url: String,
+    /// Cron schedule: 6 fields with seconds, or a 5-field crontab [default: hourly]
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// IANA time zone of the schedule [default: UTC]
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Let the source reach private, loopback and link-local addresses
+    #[arg(long)]
+    pub allow_private: bool,
+    /// Let the source reach loopback addresses (127.0.0.0/8, ::1) only
+    #[arg(long)]
+    pub allow_loopback: bool,
+    /// Proxy for every request: http://, https://, socks5:// or socks5h://
+    #[arg(long)]
+    pub proxy: Option<String>,
+    /// youtube-search: an extra search term (repeatable)
+    #[arg(long = "keyword")]
+    pub keywords: Vec<String>,
+    /// yt-dlp program for this source
+    #[arg(long)]
+    pub ytdlp_path: Option<String>,
+}
+
+pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<()> {
+    let store = context.open_store().await?;
+    sync_config_sources(&store, &context.config.sources).await?;
+    match command {
+        SourcesCommand::Add(args) => {
+            let mut config = SourceConfig::new(&args.name, args.kind, &args.url);
+            if let Some(schedule) = args.schedule {
+                config.schedule = schedule;
+            }
+            if let Some(timezone) = args.timezone {
+                config.timezone = timezone;
+            }
+            config.allow_private = args.allow_private;
+            config.allow_loopback = args.allow_loopback;
+            config.proxy = args.proxy;
+            config.keywords = args.keywords;
+            config.ytdlp_path = args.ytdlp_path;
+            if config.kind == SourceKind::Folder {
+                config.url = super::absolute(std::path::Path::new(&config.url))
+                    .display()
+                    .to_string();
+            }
+            config
+                .validate()
+                .map_err(|e| InputError(format!("{e:#}")))?;
+            if context.config.sources.iter().any(|s| s.name == config.name) {
+                return Err(InputError(format!(
+                    "source {:?} is declared in the config file; change it there or pick another name",
+                    config.name
+                ))
+                .into());
+            }
+            store.upsert_source(&config, "cli", &now_string()).await?;
+            println!(
+                "source {} added ({} {}, schedule {:?} {})",
+                config.name,
+                config.kind.as_str(),
+                config.url,
+                config.schedule,
+                config.timezone
+            );
+        }
+        SourcesCommand::List { json } => {
+            let mut sources = store.list_sources().await?;
+            // Without a daemon to plan it, the next run follows from the schedule.
+            for s in &mut sources {
+                if s.next_run_at.is_none() && s.last_run_at.is_some() {
+                    if let Ok((schedule, tz)) = s.config.cron() {
+                        s.next_run_at =
+                            crate::daemon::scheduler::next_fire(&schedule, tz, chrono::Utc::now())
+                                .map(crate::daemon::time_string);
+                    }
+                }
+            }
+            if json {
+                let list: Vec<_> = sources
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "name": s.config.name,
+                            "kind": s.config.kind.as_str(),
+                            "url": s.config.url,
+                            "schedule": s.config.schedule,
+                            "timezone": s.config.timezone,
+                            "origin": s.origin,
+                            "last_run": s.last_run_at,
+                            "next_run": s.next_run_at,
+                            "last_error": s.last_error,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::json!({ "sources": list }));
+            } else if sources.is_empty() {
+                println!(
+                    "no sources; add one with `reelguard sources add NAME --kind feed --url URL`"
+                );
+            } else {
+                for s in &sources {
+                    println!(
+                        "{}  {} {}\n    schedule {:?} {} ({})  last run {}  next run {}{}",
+                        s.config.name,
+                        s.config.kind.as_str(),
+                        s.config.url,
+                        s.config.schedule,
+                        s.config.timezone,
+                        s.origin,
+                        s.last_run_at.as_deref().unwrap_or("never"),
+                        s.next_run_at.as_deref().unwrap_or("when the daemon starts"),
+                        s.last_error
+                            .as_deref()
+                            .map(|e| format!("\n    last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        SourcesCommand::Remove { name } => {
+            if context.config.sources.iter().any(|s| s.name == name) {
+                return Err(InputError(format!(
+                    "source {name:?} is declared in the config file; remove it there"
+                ))
+                .into());
+            }
+            store.remove_source(&name).await?;
+            println!("source {name} removed");
+        }
+        SourcesCommand::Test { name, json } => {
+            let config = store.get_source(&name).await?.config;
+            let client = HttpClient::new(&config)?;
+            let work_titles = store
+                .list_works()
+                .await?
+                .into_iter()
+                .map(|w| w.title)
+                .collect();
+            let cx = ScanContext {
+                config: &config,
+                client: &client,
+                store: &store,
+                work_titles,
+                now: chrono::Utc::now(),
+                conditional: false,
+            };
+            let listing = sources::for_kind(config.kind).discover(&cx).await?;
+            if json {
+                let candidates: Vec<_> = listing
+                    .candidates
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "url": c.canonical_url, "platform": c.platform, "uploader": c.uploader,
+                            "title": c.title, "published_at": c.published_at, "media_url": c.media_url,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"source": name, "candidates": candidates, "errors": listing.errors})
+                );
+            } else {
+                println!(
+                    "source {name}: {} upload(s) listed",
+                    listing.candidates.len()
+                );
+                for c in &listing.candidates {
+                    println!("  {}  {:?} by {:?}", c.canonical_url, c.title, c.uploader);
+                }
+                for e in &listing.errors {
+                    println!("  error: {e}");
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}

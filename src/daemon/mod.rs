@@ -1,0 +1,322 @@
+//! The daemon: a scheduler that queues scans when their cron schedules
+//! fire, and a bounded pool of workers that lease jobs from the persisted
+//! queue and run them through the [`pipeline`]. `reelguard scan` uses the
+//! same workers for the scans it queues.
+//!
+//! Crash safety: jobs are leased (owner, expiry) and every outcome is
+//! recorded in one transaction with the job's completion. On start-up,
+//! leases held by processes that no longer exist are released at once
+//! (SQLite: one machine); any other lease is taken over when it expires.
+//! On SIGINT/SIGTERM workers take no new jobs, finish theirs within
+//! `shutdown_grace_s`, and release what is left.
+
+pub mod pipeline;
+pub mod scheduler;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::sources::config::SourceConfig;
+use crate::store::Store;
+pub use pipeline::Pipeline;
+use scheduler::Scheduler;
+
+/// What happens to downloaded media once it has been matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Retention {
+    /// Delete it.
+    Delete,
+    /// Keep it when it matched a work (evidence), delete it otherwise.
+    #[default]
+    Matches,
+    /// Keep everything.
+    All,
+}
+
+/// The `[daemon]` section.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Jobs run at once (downloads, decodes).
+    pub workers: usize,
+    pub retention: Retention,
+    /// Where downloaded media goes (default: `media/` in the data directory).
+    pub media_dir: Option<PathBuf>,
+    /// How long a job's lease lasts without renewal, in seconds.
+    pub lease_s: u64,
+    /// How long SIGINT/SIGTERM waits for running jobs, in seconds.
+    pub shutdown_grace_s: u64,
+    /// Attempts at a job before it is given up (a job whose process keeps dying).
+    pub max_attempts: u32,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            workers: 2,
+            retention: Retention::Matches,
+            media_dir: None,
+            lease_s: 300,
+            shutdown_grace_s: 30,
+            max_attempts: 3,
+        }
+    }
+}
+
+impl DaemonConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.workers == 0 || self.workers > 64 {
+            anyhow::bail!("daemon.workers = {}: must be 1 to 64", self.workers);
+        }
+        if self.lease_s < 10 {
+            anyhow::bail!(
+                "daemon.lease_s = {}: must be at least 10 seconds",
+                self.lease_s
+            );
+        }
+        if self.max_attempts == 0 {
+            anyhow::bail!("daemon.max_attempts = 0: must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Now, as stored (RFC 3339, UTC, milliseconds).
+pub fn now_string() -> String {
+    time_string(Utc::now())
+}
+
+pub fn time_string(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// This process's lease owner name: `pid:random`.
+pub fn owner_id() -> String {
+    format!("{}:{}", std::process::id(), uuid::Uuid::now_v7().simple())
+}
+
+/// Whether the process named in a lease owner is still running (this machine).
+fn owner_alive(owner: &str) -> bool {
+    match owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) => std::path::Path::new("/proc").join(pid.to_string()).exists(),
+        None => false,
+    }
+}
+
+/// Makes the stored `[[sources]]` of the config file match the file.
+pub async fn sync_config_sources(store: &Store, sources: &[SourceConfig]) -> anyhow::Result<()> {
+    let now = now_string();
+    for source in sources {
+        store.upsert_source(source, "config", &now).await?;
+    }
+    for stored in store.list_sources().await? {
+        if stored.origin == "config" && !sources.iter().any(|s| s.name == stored.config.name) {
+            store.remove_source(&stored.config.name).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Releases leases of processes that are gone.
+pub async fn release_dead_leases(store: &Store) -> anyhow::Result<()> {
+    let released = store
+        .release_leases(None, owner_alive, &now_string())
+        .await?;
+    if released > 0 {
+        tracing::info!(released, "released jobs of a process that stopped");
+    }
+    Ok(())
+}
+
+/// Runs `count` workers until `stop` turns true; each takes jobs (only of
+/// `scans` when given) and runs them. Returns when all workers are done or
+/// the grace period after the stop ran out, with the jobs left released.
+pub async fn run_workers(
+    pipeline: Arc<Pipeline>,
+    count: usize,
+    scans: Option<Vec<String>>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let owner = owner_id();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let pipeline = pipeline.clone();
+        let scans = scans.clone();
+        let stop = stop.clone();
+        let owner = owner.clone();
+        tasks.spawn(async move { worker(pipeline, owner, scans, stop).await });
+    }
+    let mut stopped = stop.clone();
+    let grace = Duration::from_secs(pipeline.daemon_config().shutdown_grace_s);
+    let drained = async {
+        while let Some(result) = tasks.join_next().await {
+            if let Ok(Err(e)) = result {
+                tracing::error!("worker stopped: {e:#}");
+            }
+        }
+    };
+    tokio::pin!(drained);
+    tokio::select! {
+        _ = &mut drained => {}
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("jobs still running after {} s; releasing them for the next start", grace.as_secs());
+        }
+    }
+    let released = pipeline
+        .store
+        .release_leases(Some(&owner), |_| true, &now_string())
+        .await?;
+    if released > 0 {
+        tracing::info!(released, "released unfinished jobs");
+    }
+    Ok(())
+}
+
+async fn worker(
+    pipeline: Arc<Pipeline>,
+    owner: String,
+    scans: Option<Vec<String>>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let lease = chrono::Duration::seconds(pipeline.daemon_config().lease_s as i64);
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let job = pipeline
+            .store
+            .claim_job(
+                &owner,
+                &time_string(now + lease),
+                &time_string(now),
+                scans.as_deref(),
+            )
+            .await?;
+        let Some(job) = job else {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        };
+        tracing::debug!(job = %job.id, attempt = job.attempts, "job leased");
+        // Renew the lease while the job runs.
+        let heartbeat = {
+            let store = pipeline.store.clone();
+            let owner = owner.clone();
+            let id = job.id.clone();
+            tokio::spawn(async move {
+                let period = (lease / 3).to_std().unwrap_or(Duration::from_secs(60));
+                loop {
+                    tokio::time::sleep(period).await;
+                    let until = time_string(Utc::now() + lease);
+                    if !matches!(store.renew_lease(&id, &owner, &until).await, Ok(true)) {
+                        break;
+                    }
+                }
+            })
+        };
+        let result = pipeline.run_job(&job).await;
+        heartbeat.abort();
+        if let Err(e) = result {
+            // Storage trouble: leave the lease to expire and the job to run again.
+            tracing::error!(job = %job.id, "job could not be recorded: {e:#}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// `reelguard daemon`: schedules scans and runs jobs until `stop`.
+pub async fn run_daemon(
+    pipeline: Arc<Pipeline>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let store = pipeline.store.clone();
+    release_dead_leases(&store).await?;
+    let workers = tokio::spawn(run_workers(
+        pipeline.clone(),
+        pipeline.daemon_config().workers,
+        None,
+        stop.clone(),
+    ));
+    let mut scheduler = Scheduler::new();
+    let mut stop_signal = stop.clone();
+    let mut last_reload: Option<std::time::Instant> = None;
+    tracing::info!(workers = pipeline.daemon_config().workers, "daemon started");
+    loop {
+        if *stop_signal.borrow() {
+            break;
+        }
+        let now = Utc::now();
+        if last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            reload_sources(&store, &mut scheduler, now).await?;
+            last_reload = Some(std::time::Instant::now());
+        }
+        for name in scheduler.due(now) {
+            let scan = store
+                .enqueue_scan(
+                    &name,
+                    &time_string(now),
+                    pipeline.daemon_config().max_attempts.into(),
+                )
+                .await?;
+            tracing::info!(source = %name, scan = %scan, "scan queued");
+            let next = scheduler.next_of(&name).map(time_string);
+            store.set_next_run(&name, next.as_deref()).await?;
+        }
+        let wake = scheduler
+            .next_wake()
+            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1));
+        tokio::select! {
+            _ = tokio::time::sleep(wake) => {}
+            _ = stop_signal.changed() => {}
+        }
+    }
+    tracing::info!("stopping: finishing running jobs");
+    workers.await??;
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+async fn reload_sources(
+    store: &Store,
+    scheduler: &mut Scheduler,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let sources = store.list_sources().await?;
+    let names: Vec<String> = sources.iter().map(|s| s.config.name.clone()).collect();
+    scheduler.retain(&names);
+    for source in sources {
+        let last = source.last_run_at.as_deref().and_then(parse_time);
+        let next = source.next_run_at.as_deref().and_then(parse_time);
+        if let Err(e) = scheduler.upsert(&source.config, last, next, now) {
+            tracing::error!(source = %source.config.name, "not scheduled: {e:#}");
+            continue;
+        }
+        let planned = scheduler.next_of(&source.config.name).map(time_string);
+        if planned != source.next_run_at {
+            store
+                .set_next_run(&source.config.name, planned.as_deref())
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,437 @@
+//! The work behind each job. A scan job lists a source and records its new
+//! candidates; a candidate job fetches the media (direct URL, the upload's
+//! page, a local file or yt-dlp), skips media already processed (same
+//! SHA-256), fingerprints it, matches it against every registered work and
+//! records the matches, then keeps or deletes the media per `retention`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use chrono::Utc;
+
+use super::{now_string, DaemonConfig, Retention};
+use crate::config::Config;
+use crate::engine::{self, Catalog};
+use crate::sources::config::{SourceConfig, SourceKind};
+use crate::sources::http::HttpClient;
+use crate::sources::{self, page, ytdlp, ScanContext};
+use crate::store::{Job, NewMatch, Store};
+
+/// Where a candidate's media is, and whether it is ours to delete.
+struct Media {
+    path: PathBuf,
+    owned: bool,
+}
+
+/// Time spent in each stage, summed over the candidates a process handled
+/// (the benchmark reads it from the log).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StageTimes {
+    pub download_s: f64,
+    pub decode_s: f64,
+    pub match_s: f64,
+    pub candidates: u64,
+}
+
+pub struct Pipeline {
+    pub store: Arc<Store>,
+    config: Config,
+    daemon: DaemonConfig,
+    media_dir: PathBuf,
+    clients: std::sync::Mutex<HashMap<String, (SourceConfig, Arc<HttpClient>)>>,
+    catalog: tokio::sync::Mutex<Option<(String, Arc<Catalog>)>>,
+    pub times: std::sync::Mutex<StageTimes>,
+}
+
+impl Pipeline {
+    pub fn new(store: Arc<Store>, config: Config, data_dir: &Path) -> Pipeline {
+        let daemon = config.daemon.clone();
+        let media_dir = daemon
+            .media_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("media"));
+        Pipeline {
+            store,
+            config,
+            daemon,
+            media_dir,
+            clients: std::sync::Mutex::new(HashMap::new()),
+            catalog: tokio::sync::Mutex::new(None),
+            times: std::sync::Mutex::new(StageTimes::default()),
+        }
+    }
+
+    pub fn daemon_config(&self) -> &DaemonConfig {
+        &self.daemon
+    }
+
+    /// The HTTP client of a source (rebuilt when its settings change).
+    fn client(&self, config: &SourceConfig) -> anyhow::Result<Arc<HttpClient>> {
+        let mut clients = self.clients.lock().expect("client cache lock");
+        if let Some((cached, client)) = clients.get(&config.name) {
+            if cached == config {
+                return Ok(client.clone());
+            }
+        }
+        let client = Arc::new(HttpClient::new(config)?);
+        clients.insert(config.name.clone(), (config.clone(), client.clone()));
+        Ok(client)
+    }
+
+    /// The index of the registered works, rebuilt when they change.
+    async fn catalog(&self) -> anyhow::Result<Arc<Catalog>> {
+        let signature = self.store.works_signature().await?;
+        let mut cached = self.catalog.lock().await;
+        if let Some((sig, catalog)) = cached.as_ref() {
+            if *sig == signature {
+                return Ok(catalog.clone());
+            }
+        }
+        let catalog = Arc::new(Catalog::load(&self.store, &self.config.matching).await?);
+        for work in &catalog.stale {
+            tracing::warn!(work = %work.id, "work {:?} was fingerprinted by an older version and is skipped; register it again", work.title);
+        }
+        *cached = Some((signature, catalog.clone()));
+        Ok(catalog)
+    }
+
+    /// Runs a leased job to completion and records its outcome. An error
+    /// here is a storage failure: the job stays leased and is retried when
+    /// the lease expires.
+    pub async fn run_job(&self, job: &Job) -> anyhow::Result<()> {
+        if job.attempts > job.max_attempts {
+            let error = format!(
+                "gave up after {} attempts: the process handling this job stopped each time (a crash while decoding?)",
+                job.max_attempts
+            );
+            return match job.kind.as_str() {
+                "scan" => {
+                    let scan_id = job.scan_id.clone().unwrap_or_default();
+                    Ok(self
+                        .store
+                        .fail_scan(job, &scan_id, &error, &now_string())
+                        .await?)
+                }
+                _ => Ok(self
+                    .store
+                    .fail_candidate(job, &job.subject, &error, &now_string())
+                    .await?),
+            };
+        }
+        match job.kind.as_str() {
+            "scan" => self.scan(job).await,
+            "candidate" => self.candidate(job).await,
+            other => anyhow::bail!("job {} has unknown kind {other:?}", job.id),
+        }
+    }
+
+    async fn scan(&self, job: &Job) -> anyhow::Result<()> {
+        let scan_id = job.scan_id.clone().context("scan job without a scan")?;
+        let name = &job.subject;
+        let started = now_string();
+        let outcome = self.list_source(name).await;
+        let now = now_string();
+        match outcome {
+            Ok(listing) => {
+                let mut seen = std::collections::HashSet::new();
+                let candidates: Vec<_> = listing
+                    .candidates
+                    .into_iter()
+                    .filter(|c| seen.insert(c.canonical_url.clone()))
+                    .collect();
+                let (listed, new) = self
+                    .store
+                    .record_discovery(job, &scan_id, name, &candidates, &listing.errors, &now)
+                    .await?;
+                tracing::info!(source = %name, scan = %scan_id, listed, new, errors = listing.errors.len(), "source listed");
+                let error = listing.errors.first().map(String::as_str);
+                self.store.record_source_run(name, &started, error).await?;
+            }
+            Err(error) => {
+                let message = format!("{error:#}");
+                tracing::warn!(source = %name, scan = %scan_id, error = %message, "scan failed");
+                self.store.fail_scan(job, &scan_id, &message, &now).await?;
+                // The source may have been removed meanwhile; then there is nothing to update.
+                let _ = self
+                    .store
+                    .record_source_run(name, &started, Some(&message))
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_source(&self, name: &str) -> anyhow::Result<sources::Listing> {
+        let source = self.store.get_source(name).await?;
+        let config = source.config;
+        let client = self.client(&config)?;
+        let work_titles = self
+            .store
+            .list_works()
+            .await?
+            .into_iter()
+            .map(|w| w.title)
+            .collect();
+        let cx = ScanContext {
+            config: &config,
+            client: &client,
+            store: &self.store,
+            work_titles,
+            now: Utc::now(),
+            conditional: true,
+        };
+        sources::for_kind(config.kind)
+            .discover(&cx)
+            .await
+            .with_context(|| format!("source {name} ({})", config.kind.as_str()))
+    }
+
+    async fn candidate(&self, job: &Job) -> anyhow::Result<()> {
+        let candidate_id = &job.subject;
+        let result = self.process_candidate(job, candidate_id).await;
+        if let Err(error) = result {
+            let message = format!("{error:#}");
+            let candidate = self.store.get_candidate(candidate_id).await?;
+            tracing::warn!(candidate = %candidate.canonical_url, error = %message, "candidate failed");
+            self.store
+                .fail_candidate(job, candidate_id, &message, &now_string())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn process_candidate(&self, job: &Job, candidate_id: &str) -> anyhow::Result<()> {
+        let candidate = self.store.get_candidate(candidate_id).await?;
+        let source = self
+            .store
+            .get_source(&candidate.source)
+            .await
+            .with_context(|| format!("source {} was removed", candidate.source))?
+            .config;
+
+        let started = Instant::now();
+        let media = self.fetch_media(&source, &candidate).await?;
+        let download_s = started.elapsed().as_secs_f64();
+
+        let path = media.path.clone();
+        let (sha256, bytes) = tokio::task::spawn_blocking(move || engine::sha256_file(&path))
+            .await
+            .context("hashing task failed")?
+            .with_context(|| format!("cannot read {}", media.path.display()))?;
+
+        // The same media under another URL: reuse that candidate's result.
+        if let Some(original) = self
+            .store
+            .processed_candidate_with_media(&sha256, candidate_id)
+            .await?
+        {
+            let copies: Vec<NewMatch> = self
+                .store
+                .matches_of_candidate(&original)
+                .await?
+                .into_iter()
+                .map(|m| NewMatch {
+                    work_id: m.work_id,
+                    score: m.score,
+                    segments: m.segments,
+                })
+                .collect();
+            self.store
+                .complete_candidate(
+                    job,
+                    candidate_id,
+                    Some(&sha256),
+                    Some(bytes as i64),
+                    None,
+                    Some(&original),
+                    &copies,
+                    &now_string(),
+                )
+                .await?;
+            self.retain(&media, !copies.is_empty());
+            return Ok(());
+        }
+
+        let mut limits = self.config.limits.clone();
+        limits.max_duration_s = limits.max_duration_s.min(source.max_duration_s);
+        let path = media.path.clone();
+        let decode_started = Instant::now();
+        let decoded = tokio::task::spawn_blocking(move || {
+            engine::fingerprint_candidate(&path, &limits, |_, _| {})
+        })
+        .await
+        .context("fingerprinting task failed")?;
+        let decode_s = decode_started.elapsed().as_secs_f64();
+        let (info, query) = match decoded {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.retain(&media, false);
+                return Err(error.into());
+            }
+        };
+
+        let match_started = Instant::now();
+        let catalog = self.catalog().await?;
+        let found = catalog.find(&query, info.duration_s, &self.config.matching);
+        let mut by_work: Vec<(String, f64, Vec<serde_json::Value>)> = Vec::new();
+        for f in &found {
+            let s = &f.segment;
+            let segment = serde_json::json!({
+                "score": round3(s.score),
+                "query_start_s": round3(s.query_start_s),
+                "query_end_s": round3(s.query_end_s),
+                "work_start_s": round3(s.work_start_s),
+                "work_end_s": round3(s.work_end_s),
+                "matched_frames": s.matched_frames(),
+                "speed": round3(s.speed),
+            });
+            match by_work.iter_mut().find(|(id, _, _)| *id == f.work.id) {
+                Some((_, score, segments)) => {
+                    *score = score.max(s.score);
+                    segments.push(segment);
+                }
+                None => by_work.push((f.work.id.clone(), s.score, vec![segment])),
+            }
+        }
+        let matches: Vec<NewMatch> = by_work
+            .into_iter()
+            .map(|(work_id, score, segments)| NewMatch {
+                work_id,
+                score: round3(score),
+                segments: serde_json::Value::Array(segments).to_string(),
+            })
+            .collect();
+        let match_s = match_started.elapsed().as_secs_f64();
+        let inserted = self
+            .store
+            .complete_candidate(
+                job,
+                candidate_id,
+                Some(&sha256),
+                Some(bytes as i64),
+                Some(info.duration_s),
+                None,
+                &matches,
+                &now_string(),
+            )
+            .await?;
+        {
+            let mut times = self.times.lock().expect("stage times lock");
+            times.download_s += download_s;
+            times.decode_s += decode_s;
+            times.match_s += match_s;
+            times.candidates += 1;
+        }
+        tracing::info!(
+            candidate = %candidate.canonical_url,
+            matches = matches.len(),
+            new_matches = inserted,
+            download_s, decode_s, match_s,
+            "candidate processed"
+        );
+        self.retain(&media, !matches.is_empty());
+        Ok(())
+    }
+
+    /// Gets the candidate's media into a local file.
+    async fn fetch_media(
+        &self,
+        source: &SourceConfig,
+        candidate: &crate::store::Candidate,
+    ) -> anyhow::Result<Media> {
+        if let Some(url) = candidate.media_url.as_deref() {
+            if let Some(path) = url.strip_prefix("file://") {
+                let path = url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.to_file_path().ok())
+                    .unwrap_or_else(|| PathBuf::from(path));
+                return Ok(Media { path, owned: false });
+            }
+            return self.download(source, &candidate.id, url).await;
+        }
+        if source.kind == SourceKind::Ytdlp {
+            return self.download_ytdlp(source, candidate).await;
+        }
+        // Only the upload's page is known: look for the video on it.
+        let client = self.client(source)?;
+        let page_url = &candidate.canonical_url;
+        let media_url = match client.get_document(page_url, None).await? {
+            sources::http::Document::Fresh {
+                text, final_url, ..
+            } => page::parse_page(&text, &final_url)
+                .media_urls
+                .into_iter()
+                .next(),
+            sources::http::Document::NotModified => None,
+        };
+        match media_url {
+            Some(url) => {
+                self.store.set_candidate_media_url(&candidate.id, &url).await?;
+                self.download(source, &candidate.id, &url).await
+            }
+            None if ytdlp::program(source).is_ok() => self.download_ytdlp(source, candidate).await,
+            None => anyhow::bail!(
+                "no direct video on {page_url} (looked for og:video, JSON-LD contentUrl, <video>); install yt-dlp or set ytdlp_path on source {} to download from this platform",
+                source.name
+            ),
+        }
+    }
+
+    async fn download(&self, source: &SourceConfig, id: &str, url: &str) -> anyhow::Result<Media> {
+        std::fs::create_dir_all(&self.media_dir)
+            .with_context(|| format!("cannot create {}", self.media_dir.display()))?;
+        let part = self.media_dir.join(format!("{id}.part"));
+        let done = self.media_dir.join(format!("{id}.media"));
+        if done.is_file() {
+            return Ok(Media {
+                path: done,
+                owned: true,
+            });
+        }
+        let client = self.client(source)?;
+        client.download(url, &part, source.max_media_bytes).await?;
+        std::fs::rename(&part, &done)
+            .with_context(|| format!("cannot move {} to {}", part.display(), done.display()))?;
+        Ok(Media {
+            path: done,
+            owned: true,
+        })
+    }
+
+    async fn download_ytdlp(
+        &self,
+        source: &SourceConfig,
+        candidate: &crate::store::Candidate,
+    ) -> anyhow::Result<Media> {
+        let dir = self.media_dir.join(&candidate.id);
+        let path = ytdlp::download(source, &candidate.canonical_url, &dir).await?;
+        Ok(Media { path, owned: true })
+    }
+
+    /// Keeps or deletes downloaded media per `retention`.
+    fn retain(&self, media: &Media, matched: bool) {
+        if !media.owned {
+            return;
+        }
+        let keep = match self.daemon.retention {
+            Retention::All => true,
+            Retention::Matches => matched,
+            Retention::Delete => false,
+        };
+        if !keep {
+            if let Err(e) = std::fs::remove_file(&media.path) {
+                tracing::warn!(path = %media.path.display(), "cannot delete media: {e}");
+            }
+            if let Some(parent) = media.path.parent().filter(|p| *p != self.media_dir) {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}

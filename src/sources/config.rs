@@ -1,0 +1,329 @@
+//! One source's configuration (`[[sources]]` in the TOML file, or
+//! `reelguard sources add`), its defaults and its validation.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
+
+/// What kind of place a source looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// YouTube Data API v3: search.list by keywords, then videos.list.
+    YoutubeSearch,
+    /// A YouTube channel's uploads feed (Atom), no key needed.
+    YoutubeChannel,
+    /// RSS 2.0, Atom or Media RSS.
+    Feed,
+    /// A web page with video (og:video, <video>/<source>, JSON-LD VideoObject).
+    Page,
+    /// A local directory of downloaded videos.
+    Folder,
+    /// Any platform yt-dlp supports (TikTok, Bilibili, Dailymotion, X, ...).
+    Ytdlp,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::YoutubeSearch => "youtube-search",
+            SourceKind::YoutubeChannel => "youtube-channel",
+            SourceKind::Feed => "feed",
+            SourceKind::Page => "page",
+            SourceKind::Folder => "folder",
+            SourceKind::Ytdlp => "ytdlp",
+        }
+    }
+}
+
+/// A configured source. Every key but `name`, `kind` and `url` has a default.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    /// Feed, page, channel feed or API base URL; a directory for `folder`.
+    pub url: String,
+    /// Cron expression, 6 fields with seconds (`sec min hour dom month dow`)
+    /// or a classic 5-field crontab (seconds = 0).
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    /// IANA time zone the schedule is read in.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// `http://`, `https://`, `socks5://` or `socks5h://` proxy for every request.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// Allow private, loopback and link-local addresses (off: the SSRF guard refuses them).
+    #[serde(default)]
+    pub allow_private: bool,
+    /// Allow loopback addresses only (127.0.0.0/8, ::1): a local mirror or
+    /// test platform, while every other private range stays refused.
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// Most requests per minute to this source.
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit_per_minute: u32,
+    /// User-Agent header (default `reelguard/VERSION`).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Largest media file downloaded, in bytes.
+    #[serde(default = "default_max_media_bytes")]
+    pub max_media_bytes: u64,
+    /// Longest media decoded, in seconds.
+    #[serde(default = "default_max_duration_s")]
+    pub max_duration_s: f64,
+    /// Ignore uploads published more than this many days ago.
+    #[serde(default)]
+    pub published_within_days: Option<u32>,
+    /// Retries of a failed request (timeouts, connection errors, 429, 5xx).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Per-request timeout in seconds (media downloads: per read).
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: f64,
+    /// youtube-search: extra search terms (the works' titles are always searched).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// youtube-search: environment variable holding the API key.
+    #[serde(default = "default_api_key_env")]
+    pub api_key_env: String,
+    /// youtube-search: a video's page is this followed by its id.
+    #[serde(default = "default_video_url_base")]
+    pub video_url_base: String,
+    /// youtube-search: API quota units per day (search.list costs 100, videos.list 1).
+    #[serde(default = "default_quota_per_day")]
+    pub quota_per_day: u32,
+    /// youtube-search, ytdlp: most results per query.
+    #[serde(default = "default_max_results")]
+    pub max_results: u32,
+    /// ytdlp (and media of pages without direct video): the yt-dlp binary.
+    #[serde(default)]
+    pub ytdlp_path: Option<String>,
+}
+
+fn default_schedule() -> String {
+    "0 0 * * * *".into()
+}
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_rate_limit() -> u32 {
+    60
+}
+fn default_max_media_bytes() -> u64 {
+    512 * 1024 * 1024
+}
+fn default_max_duration_s() -> f64 {
+    3600.0
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_timeout_s() -> f64 {
+    30.0
+}
+fn default_api_key_env() -> String {
+    "YOUTUBE_API_KEY".into()
+}
+fn default_video_url_base() -> String {
+    "https://www.youtube.com/watch?v=".into()
+}
+fn default_quota_per_day() -> u32 {
+    10_000
+}
+fn default_max_results() -> u32 {
+    25
+}
+
+impl SourceConfig {
+    /// A source with every option at its default.
+    pub fn new(name: &str, kind: SourceKind, url: &str) -> SourceConfig {
+        SourceConfig {
+            name: name.to_string(),
+            kind,
+            url: url.to_string(),
+            schedule: default_schedule(),
+            timezone: default_timezone(),
+            proxy: None,
+            allow_private: false,
+            allow_loopback: false,
+            rate_limit_per_minute: default_rate_limit(),
+            user_agent: None,
+            headers: BTreeMap::new(),
+            max_media_bytes: default_max_media_bytes(),
+            max_duration_s: default_max_duration_s(),
+            published_within_days: None,
+            retries: default_retries(),
+            timeout_s: default_timeout_s(),
+            keywords: Vec::new(),
+            api_key_env: default_api_key_env(),
+            video_url_base: default_video_url_base(),
+            quota_per_day: default_quota_per_day(),
+            max_results: default_max_results(),
+            ytdlp_path: None,
+        }
+    }
+
+    /// Which non-public addresses the SSRF guard lets through.
+    pub fn allow(&self) -> super::ssrf::Allow {
+        super::ssrf::Allow {
+            loopback: self.allow_loopback,
+            private: self.allow_private,
+        }
+    }
+
+    /// The schedule parsed in its time zone.
+    pub fn cron(&self) -> anyhow::Result<(cron::Schedule, chrono_tz::Tz)> {
+        let key = |field: &str| format!("sources.{}.{field}", self.name);
+        let schedule = parse_cron(&self.schedule).map_err(|e| {
+            anyhow::anyhow!(
+                "{} = {:?}: {e}; use 6 fields `sec min hour day month weekday` (e.g. \"0 0 * * * *\" hourly) or a 5-field crontab",
+                key("schedule"),
+                self.schedule
+            )
+        })?;
+        let tz = chrono_tz::Tz::from_str(&self.timezone).map_err(|_| {
+            anyhow::anyhow!(
+                "{} = {:?}: not an IANA time zone (e.g. \"UTC\", \"Asia/Shanghai\")",
+                key("timezone"),
+                self.timezone
+            )
+        })?;
+        Ok((schedule, tz))
+    }
+
+    /// Checks every value, naming the key, the value and the reason.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let name = &self.name;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            bail!("sources.name = {name:?}: use letters, digits, '-', '_' and '.' only");
+        }
+        let key = |field: &str| format!("sources.{name}.{field}");
+        self.cron()?;
+        if self.kind == SourceKind::Folder {
+            if self.url.is_empty() {
+                bail!("{} is empty: give the directory to watch", key("url"));
+            }
+        } else {
+            match url::Url::parse(&self.url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(url) if self.kind == SourceKind::Ytdlp && url.scheme() == "ytsearch" => {}
+                _ => bail!("{} = {:?}: not an http(s) URL", key("url"), self.url),
+            }
+        }
+        if let Some(proxy) = &self.proxy {
+            let ok = url::Url::parse(proxy).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h")
+                    && u.host_str().is_some()
+            }) && reqwest::Proxy::all(proxy).is_ok();
+            if !ok {
+                bail!(
+                    "{} = {proxy:?}: not a proxy URL; use http://HOST:PORT, https://HOST:PORT, socks5://HOST:PORT or socks5h://HOST:PORT",
+                    key("proxy")
+                );
+            }
+        }
+        if self.rate_limit_per_minute == 0 {
+            bail!("{} = 0: must be at least 1", key("rate_limit_per_minute"));
+        }
+        if !(self.timeout_s > 0.0 && self.timeout_s <= 3600.0) {
+            bail!(
+                "{} = {}: must be between 0 and 3600 seconds",
+                key("timeout_s"),
+                self.timeout_s
+            );
+        }
+        if self.retries > 10 {
+            bail!("{} = {}: must be at most 10", key("retries"), self.retries);
+        }
+        if self.max_media_bytes == 0 {
+            bail!("{} = 0: must be positive", key("max_media_bytes"));
+        }
+        if self.max_duration_s <= 0.0 {
+            bail!(
+                "{} = {}: must be positive",
+                key("max_duration_s"),
+                self.max_duration_s
+            );
+        }
+        for (header, value) in &self.headers {
+            if reqwest::header::HeaderName::from_str(header).is_err()
+                || reqwest::header::HeaderValue::from_str(value).is_err()
+            {
+                bail!(
+                    "{}.{header} = {value:?}: not a valid HTTP header",
+                    key("headers")
+                );
+            }
+        }
+        if self.max_results == 0 || self.max_results > 50 {
+            bail!(
+                "{} = {}: must be 1 to 50",
+                key("max_results"),
+                self.max_results
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Parses a cron expression; a classic 5-field crontab gets a seconds field of 0.
+pub fn parse_cron(expression: &str) -> Result<cron::Schedule, cron::error::Error> {
+    let fields = expression.split_whitespace().count();
+    let full = if fields == 5 {
+        format!("0 {expression}")
+    } else {
+        expression.to_string()
+    };
+    cron::Schedule::from_str(&full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> SourceConfig {
+        SourceConfig::new("s1", SourceKind::Feed, "https://example.com/feed.xml")
+    }
+
+    #[test]
+    fn defaults_are_valid_and_five_field_crontabs_are_accepted() {
+        source().validate().unwrap();
+        let mut s = source();
+        s.schedule = "*/15 * * * *".into();
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_rejected_by_key_and_value() {
+        let mut s = source();
+        s.schedule = "every hour".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("sources.s1.schedule = \"every hour\""), "{e}");
+
+        let mut s = source();
+        s.timezone = "Mars/Olympus".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("sources.s1.timezone = \"Mars/Olympus\""), "{e}");
+
+        let mut s = source();
+        s.proxy = Some("ftp://proxy:21".into());
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("sources.s1.proxy = \"ftp://proxy:21\""), "{e}");
+
+        let mut s = source();
+        s.url = "not a url".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("sources.s1.url"), "{e}");
+    }
+}

@@ -1,0 +1,702 @@
+//! The crawling HTTP client shared by the sources and the media downloader:
+//! proxy, user agent and headers, rate limit, timeouts, retries with
+//! exponential backoff and jitter, conditional GET, size caps, resumable
+//! downloads, and the SSRF guard on every request and redirect hop.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use url::Url;
+
+use super::config::SourceConfig;
+use super::ssrf::{self, Allow, GuardedResolver};
+
+/// Largest feed, page or API response read, in bytes.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// Why a request failed; every variant names the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0}")]
+    Refused(#[from] ssrf::SsrfError),
+    #[error("GET {url}: {message}")]
+    RedirectRefused { url: String, message: String },
+    #[error("GET {url}: the server answered {status} (after {attempts} attempt(s))")]
+    Status {
+        url: String,
+        status: StatusCode,
+        attempts: u32,
+    },
+    #[error("GET {url}: no answer within {timeout_s} s (after {attempts} attempt(s)); raise timeout_s or check the proxy")]
+    Timeout {
+        url: String,
+        timeout_s: f64,
+        attempts: u32,
+    },
+    #[error("GET {url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)")]
+    RedirectLoop { url: String },
+    #[error("GET {url}: larger than the limit of {limit} bytes{}", .announced.map(|n| format!(" (announced {n} bytes)")).unwrap_or_default())]
+    TooLarge {
+        url: String,
+        limit: u64,
+        announced: Option<u64>,
+    },
+    #[error("GET {url}: {message} (after {attempts} attempt(s))")]
+    Network {
+        url: String,
+        message: String,
+        attempts: u32,
+    },
+    #[error("GET {url}: the body is not UTF-8 text")]
+    NotText { url: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("invalid URL {url:?}: {message}")]
+    BadUrl { url: String, message: String },
+}
+
+/// Conditional-GET validators of an earlier response.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A fetched document.
+pub enum Document {
+    /// 304: unchanged since the validators were recorded.
+    NotModified,
+    Fresh {
+        text: String,
+        final_url: Url,
+        validators: Validators,
+    },
+}
+
+/// One source's HTTP client.
+pub struct HttpClient {
+    client: reqwest::Client,
+    allow: Allow,
+    retries: u32,
+    timeout: Duration,
+    min_interval: Duration,
+    last_request: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl HttpClient {
+    pub fn new(config: &SourceConfig) -> Result<HttpClient, FetchError> {
+        let allow = config.allow();
+        let timeout = Duration::from_secs_f64(config.timeout_s);
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            // Validated with the configuration.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        let user_agent = config
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| format!("reelguard/{}", env!("CARGO_PKG_VERSION")));
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            match ssrf::check_url(attempt.url(), allow) {
+                Ok(()) => attempt.follow(),
+                Err(refused) => attempt.error(refused.to_string()),
+            }
+        });
+        let proxy_host = config
+            .proxy
+            .as_deref()
+            .and_then(|p| Url::parse(p).ok())
+            .and_then(|u| u.host_str().map(str::to_string));
+        let mut builder = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .redirect(redirect)
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .dns_resolver(GuardedResolver {
+                allow,
+                exempt_host: proxy_host,
+            });
+        builder = match &config.proxy {
+            Some(proxy) => {
+                builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| FetchError::BadUrl {
+                    url: proxy.clone(),
+                    message: format!("not a proxy URL: {e}"),
+                })?)
+            }
+            None => builder.no_proxy(),
+        };
+        let client = builder.build().map_err(|e| FetchError::Network {
+            url: config.url.clone(),
+            message: format!("cannot build the HTTP client: {e}"),
+            attempts: 0,
+        })?;
+        Ok(HttpClient {
+            client,
+            allow,
+            retries: config.retries,
+            timeout,
+            min_interval: Duration::from_secs_f64(60.0 / f64::from(config.rate_limit_per_minute)),
+            last_request: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Parses and guards a URL.
+    pub fn checked_url(&self, url: &str) -> Result<Url, FetchError> {
+        let parsed = Url::parse(url).map_err(|e| FetchError::BadUrl {
+            url: url.to_string(),
+            message: e.to_string(),
+        })?;
+        ssrf::check_url(&parsed, self.allow)?;
+        Ok(parsed)
+    }
+
+    /// Waits until the rate limit allows the next request.
+    async fn pace(&self) {
+        let mut last = self.last_request.lock().await;
+        if let Some(previous) = *last {
+            tokio::time::sleep_until(previous + self.min_interval).await;
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// Sends GET `url` with `headers`, retrying transient failures
+    /// (connection errors, timeouts, 429 and 5xx) with exponential backoff
+    /// and jitter. Returns the first non-retryable response.
+    async fn send(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        whole_request_timeout: bool,
+    ) -> Result<reqwest::Response, FetchError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pace().await;
+            let mut request = self.client.get(url.clone()).headers(headers.clone());
+            if whole_request_timeout {
+                request = request.timeout(self.timeout);
+            }
+            let outcome = request.send().await;
+            let retryable = match &outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+                }
+                Err(error) => error.is_timeout() || error.is_connect(),
+            };
+            let refused = matches!(&outcome, Err(e) if e.is_redirect() || is_guard_refusal(e));
+            if !retryable || refused || attempt > self.retries {
+                return match outcome {
+                    Ok(response)
+                        if response.status().is_success()
+                            || response.status() == StatusCode::NOT_MODIFIED
+                            || response.status() == StatusCode::PARTIAL_CONTENT
+                            || response.status() == StatusCode::RANGE_NOT_SATISFIABLE =>
+                    {
+                        Ok(response)
+                    }
+                    Ok(response) => Err(FetchError::Status {
+                        url: url.to_string(),
+                        status: response.status(),
+                        attempts: attempt,
+                    }),
+                    Err(error) => Err(self.describe(url, &error, attempt)),
+                };
+            }
+            let backoff = 0.5 * 2f64.powi(attempt as i32 - 1) * (0.5 + fastrand::f64());
+            tracing::debug!(%url, attempt, backoff_s = backoff, "retrying");
+            tokio::time::sleep(Duration::from_secs_f64(backoff.min(30.0))).await;
+        }
+    }
+
+    fn describe(&self, url: &Url, error: &reqwest::Error, attempts: u32) -> FetchError {
+        let message = error_chain(error);
+        if error.is_redirect() {
+            if message.contains("redirects") {
+                return FetchError::RedirectLoop {
+                    url: url.to_string(),
+                };
+            }
+            return FetchError::RedirectRefused {
+                url: url.to_string(),
+                message,
+            };
+        }
+        if error.is_timeout() {
+            return FetchError::Timeout {
+                url: url.to_string(),
+                timeout_s: self.timeout.as_secs_f64(),
+                attempts,
+            };
+        }
+        FetchError::Network {
+            url: url.to_string(),
+            message,
+            attempts,
+        }
+    }
+
+    /// GETs a document (feed, page, API JSON) of at most [`MAX_DOCUMENT_BYTES`],
+    /// conditionally when `validators` are given.
+    pub async fn get_document(
+        &self,
+        url: &str,
+        validators: Option<&Validators>,
+    ) -> Result<Document, FetchError> {
+        let url = self.checked_url(url)?;
+        let mut headers = HeaderMap::new();
+        if let Some(v) = validators {
+            if let Some(etag) = v
+                .etag
+                .as_deref()
+                .and_then(|e| HeaderValue::from_str(e).ok())
+            {
+                headers.insert(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = v
+                .last_modified
+                .as_deref()
+                .and_then(|d| HeaderValue::from_str(d).ok())
+            {
+                headers.insert(reqwest::header::IF_MODIFIED_SINCE, date);
+            }
+        }
+        let response = self.send(&url, headers, true).await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(Document::NotModified);
+        }
+        if !response.status().is_success() || response.status() == StatusCode::PARTIAL_CONTENT {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: response.status(),
+                attempts: 1,
+            });
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let final_url = response.url().clone();
+        let bytes = read_capped(
+            response,
+            &url,
+            self.timeout.as_secs_f64(),
+            MAX_DOCUMENT_BYTES,
+            |_| Ok(()),
+        )
+        .await?;
+        let text = String::from_utf8(bytes).map_err(|_| FetchError::NotText {
+            url: url.to_string(),
+        })?;
+        Ok(Document::Fresh {
+            text,
+            final_url,
+            validators,
+        })
+    }
+
+    /// Downloads `url` into `part` (resuming what is already there with a
+    /// Range request) and returns its size. Refuses bodies larger than
+    /// `max_bytes`, before reading when the server announces the size.
+    pub async fn download(
+        &self,
+        url: &str,
+        part: &Path,
+        max_bytes: u64,
+    ) -> Result<u64, FetchError> {
+        let url = self.checked_url(url)?;
+        let io = |context: String| move |source| FetchError::Io { context, source };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+            let mut headers = HeaderMap::new();
+            if have > 0 {
+                headers.insert(
+                    reqwest::header::RANGE,
+                    HeaderValue::from_str(&format!("bytes={have}-")).expect("ascii"),
+                );
+            }
+            let response = self.send(&url, headers, false).await?;
+            let status = response.status();
+            if status == StatusCode::RANGE_NOT_SATISFIABLE && have > 0 {
+                return Ok(have); // the part file already holds the whole body
+            }
+            let resume = status == StatusCode::PARTIAL_CONTENT && have > 0;
+            let offset = if resume { have } else { 0 };
+            if let Some(length) = response.content_length() {
+                if offset + length > max_bytes {
+                    return Err(FetchError::TooLarge {
+                        url: url.to_string(),
+                        limit: max_bytes,
+                        announced: Some(offset + length),
+                    });
+                }
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(resume)
+                .truncate(!resume)
+                .open(part)
+                .map_err(io(format!("cannot write {}", part.display())))?;
+            let mut written = offset;
+            let result = read_capped(
+                response,
+                &url,
+                self.timeout.as_secs_f64(),
+                max_bytes - offset,
+                |chunk| {
+                    written += chunk.len() as u64;
+                    file.write_all(chunk)
+                        .map_err(io(format!("cannot write {}", part.display())))
+                },
+            )
+            .await;
+            file.flush()
+                .map_err(io(format!("cannot write {}", part.display())))?;
+            match result {
+                Ok(_) => return Ok(written),
+                // A dropped connection: resume from what arrived.
+                Err(FetchError::Network { .. } | FetchError::Timeout { .. })
+                    if attempt <= self.retries =>
+                {
+                    tracing::debug!(%url, written, "download interrupted; resuming");
+                }
+                Err(FetchError::TooLarge { .. }) => {
+                    let _ = std::fs::remove_file(part);
+                    return Err(FetchError::TooLarge {
+                        url: url.to_string(),
+                        limit: max_bytes,
+                        announced: None,
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+}
+
+/// Reads a body in chunks, handing each to `sink` (and keeping it when the
+/// sink is a no-op), failing once more than `limit` bytes arrived.
+async fn read_capped(
+    response: reqwest::Response,
+    url: &Url,
+    timeout_s: f64,
+    limit: u64,
+    mut sink: impl FnMut(&[u8]) -> Result<(), FetchError>,
+) -> Result<Vec<u8>, FetchError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            limit,
+            announced: response.content_length(),
+        });
+    }
+    let keep = limit <= MAX_DOCUMENT_BYTES;
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if e.is_timeout() {
+                FetchError::Timeout {
+                    url: url.to_string(),
+                    timeout_s,
+                    attempts: 1,
+                }
+            } else {
+                FetchError::Network {
+                    url: url.to_string(),
+                    message: error_chain(&e),
+                    attempts: 1,
+                }
+            }
+        })?;
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit,
+                announced: None,
+            });
+        }
+        sink(&chunk)?;
+        if keep {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    Ok(kept)
+}
+
+fn is_guard_refusal(error: &reqwest::Error) -> bool {
+    error_chain(error).contains("refused ")
+        && error_chain(error).contains("private, loopback or link-local")
+}
+
+/// An error and its causes, joined (reqwest's own message is terse).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    message
+}
+
+/// Shared handle (sources and the downloader use one client per source).
+pub type SharedClient = Arc<HttpClient>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::config::SourceKind;
+    use crate::testkit::mock_platform::MockPlatform;
+
+    /// A mock platform serving one 100 kB file `blob.mp4` (not a video: the
+    /// client does not care).
+    async fn platform() -> (MockPlatform, Vec<u8>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8 + 1).collect();
+        std::fs::write(dir.path().join("blob.mp4"), &body).unwrap();
+        std::fs::write(
+            dir.path().join("catalog.json"),
+            r#"[{"id": "b", "file": "blob.mp4"}]"#,
+        )
+        .unwrap();
+        let platform =
+            MockPlatform::start(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        (platform, body, dir)
+    }
+
+    fn config(allow_loopback: bool) -> SourceConfig {
+        let mut config = SourceConfig::new("t", SourceKind::Feed, "http://127.0.0.1/");
+        config.allow_loopback = allow_loopback;
+        config.retries = 2;
+        config.timeout_s = 5.0;
+        config
+    }
+
+    async fn hits(platform: &MockPlatform, path: &str) -> u64 {
+        let client = HttpClient::new(&config(true)).unwrap();
+        let Document::Fresh { text, .. } = client
+            .get_document(&format!("{}/_stats", platform.base_url), None)
+            .await
+            .unwrap()
+        else {
+            panic!("stats are never cached")
+        };
+        let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
+        stats[path].as_u64().unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn downloads_resume_from_a_partial_file_with_a_range_request() {
+        let (platform, body, dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let part = dir.path().join("blob.part");
+        // A partial file whose bytes differ from the server's: only a Range
+        // request keeps them.
+        std::fs::write(&part, vec![0u8; 1000]).unwrap();
+        let url = format!("{}/media/blob.mp4", platform.base_url);
+        let size = client.download(&url, &part, 1 << 20).await.unwrap();
+        assert_eq!(size, body.len() as u64);
+        let got = std::fs::read(&part).unwrap();
+        assert_eq!(&got[..1000], &[0u8; 1000][..]);
+        assert_eq!(&got[1000..], &body[1000..]);
+        // A complete part file is answered 416 and kept as it is.
+        assert_eq!(
+            client.download(&url, &part, 1 << 20).await.unwrap(),
+            body.len() as u64
+        );
+    }
+
+    #[tokio::test]
+    async fn size_caps_hold_with_and_without_a_content_length() {
+        let (platform, _, dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let part = dir.path().join("x.part");
+        let small = client
+            .download(
+                &format!("{}/media/blob.mp4", platform.base_url),
+                &part,
+                10_000,
+            )
+            .await;
+        assert!(
+            matches!(
+                small,
+                Err(FetchError::TooLarge {
+                    announced: Some(100_000),
+                    ..
+                })
+            ),
+            "{small:?}"
+        );
+        let endless = client
+            .download(
+                &format!("{}/fault/endless.mp4", platform.base_url),
+                &part,
+                1 << 20,
+            )
+            .await;
+        assert!(
+            matches!(
+                endless,
+                Err(FetchError::TooLarge {
+                    announced: None,
+                    ..
+                })
+            ),
+            "{endless:?}"
+        );
+        assert!(!part.exists(), "a refused download leaves no part file");
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_then_reported() {
+        let (platform, _, _dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let error = client
+            .get_document(&format!("{}/fault/500", platform.base_url), None)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("500") && error.to_string().contains("3 attempt"),
+            "{error}"
+        );
+        assert_eq!(hits(&platform, "/fault/500").await, 3);
+    }
+
+    #[tokio::test]
+    async fn the_guard_refuses_loopback_names_and_private_redirects_before_connecting() {
+        let (platform, _, _dir) = platform().await;
+        // Not allowed to reach loopback: "localhost" is refused by the resolver.
+        let strict = HttpClient::new(&config(false)).unwrap();
+        let url = format!("http://localhost:{}/feeds/rss.xml", platform.addr.port());
+        let error = strict
+            .get_document(&url, None)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("refused localhost"), "{error}");
+        assert_eq!(
+            hits(&platform, "/feeds/rss.xml").await,
+            0,
+            "no request reached the server"
+        );
+        // Allowed loopback, but a redirect to 10.0.0.1 is refused at that hop.
+        let client = HttpClient::new(&config(true)).unwrap();
+        let error = client
+            .get_document(
+                &format!("{}/fault/redirect-private", platform.base_url),
+                None,
+            )
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("10.0.0.1") && error.contains("private"),
+            "{error}"
+        );
+        assert_eq!(
+            hits(&platform, "/fault/redirect-private").await,
+            1,
+            "refusals are not retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_go_through_the_configured_proxy() {
+        let (platform, _, _dir) = platform().await;
+        // The mock platform also answers absolute-form (proxy) requests. The
+        // target, 127.0.0.2:9, has no server: only the proxy can answer.
+        let mut config = config(true);
+        config.proxy = Some(platform.base_url.clone());
+        let client = HttpClient::new(&config).unwrap();
+        let document = client
+            .get_document("http://127.0.0.2:9/feeds/rss.xml", None)
+            .await
+            .unwrap();
+        assert!(matches!(document, Document::Fresh { .. }));
+        assert_eq!(hits(&platform, "/feeds/rss.xml").await, 1);
+        let direct = HttpClient::new(&super::tests::config(true)).unwrap();
+        assert!(direct
+            .get_document("http://127.0.0.2:9/feeds/rss.xml", None)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn requests_are_paced_by_the_rate_limit() {
+        let (platform, _, _dir) = platform().await;
+        let mut config = config(true);
+        config.rate_limit_per_minute = 600; // one request per 100 ms
+        let client = HttpClient::new(&config).unwrap();
+        let started = std::time::Instant::now();
+        for _ in 0..5 {
+            client
+                .get_document(&format!("{}/feeds/rss.xml", platform.base_url), None)
+                .await
+                .unwrap();
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn conditional_gets_send_the_validators_back() {
+        let (platform, _, _dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let url = format!("{}/feeds/rss.xml", platform.base_url);
+        let Document::Fresh { validators, .. } = client.get_document(&url, None).await.unwrap()
+        else {
+            panic!("the first request gets the document")
+        };
+        assert!(validators.etag.is_some());
+        assert!(matches!(
+            client.get_document(&url, Some(&validators)).await.unwrap(),
+            Document::NotModified
+        ));
+    }
+}

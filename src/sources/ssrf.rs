@@ -1,0 +1,231 @@
+//! The SSRF guard: crawling never reaches private, loopback or link-local
+//! addresses unless the source allows them.
+//!
+//! Two checks, both before any connection is made:
+//! - [`check_url`] on every URL requested and on every redirect hop: the
+//!   scheme must be http(s) and an IP-literal host must be allowed;
+//! - [`GuardedResolver`], reqwest's DNS resolver for every crawling client:
+//!   a host name is resolved and refused if *any* of its addresses is not
+//!   allowed, so the connection can only go to addresses that were checked.
+//!
+//! With a proxy, target names are resolved by the proxy, not here; the guard
+//! then checks IP literals and whatever the local resolver says about the name.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use url::Url;
+
+/// Which non-public addresses a source may reach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// 127.0.0.0/8 and ::1 (a local mirror or a test platform).
+    pub loopback: bool,
+    /// Every private, loopback, link-local and otherwise non-public range.
+    pub private: bool,
+}
+
+impl Allow {
+    /// Whether a connection to `ip` is allowed.
+    pub fn permits(self, ip: IpAddr) -> bool {
+        if self.private {
+            return true;
+        }
+        if is_loopback(ip) {
+            return self.loopback;
+        }
+        is_public(ip)
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SsrfError {
+    #[error("refused {url}: only http and https URLs are fetched")]
+    Scheme { url: String },
+    #[error("refused {url}: {ip} is a private, loopback or link-local address (set allow_private = true on the source to allow it)")]
+    PrivateAddress { url: String, ip: IpAddr },
+    #[error("refused {host}: it resolves to {ip}, a private, loopback or link-local address (set allow_private = true on the source to allow it)")]
+    PrivateName { host: String, ip: IpAddr },
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Whether `ip` is a globally routable unicast address.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0                                  // "this network"
+        || (a == 100 && (64..128).contains(&b))    // carrier-grade NAT
+        || (a == 192 && b == 0 && c == 0)          // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19))      // benchmarking
+        || a >= 240) // reserved
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00   // unique local fc00::/7
+        || (first & 0xffc0) == 0xfe80   // link-local fe80::/10
+        || (first & 0xffc0) == 0xfec0   // site-local (deprecated)
+        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
+        || ip.segments()[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible
+}
+
+/// Checks a URL before it is requested (and each redirect target).
+pub fn check_url(url: &Url, allow: Allow) -> Result<(), SsrfError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SsrfError::Scheme {
+            url: url.to_string(),
+        });
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+        Some(url::Host::Domain(_)) => return Ok(()), // GuardedResolver checks names
+        None => {
+            return Err(SsrfError::Scheme {
+                url: url.to_string(),
+            })
+        }
+    };
+    if allow.permits(ip) {
+        Ok(())
+    } else {
+        Err(SsrfError::PrivateAddress {
+            url: url.to_string(),
+            ip,
+        })
+    }
+}
+
+/// Resolves `host` and refuses it when any address is not allowed.
+pub async fn resolve_checked(host: &str, allow: Allow) -> Result<Vec<SocketAddr>, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("cannot resolve {host}: no addresses"));
+    }
+    if let Some(bad) = addrs.iter().find(|a| !allow.permits(a.ip())) {
+        return Err(SsrfError::PrivateName {
+            host: host.to_string(),
+            ip: bad.ip(),
+        }
+        .to_string());
+    }
+    Ok(addrs)
+}
+
+/// reqwest's DNS resolver for crawling clients: only allowed addresses come
+/// out, so no connection can reach a refused address. The configured proxy's
+/// own host name (chosen by the operator, often 127.0.0.1) is exempt.
+pub struct GuardedResolver {
+    pub allow: Allow,
+    pub exempt_host: Option<String>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let allow = if self.exempt_host.as_deref() == Some(host.as_str()) {
+            Allow {
+                loopback: true,
+                private: true,
+            }
+        } else {
+            self.allow
+        };
+        Box::pin(async move {
+            let addrs = resolve_checked(&host, allow).await?;
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn private_loopback_and_link_local_literals_are_refused() {
+        let deny = Allow::default();
+        for bad in [
+            "http://10.0.0.1/v.mp4",
+            "http://127.0.0.1:8080/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://192.168.1.1/",
+            "http://172.16.5.4/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fe80::1]/",
+            "http://[fd00::1]/",
+            "http://[::ffff:10.0.0.1]/",
+        ] {
+            assert!(check_url(&url(bad), deny).is_err(), "{bad} must be refused");
+        }
+        for good in ["http://93.184.216.34/", "https://[2606:4700::1111]/"] {
+            assert!(check_url(&url(good), deny).is_ok(), "{good} must pass");
+        }
+        assert!(check_url(&url("file:///etc/passwd"), deny).is_err());
+        assert!(check_url(&url("ftp://93.184.216.34/"), deny).is_err());
+    }
+
+    #[test]
+    fn loopback_permission_does_not_open_private_ranges() {
+        let loopback = Allow {
+            loopback: true,
+            private: false,
+        };
+        assert!(check_url(&url("http://127.0.0.1:9/"), loopback).is_ok());
+        assert!(check_url(&url("http://10.0.0.1/"), loopback).is_err());
+        let private = Allow {
+            loopback: false,
+            private: true,
+        };
+        assert!(check_url(&url("http://10.0.0.1/"), private).is_ok());
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_are_refused() {
+        let error = resolve_checked("localhost", Allow::default())
+            .await
+            .unwrap_err();
+        assert!(error.contains("localhost"), "{error}");
+        let loopback = Allow {
+            loopback: true,
+            private: false,
+        };
+        assert!(resolve_checked("localhost", loopback).await.is_ok());
+    }
+}

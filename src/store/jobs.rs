@@ -1,0 +1,620 @@
+//! Scans, candidates and the persisted job queue.
+//!
+//! A scan job's discovery is recorded in one transaction (candidates, their
+//! jobs, the scan's counts, the scan job done), and so is a candidate job's
+//! result (matches, candidate done, job done). A crash at any point leaves
+//! either the whole step or none of it, and a leased job whose worker died
+//! is leased again: every candidate is processed to completion exactly once.
+
+use sqlx::Row;
+
+use super::matches::NewMatch;
+use super::{Store, StoreError};
+
+/// An upload as a source listed it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewCandidate {
+    pub canonical_url: String,
+    pub platform: String,
+    pub uploader: String,
+    pub title: String,
+    pub published_at: Option<String>,
+    /// Direct media (http(s) or file://), when the source gave one.
+    pub media_url: Option<String>,
+}
+
+/// A stored candidate.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub id: String,
+    pub source: String,
+    pub scan_id: String,
+    pub canonical_url: String,
+    pub platform: String,
+    pub uploader: String,
+    pub title: String,
+    pub published_at: Option<String>,
+    pub media_url: Option<String>,
+    pub media_sha256: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// A leased job.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: String,
+    /// `scan` or `candidate`.
+    pub kind: String,
+    /// A source name (scan) or a candidate id (candidate).
+    pub subject: String,
+    pub scan_id: Option<String>,
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+/// A scan with its counts; errors include its candidates' errors.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Scan {
+    pub id: String,
+    pub source: String,
+    pub status: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub candidates: i64,
+    pub new_candidates: i64,
+    pub new_matches: i64,
+    pub pending_jobs: i64,
+    pub errors: Vec<String>,
+}
+
+impl Scan {
+    pub fn finished(&self) -> bool {
+        matches!(self.status.as_str(), "done" | "failed")
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+const CANDIDATE_COLUMNS: &str = "id, source, scan_id, canonical_url, platform, uploader, title, \
+     published_at, media_url, media_sha256, status, error";
+
+impl Store {
+    /// Queues a scan of `source`, or returns the scan already queued or running for it.
+    pub async fn enqueue_scan(
+        &self,
+        source: &str,
+        now: &str,
+        max_attempts: i64,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let active = sqlx::query(
+            "SELECT scan_id FROM jobs WHERE kind = 'scan' AND subject = ? AND state IN ('queued', 'running') LIMIT 1",
+        )
+        .bind(source)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = active {
+            return Ok(row.try_get("scan_id")?);
+        }
+        let scan_id = new_id();
+        sqlx::query(
+            "INSERT INTO scans (id, source, status, started_at) VALUES (?, ?, 'discovering', ?)",
+        )
+        .bind(&scan_id)
+        .bind(source)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, subject, scan_id, state, max_attempts, run_after, created_at, updated_at) \
+             VALUES (?, 'scan', ?, ?, 'queued', ?, ?, ?, ?)",
+        )
+        .bind(format!("scan:{scan_id}"))
+        .bind(source)
+        .bind(&scan_id)
+        .bind(max_attempts)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(scan_id)
+    }
+
+    /// Records what a scan found: new candidates (by canonical URL) with a
+    /// job each, the counts, and the scan job done. Returns (listed, new).
+    pub async fn record_discovery(
+        &self,
+        job: &Job,
+        scan_id: &str,
+        source: &str,
+        listed: &[NewCandidate],
+        errors: &[String],
+        now: &str,
+    ) -> Result<(i64, i64), StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let mut new = 0i64;
+        for candidate in listed {
+            let id = new_id();
+            let inserted = sqlx::query(
+                "INSERT INTO candidates (id, source, scan_id, canonical_url, platform, uploader, title, \
+                 published_at, media_url, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) \
+                 ON CONFLICT (canonical_url) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(source)
+            .bind(scan_id)
+            .bind(&candidate.canonical_url)
+            .bind(&candidate.platform)
+            .bind(&candidate.uploader)
+            .bind(&candidate.title)
+            .bind(&candidate.published_at)
+            .bind(&candidate.media_url)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                continue;
+            }
+            new += 1;
+            sqlx::query(
+                "INSERT INTO jobs (id, kind, subject, scan_id, state, max_attempts, run_after, created_at, updated_at) \
+                 VALUES (?, 'candidate', ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(format!("candidate:{id}"))
+            .bind(&id)
+            .bind(scan_id)
+            .bind(job.max_attempts)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let listed_count = listed.len() as i64;
+        let status = if new == 0 { "done" } else { "processing" };
+        sqlx::query(
+            "UPDATE scans SET status = ?, candidates = ?, new_candidates = ?, errors = ?, \
+             ended_at = CASE WHEN ? = 'done' THEN ? ELSE NULL END WHERE id = ?",
+        )
+        .bind(status)
+        .bind(listed_count)
+        .bind(new)
+        .bind(serde_json::to_string(errors).expect("strings serialize"))
+        .bind(status)
+        .bind(now)
+        .bind(scan_id)
+        .execute(&mut *tx)
+        .await?;
+        finish_job(&mut tx, &job.id, "done", None, now).await?;
+        tx.commit().await?;
+        Ok((listed_count, new))
+    }
+
+    /// Records a scan that could not list its source.
+    pub async fn fail_scan(
+        &self,
+        job: &Job,
+        scan_id: &str,
+        error: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_transaction().await?;
+        sqlx::query("UPDATE scans SET status = 'failed', ended_at = ?, errors = ? WHERE id = ?")
+            .bind(now)
+            .bind(serde_json::to_string(&[error]).expect("strings serialize"))
+            .bind(scan_id)
+            .execute(&mut *tx)
+            .await?;
+        finish_job(&mut tx, &job.id, "failed", Some(error), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Leases the next ready job (queued and due, or running with an expired
+    /// lease), optionally only jobs of the given scans.
+    pub async fn claim_job(
+        &self,
+        owner: &str,
+        lease_until: &str,
+        now: &str,
+        scans: Option<&[String]>,
+    ) -> Result<Option<Job>, StoreError> {
+        let filter = match scans {
+            Some([]) => return Ok(None),
+            Some(ids) => format!(
+                " AND scan_id IN ({})",
+                std::iter::repeat_n("?", ids.len())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, \
+             attempts = attempts + 1, updated_at = ? \
+             WHERE id = (SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= ?) \
+             OR (state = 'running' AND lease_expires_at < ?)){filter} \
+             ORDER BY run_after, created_at, id LIMIT 1) \
+             RETURNING id, kind, subject, scan_id, attempts, max_attempts"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .bind(now)
+            .bind(now);
+        for id in scans.unwrap_or(&[]) {
+            query = query.bind(id);
+        }
+        let row = query.fetch_optional(&self.pool).await?;
+        row.map(|row| {
+            Ok(Job {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                subject: row.try_get("subject")?,
+                scan_id: row.try_get("scan_id")?,
+                attempts: row.try_get("attempts")?,
+                max_attempts: row.try_get("max_attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Extends a lease this owner holds; false when the lease was lost.
+    pub async fn renew_lease(
+        &self,
+        job_id: &str,
+        owner: &str,
+        lease_until: &str,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
+        )
+        .bind(lease_until)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Puts running jobs back in the queue: those of `owner` (a graceful
+    /// stop: the attempt is not counted), or (None) those whose owner
+    /// `is_alive` says is gone (a crash: the attempt counts, so a job that
+    /// keeps killing its process is given up after `max_attempts`).
+    pub async fn release_leases(
+        &self,
+        owner: Option<&str>,
+        is_alive: impl Fn(&str) -> bool,
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows = sqlx::query("SELECT id, lease_owner FROM jobs WHERE state = 'running'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut released = 0;
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let lease_owner: Option<String> = row.try_get("lease_owner")?;
+            let lease_owner = lease_owner.unwrap_or_default();
+            let release = match owner {
+                Some(owner) => lease_owner == owner,
+                None => !is_alive(&lease_owner),
+            };
+            if release {
+                let refund = i64::from(owner.is_some());
+                released += sqlx::query(
+                    "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+                     attempts = MAX(attempts - ?, 0), updated_at = ? WHERE id = ? AND state = 'running'",
+                )
+                .bind(refund)
+                .bind(now)
+                .bind(&id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            }
+        }
+        Ok(released)
+    }
+
+    /// Queues a job again after a transient failure.
+    pub async fn retry_job(
+        &self,
+        job_id: &str,
+        error: &str,
+        run_after: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+             last_error = ?, run_after = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(error)
+        .bind(run_after)
+        .bind(now)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_candidate(&self, id: &str) -> Result<Candidate, StoreError> {
+        let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::CandidateNotFound(id.to_string()))?;
+        candidate_from_row(&row)
+    }
+
+    /// Candidates of a scan, in discovery order.
+    pub async fn candidates_of_scan(&self, scan_id: &str) -> Result<Vec<Candidate>, StoreError> {
+        let sql =
+            format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE scan_id = ? ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scan_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(candidate_from_row).collect()
+    }
+
+    /// Every candidate, oldest first.
+    pub async fn list_candidates(&self) -> Result<Vec<Candidate>, StoreError> {
+        let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM candidates ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(candidate_from_row).collect()
+    }
+
+    /// Remembers the media URL found for a candidate (on its page).
+    pub async fn set_candidate_media_url(&self, id: &str, url: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE candidates SET media_url = ? WHERE id = ?")
+            .bind(url)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A processed candidate (other than `except`) whose media had this SHA-256.
+    pub async fn processed_candidate_with_media(
+        &self,
+        sha256: &str,
+        except: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM candidates WHERE media_sha256 = ? AND id <> ? AND status = 'done' ORDER BY id LIMIT 1",
+        )
+        .bind(sha256)
+        .bind(except)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.try_get("id")).transpose().map_err(Into::into)
+    }
+
+    /// Records a processed candidate: its matches (never twice for one
+    /// candidate and work), its media, the job done, and the scan done when
+    /// this was its last job. Returns how many matches were new.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn complete_candidate(
+        &self,
+        job: &Job,
+        candidate_id: &str,
+        media_sha256: Option<&str>,
+        media_bytes: Option<i64>,
+        duration_s: Option<f64>,
+        duplicate_of: Option<&str>,
+        matches: &[NewMatch],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let mut inserted = 0;
+        for m in matches {
+            inserted += sqlx::query(
+                "INSERT INTO matches (id, work_id, candidate_id, score, segments, status, created_at) \
+                 VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (candidate_id, work_id) DO NOTHING",
+            )
+            .bind(new_id())
+            .bind(&m.work_id)
+            .bind(candidate_id)
+            .bind(m.score)
+            .bind(&m.segments)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        let status = if duplicate_of.is_some() {
+            "duplicate"
+        } else {
+            "done"
+        };
+        sqlx::query(
+            "UPDATE candidates SET status = ?, duplicate_of = ?, media_sha256 = ?, media_bytes = ?, \
+             duration_s = ?, error = NULL, processed_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(duplicate_of)
+        .bind(media_sha256)
+        .bind(media_bytes)
+        .bind(duration_s)
+        .bind(now)
+        .bind(candidate_id)
+        .execute(&mut *tx)
+        .await?;
+        finish_job(&mut tx, &job.id, "done", None, now).await?;
+        finish_scan_if_complete(&mut tx, job.scan_id.as_deref(), now).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Records a candidate that could not be processed.
+    pub async fn fail_candidate(
+        &self,
+        job: &Job,
+        candidate_id: &str,
+        error: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_transaction().await?;
+        sqlx::query(
+            "UPDATE candidates SET status = 'failed', error = ?, processed_at = ? WHERE id = ?",
+        )
+        .bind(error)
+        .bind(now)
+        .bind(candidate_id)
+        .execute(&mut *tx)
+        .await?;
+        finish_job(&mut tx, &job.id, "failed", Some(error), now).await?;
+        finish_scan_if_complete(&mut tx, job.scan_id.as_deref(), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Scans, newest first (at most `limit`).
+    pub async fn list_scans(&self, limit: i64) -> Result<Vec<Scan>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM scans ORDER BY started_at DESC, id DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut scans = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            scans.push(self.get_scan(&id).await?);
+        }
+        Ok(scans)
+    }
+
+    pub async fn get_scan(&self, id: &str) -> Result<Scan, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id, s.source, s.status, s.started_at, s.ended_at, s.candidates, s.new_candidates, s.errors, \
+             (SELECT COUNT(*) FROM matches m JOIN candidates c ON c.id = m.candidate_id WHERE c.scan_id = s.id) AS new_matches, \
+             (SELECT COUNT(*) FROM jobs j WHERE j.scan_id = s.id AND j.state IN ('queued', 'running')) AS pending_jobs \
+             FROM scans s WHERE s.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::ScanNotFound(id.to_string()))?;
+        let errors: String = row.try_get("errors")?;
+        let mut errors: Vec<String> = serde_json::from_str(&errors).unwrap_or_default();
+        let failed = sqlx::query(
+            "SELECT canonical_url, error FROM candidates WHERE scan_id = ? AND status = 'failed' ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for candidate in failed {
+            let url: String = candidate.try_get("canonical_url")?;
+            let error: Option<String> = candidate.try_get("error")?;
+            errors.push(format!("{url}: {}", error.unwrap_or_default()));
+        }
+        Ok(Scan {
+            id: row.try_get("id")?,
+            source: row.try_get("source")?,
+            status: row.try_get("status")?,
+            started_at: row.try_get("started_at")?,
+            ended_at: row.try_get("ended_at")?,
+            candidates: row.try_get("candidates")?,
+            new_candidates: row.try_get("new_candidates")?,
+            new_matches: row.try_get("new_matches")?,
+            pending_jobs: row.try_get("pending_jobs")?,
+            errors,
+        })
+    }
+
+    /// How many jobs are in each state.
+    pub async fn job_states(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// Jobs queued or running, in all.
+    pub async fn pending_jobs(&self) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running')")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// A cheap summary of the registered works, to notice when the index
+    /// must be rebuilt.
+    pub async fn works_signature(&self) -> Result<String, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n, MAX(id) AS last FROM works")
+            .fetch_one(&self.pool)
+            .await?;
+        let n: i64 = row.try_get("n")?;
+        let last: Option<String> = row.try_get("last")?;
+        Ok(format!("{n}:{}", last.unwrap_or_default()))
+    }
+}
+
+async fn finish_job(
+    tx: &mut sqlx::SqliteConnection,
+    job_id: &str,
+    state: &str,
+    error: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(state)
+    .bind(error)
+    .bind(now)
+    .bind(job_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn finish_scan_if_complete(
+    tx: &mut sqlx::SqliteConnection,
+    scan_id: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    let Some(scan_id) = scan_id else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE scans SET status = 'done', ended_at = ? WHERE id = ? AND status = 'processing' \
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE scan_id = ? AND state IN ('queued', 'running'))",
+    )
+    .bind(now)
+    .bind(scan_id)
+    .bind(scan_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn candidate_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Candidate, StoreError> {
+    Ok(Candidate {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        scan_id: row.try_get("scan_id")?,
+        canonical_url: row.try_get("canonical_url")?,
+        platform: row.try_get("platform")?,
+        uploader: row.try_get("uploader")?,
+        title: row.try_get("title")?,
+        published_at: row.try_get("published_at")?,
+        media_url: row.try_get("media_url")?,
+        media_sha256: row.try_get("media_sha256")?,
+        status: row.try_get("status")?,
+        error: row.try_get("error")?,
+    })
+}

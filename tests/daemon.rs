@@ -1,0 +1,275 @@
+//! The daemon against the mock platform: killed with SIGKILL in the middle
+//! of a scan, restarted, stopped with SIGTERM in the middle of a scan,
+//! restarted again: every candidate ends processed exactly once, every
+//! infringing upload has exactly one match, no scan is repeated, and no job
+//! is left leased. Skips (with a note) when ../shared/media is missing.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
+use common::{path_str, scratch_dir, transform};
+
+const UPLOADS: [Upload; 6] = [
+    Upload {
+        id: "v1",
+        title: "Bikes mirrored",
+        uploader: "copy-a",
+        channel: "UC",
+    },
+    Upload {
+        id: "d1",
+        title: "Car ride",
+        uploader: "driver",
+        channel: "UC",
+    },
+    Upload {
+        id: "v2",
+        title: "Bunny letterboxed",
+        uploader: "copy-b",
+        channel: "UC",
+    },
+    Upload {
+        id: "d2",
+        title: "Ball",
+        uploader: "physics",
+        channel: "UC",
+    },
+    Upload {
+        id: "v3",
+        title: "Bikes with a logo",
+        uploader: "copy-c",
+        channel: "UC",
+    },
+    Upload {
+        id: "d3",
+        title: "Mars",
+        uploader: "space",
+        channel: "UC",
+    },
+];
+
+fn start_daemon(data: &Path, config: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args([
+            "--data-dir",
+            path_str(data),
+            "--config",
+            path_str(config),
+            "daemon",
+        ])
+        .env("REELGUARD_LOG", "info")
+        .env_remove("REELGUARD_DATA_DIR")
+        .env_remove("REELGUARD_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start the daemon")
+}
+
+/// Candidates by status, and jobs by state.
+fn progress(data: &Path) -> (Vec<String>, std::collections::BTreeMap<String, i64>) {
+    with_store(data, async |store| {
+        let candidates = store.list_candidates().await.unwrap();
+        let states = store.job_states().await.unwrap();
+        (candidates.into_iter().map(|c| c.status).collect(), states)
+    })
+}
+
+/// Waits until `done(statuses, job states)` holds; panics with the log after `limit`.
+fn wait_for(
+    data: &Path,
+    log: &Path,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&[String], &std::collections::BTreeMap<String, i64>) -> bool,
+) {
+    let started = Instant::now();
+    loop {
+        let (statuses, states) = progress(data);
+        if done(&statuses, &states) {
+            return;
+        }
+        if started.elapsed() > limit {
+            panic!(
+                "timed out waiting for {what}: candidates {statuses:?}, jobs {states:?}\nlog:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn processed(statuses: &[String]) -> usize {
+    statuses.iter().filter(|s| *s == "done").count()
+}
+
+fn sigterm_and_wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the daemon did not stop within {limit:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
+    let Some(works) = works() else { return };
+    for name in [
+        "carphone_pristine.mp4",
+        "balle-jbart.mp4",
+        "retroMars2018.avi",
+    ] {
+        if common::shared_media(name).is_none() {
+            return;
+        }
+    }
+    let media = common::shared_media_dir();
+    let scratch = scratch_dir();
+    let dir = scratch.path().join("platform");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bikes = media.join("bikes.mp4");
+    transform(&bikes, &["-vf", "hflip,scale=480:-2"], &dir.join("v1.mp4"));
+    transform(
+        &media.join("carphone_pristine.mp4"),
+        &["-vf", "scale=352:288"],
+        &dir.join("d1.mp4"),
+    );
+    transform(
+        &media.join("bigbuckbunny.mp4"),
+        &["-vf", "scale=640:360,pad=640:480:0:60"],
+        &dir.join("v2.mp4"),
+    );
+    transform(
+        &media.join("balle-jbart.mp4"),
+        &["-t", "6"],
+        &dir.join("d2.mp4"),
+    );
+    transform(
+        &bikes,
+        &[
+            "-t",
+            "7",
+            "-vf",
+            "drawbox=x=10:y=10:w=120:h=60:color=red@0.9:t=fill",
+        ],
+        &dir.join("v3.mp4"),
+    );
+    transform(
+        &media.join("retroMars2018.avi"),
+        &["-vf", "scale=512:384"],
+        &dir.join("d3.mp4"),
+    );
+    write_catalog(&dir, &UPLOADS);
+    let base = start_platform(&dir);
+
+    let data = scratch.path().join("data");
+    fresh_data_dir(works, &data);
+    let config = scratch.path().join("reelguard.toml");
+    // One worker, so the scan is still going when the daemon is killed; a
+    // yearly schedule, so only the first start scans (the source never ran).
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nworkers = 1\nlease_s = 600\n\n[[sources]]\nname = \"uploads\"\nkind = \"feed\"\n\
+             url = \"{base}/feeds/rss.xml\"\nallow_loopback = true\nschedule = \"0 0 0 1 1 *\"\n"
+        ),
+    )
+    .unwrap();
+    let log = scratch.path().join("daemon.log");
+    let limit = Duration::from_secs(180);
+
+    // 1. Start, and kill -9 once the first candidate is done.
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_for(&data, &log, limit, "a first processed candidate", |c, _| {
+        processed(c) >= 1 && processed(c) < UPLOADS.len()
+    });
+    daemon.kill().unwrap(); // SIGKILL
+    daemon.wait().unwrap();
+    let (statuses, states_at_kill) = progress(&data);
+    assert!(
+        processed(&statuses) < UPLOADS.len(),
+        "killed too late: {statuses:?}"
+    );
+    let killed_mid_job = states_at_kill.contains_key("running");
+
+    // 2. Restart (the dead process's lease is released at once, though it
+    // has 10 minutes to run), then SIGTERM after one more candidate.
+    let before = processed(&statuses);
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_for(&data, &log, limit, "progress after the restart", |c, _| {
+        processed(c) > before
+    });
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(60));
+    assert!(status.success(), "SIGTERM: {status:?}");
+    let (_, states) = progress(&data);
+    assert_eq!(
+        states.get("running"),
+        None,
+        "jobs left leased after SIGTERM: {states:?}"
+    );
+
+    // 3. Restart and let it finish.
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_for(&data, &log, limit, "every candidate", |c, jobs| {
+        c.len() == UPLOADS.len()
+            && processed(c) == UPLOADS.len()
+            && jobs.get("queued").is_none()
+            && jobs.get("running").is_none()
+    });
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(60));
+    assert!(status.success(), "SIGTERM: {status:?}");
+
+    // Exactly the three copies matched, once each; one scan in all.
+    let (matches, candidates, scans) = with_store(&data, async |store| {
+        (
+            store.list_matches().await.unwrap(),
+            store.list_candidates().await.unwrap(),
+            store.list_scans(10).await.unwrap(),
+        )
+    });
+    let mut found: Vec<(String, String)> = matches
+        .iter()
+        .map(|m| (m.candidate_url.clone(), m.work_id.clone()))
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        (format!("{base}/pages/v1"), works.bikes.clone()),
+        (format!("{base}/pages/v2"), works.bunny.clone()),
+        (format!("{base}/pages/v3"), works.bikes.clone()),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert_eq!(candidates.len(), UPLOADS.len());
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    assert_eq!(scans[0].status, "done");
+    assert_eq!(scans[0].new_matches, 3);
+    assert!(scans[0].errors.is_empty(), "{:?}", scans[0].errors);
+    if killed_mid_job {
+        let log_text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            log_text.contains("released jobs of a process that stopped"),
+            "{log_text}"
+        );
+    }
+}
