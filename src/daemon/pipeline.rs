@@ -269,7 +269,10 @@ impl Pipeline {
             Ok(decoded) => decoded,
             Err(error) => {
                 self.retain(&media, false);
-                return Err(error.into());
+                return Err(anyhow::Error::new(error).context(format!(
+                    "the upload's video cannot be used (duration cap: the smaller of sources.{}.max_duration_s = {} and limits.max_duration_s)",
+                    source.name, source.max_duration_s
+                )));
             }
         };
 
