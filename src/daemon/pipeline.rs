@@ -347,6 +347,9 @@ impl Pipeline {
     ) -> anyhow::Result<Media> {
         if let Some(url) = candidate.media_url.as_deref() {
             if let Some(path) = url.strip_prefix("file://") {
+                if source.kind != SourceKind::Folder {
+                    anyhow::bail!("refused {url}: only folder sources read local files");
+                }
                 let path = url::Url::parse(url)
                     .ok()
                     .and_then(|u| u.to_file_path().ok())
