@@ -273,3 +273,57 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
         );
     }
 }
+
+#[test]
+fn the_daemon_queues_scans_when_their_schedules_fire() {
+    // A platform with no uploads: only the scheduling is under test.
+    let scratch = scratch_dir();
+    let dir = scratch.path().join("platform");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_catalog(&dir, &[]);
+    let base = start_platform(&dir);
+    let data = scratch.path().join("data");
+    let config = scratch.path().join("reelguard.toml");
+    // Every 2 seconds, read in Shanghai time (the zone must not shift seconds).
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources]]\nname = \"often\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\n\
+             allow_loopback = true\nschedule = \"*/2 * * * * *\"\ntimezone = \"Asia/Shanghai\"\n"
+        ),
+    )
+    .unwrap();
+    let log = scratch.path().join("daemon.log");
+    let mut daemon = start_daemon(&data, &config, &log);
+    std::thread::sleep(Duration::from_millis(6500));
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+    assert!(status.success(), "SIGTERM: {status:?}");
+
+    let scans = with_store(&data, async |store| store.list_scans(50).await.unwrap());
+    let mut started: Vec<chrono::DateTime<chrono::Utc>> = scans
+        .iter()
+        .map(|s| s.started_at.parse().unwrap())
+        .collect();
+    started.sort();
+    // One at start-up (never ran), then one per even second: 3 or 4 in 6.5 s.
+    assert!(
+        (3..=5).contains(&started.len()),
+        "{} scans: {started:?}\n{}",
+        started.len(),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    for time in &started[1..] {
+        use chrono::Timelike;
+        assert_eq!(time.second() % 2, 0, "fired off schedule: {started:?}");
+        assert!(
+            time.timestamp_subsec_millis() < 900,
+            "fired late: {started:?}"
+        );
+    }
+    assert!(
+        scans
+            .iter()
+            .all(|s| s.status == "done" && s.errors.is_empty()),
+        "{scans:?}"
+    );
+}
