@@ -327,3 +327,54 @@ fn the_daemon_queues_scans_when_their_schedules_fire() {
         "{scans:?}"
     );
 }
+
+#[test]
+fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period() {
+    let scratch = scratch_dir();
+    let dir = scratch.path().join("platform");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_catalog(&dir, &[]);
+    let base = start_platform(&dir);
+    let data = scratch.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = scratch.path().join("reelguard.toml");
+    // The feed's one video never arrives (the server waits 120 s).
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nshutdown_grace_s = 1\n\n[[sources]]\nname = \"stuck\"\nkind = \"feed\"\n\
+             url = \"{base}/fault/slow-feed.xml\"\nallow_loopback = true\ntimeout_s = 100.0\n"
+        ),
+    )
+    .unwrap();
+    let log = scratch.path().join("daemon.log");
+    // Create (and migrate) the database first, so the test's polling never
+    // races the daemon's migrations.
+    progress(&data);
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_for(
+        &data,
+        &log,
+        Duration::from_secs(60),
+        "the download to start",
+        |c, jobs| c.len() == 1 && jobs.get("running") == Some(&1),
+    );
+    let started = Instant::now();
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+    assert!(status.success(), "SIGTERM: {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let (statuses, jobs) = progress(&data);
+    assert_eq!(statuses, vec!["queued".to_string()]);
+    assert_eq!(jobs.get("running"), None, "{jobs:?}");
+    assert_eq!(
+        jobs.get("queued"),
+        Some(&1),
+        "released for the next start: {jobs:?}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("releasing them for the next start"), "{text}");
+}
