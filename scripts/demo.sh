@@ -156,6 +156,7 @@ rgc sources list
 echo
 echo "== reelguard scan: list, download, fingerprint, match =="
 rgc scan
+echo "(mirror-rss lists pages/v2 again and the search finds v1 again: each upload is processed once)"
 echo
 rgc matches list
 

@@ -273,3 +273,108 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
         );
     }
 }
+
+#[test]
+fn the_daemon_queues_scans_when_their_schedules_fire() {
+    // A platform with no uploads: only the scheduling is under test.
+    let scratch = scratch_dir();
+    let dir = scratch.path().join("platform");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_catalog(&dir, &[]);
+    let base = start_platform(&dir);
+    let data = scratch.path().join("data");
+    let config = scratch.path().join("reelguard.toml");
+    // Every 2 seconds, read in Shanghai time (the zone must not shift seconds).
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources]]\nname = \"often\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\n\
+             allow_loopback = true\nschedule = \"*/2 * * * * *\"\ntimezone = \"Asia/Shanghai\"\n"
+        ),
+    )
+    .unwrap();
+    let log = scratch.path().join("daemon.log");
+    let mut daemon = start_daemon(&data, &config, &log);
+    std::thread::sleep(Duration::from_millis(6500));
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+    assert!(status.success(), "SIGTERM: {status:?}");
+
+    let scans = with_store(&data, async |store| store.list_scans(50).await.unwrap());
+    let mut started: Vec<chrono::DateTime<chrono::Utc>> = scans
+        .iter()
+        .map(|s| s.started_at.parse().unwrap())
+        .collect();
+    started.sort();
+    // One at start-up (never ran), then one per even second: 3 or 4 in 6.5 s.
+    assert!(
+        (3..=5).contains(&started.len()),
+        "{} scans: {started:?}\n{}",
+        started.len(),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    for time in &started[1..] {
+        use chrono::Timelike;
+        assert_eq!(time.second() % 2, 0, "fired off schedule: {started:?}");
+        assert!(
+            time.timestamp_subsec_millis() < 900,
+            "fired late: {started:?}"
+        );
+    }
+    assert!(
+        scans
+            .iter()
+            .all(|s| s.status == "done" && s.errors.is_empty()),
+        "{scans:?}"
+    );
+}
+
+#[test]
+fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period() {
+    let scratch = scratch_dir();
+    let dir = scratch.path().join("platform");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_catalog(&dir, &[]);
+    let base = start_platform(&dir);
+    let data = scratch.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = scratch.path().join("reelguard.toml");
+    // The feed's one video never arrives (the server waits 120 s).
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nshutdown_grace_s = 1\n\n[[sources]]\nname = \"stuck\"\nkind = \"feed\"\n\
+             url = \"{base}/fault/slow-feed.xml\"\nallow_loopback = true\ntimeout_s = 100.0\n"
+        ),
+    )
+    .unwrap();
+    let log = scratch.path().join("daemon.log");
+    // Create (and migrate) the database first, so the test's polling never
+    // races the daemon's migrations.
+    progress(&data);
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_for(
+        &data,
+        &log,
+        Duration::from_secs(60),
+        "the download to start",
+        |c, jobs| c.len() == 1 && jobs.get("running") == Some(&1),
+    );
+    let started = Instant::now();
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+    assert!(status.success(), "SIGTERM: {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let (statuses, jobs) = progress(&data);
+    assert_eq!(statuses, vec!["queued".to_string()]);
+    assert_eq!(jobs.get("running"), None, "{jobs:?}");
+    assert_eq!(
+        jobs.get("queued"),
+        Some(&1),
+        "released for the next start: {jobs:?}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("releasing them for the next start"), "{text}");
+}

@@ -368,6 +368,27 @@ fn each_source_kind_finds_exactly_the_infringing_uploads_once() {
     );
     assert_eq!(candidates.len(), 9);
 
+    // Retention "matches": the downloaded media of the four matched uploads
+    // is kept as evidence, the rest deleted, no partial download left.
+    let mut kept: Vec<String> = std::fs::read_dir(data.join("media"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    let mut expected_kept: Vec<String> = candidates
+        .iter()
+        .filter(|c| {
+            c.platform != "folder"
+                && matches
+                    .iter()
+                    .any(|m| m["candidate_url"] == c.canonical_url.as_str())
+        })
+        .map(|c| format!("{}.media", c.id))
+        .collect();
+    expected_kept.sort();
+    assert_eq!(kept, expected_kept);
+    assert_eq!(kept.len(), 4);
+
     // A second scan of everything adds no candidate and no match.
     let again = json(&data, &config, &["scan"]);
     for s in again["scans"].as_array().unwrap() {
@@ -429,6 +450,12 @@ fn faulty_sources_record_clear_errors_and_leave_the_others_alone() {
             ),
             source("private-url", "feed", "http://10.0.0.1/feed.xml", ""),
             source(
+                "too-long",
+                "page",
+                &format!("{base}/pages/v1"),
+                "max_duration_s = 5.0",
+            ),
+            source(
                 "no-ytdlp",
                 "ytdlp",
                 "https://www.tiktok.com/@someone",
@@ -486,13 +513,20 @@ fn faulty_sources_record_clear_errors_and_leave_the_others_alone() {
     );
     let e = error_of("private-url");
     assert!(e.contains("refused http://10.0.0.1/feed.xml"), "{e}");
+    let e = error_of("too-long");
+    assert!(
+        e.contains("lasts 10 s, longer than the 5 s limit")
+            && e.contains("sources.too-long.max_duration_s"),
+        "{e}"
+    );
     let e = error_of("no-ytdlp");
     assert!(e.contains("install"), "{e}");
 
     // Each failing source shows its last error in `sources list`.
     let sources = json(&data, &config, &["sources", "list"]);
     for s in sources["sources"].as_array().unwrap() {
-        let failed = !["healthy", "huge", "private"].contains(&s["name"].as_str().unwrap());
+        let failed =
+            !["healthy", "huge", "private", "too-long"].contains(&s["name"].as_str().unwrap());
         assert_eq!(s["last_error"].is_string(), failed, "{s}");
     }
     let listed = json(&data, &config, &["matches", "list"]);

@@ -211,7 +211,11 @@ async fn worker(
         let Some(job) = job else {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return Ok(()); // the stop sender is gone: stop too
+                    }
+                }
             }
             continue;
         };
@@ -287,7 +291,11 @@ pub async fn run_daemon(
             .min(Duration::from_secs(1));
         tokio::select! {
             _ = tokio::time::sleep(wake) => {}
-            _ = stop_signal.changed() => {}
+            changed = stop_signal.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
         }
     }
     tracing::info!("stopping: finishing running jobs");

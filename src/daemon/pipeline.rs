@@ -269,7 +269,10 @@ impl Pipeline {
             Ok(decoded) => decoded,
             Err(error) => {
                 self.retain(&media, false);
-                return Err(error.into());
+                return Err(anyhow::Error::new(error).context(format!(
+                    "the upload's video cannot be used (duration cap: the smaller of sources.{}.max_duration_s = {} and limits.max_duration_s)",
+                    source.name, source.max_duration_s
+                )));
             }
         };
 
@@ -344,6 +347,9 @@ impl Pipeline {
     ) -> anyhow::Result<Media> {
         if let Some(url) = candidate.media_url.as_deref() {
             if let Some(path) = url.strip_prefix("file://") {
+                if source.kind != SourceKind::Folder {
+                    anyhow::bail!("refused {url}: only folder sources read local files");
+                }
                 let path = url::Url::parse(url)
                     .ok()
                     .and_then(|u| u.to_file_path().ok())

@@ -139,8 +139,10 @@ fn parse_item(item: Node, base: &Url) -> Option<NewCandidate> {
             _ => continue,
         };
         if let Some(url) = url {
-            if is_video(mime, medium, url) {
-                media = resolve_url(base, url);
+            // Only web media: a hostile feed must not point at local files.
+            let resolved = resolve_url(base, url).filter(|u| u.starts_with("http"));
+            if resolved.is_some() && is_video(mime, medium, url) {
+                media = resolved;
                 break;
             }
         }
@@ -240,6 +242,13 @@ mod tests {
             Some("https://cdn.example/2.webm")
         );
         assert_eq!(items[2].media_url, None, "audio enclosures are not video");
+        let local = r#"<rss><channel><item><link>https://a.example/1</link>
+            <enclosure url="file:///etc/passwd" type="video/mp4"/></item></channel></rss>"#;
+        assert_eq!(
+            parse_feed(local, &base()).unwrap()[0].media_url,
+            None,
+            "no local files"
+        );
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!   a host name is resolved and refused if *any* of its addresses is not
 //!   allowed, so the connection can only go to addresses that were checked.
 //!
-//! With a proxy, target names are resolved by the proxy, not here; the guard
-//! then checks IP literals and whatever the local resolver says about the name.
+//! Through a `socks5://` proxy target names still come through the resolver;
+//! through an HTTP(S) or `socks5h://` proxy the proxy resolves them, and the
+//! guard checks IP literals only.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

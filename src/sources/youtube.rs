@@ -41,7 +41,7 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
     let mut queries: Vec<String> = Vec::new();
     for q in cx.work_titles.iter().chain(&config.keywords) {
         let q = q.trim().to_string();
-        if !q.is_empty() && !queries.contains(&q) {
+        if !q.is_empty() && !queries.iter().any(|known| known.eq_ignore_ascii_case(&q)) {
             queries.push(q);
         }
     }

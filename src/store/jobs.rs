@@ -310,8 +310,10 @@ impl Store {
                 let refund = i64::from(owner.is_some());
                 released += sqlx::query(
                     "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-                     attempts = MAX(attempts - ?, 0), updated_at = ? WHERE id = ? AND state = 'running'",
+                     attempts = CASE WHEN attempts > ? THEN attempts - ? ELSE 0 END, updated_at = ? \
+                     WHERE id = ? AND state = 'running'",
                 )
+                .bind(refund)
                 .bind(refund)
                 .bind(now)
                 .bind(&id)
@@ -617,4 +619,153 @@ fn candidate_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Candidate, StoreE
         status: row.try_get("status")?,
         error: row.try_get("error")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(url: &str) -> NewCandidate {
+        NewCandidate {
+            canonical_url: url.into(),
+            platform: "p".into(),
+            ..NewCandidate::default()
+        }
+    }
+
+    const T0: &str = "2026-01-01T00:00:00.000Z";
+    const T1: &str = "2026-01-01T00:00:10.000Z";
+    const T2: &str = "2026-01-01T00:00:20.000Z";
+    const LATER: &str = "2026-01-01T01:00:00.000Z";
+
+    #[tokio::test]
+    async fn jobs_are_leased_once_taken_over_when_leases_expire_and_scans_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).await.unwrap();
+        let scan_id = store.enqueue_scan("s", T0, 3).await.unwrap();
+        assert_eq!(
+            store.enqueue_scan("s", T0, 3).await.unwrap(),
+            scan_id,
+            "one active scan per source"
+        );
+
+        let scan_job = store.claim_job("a", T1, T0, None).await.unwrap().unwrap();
+        assert_eq!(
+            (scan_job.kind.as_str(), scan_job.subject.as_str()),
+            ("scan", "s")
+        );
+        assert!(
+            store.claim_job("b", T1, T0, None).await.unwrap().is_none(),
+            "leased"
+        );
+        let listed = [candidate("u1"), candidate("u2")];
+        assert_eq!(
+            store
+                .record_discovery(&scan_job, &scan_id, "s", &listed, &[], T0)
+                .await
+                .unwrap(),
+            (2, 2)
+        );
+        // The same uploads again: no new candidate, no new job.
+        let again = store.enqueue_scan("s", T0, 3).await.unwrap();
+        let job = store
+            .claim_job("a", T1, T0, Some(std::slice::from_ref(&again)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store
+                .record_discovery(&job, &again, "s", &listed, &[], T0)
+                .await
+                .unwrap(),
+            (2, 0)
+        );
+        assert_eq!(store.get_scan(&again).await.unwrap().status, "done");
+
+        let first = store
+            .claim_job("a", T1, T0, Some(std::slice::from_ref(&scan_id)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.kind, "candidate");
+        // Owner "a" dies; after the lease expires "b" takes the job over.
+        let second = store
+            .claim_job("b", LATER, T0, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(second.id, first.id, "the other candidate");
+        let taken = store
+            .claim_job("b", LATER, T2, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.id, first.id);
+        assert_eq!(taken.attempts, 2);
+        // A graceful release gives the attempt back; a dead owner's does not.
+        assert_eq!(
+            store.release_leases(Some("b"), |_| true, T1).await.unwrap(),
+            2
+        );
+        let retaken = store
+            .claim_job("c", LATER, T1, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(retaken.attempts, 1 + 1);
+        assert_eq!(
+            store
+                .release_leases(None, |owner| owner != "c", T1)
+                .await
+                .unwrap(),
+            1
+        );
+        let retaken = store
+            .claim_job("d", LATER, T1, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(retaken.attempts, 3, "a crash counts as an attempt");
+
+        store
+            .complete_candidate(
+                &retaken,
+                &retaken.subject,
+                Some("sha"),
+                Some(1),
+                Some(1.0),
+                None,
+                &[],
+                T1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.get_scan(&scan_id).await.unwrap().status, "processing");
+        let last = store
+            .claim_job("d", LATER, T1, None)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .fail_candidate(&last, &last.subject, "boom", T1)
+            .await
+            .unwrap();
+        let scan = store.get_scan(&scan_id).await.unwrap();
+        assert_eq!(scan.status, "done");
+        assert_eq!(scan.pending_jobs, 0);
+        assert_eq!(scan.errors.len(), 1);
+        assert!(scan.errors[0].ends_with(": boom"), "{:?}", scan.errors);
+        assert_eq!(
+            store
+                .processed_candidate_with_media("sha", "other")
+                .await
+                .unwrap(),
+            Some(retaken.subject.clone())
+        );
+        assert!(store
+            .claim_job("e", LATER, LATER, None)
+            .await
+            .unwrap()
+            .is_none());
+    }
 }

@@ -15,7 +15,7 @@
 //! | `/watch?v=ID` | watch page: og:video and JSON-LD VideoObject |
 //! | `/pages/ID` | page with a `<video><source>` only |
 //! | `/media/FILE` | the media (Range, ETag) |
-//! | `/fault/500`, `/fault/slow`, `/fault/garbage.xml`, `/fault/garbage-api/...`, `/fault/loop`, `/fault/redirect-private` (to 10.0.0.1), `/fault/huge.mp4` (2 GiB announced), `/fault/endless.mp4` (no length), `/fault/huge-feed.xml`, `/fault/private-feed.xml` (media on 10.0.0.1) | faults |
+//! | `/fault/500`, `/fault/slow`, `/fault/garbage.xml`, `/fault/garbage-api/...`, `/fault/loop`, `/fault/redirect-private` (to 10.0.0.1), `/fault/huge.mp4` (2 GiB announced), `/fault/endless.mp4` (no length), `/fault/huge-feed.xml`, `/fault/slow-feed.xml` (media that never arrives), `/fault/private-feed.xml` (media on 10.0.0.1) | faults |
 //! | `/_stats` | requests served per path, as JSON |
 
 use std::collections::BTreeMap;
@@ -132,6 +132,7 @@ impl MockPlatform {
             .route("/fault/endless.mp4", get(endless))
             .route("/fault/huge-feed.xml", get(huge_feed))
             .route("/fault/private-feed.xml", get(private_feed))
+            .route("/fault/slow-feed.xml", get(slow_feed))
             .route("/_stats", get(stats))
             .layer(axum::middleware::from_fn_with_state(
                 platform.clone(),
@@ -551,6 +552,13 @@ async fn huge_feed(State(p): State<Arc<Platform>>) -> Response {
     one_item_feed(
         &format!("{}/pages/huge", p.base),
         &format!("{}/fault/huge.mp4", p.base),
+    )
+}
+
+async fn slow_feed(State(p): State<Arc<Platform>>) -> Response {
+    one_item_feed(
+        &format!("{}/pages/slow", p.base),
+        &format!("{}/fault/slow", p.base),
     )
 }
 
