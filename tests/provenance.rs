@@ -572,3 +572,70 @@ fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
     );
     assert!(content.contains(work_id), "{content}");
 }
+
+#[test]
+fn the_daemon_retries_pending_timestamps_when_the_tsa_returns() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let ca = reelguard::testkit::tsa::TsaFiles::create(&common::test_media_root().join("tsa"))
+        .unwrap()
+        .ca_cert;
+    let dir = scratch_dir();
+    let data = dir.path().join("data");
+    let config = timestamp_config(dir.path(), &[format!("http://{addr}/tsr")], &ca);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("retry_interval_s = 1.0\n");
+    std::fs::write(&config, text).unwrap();
+    let work = run_json(
+        &data,
+        &[
+            "--config",
+            path_str(&config),
+            "register",
+            path_str(&bikes()),
+            "--title",
+            "Dawn ride",
+        ],
+    );
+    let work_id = work["work_id"].as_str().unwrap().to_string();
+    assert!(work["artifacts"][0]["timestamp"].is_null());
+
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args([
+            "--data-dir",
+            path_str(&data),
+            "--config",
+            path_str(&config),
+            "daemon",
+        ])
+        .env_remove("REELGUARD_DATA_DIR")
+        .env_remove("REELGUARD_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _tsa = TsaServer::start(&addr);
+    let started = std::time::Instant::now();
+    let stamped = loop {
+        let shown = run_json(&data, &["works", "show", &work_id]);
+        if shown["chain_head"]["timestamp"]["time"].is_string()
+            && shown["artifacts"][0]["timestamp"]["time"].is_string()
+        {
+            break true;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let _ = daemon.wait();
+    assert!(
+        stamped,
+        "the daemon did not complete the pending timestamps within 60 s"
+    );
+}

@@ -259,6 +259,11 @@ pub async fn run_daemon(
         None,
         stop.clone(),
     ));
+    let stamps = tokio::spawn(retry_pending_stamps(
+        store.clone(),
+        pipeline.timestamp_config().clone(),
+        stop.clone(),
+    ));
     let mut scheduler = Scheduler::new();
     let mut stop_signal = stop.clone();
     let mut last_reload: Option<std::time::Instant> = None;
@@ -300,8 +305,44 @@ pub async fn run_daemon(
     }
     tracing::info!("stopping: finishing running jobs");
     workers.await??;
+    stamps.await?;
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Retries, every `timestamp.retry_interval_s`, the artifact and chain-head
+/// timestamps left pending while every TSA was down.
+async fn retry_pending_stamps(
+    store: Arc<Store>,
+    config: crate::timestamp::TimestampConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let stamper = match crate::timestamp::Stamper::new(&config) {
+        Ok(stamper) if stamper.is_configured() => stamper,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!("pending timestamps are not retried: {e}");
+            return;
+        }
+    };
+    let interval = Duration::from_secs_f64(config.retry_interval_s);
+    while !*stop.borrow() {
+        match crate::provenance::stamp_pending(&store, &stamper, None).await {
+            Ok(summary) if summary.stamped > 0 || !summary.pending.is_empty() => {
+                tracing::info!(
+                    stamped = summary.stamped,
+                    still_pending = summary.pending.len(),
+                    "retried pending timestamps"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("retrying pending timestamps failed: {e:#}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 async fn reload_sources(

@@ -64,6 +64,10 @@ impl Pipeline {
         }
     }
 
+    pub fn timestamp_config(&self) -> &crate::timestamp::TimestampConfig {
+        &self.config.timestamp
+    }
+
     pub fn daemon_config(&self) -> &DaemonConfig {
         &self.daemon
     }

@@ -25,6 +25,8 @@ pub struct TimestampConfig {
     pub timeout_s: f64,
     /// Further attempts per TSA after the first fails.
     pub retries: u32,
+    /// Seconds between the daemon's retries of timestamps left pending.
+    pub retry_interval_s: f64,
 }
 
 impl Default for TimestampConfig {
@@ -34,6 +36,7 @@ impl Default for TimestampConfig {
             trust_anchors: Vec::new(),
             timeout_s: 10.0,
             retries: 1,
+            retry_interval_s: 300.0,
         }
     }
 }
@@ -52,6 +55,12 @@ impl TimestampConfig {
             anyhow::bail!(
                 "timestamp.timeout_s = {}: must be between 0 and 600 seconds",
                 self.timeout_s
+            );
+        }
+        if !(self.retry_interval_s >= 1.0 && self.retry_interval_s <= 86_400.0) {
+            anyhow::bail!(
+                "timestamp.retry_interval_s = {}: must be between 1 and 86400 seconds",
+                self.retry_interval_s
             );
         }
         if self.retries > 10 {
