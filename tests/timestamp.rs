@@ -21,6 +21,7 @@ fn stamper(tsa: &LocalTsa, urls: Vec<String>, timeout_s: f64) -> Stamper {
         trust_anchors: vec![tsa.files.ca_cert.clone()],
         timeout_s,
         retries: 0,
+        ..TimestampConfig::default()
     })
     .unwrap()
 }
