@@ -35,119 +35,43 @@ pub struct TsaFiles {
     pub tsa_cert: PathBuf,
     expired_cert: PathBuf,
     weak_eku_cert: PathBuf,
-    config: PathBuf,
 }
 
 impl TsaFiles {
     /// Creates the CA and TSA certificates in `dir` with the `openssl` tool,
     /// or reuses them when they are there already.
     pub fn create(dir: &Path) -> anyhow::Result<TsaFiles> {
-        std::fs::create_dir_all(dir.join("ca/newcerts"))
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
         let files = TsaFiles {
             dir: dir.to_path_buf(),
             ca_cert: dir.join("tsa-ca.pem"),
             tsa_cert: dir.join("tsa.pem"),
             expired_cert: dir.join("tsa-expired.pem"),
             weak_eku_cert: dir.join("tsa-weak-eku.pem"),
-            config: dir.join("tsa.cnf"),
         };
         if files.weak_eku_cert.is_file() {
             return Ok(files);
         }
-        std::fs::write(&files.config, OPENSSL_CONFIG)?;
-        std::fs::write(dir.join("tsaserial"), "01\n")?;
-        std::fs::write(dir.join("ca/index.txt"), "")?;
-        std::fs::write(dir.join("ca/serial"), "2000\n")?;
-        std::fs::write(
-            dir.join("tsa-ext.cnf"),
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\n",
-        )?;
-        std::fs::write(
-            dir.join("weak-ext.cnf"),
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=timeStamping\nsubjectKeyIdentifier=hash\n",
-        )?;
-        let run = |args: &[&str]| openssl(dir, args);
-        run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "tsa-ca.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/O=reelguard local test/CN=reelguard test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ])?;
-        run(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "tsa.key",
-            "-out",
-            "tsa.csr",
-            "-subj",
-            "/O=reelguard local test/CN=reelguard test TSA",
-        ])?;
-        // The weak certificate shares the good one's key and serial number, so
-        // a token re-issued with it differs only in the certificate.
-        for (out, ext) in [
-            ("tsa.pem", "tsa-ext.cnf"),
-            ("tsa-weak-eku.pem", "weak-ext.cnf"),
-        ] {
-            run(&[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "tsa-ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                "4097",
-                "-days",
-                "3650",
-                "-sha256",
-                "-extfile",
-                ext,
-                "-out",
-                out,
-            ])?;
+        // Made beside the target and renamed into place, so no other process
+        // ever sees half a CA.
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".tsa-")
+            .tempdir_in(parent)
+            .with_context(|| format!("cannot write in {}", parent.display()))?;
+        generate(staging.path())?;
+        let _ = std::fs::remove_dir(dir); // an empty leftover
+        if let Err(e) = std::fs::rename(staging.path(), dir) {
+            if !files.weak_eku_cert.is_file() {
+                return Err(e).with_context(|| format!("cannot create {}", dir.display()));
+            }
         }
-        run(&[
-            "ca",
-            "-batch",
-            "-config",
-            "tsa.cnf",
-            "-name",
-            "test_ca",
-            "-cert",
-            "tsa-ca.pem",
-            "-keyfile",
-            "ca.key",
-            "-in",
-            "tsa.csr",
-            "-out",
-            "tsa-expired.pem",
-            "-startdate",
-            "20200101000000Z",
-            "-enddate",
-            "20210101000000Z",
-            "-extensions",
-            "tsa_ext",
-            "-notext",
-        ])?;
         Ok(files)
     }
 
@@ -177,6 +101,105 @@ impl TsaFiles {
         openssl(&self.dir, &args)?;
         Ok(std::fs::read(out.path())?)
     }
+}
+
+/// Writes the test CA, the TSA certificates and the OpenSSL TSA config into `dir`.
+fn generate(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir.join("ca/newcerts"))?;
+    std::fs::write(dir.join("tsa.cnf"), OPENSSL_CONFIG)?;
+    std::fs::write(dir.join("tsaserial"), "01\n")?;
+    std::fs::write(dir.join("ca/index.txt"), "")?;
+    std::fs::write(dir.join("ca/serial"), "2000\n")?;
+    std::fs::write(
+        dir.join("tsa-ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\n",
+    )?;
+    std::fs::write(
+        dir.join("weak-ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=timeStamping\nsubjectKeyIdentifier=hash\n",
+    )?;
+    let run = |args: &[&str]| openssl(dir, args);
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "tsa-ca.pem",
+        "-days",
+        "3650",
+        "-subj",
+        "/O=reelguard local test/CN=reelguard test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "tsa.key",
+        "-out",
+        "tsa.csr",
+        "-subj",
+        "/O=reelguard local test/CN=reelguard test TSA",
+    ])?;
+    // The weak certificate shares the good one's key and serial number, so
+    // a token re-issued with it differs only in the certificate.
+    for (out, ext) in [
+        ("tsa.pem", "tsa-ext.cnf"),
+        ("tsa-weak-eku.pem", "weak-ext.cnf"),
+    ] {
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "tsa-ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "4097",
+            "-days",
+            "3650",
+            "-sha256",
+            "-extfile",
+            ext,
+            "-out",
+            out,
+        ])?;
+    }
+    run(&[
+        "ca",
+        "-batch",
+        "-config",
+        "tsa.cnf",
+        "-name",
+        "test_ca",
+        "-cert",
+        "tsa-ca.pem",
+        "-keyfile",
+        "ca.key",
+        "-in",
+        "tsa.csr",
+        "-out",
+        "tsa-expired.pem",
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
+        "20210101000000Z",
+        "-extensions",
+        "tsa_ext",
+        "-notext",
+    ])?;
+    Ok(())
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
@@ -269,10 +292,7 @@ impl Drop for LocalTsa {
 
 /// Serves until the listener's task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, files: TsaFiles) {
-    let state = Arc::new(ServerState {
-        files,
-        openssl: tokio::sync::Mutex::new(()),
-    });
+    let state = Arc::new(ServerState { files });
     let app = Router::new()
         .route("/tsr", post(good))
         .route("/fault/{kind}", post(fault))
@@ -284,8 +304,6 @@ pub async fn serve(listener: tokio::net::TcpListener, files: TsaFiles) {
 
 struct ServerState {
     files: TsaFiles,
-    /// `openssl ts -reply` updates the serial file: one at a time.
-    openssl: tokio::sync::Mutex<()>,
 }
 
 async fn good(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
@@ -356,7 +374,10 @@ async fn signed_reply(
     request: Vec<u8>,
     signer: &Path,
 ) -> anyhow::Result<Vec<u8>> {
-    let _one_at_a_time = state.openssl.lock().await;
+    // `openssl ts -reply` updates the serial file: one at a time, across all
+    // TSAs of this process.
+    static OPENSSL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = OPENSSL.lock().await;
     let files = state.files.clone();
     let signer = signer.to_path_buf();
     tokio::task::spawn_blocking(move || files.reply(&request, &signer)).await?
