@@ -33,11 +33,14 @@ struct Owner {
     phone: String,
 }
 
+/// Who signs and is contacted: `[owner]` in the config (the rights holder
+/// or their agent), else the work's recorded owner.
 fn owner(claim: &Claim) -> Owner {
     let name = claim
-        .work_owner
+        .owner
+        .name
         .clone()
-        .or_else(|| claim.owner.name.clone());
+        .or_else(|| claim.work_owner.clone());
     Owner {
         name: or_gap(&name, "owner.name"),
         email: or_gap(&claim.owner.email, "owner.email"),
@@ -68,13 +71,13 @@ pub fn dmca_notice(claim: &Claim) -> String {
          To: the designated copyright agent of {platform}\n\
          Date: {date}\n\n\
          (ii) Identification of the copyrighted work claimed to have been infringed:\n\
-         The audiovisual work \"{title}\" by {name}, registered with reelguard as work {work_id} on {registered}\n\
+         The audiovisual work \"{title}\" by {author}, registered with reelguard as work {work_id} on {registered}\n\
          (SHA-256 of the original file {work_sha}). {rights}\n\n\
          (iii) Identification of the infringing material and information reasonably sufficient to locate it:\n\
          The video \"{upload_title}\" uploaded by \"{uploader}\" at\n  {url}\n\
          It reproduces the work without authorisation:\n{parts}\n\
          The page and the video were captured on {captured} and sealed with an RFC 3161 timestamp\n\
-         ({stamp}); the evidence bundle (SHA-256 of its manifest {manifest_sha}) is available on request.\n\
+         ({stamp}); the capture manifest (SHA-256 {manifest_sha}) and the evidence bundle are available on request.\n\
          Please remove or disable access to this material.\n\n\
          (iv) Information reasonably sufficient to contact the complaining party:\n\
          Name: {name}\nAddress: {address}\nTelephone: {phone}\nEmail: {email}\n\n\
@@ -90,6 +93,7 @@ pub fn dmca_notice(claim: &Claim) -> String {
         date = claim.exported_at.get(..10).unwrap_or(&claim.exported_at),
         title = claim.work_title,
         name = o.name,
+        author = claim.work_owner.as_deref().unwrap_or(&o.name),
         work_id = claim.work_id,
         registered = claim.work_registered_at,
         work_sha = claim.work_sha256,
