@@ -163,3 +163,36 @@ rgc matches list
 echo
 echo "== a second scan finds nothing new =="
 rgc scan --json
+
+echo
+echo "== evidence: captured when the match was found; review, export, verify =="
+MATCH=$(rgc matches list --json | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+[ -n "$MATCH" ] || { echo "no match to export"; exit 1; }
+rgc matches show "$MATCH"
+rgc matches confirm "$MATCH" --note "the same footage, mirrored and cropped"
+rgc evidence export "$MATCH" -o "$DEMO/claim.zip"
+echo
+"$BIN" verify "$DEMO/claim.zip" --ca "$DEMO/tsa/tsa-ca.pem"
+
+rm -rf "$DEMO/claim"
+mkdir -p "$DEMO/claim"
+unzip -q "$DEMO/claim.zip" -d "$DEMO/claim"
+(cd "$DEMO/claim" && sha256sum -c --quiet SHA256SUMS && echo "sha256sum -c SHA256SUMS: OK")
+(cd "$DEMO/claim" && openssl ts -verify -in timestamp/manifest.tsr -token_in -data manifest.json \
+    -CAfile timestamp/tsa-ca.pem -untrusted timestamp/tsa-certs.pem)
+REPORT_PAGE=""
+if [ -f "$DEMO/claim/report.pdf" ] && command -v pdftoppm >/dev/null; then
+    pdftoppm -png -r 60 -f 1 -l 1 "$DEMO/claim/report.pdf" "$DEMO/report-page"
+    REPORT_PAGE=$(ls "$DEMO"/report-page*.png 2>/dev/null | head -1)
+fi
+
+echo
+echo "== done =="
+echo "The evidence bundle $DEMO/claim.zip holds:"
+unzip -Z1 "$DEMO/claim.zip" | sed 's/^/  /'
+if [ -n "$REPORT_PAGE" ]; then
+    echo "Page 1 of its report.pdf, rendered: $REPORT_PAGE"
+else
+    echo "No report.pdf page rendered (chromium or pdftoppm missing: run scripts/setup.sh)."
+fi
+echo "The report as HTML: $DEMO/claim/report.html; the takedown notices: $DEMO/claim/takedown/"

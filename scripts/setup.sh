@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Debian packages the build and the tests need. Add new ones here.
-PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg fonts-wqy-microhei fonts-dejavu-core poppler-utils openssl"
+PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg fonts-wqy-microhei fonts-dejavu-core poppler-utils openssl chromium"
 
 missing=""
 for pkg in $PACKAGES; do

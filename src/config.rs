@@ -40,6 +40,10 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// The daemon's workers and media retention.
     pub daemon: DaemonConfig,
+    /// How matches are captured (`[evidence]`).
+    pub evidence: crate::evidence::EvidenceConfig,
+    /// The allowlist of own and licensed channels (`[review]`).
+    pub review: crate::evidence::ReviewConfig,
 }
 
 impl Config {

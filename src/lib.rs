@@ -13,6 +13,8 @@
 //!   yt-dlp), the crawling HTTP client and its SSRF guard.
 //! - [`daemon`]: scheduler, persisted job queue, workers and the pipeline
 //!   fetch media → fingerprint → match → record.
+//! - [`evidence`]: capture of a match's upload, frame pairs, the evidence
+//!   bundle, its report and takedown texts, and the bundle's offline check.
 //! - [`testkit`]: a mock video platform on 127.0.0.1 for tests and the demo.
 //! - [`cli`]: the `reelguard` command line.
 
@@ -20,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod evidence;
 pub mod fingerprint;
 pub mod index;
 pub mod matcher;

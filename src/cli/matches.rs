@@ -1,9 +1,10 @@
-//! `reelguard matches list|show`: what the scans found.
+//! `reelguard matches list|show|confirm|dismiss|license|claim|resolve`: what
+//! the scans found, and its review (each status change recorded with time and note).
 
 use clap::Subcommand;
 
 use super::Context;
-use crate::store::MatchRecord;
+use crate::store::{MatchRecord, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum MatchesCommand {
@@ -12,12 +13,35 @@ pub enum MatchesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// One match in full (any unique prefix of its id)
+    /// One match in full (any unique prefix of its id), with its review
+    /// history and capture state
     Show {
         id: String,
         #[arg(long)]
         json: bool,
     },
+    /// Confirm that a match is an infringement
+    Confirm(Review),
+    /// Dismiss a match (not a copy, or not worth a claim)
+    Dismiss(Review),
+    /// Mark a match as licensed (the uploader may use the work)
+    License(Review),
+    /// Record that a claim was filed for a confirmed match
+    Claim(Review),
+    /// Record that a claimed match was resolved (taken down, settled)
+    Resolve(Review),
+}
+
+/// A review decision on one match.
+#[derive(Debug, clap::Args)]
+pub struct Review {
+    /// The match (any unique prefix of its id)
+    id: String,
+    /// Why, in your words (kept in the status history)
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 fn to_json(m: &MatchRecord, full: bool) -> serde_json::Value {
@@ -66,9 +90,40 @@ fn print_segments(m: &MatchRecord) {
     }
 }
 
+async fn review(store: &Store, to: &str, review: Review) -> anyhow::Result<()> {
+    let m = store.find_match(&review.id).await?;
+    let now = crate::timestamp::format_time(&chrono::Utc::now());
+    let change = store
+        .set_match_status(&m.id, to, review.note.as_deref(), &now)
+        .await?;
+    if review.json {
+        println!(
+            "{}",
+            serde_json::json!({"id": m.id, "from": change.from, "status": change.to, "note": change.note, "at": change.at})
+        );
+    } else {
+        println!(
+            "match {}: {} -> {} at {}",
+            m.id, change.from, change.to, change.at
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(context: &Context, command: MatchesCommand) -> anyhow::Result<()> {
     let store = context.open_store().await?;
+    let result = run_with(&store, command).await;
+    store.close().await;
+    result
+}
+
+async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> {
     match command {
+        MatchesCommand::Confirm(r) => review(store, "confirmed", r).await?,
+        MatchesCommand::Dismiss(r) => review(store, "dismissed", r).await?,
+        MatchesCommand::License(r) => review(store, "licensed", r).await?,
+        MatchesCommand::Claim(r) => review(store, "claimed", r).await?,
+        MatchesCommand::Resolve(r) => review(store, "resolved", r).await?,
         MatchesCommand::List { json } => {
             let matches = store.list_matches().await?;
             if json {
@@ -94,8 +149,21 @@ pub async fn run(context: &Context, command: MatchesCommand) -> anyhow::Result<(
         }
         MatchesCommand::Show { id, json } => {
             let m = store.find_match(&id).await?;
+            let history = store.status_history(&m.id).await?;
+            let capture = store.capture(&m.id).await?;
             if json {
-                println!("{}", to_json(&m, true));
+                let mut value = to_json(&m, true);
+                value["history"] = serde_json::json!(history);
+                value["capture"] = serde_json::json!({
+                    "state": capture.state,
+                    "attempts": capture.attempts,
+                    "error": capture.error,
+                    "files": capture.files,
+                    "manifest_sha256": capture.manifest_sha256,
+                    "tsa_time": capture.tsa_time,
+                    "finished_at": capture.finished_at,
+                });
+                println!("{value}");
             } else {
                 println!("match {} [{}]", m.id, m.status);
                 println!("  work      \"{}\" ({})", m.work_title, m.work_id);
@@ -117,9 +185,39 @@ pub async fn run(context: &Context, command: MatchesCommand) -> anyhow::Result<(
                 );
                 println!("  score     {:.3}", m.score);
                 print_segments(&m);
+                println!(
+                    "  capture   {} ({} attempt(s)){}{}",
+                    capture.state,
+                    capture.attempts,
+                    capture
+                        .tsa_time
+                        .as_deref()
+                        .map(|t| format!(", timestamped {t}"))
+                        .unwrap_or_default(),
+                    capture
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
+                for f in &capture.files {
+                    println!("    {}  {} bytes", f.path, f.size);
+                }
+                for change in &history {
+                    println!(
+                        "  {}  {} -> {}{}",
+                        change.at,
+                        change.from,
+                        change.to,
+                        change
+                            .note
+                            .as_deref()
+                            .map(|n| format!("  ({n})"))
+                            .unwrap_or_default()
+                    );
+                }
             }
         }
     }
-    store.close().await;
     Ok(())
 }

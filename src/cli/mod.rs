@@ -2,6 +2,7 @@
 //! One file per command group.
 
 mod daemon;
+mod evidence;
 mod local_tsa;
 mod match_video;
 mod matches;
@@ -61,13 +62,16 @@ pub enum Command {
     Scans(scan::ScansCommand),
     /// Run the scheduler and workers until SIGINT/SIGTERM
     Daemon(daemon::DaemonArgs),
-    /// List or show matches found by scans
+    /// List, show and review matches found by scans
     #[command(subcommand)]
     Matches(matches::MatchesCommand),
+    /// Capture a match's upload now, or export its evidence bundle
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
     /// Serve a mock video platform on 127.0.0.1 (tests and the demo)
     #[command(hide = true)]
     MockPlatform(mock_platform::MockPlatformArgs),
-    /// Check a provenance package offline: every hash, token, signature and the chain
+    /// Check a provenance package or an evidence bundle offline: every hash, token, signature and the chain
     Verify(verify::VerifyArgs),
     /// Run a local RFC 3161 TSA on 127.0.0.1 (for the demo and tests)
     #[command(hide = true)]
@@ -114,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scans(command) => scan::run_scans(&context, command).await,
         Command::Daemon(args) => daemon::run(&context, args).await,
         Command::Matches(command) => matches::run(&context, command).await,
+        Command::Evidence(command) => evidence::run(&context, command).await,
         Command::MockPlatform(args) => mock_platform::run(args).await,
         Command::Verify(args) => verify::run(&context, args).await,
         Command::LocalTsa(args) => local_tsa::run(args).await,
@@ -166,6 +171,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                         | StoreError::ScanNotFound(_)
                         | StoreError::MatchNotFound(_)
                         | StoreError::AmbiguousMatch { .. }
+                        | StoreError::BadTransition { .. }
                 )
             )
     });

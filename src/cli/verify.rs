@@ -1,4 +1,5 @@
-//! `reelguard verify FILE.zip`: checks a package offline and prints one line
+//! `reelguard verify FILE.zip`: checks a provenance package or an evidence
+//! bundle (by the `kind` in its manifest) offline and prints one line
 //! per check. Exit 0 only when every check holds.
 
 use std::path::PathBuf;
@@ -6,12 +7,13 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Context, InputError};
+use crate::evidence::bundle;
 use crate::provenance::package::{self, Check};
 use crate::timestamp::load_trust_anchors;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The package (`works export`) to check
+    /// The provenance package (`works export`) or evidence bundle (`evidence export`) to check
     pub file: PathBuf,
     /// A directory holding the original artifact files: check them too
     #[arg(long, value_name = "DIR")]
@@ -43,6 +45,10 @@ pub async fn run(context: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         }
     }
     let files = package::read_zip(&args.file).map_err(|e| InputError(format!("{e:#}")))?;
+    let is_bundle = files
+        .get("manifest.json")
+        .and_then(|m| serde_json::from_slice::<serde_json::Value>(m).ok())
+        .is_some_and(|m| m["kind"] == bundle::BUNDLE_KIND);
 
     let (anchors, anchor_source) = if !args.ca.is_empty() {
         let anchors = load_trust_anchors(&args.ca).map_err(|e| InputError(e.to_string()))?;
@@ -52,7 +58,11 @@ pub async fn run(context: &Context, args: VerifyArgs) -> anyhow::Result<()> {
             .map_err(|e| InputError(e.to_string()))?;
         (anchors, "timestamp.trust_anchors".to_string())
     } else {
-        let anchors = package::package_anchors(&files, "");
+        let anchors = if is_bundle {
+            bundle::bundle_anchors(&files)
+        } else {
+            package::package_anchors(&files, "")
+        };
         let fingerprints: Vec<String> = anchors
             .iter()
             .map(|c| {
@@ -79,7 +89,19 @@ pub async fn run(context: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         )
     };
 
-    let checks = package::verify_package(&files, "", &anchors, args.files.as_deref());
+    let checks = if is_bundle {
+        let mut checks = bundle::verify_bundle(&files, &anchors);
+        if let Some(dir) = args.files.as_deref() {
+            checks.extend(
+                package::verify_package(&files, "work/", &anchors, Some(dir))
+                    .into_iter()
+                    .filter(|c| c.item.starts_with("original ")),
+            );
+        }
+        checks
+    } else {
+        package::verify_package(&files, "", &anchors, args.files.as_deref())
+    };
     let failed = checks.iter().filter(|c| !c.ok).count();
     if args.json {
         let out = serde_json::json!({

@@ -41,6 +41,7 @@ pub struct Pipeline {
     config: Config,
     daemon: DaemonConfig,
     media_dir: PathBuf,
+    data_dir: PathBuf,
     clients: std::sync::Mutex<HashMap<String, (SourceConfig, Arc<HttpClient>)>>,
     catalog: tokio::sync::Mutex<Option<(String, Arc<Catalog>)>>,
     pub times: std::sync::Mutex<StageTimes>,
@@ -58,6 +59,7 @@ impl Pipeline {
             config,
             daemon,
             media_dir,
+            data_dir: data_dir.to_path_buf(),
             clients: std::sync::Mutex::new(HashMap::new()),
             catalog: tokio::sync::Mutex::new(None),
             times: std::sync::Mutex::new(StageTimes::default()),
@@ -119,6 +121,10 @@ impl Pipeline {
                         .fail_scan(job, &scan_id, &error, &now_string())
                         .await?)
                 }
+                "capture" => Ok(self
+                    .store
+                    .give_up_capture(job, &error, &now_string())
+                    .await?),
                 _ => Ok(self
                     .store
                     .fail_candidate(job, &job.subject, &error, &now_string())
@@ -128,8 +134,21 @@ impl Pipeline {
         match job.kind.as_str() {
             "scan" => self.scan(job).await,
             "candidate" => self.candidate(job).await,
+            "capture" => self.capture(job).await,
             other => anyhow::bail!("job {} has unknown kind {other:?}", job.id),
         }
+    }
+
+    /// Captures the evidence of a new match (see `evidence::capture`).
+    async fn capture(&self, job: &Job) -> anyhow::Result<()> {
+        let env = crate::evidence::capture::CaptureEnv {
+            store: &self.store,
+            config: &self.config,
+            data_dir: &self.data_dir,
+            media_dir: &self.media_dir,
+        };
+        crate::evidence::capture::run(&env, Some(job), &job.subject).await?;
+        Ok(())
     }
 
     async fn scan(&self, job: &Job) -> anyhow::Result<()> {
@@ -242,6 +261,12 @@ impl Pipeline {
                     score: m.score,
                     segments: m.segments,
                 })
+                .filter(|_| {
+                    !self
+                        .config
+                        .review
+                        .allows(&candidate.uploader, &candidate.canonical_url)
+                })
                 .collect();
             self.store
                 .complete_candidate(
@@ -311,6 +336,17 @@ impl Pipeline {
                 segments: serde_json::Value::Array(segments).to_string(),
             })
             .collect();
+        // The creator's own and licensed channels are not infringements.
+        let allowed = self
+            .config
+            .review
+            .allows(&candidate.uploader, &candidate.canonical_url);
+        let matches = if allowed && !matches.is_empty() {
+            tracing::info!(candidate = %candidate.canonical_url, uploader = %candidate.uploader, "allowlisted uploader: matches not recorded");
+            Vec::new()
+        } else {
+            matches
+        };
         let match_s = match_started.elapsed().as_secs_f64();
         let inserted = self
             .store

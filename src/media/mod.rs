@@ -526,3 +526,125 @@ fn analysis_size(frame: &ffmpeg::frame::Video, side: u32) -> (u32, u32) {
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(8);
     (even(display_width * scale), even(display_height * scale))
 }
+
+/// Colour pictures of the frames shown at `times` (seconds from the first
+/// frame), each scaled so its longer side is `side` pixels, in the order of
+/// `times`. For evidence (frame pairs), not for matching: decodes every
+/// frame linearly up to the last time asked for, within `limits`. A time
+/// past the end gets the last frame.
+pub fn frames_at(
+    path: &Path,
+    times: &[f64],
+    side: u32,
+    limits: &DecodeLimits,
+) -> Result<Vec<image::RgbImage>, MediaError> {
+    check_file(path)?;
+    let fail = |reason: String| MediaError::Corrupt {
+        path: path.into(),
+        reason,
+    };
+    ffmpeg::init().map_err(|e| fail(e.to_string()))?;
+    ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
+    let started = Instant::now();
+    let mut input = ffmpeg::format::input(path).map_err(|e| MediaError::NotAVideo {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or_else(|| MediaError::NoVideoStream {
+            path: path.into(),
+            found: describe_streams(&input),
+        })?;
+    let stream_index = stream.index();
+    let time_base = f64::from(stream.time_base());
+    let rotation = display_rotation(&stream);
+    let context = ffmpeg::codec::Context::from_parameters(stream.parameters())
+        .map_err(|e| fail(e.to_string()))?;
+    let mut decoder = context.decoder().video().map_err(|e| fail(e.to_string()))?;
+
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by(|a, b| times[*a].total_cmp(&times[*b]));
+    let mut out: Vec<Option<image::RgbImage>> = vec![None; times.len()];
+    let mut next = 0;
+    let mut origin = None;
+    let mut last: Option<image::RgbImage> = None;
+    let mut decoded = ffmpeg::frame::Video::empty();
+    let mut packet = ffmpeg::Packet::empty();
+    while next < order.len() {
+        if started.elapsed().as_secs_f64() > limits.max_decode_s {
+            return Err(MediaError::Timeout {
+                path: path.into(),
+                limit_s: limits.max_decode_s,
+            });
+        }
+        let end = !matches!(packet.read(&mut input), Ok(()));
+        if end {
+            let _ = decoder.send_eof();
+        } else if packet.stream() != stream_index {
+            continue;
+        } else {
+            let _ = decoder.send_packet(&packet);
+        }
+        while next < order.len() && decoder.receive_frame(&mut decoded).is_ok() {
+            let Some(ts) = decoded.timestamp().or(decoded.pts()) else {
+                continue;
+            };
+            let time = ts as f64 * time_base - *origin.get_or_insert(ts as f64 * time_base);
+            if time + 1e-6 < times[order[next]] {
+                continue;
+            }
+            let picture = rgb_picture(&decoded, side, rotation).map_err(|e| fail(e.to_string()))?;
+            while next < order.len() && times[order[next]] <= time + 1e-6 {
+                out[order[next]] = Some(picture.clone());
+                next += 1;
+            }
+            last = Some(picture);
+        }
+        if end {
+            break;
+        }
+    }
+    let Some(fallback) = last.or_else(|| out.iter().flatten().next().cloned()) else {
+        return Err(fail("no frame could be decoded".into()));
+    };
+    Ok(out
+        .into_iter()
+        .map(|p| p.unwrap_or_else(|| fallback.clone()))
+        .collect())
+}
+
+/// One decoded frame as an RGB picture with the longer side `side`, turned
+/// for display.
+fn rgb_picture(
+    frame: &ffmpeg::frame::Video,
+    side: u32,
+    rotation: u32,
+) -> Result<image::RgbImage, ffmpeg::Error> {
+    let (width, height) = analysis_size(frame, side);
+    let mut scaler = scaling::Context::get(
+        frame.format(),
+        frame.width(),
+        frame.height(),
+        Pixel::RGB24,
+        width,
+        height,
+        scaling::Flags::BILINEAR,
+    )?;
+    let mut rgb = ffmpeg::frame::Video::empty();
+    scaler.run(frame, &mut rgb)?;
+    let stride = rgb.stride(0);
+    let row_bytes = width as usize * 3;
+    let mut pixels = Vec::with_capacity(row_bytes * height as usize);
+    for row in 0..height as usize {
+        pixels.extend_from_slice(&rgb.data(0)[row * stride..row * stride + row_bytes]);
+    }
+    let picture = image::RgbImage::from_raw(width, height, pixels).expect("size matches");
+    Ok(match rotation {
+        90 => image::imageops::rotate90(&picture),
+        180 => image::imageops::rotate180(&picture),
+        270 => image::imageops::rotate270(&picture),
+        _ => picture,
+    })
+}

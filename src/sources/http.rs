@@ -84,6 +84,18 @@ pub enum Document {
     },
 }
 
+/// A page fetched for evidence (`HttpClient::fetch_page`).
+pub struct FetchedPage {
+    pub status: u16,
+    /// Response headers in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The URL after redirects.
+    pub final_url: Url,
+    /// The address connected to (the proxy's, when one is used).
+    pub remote_addr: Option<String>,
+    pub body: Vec<u8>,
+}
+
 /// One source's HTTP client.
 pub struct HttpClient {
     client: reqwest::Client,
@@ -319,6 +331,41 @@ impl HttpClient {
             text,
             final_url,
             validators,
+        })
+    }
+
+    /// A page as fetched, for evidence: the status, headers, final URL and
+    /// body (at most `limit` bytes). A status other than 2xx is an error.
+    pub async fn fetch_page(&self, url: &str, limit: u64) -> Result<FetchedPage, FetchError> {
+        let url = self.checked_url(url)?;
+        let response = self.send(&url, HeaderMap::new(), true).await?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let final_url = response.url().clone();
+        let remote_addr = response.remote_addr().map(|a| a.to_string());
+        let body = read_capped(
+            response,
+            &url,
+            self.timeout.as_secs_f64(),
+            limit,
+            |_| Ok(()),
+        )
+        .await?;
+        Ok(FetchedPage {
+            status,
+            headers,
+            final_url,
+            remote_addr,
+            body,
         })
     }
 

@@ -74,7 +74,7 @@ impl Scan {
     }
 }
 
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
@@ -420,11 +420,12 @@ impl Store {
         let mut tx = self.write_transaction().await?;
         let mut inserted = 0;
         for m in matches {
-            inserted += sqlx::query(
+            let match_id = new_id();
+            let added = sqlx::query(
                 "INSERT INTO matches (id, work_id, candidate_id, score, segments, status, created_at) \
                  VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (candidate_id, work_id) DO NOTHING",
             )
-            .bind(new_id())
+            .bind(&match_id)
             .bind(&m.work_id)
             .bind(candidate_id)
             .bind(m.score)
@@ -433,6 +434,11 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if added == 1 {
+                super::evidence::queue_capture(&mut tx, &match_id, job.scan_id.as_deref(), now)
+                    .await?;
+            }
+            inserted += added;
         }
         let status = if duplicate_of.is_some() {
             "duplicate"
@@ -564,7 +570,7 @@ impl Store {
     }
 }
 
-async fn finish_job(
+pub(super) async fn finish_job(
     tx: &mut sqlx::SqliteConnection,
     job_id: &str,
     state: &str,
@@ -584,7 +590,7 @@ async fn finish_job(
     Ok(())
 }
 
-async fn finish_scan_if_complete(
+pub(super) async fn finish_scan_if_complete(
     tx: &mut sqlx::SqliteConnection,
     scan_id: Option<&str>,
     now: &str,

@@ -4,6 +4,7 @@
 //! versioned by the migrations in `migrations/`.
 
 mod artifacts;
+mod evidence;
 mod jobs;
 mod matches;
 mod sources;
@@ -15,6 +16,10 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
+pub use evidence::{
+    allowed_transition, capture_job_id, CaptureOutcome, CaptureRecord, CapturedFile, StatusChange,
+    MATCH_STATUSES,
+};
 pub use jobs::{Candidate, Job, NewCandidate, Scan};
 pub use matches::{MatchRecord, NewMatch};
 pub use sources::StoredSource;
@@ -49,6 +54,12 @@ pub enum StoreError {
     MatchNotFound(String),
     #[error("{query:?} matches several matches ({ids}); give more of the id")]
     AmbiguousMatch { query: String, ids: String },
+    #[error("match {id} is {from}; it cannot become {to} (pending → confirmed / dismissed / licensed → claimed (confirmed only) → resolved)")]
+    BadTransition {
+        id: String,
+        from: String,
+        to: String,
+    },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
 }

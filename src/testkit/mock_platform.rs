@@ -133,6 +133,8 @@ impl MockPlatform {
             .route("/fault/huge-feed.xml", get(huge_feed))
             .route("/fault/private-feed.xml", get(private_feed))
             .route("/fault/slow-feed.xml", get(slow_feed))
+            .route("/fault/capture-feed/{kind}/{id}", get(capture_feed))
+            .route("/fault/page/{kind}/{id}", get(fault_page))
             .route("/_stats", get(stats))
             .layer(axum::middleware::from_fn_with_state(
                 platform.clone(),
@@ -560,6 +562,62 @@ async fn slow_feed(State(p): State<Arc<Platform>>) -> Response {
         &format!("{}/pages/slow", p.base),
         &format!("{}/fault/slow", p.base),
     )
+}
+
+/// A feed with one upload whose media is video `id` but whose page is
+/// `/fault/page/KIND/ID` (for evidence capture faults).
+async fn capture_feed(
+    State(p): State<Arc<Platform>>,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    let Some(v) = p.videos.iter().find(|v| v.id == id) else {
+        return (StatusCode::NOT_FOUND, "no such video").into_response();
+    };
+    one_item_feed(
+        &format!("{}/fault/page/{kind}/{id}", p.base),
+        &format!("{}/media/{}", p.base, v.file),
+    )
+}
+
+/// An upload's page that fails as `kind` says: `404`, `slow` (answers after
+/// 120 s), `huge` (2 GiB of HTML), `binary` (not HTML), `flaky` (404 on the
+/// first request, the page afterwards).
+async fn fault_page(
+    State(p): State<Arc<Platform>>,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    match kind.as_str() {
+        "404" => (StatusCode::NOT_FOUND, "no such page").into_response(),
+        "slow" => slow().await,
+        "huge" => {
+            let mut response = huge().await;
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/html"),
+            );
+            response
+        }
+        "binary" => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            vec![0u8, 1, 2, 3, 255],
+        )
+            .into_response(),
+        "flaky" => {
+            let path = format!("/fault/page/flaky/{id}");
+            let seen = p
+                .stats
+                .lock()
+                .expect("stats lock")
+                .get(&path)
+                .copied()
+                .unwrap_or(0);
+            if seen <= 1 {
+                return (StatusCode::NOT_FOUND, "not yet").into_response();
+            }
+            watch_page(State(p), Query(WatchQuery { v: Some(id) })).await
+        }
+        _ => (StatusCode::NOT_FOUND, "unknown fault").into_response(),
+    }
 }
 
 async fn private_feed() -> Response {

@@ -1,0 +1,588 @@
+//! The evidence bundle (`evidence export MATCH -o claim.zip`) and its
+//! offline check (`reelguard verify claim.zip`).
+//!
+//! Layout (DESIGN.md):
+//! - `manifest.json`: every file with SHA-256 and size, the match, the work,
+//!   the capture (time, manifest hash, token time), reelguard's version;
+//! - `timestamp/manifest.tsr`: RFC 3161 token over `manifest.json`;
+//!   `timestamp/tsa-ca.pem`, `timestamp/tsa-certs.pem`: the CA and TSA certificates;
+//! - `capture/` (with `capture/manifest.json` and its token `capture/manifest.tsr`),
+//!   `frames/`: what the capture sealed, byte for byte;
+//! - `work/`: the work's provenance package (`works export`);
+//! - `report.html`, `report.pdf`, `takedown/`, `VERIFY.md`;
+//! - `SHA256SUMS`: every file, for `sha256sum -c`.
+//!
+//! **Invariant:** a sealed bundle is never modified; the export writes a
+//! new zip through a temporary file.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+use super::capture::{self, CaptureEnv};
+use super::frames::{parse_segments, Segment};
+use super::{report, sha256_hex, takedown, Blobs};
+use crate::config::OwnerConfig;
+use crate::provenance::package::{self, Check, Files};
+use crate::store::{MatchRecord, StatusChange};
+use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
+use crate::timestamp::{format_time, Stamper};
+
+/// What `manifest.json` says this zip is.
+pub const BUNDLE_KIND: &str = "reelguard-evidence-bundle";
+const MANIFEST: &str = "manifest.json";
+const SUMS: &str = "SHA256SUMS";
+const MANIFEST_TOKEN: &str = "timestamp/manifest.tsr";
+pub const CA_FILE: &str = "timestamp/tsa-ca.pem";
+const TSA_CERTS_FILE: &str = "timestamp/tsa-certs.pem";
+const WORK_PREFIX: &str = "work/";
+
+/// Everything the report and the takedown texts say, gathered once.
+pub struct Claim {
+    pub match_id: String,
+    pub status: String,
+    pub score: f64,
+    pub segments: Vec<Segment>,
+    pub history: Vec<StatusChange>,
+    pub work_id: String,
+    pub work_title: String,
+    pub work_owner: Option<String>,
+    pub work_registered_at: String,
+    pub work_sha256: String,
+    pub rights_statement: Option<String>,
+    pub upload_url: String,
+    pub upload_title: String,
+    pub platform: String,
+    pub uploader: String,
+    pub published_at: Option<String>,
+    pub found_at: String,
+    pub captured_at: String,
+    pub capture_manifest_sha256: String,
+    pub capture_tsa_time: Option<String>,
+    pub capture_tsa_name: Option<String>,
+    pub owner: OwnerConfig,
+    pub exported_at: String,
+    /// Bundle paths of the captured files (capture/, frames/).
+    pub captured_files: Vec<(String, u64)>,
+    /// What the capture could not get (no Chromium, media not kept, ...).
+    pub capture_notes: Vec<String>,
+}
+
+impl Claim {
+    /// "2026-11-25T10:00:00Z by CN=… (RFC 3161)" or why there is no token.
+    pub fn capture_stamp_summary(&self) -> String {
+        match (&self.capture_tsa_time, &self.capture_tsa_name) {
+            (Some(time), Some(name)) => format!("{time}, TSA {name}"),
+            _ => "not timestamped: no TSA was configured at capture".into(),
+        }
+    }
+}
+
+/// What an export wrote.
+pub struct Exported {
+    pub files: Vec<(String, u64)>,
+    pub notes: Vec<String>,
+    pub manifest_stamped: bool,
+}
+
+/// Writes the evidence bundle of match `match_id` to `out`.
+pub async fn export(
+    env: &CaptureEnv<'_>,
+    stamper: &Stamper,
+    match_id: &str,
+    out: &Path,
+) -> anyhow::Result<Exported> {
+    let store = env.store;
+    let record = store.find_match(match_id).await?;
+    let capture = store.capture(&record.id).await?;
+    if capture.state != "done" {
+        anyhow::bail!(
+            "the capture of match {} is {}{}; run `reelguard evidence capture {}` first",
+            record.id,
+            capture.state,
+            capture
+                .error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
+            record.id
+        );
+    }
+    let blobs = Blobs::new(env.data_dir);
+    let mut files = Files::new();
+    for file in &capture.files {
+        let bytes = blobs
+            .get(&file.sha256)
+            .with_context(|| format!("{} of match {}", file.path, record.id))?;
+        files.insert(file.path.clone(), bytes);
+    }
+    let mut notes = Vec::new();
+    let mut chains: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut capture_tsa_name = None;
+    if let Some(token) = &capture.token {
+        files.insert(capture::MANIFEST_TOKEN.into(), token.clone());
+        let digest = hex_digest(capture.manifest_sha256.as_deref().unwrap_or_default())?;
+        let verified =
+            verify_token(token, &digest, None, stamper.anchors()).with_context(|| {
+                format!(
+                    "the capture token of match {} does not check against timestamp.trust_anchors",
+                    record.id
+                )
+            })?;
+        capture_tsa_name = Some(verified.tsa_name.clone());
+        chains.push(verified.chain);
+    } else {
+        notes
+            .push("the capture is not timestamped (no TSA was configured when it was made)".into());
+    }
+    let capture_notes: Vec<String> = files
+        .get("capture/fetch.json")
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| v["notes"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+
+    // The work's provenance package, nested under work/.
+    let work = store.find_work(&record.work_id).await?;
+    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let package_path = temp.path().join("work.zip");
+    match crate::provenance::export_package(store, stamper, &work, &env.config.owner, &package_path)
+        .await
+    {
+        Ok(pending) => {
+            if pending > 0 {
+                notes.push(format!(
+                    "{pending} provenance item(s) of the work are still waiting for a timestamp"
+                ));
+            }
+            for (name, bytes) in package::read_zip(&package_path)? {
+                files.insert(format!("{WORK_PREFIX}{name}"), bytes);
+            }
+        }
+        Err(e) => notes.push(format!("no work/ provenance package: {e:#}")),
+    }
+
+    let (status_history, segments) = (
+        store.status_history(&record.id).await?,
+        parse_segments(&record.segments)?,
+    );
+    let exported_at = format_time(&Utc::now());
+    let claim = Claim {
+        match_id: record.id.clone(),
+        status: record.status.clone(),
+        score: record.score,
+        segments,
+        history: status_history,
+        work_id: work.id.clone(),
+        work_title: work.title.clone(),
+        work_owner: work.owner.clone(),
+        work_registered_at: work.created_at.clone(),
+        work_sha256: work.source_sha256.clone(),
+        rights_statement: work.rights_statement.clone(),
+        upload_url: record.candidate_url.clone(),
+        upload_title: record.candidate_title.clone(),
+        platform: record.platform.clone(),
+        uploader: record.uploader.clone(),
+        published_at: record.published_at.clone(),
+        found_at: record.created_at.clone(),
+        captured_at: capture.started_at.clone().unwrap_or_default(),
+        capture_manifest_sha256: capture.manifest_sha256.clone().unwrap_or_default(),
+        capture_tsa_time: capture.tsa_time.clone(),
+        capture_tsa_name,
+        owner: env.config.owner.clone(),
+        exported_at: exported_at.clone(),
+        captured_files: capture
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.size))
+            .collect(),
+        capture_notes,
+    };
+    let html = report::render_html(&claim);
+    match report::render_pdf(
+        &html,
+        &files,
+        env.config.evidence.chromium.as_deref(),
+        env.config.evidence.chromium_timeout_s,
+    )
+    .await
+    {
+        Ok(pdf) => {
+            files.insert("report.pdf".into(), pdf);
+        }
+        Err(e) => notes.push(format!("no report.pdf: {e:#}")),
+    }
+    files.insert("report.html".into(), html.into_bytes());
+    for (path, text) in takedown::takedown_files(&claim) {
+        files.insert(path, text.into_bytes());
+    }
+    files.insert(
+        "VERIFY.md".into(),
+        verify_instructions(&claim, &files).into_bytes(),
+    );
+    if !chains.is_empty() {
+        let (anchors, tsa_certs) = split_chains(&chains);
+        files.insert(CA_FILE.into(), anchors.into_bytes());
+        files.insert(TSA_CERTS_FILE.into(), tsa_certs.into_bytes());
+    }
+
+    let manifest = manifest(&record, &claim, &files, &notes);
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("JSON values serialise");
+    let mut manifest_stamped = false;
+    if stamper.is_configured() {
+        let digest: [u8; 32] = Sha256::digest(&manifest_bytes).into();
+        match stamper.stamp(&digest).await {
+            Ok(stamp) => {
+                files.insert(MANIFEST_TOKEN.into(), stamp.token);
+                manifest_stamped = true;
+            }
+            Err(e) => notes.push(format!("manifest.json is not timestamped: {e}")),
+        }
+    }
+    files.insert(MANIFEST.into(), manifest_bytes);
+    let sums: String = files
+        .iter()
+        .map(|(path, bytes)| format!("{}  {path}\n", sha256_hex(bytes)))
+        .collect();
+    files.insert(SUMS.into(), sums.into_bytes());
+    package::write_zip(out, &files)?;
+    Ok(Exported {
+        files: files
+            .iter()
+            .map(|(p, b)| (p.clone(), b.len() as u64))
+            .collect(),
+        notes,
+        manifest_stamped,
+    })
+}
+
+fn hex_digest(text: &str) -> anyhow::Result<[u8; 32]> {
+    crate::provenance::parse_digest(text)
+}
+
+/// The anchors (last of each chain) and the other certificates, as PEM.
+fn split_chains(chains: &[Vec<Vec<u8>>]) -> (String, String) {
+    let mut anchors: Vec<&Vec<u8>> = Vec::new();
+    let mut others: Vec<&Vec<u8>> = Vec::new();
+    for chain in chains {
+        if let Some((anchor, rest)) = chain.split_last() {
+            if !anchors.contains(&anchor) {
+                anchors.push(anchor);
+            }
+            for cert in rest {
+                if !others.contains(&cert) {
+                    others.push(cert);
+                }
+            }
+        }
+    }
+    let pem = |certs: &[&Vec<u8>]| certs.iter().map(|c| certificate_pem(c)).collect::<String>();
+    (pem(&anchors), pem(&others))
+}
+
+fn manifest(
+    record: &MatchRecord,
+    claim: &Claim,
+    files: &Files,
+    notes: &[String],
+) -> serde_json::Value {
+    let listed: Vec<_> = files
+        .iter()
+        .map(
+            |(path, bytes)| json!({"path": path, "sha256": sha256_hex(bytes), "size": bytes.len()}),
+        )
+        .collect();
+    json!({
+        "kind": BUNDLE_KIND,
+        "reelguard_version": env!("CARGO_PKG_VERSION"),
+        "exported_at": claim.exported_at,
+        "match": {
+            "id": record.id,
+            "status": record.status,
+            "score": record.score,
+            "segments": claim.segments,
+            "found_at": record.created_at,
+            "history": claim.history,
+        },
+        "upload": {
+            "url": record.candidate_url,
+            "platform": record.platform,
+            "uploader": record.uploader,
+            "title": record.candidate_title,
+            "published_at": record.published_at,
+            "media_sha256": record.media_sha256,
+        },
+        "work": {
+            "id": claim.work_id,
+            "title": claim.work_title,
+            "owner": claim.work_owner,
+            "registered_at": claim.work_registered_at,
+            "sha256": claim.work_sha256,
+            "provenance_package": files.contains_key("work/manifest.json").then_some("work/"),
+        },
+        "capture": {
+            "captured_at": claim.captured_at,
+            "manifest": capture::MANIFEST,
+            "manifest_sha256": claim.capture_manifest_sha256,
+            "token": files.contains_key(capture::MANIFEST_TOKEN).then_some(capture::MANIFEST_TOKEN),
+            "token_time": claim.capture_tsa_time,
+        },
+        "notes": notes,
+        "files": listed,
+    })
+}
+
+fn verify_instructions(claim: &Claim, files: &Files) -> String {
+    let mut text = format!(
+        "# Verifying this evidence bundle\n\n\
+         Match `{}`: the upload {} copies the work \"{}\" (`{}`).\n\
+         The upload was captured on {} and the capture was sealed by an RFC 3161 timestamp;\n\
+         the whole bundle is sealed by a second token over `manifest.json`.\n\n\
+         ## With reelguard\n\n\
+         ```\nreelguard verify claim.zip                      # every check below\n\
+         reelguard verify claim.zip --ca your-tsa-ca.pem # against a CA you trust\n```\n\n\
+         ## With standard tools only\n\n\
+         Unpack the zip, then in its directory:\n\n\
+         ```\nsha256sum -c SHA256SUMS\n",
+        claim.match_id, claim.upload_url, claim.work_title, claim.work_id, claim.captured_at
+    );
+    if files.contains_key(CA_FILE) {
+        text.push_str(&format!(
+            "openssl ts -verify -in {MANIFEST_TOKEN} -token_in -data {MANIFEST} -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n\
+             openssl ts -verify -in {} -token_in -data {} -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n",
+            capture::MANIFEST_TOKEN,
+            capture::MANIFEST
+        ));
+    }
+    text.push_str(&format!(
+        "```\n\n\
+         `manifest.json` lists every file with its SHA-256 and size; `{}` lists the captured\n\
+         files the same way, and its token proves they existed, unchanged, at the capture time.\n\
+         `openssl ts -reply -token_in -in {} -text` prints that time and the TSA.\n\
+         The work's own provenance package is under `work/` (see `work/VERIFY.md`;\n\
+         `cd work && sha256sum -c SHA256SUMS`).\n\
+         Compare the CA in `{CA_FILE}` (`openssl x509 -in {CA_FILE} -noout -fingerprint -sha256`)\n\
+         with the fingerprint your TSA publishes.\n",
+        capture::MANIFEST,
+        capture::MANIFEST_TOKEN
+    ));
+    text
+}
+
+/// The CA certificates shipped in a bundle.
+pub fn bundle_anchors(files: &Files) -> Vec<Certificate> {
+    files
+        .get(CA_FILE)
+        .and_then(|pem| parse_pem_certificates(pem).ok())
+        .unwrap_or_default()
+}
+
+/// Checks an evidence bundle: every listed file, `SHA256SUMS`, the
+/// manifest's token, the capture manifest and its token, and the nested
+/// provenance package. Each failure names its file.
+pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let Some(manifest_bytes) = files.get(MANIFEST) else {
+        checks.push(fail(MANIFEST, "missing: this is not a reelguard bundle"));
+        return checks;
+    };
+    let manifest: serde_json::Value = match serde_json::from_slice(manifest_bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            checks.push(fail(MANIFEST, format!("not valid JSON: {e}")));
+            return checks;
+        }
+    };
+    if manifest["kind"] != BUNDLE_KIND {
+        checks.push(fail(
+            MANIFEST,
+            format!("kind is {}, not {BUNDLE_KIND}", manifest["kind"]),
+        ));
+        return checks;
+    }
+
+    // Every listed file, and nothing unlisted.
+    let mut listed = BTreeSet::new();
+    let mut good = 0;
+    for item in manifest["files"].as_array().into_iter().flatten() {
+        let name = item["path"].as_str().unwrap_or_default().to_string();
+        listed.insert(name.clone());
+        match files.get(&name) {
+            None => checks.push(fail(&name, "listed in manifest.json but missing")),
+            Some(bytes) if !same(bytes, &item["sha256"], &item["size"]) => checks.push(fail(
+                &name,
+                format!(
+                    "changed: SHA-256 {} ({} bytes), manifest.json says {} ({} bytes)",
+                    sha256_hex(bytes),
+                    bytes.len(),
+                    item["sha256"].as_str().unwrap_or("?"),
+                    item["size"]
+                ),
+            )),
+            Some(_) => good += 1,
+        }
+    }
+    for name in files.keys() {
+        if !listed.contains(name) && ![MANIFEST, SUMS, MANIFEST_TOKEN].contains(&name.as_str()) {
+            checks.push(fail(
+                name,
+                "not listed in manifest.json (added after export)",
+            ));
+        }
+    }
+    checks.push(pass(
+        MANIFEST,
+        format!("{good} listed files match their SHA-256 and size"),
+    ));
+    checks.push(check_sums(files));
+
+    match files.get(MANIFEST_TOKEN) {
+        Some(token) => {
+            let digest: [u8; 32] = Sha256::digest(manifest_bytes).into();
+            checks.push(token_check(
+                MANIFEST_TOKEN,
+                token,
+                &digest,
+                anchors,
+                MANIFEST,
+            ));
+        }
+        None => checks.push(fail(
+            MANIFEST_TOKEN,
+            "missing: the bundle is not timestamped (no TSA answered at export); export it again",
+        )),
+    }
+
+    // The capture manifest: its files are in the bundle as captured, and its token covers it.
+    match files.get(capture::MANIFEST) {
+        None => checks.push(fail(capture::MANIFEST, "missing")),
+        Some(bytes) => {
+            let capture_manifest: serde_json::Value =
+                serde_json::from_slice(bytes).unwrap_or_default();
+            let mut count = 0;
+            let mut bad = false;
+            for item in capture_manifest["files"].as_array().into_iter().flatten() {
+                let name = item["path"].as_str().unwrap_or_default();
+                count += 1;
+                match files.get(name) {
+                    Some(b) if same(b, &item["sha256"], &item["size"]) => {}
+                    Some(_) => {
+                        bad = true;
+                        checks.push(fail(name, "differs from the capture manifest"));
+                    }
+                    None => {
+                        bad = true;
+                        checks.push(fail(name, "in the capture manifest but missing"));
+                    }
+                }
+            }
+            if capture_manifest["kind"] != capture::MANIFEST_KIND {
+                checks.push(fail(capture::MANIFEST, "not a capture manifest"));
+            } else if !bad {
+                checks.push(pass(
+                    capture::MANIFEST,
+                    format!("{count} captured files are in the bundle unchanged"),
+                ));
+            }
+            match files.get(capture::MANIFEST_TOKEN) {
+                Some(token) => {
+                    let digest: [u8; 32] = Sha256::digest(bytes).into();
+                    checks.push(token_check(
+                        capture::MANIFEST_TOKEN,
+                        token,
+                        &digest,
+                        anchors,
+                        capture::MANIFEST,
+                    ));
+                }
+                None => checks.push(fail(
+                    capture::MANIFEST_TOKEN,
+                    "missing: the capture was not timestamped",
+                )),
+            }
+        }
+    }
+
+    if files.contains_key(&format!("{WORK_PREFIX}manifest.json")) {
+        checks.extend(package::verify_package(files, WORK_PREFIX, anchors, None));
+    } else {
+        checks.push(pass(
+            "work/",
+            "no provenance package (the work has no timestamped creation stages)",
+        ));
+    }
+    checks
+}
+
+fn same(bytes: &[u8], sha256: &serde_json::Value, size: &serde_json::Value) -> bool {
+    Some(sha256_hex(bytes).as_str()) == sha256.as_str() && Some(bytes.len() as u64) == size.as_u64()
+}
+
+fn check_sums(files: &Files) -> Check {
+    let Some(text) = files.get(SUMS) else {
+        return fail(SUMS, "missing");
+    };
+    let text = String::from_utf8_lossy(text);
+    let mut bad = Vec::new();
+    let mut count = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        count += 1;
+        match line.split_once("  ") {
+            Some((hash, file)) => match files.get(file) {
+                Some(bytes) if sha256_hex(bytes) == hash => {}
+                Some(_) => bad.push(format!("{file}: hash differs")),
+                None => bad.push(format!("{file}: missing")),
+            },
+            None => bad.push(format!("unreadable line {line:?}")),
+        }
+    }
+    if bad.is_empty() {
+        pass(SUMS, format!("{count} files match"))
+    } else {
+        fail(SUMS, bad.join("; "))
+    }
+}
+
+fn token_check(
+    item: &str,
+    token: &[u8],
+    digest: &[u8; 32],
+    anchors: &[Certificate],
+    what: &str,
+) -> Check {
+    match verify_token(token, digest, None, anchors) {
+        Ok(v) => pass(
+            item,
+            format!(
+                "RFC 3161 token over {what}: {} by {} (serial {})",
+                format_time(&v.gen_time),
+                v.tsa_name,
+                v.serial
+            ),
+        ),
+        Err(e) => fail(item, format!("token over {what} refused: {e}")),
+    }
+}
+
+fn pass(item: impl Into<String>, detail: impl Into<String>) -> Check {
+    Check {
+        item: item.into(),
+        ok: true,
+        detail: detail.into(),
+    }
+}
+
+fn fail(item: impl Into<String>, detail: impl Into<String>) -> Check {
+    Check {
+        item: item.into(),
+        ok: false,
+        detail: detail.into(),
+    }
+}

@@ -1,0 +1,429 @@
+//! The capture of a match's upload, made the moment the match is found (a
+//! `capture` job) or on demand (`evidence capture MATCH`).
+//!
+//! Files (their paths are the ones they get in the bundle):
+//! - `capture/page.html`: the page as fetched (when it is HTML);
+//! - `capture/fetch.json`: requested and final URL, status, response
+//!   headers, fetch time, proxy, remote address, TLS note, and what failed;
+//! - `capture/screenshot.png`, `capture/page.pdf`: headless Chromium;
+//! - `capture/media.sha256` (always, when the media was hashed) and
+//!   `capture/media.<ext>` (when kept and within `evidence.max_media_bytes`);
+//! - `frames/pair-N.png`, `frames/timeline.png`;
+//! - `capture/manifest.json`: every file above with SHA-256 and size, and
+//!   `capture/manifest.tsr`, its RFC 3161 token (requested at once).
+//!
+//! The page is what the capture is for: when it cannot be fetched (timeout,
+//! HTTP error, too large, not HTML) or the TSA does not answer, the capture
+//! is recorded as failed with the reason and retried later; the match stays.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use serde_json::json;
+use sha2::Digest as _;
+
+use super::chromium::{self, Output};
+use super::frames;
+use super::{sha256_hex, Blobs};
+use crate::config::Config;
+use crate::sources::http::HttpClient;
+use crate::store::{CaptureOutcome, CaptureRecord, CapturedFile, Job, MatchRecord, Store};
+use crate::timestamp::{format_time, Stamper};
+
+/// Path of the capture manifest and its token in the bundle.
+pub const MANIFEST: &str = "capture/manifest.json";
+pub const MANIFEST_TOKEN: &str = "capture/manifest.tsr";
+/// What the capture manifest says it is.
+pub const MANIFEST_KIND: &str = "reelguard-capture-manifest";
+/// Capture attempts made by the job queue before the capture is left failed.
+const MAX_ATTEMPTS: i64 = 3;
+
+/// Where the capture's inputs are.
+pub struct CaptureEnv<'a> {
+    pub store: &'a Store,
+    pub config: &'a Config,
+    pub data_dir: &'a Path,
+    /// Where the daemon keeps downloaded media (`[daemon] media_dir`).
+    pub media_dir: &'a Path,
+}
+
+impl CaptureEnv<'_> {
+    /// The media directory the daemon uses for this data dir.
+    pub fn default_media_dir(config: &Config, data_dir: &Path) -> PathBuf {
+        config
+            .daemon
+            .media_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("media"))
+    }
+}
+
+/// Files gathered by one attempt, by bundle path.
+#[derive(Default)]
+struct Gathered {
+    files: Vec<(String, Vec<u8>)>,
+    /// A large media file copied into the blob store directly.
+    media_blob: Option<(String, String, u64)>,
+    /// Problems that do not fail the capture (no Chromium, media not kept, ...).
+    notes: Vec<String>,
+    /// Why the capture failed, when it did.
+    failure: Option<String>,
+}
+
+/// Runs a capture of `match_id` (for the job `job`, or on demand when None)
+/// and records the outcome. Returns the stored capture.
+pub async fn run(
+    env: &CaptureEnv<'_>,
+    job: Option<&Job>,
+    match_id: &str,
+) -> anyhow::Result<CaptureRecord> {
+    let started = Utc::now();
+    env.store
+        .start_capture(match_id, &format_time(&started))
+        .await?;
+    let record = env.store.find_match(match_id).await?;
+    let mut gathered = Gathered::default();
+    if let Err(error) = gather(env, &record, &started, &mut gathered).await {
+        gathered.failure = Some(format!("{error:#}"));
+    }
+
+    // fetch.json is written last: it carries every note and the failure.
+    let fetch_index = gathered
+        .files
+        .iter()
+        .position(|(p, _)| p == "capture/fetch.json");
+    if let Some(index) = fetch_index {
+        let mut value: serde_json::Value = serde_json::from_slice(&gathered.files[index].1)?;
+        value["notes"] = json!(gathered.notes);
+        value["failure"] = json!(gathered.failure);
+        gathered.files[index].1 = serde_json::to_vec_pretty(&value)?;
+    }
+
+    let blobs = Blobs::new(env.data_dir);
+    let mut files = Vec::new();
+    for (path, bytes) in &gathered.files {
+        let sha256 = blobs.put(bytes)?;
+        files.push(CapturedFile {
+            path: path.clone(),
+            sha256,
+            size: bytes.len() as u64,
+        });
+    }
+    if let Some((path, sha256, size)) = &gathered.media_blob {
+        files.push(CapturedFile {
+            path: path.clone(),
+            sha256: sha256.clone(),
+            size: *size,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut stamp = None;
+    let mut manifest_sha256 = None;
+    if gathered.failure.is_none() {
+        let manifest = capture_manifest(&record, &started, &files);
+        let bytes = serde_json::to_vec_pretty(&manifest)?;
+        let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        manifest_sha256 = Some(blobs.put(&bytes)?);
+        let stamper = Stamper::new(&env.config.timestamp)?;
+        if stamper.is_configured() {
+            match stamper.stamp(&digest).await {
+                Ok(s) => stamp = Some(s),
+                Err(e) => {
+                    gathered.failure = Some(format!(
+                        "the capture manifest could not be timestamped: {e}"
+                    ))
+                }
+            }
+        } else {
+            tracing::warn!(
+                "capture of match {match_id} is not timestamped: no TSA in [timestamp] urls"
+            );
+        }
+        files.push(CapturedFile {
+            path: MANIFEST.into(),
+            sha256: manifest_sha256.clone().expect("just set"),
+            size: bytes.len() as u64,
+        });
+    }
+
+    let attempts = env.store.capture(match_id).await?.attempts;
+    let retry_at = match (&gathered.failure, job) {
+        (Some(_), Some(_)) if attempts < MAX_ATTEMPTS => {
+            let delay = env.config.evidence.retry_after_s * 2f64.powi(attempts as i32 - 1);
+            Some(format_time(
+                &(Utc::now() + chrono::Duration::milliseconds((delay * 1000.0) as i64)),
+            ))
+        }
+        _ => None,
+    };
+    if let Some(failure) = &gathered.failure {
+        tracing::warn!(r#match = %match_id, url = %record.candidate_url, error = %failure, "capture failed");
+    }
+    let tsa_time = stamp.as_ref().map(|s| format_time(&s.verified.gen_time));
+    env.store
+        .finish_capture(
+            job,
+            match_id,
+            &CaptureOutcome {
+                files: &files,
+                manifest_sha256: manifest_sha256.as_deref(),
+                token: stamp.as_ref().map(|s| s.token.as_slice()),
+                tsa_url: stamp.as_ref().map(|s| s.tsa_url.as_str()),
+                tsa_time: tsa_time.as_deref(),
+                error: gathered.failure.as_deref(),
+            },
+            retry_at.as_deref(),
+            &format_time(&Utc::now()),
+        )
+        .await?;
+    Ok(env.store.capture(match_id).await?)
+}
+
+/// The capture manifest: what was captured, when, and every file's hash.
+fn capture_manifest(
+    record: &MatchRecord,
+    started: &chrono::DateTime<Utc>,
+    files: &[CapturedFile],
+) -> serde_json::Value {
+    json!({
+        "kind": MANIFEST_KIND,
+        "reelguard_version": env!("CARGO_PKG_VERSION"),
+        "match_id": record.id,
+        "work_id": record.work_id,
+        "upload_url": record.candidate_url,
+        "captured_at": format_time(started),
+        "files": files,
+    })
+}
+
+async fn gather(
+    env: &CaptureEnv<'_>,
+    record: &MatchRecord,
+    started: &chrono::DateTime<Utc>,
+    out: &mut Gathered,
+) -> anyhow::Result<()> {
+    let evidence = &env.config.evidence;
+    let source = env
+        .store
+        .get_source(&record.source)
+        .await
+        .with_context(|| {
+            format!(
+                "source {} of match {} was removed: add it again to capture through its client",
+                record.source, record.id
+            )
+        })?
+        .config;
+    let client = HttpClient::new(&source)?;
+    let url = record.candidate_url.clone();
+    let tls = match url::Url::parse(&url).map(|u| u.scheme().to_string()) {
+        Ok(scheme) if scheme == "https" => {
+            "not recorded: the TLS peer certificate chain is not captured yet (the page was fetched over https)"
+        }
+        _ => "not https: no TLS peer certificate",
+    };
+    let mut fetch = json!({
+        "requested_url": url,
+        "fetched_at": format_time(started),
+        "proxy": source.proxy,
+        "source": source.name,
+        "tls_peer_chain": tls,
+    });
+
+    // The page first: it is what the capture must have.
+    let page_result = client.fetch_page(&url, evidence.max_page_bytes).await;
+    let page_failure = match page_result {
+        Ok(page) => {
+            fetch["status"] = json!(page.status);
+            fetch["final_url"] = json!(page.final_url.as_str());
+            fetch["redirected"] = json!(page.final_url.as_str() != url);
+            fetch["remote_addr"] = json!(page.remote_addr);
+            fetch["headers"] = json!(page
+                .headers
+                .iter()
+                .map(|(k, v)| json!([k, v]))
+                .collect::<Vec<_>>());
+            fetch["body_sha256"] = json!(sha256_hex(&page.body));
+            fetch["body_bytes"] = json!(page.body.len());
+            let content_type = page
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.to_lowercase())
+                .unwrap_or_default();
+            if content_type.contains("html") {
+                out.files.push(("capture/page.html".into(), page.body));
+                None
+            } else {
+                Some(format!(
+                    "{url} is not an HTML page (content-type {:?}, {} bytes): the page was not captured",
+                    content_type,
+                    page.body.len()
+                ))
+            }
+        }
+        Err(error) => Some(format!("cannot fetch the upload's page: {error}")),
+    };
+    out.files.push((
+        "capture/fetch.json".into(),
+        serde_json::to_vec_pretty(&fetch)?,
+    ));
+
+    if page_failure.is_none() {
+        chromium_captures(env, &url, out).await;
+    }
+    media(env, record, out);
+    frame_files(env, record, out).await;
+    if let Some(failure) = page_failure {
+        anyhow::bail!(failure);
+    }
+    Ok(())
+}
+
+async fn chromium_captures(env: &CaptureEnv<'_>, url: &str, out: &mut Gathered) {
+    let evidence = &env.config.evidence;
+    let Some(binary) = chromium::find(evidence.chromium.as_deref()) else {
+        out.notes.push(
+            "chromium not installed: no screenshot or PDF of the page (scripts/setup.sh installs it; or set evidence.chromium)".into(),
+        );
+        return;
+    };
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            out.notes.push(format!("no screenshot or PDF: {e}"));
+            return;
+        }
+    };
+    for (output, name) in [
+        (Output::Screenshot, "screenshot.png"),
+        (Output::Pdf, "page.pdf"),
+    ] {
+        let file = dir.path().join(name);
+        match chromium::render(&binary, url, output, &file, evidence.chromium_timeout_s).await {
+            Ok(bytes) => out.files.push((format!("capture/{name}"), bytes)),
+            Err(e) => out.notes.push(format!("no capture/{name}: {e:#}")),
+        }
+    }
+}
+
+/// The candidate's media as the daemon kept it, when it did.
+fn kept_media(env: &CaptureEnv<'_>, record: &MatchRecord) -> Option<PathBuf> {
+    if let Some(url) = record.media_url.as_deref() {
+        if url.starts_with("file://") {
+            return url::Url::parse(url).ok()?.to_file_path().ok();
+        }
+    }
+    let file = env.media_dir.join(format!("{}.media", record.candidate_id));
+    if file.is_file() {
+        return Some(file);
+    }
+    let dir = env.media_dir.join(&record.candidate_id);
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_file())
+}
+
+fn media(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathered) {
+    if let Some(sha256) = &record.media_sha256 {
+        out.files.push((
+            "capture/media.sha256".into(),
+            format!(
+                "{sha256}  media (downloaded from {})\n",
+                record.media_url.as_deref().unwrap_or(&record.candidate_url)
+            )
+            .into_bytes(),
+        ));
+    }
+    let Some(path) = kept_media(env, record) else {
+        out.notes.push(
+            "the upload's media was not kept ([daemon] retention): only its SHA-256 is captured"
+                .into(),
+        );
+        return;
+    };
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > env.config.evidence.max_media_bytes {
+        out.notes.push(format!(
+            "the media ({size} bytes) is larger than evidence.max_media_bytes: only its SHA-256 is captured"
+        ));
+        return;
+    }
+    match Blobs::new(env.data_dir).put_file(&path) {
+        Ok((sha256, size)) => {
+            if record.media_sha256.as_deref().is_some_and(|s| s != sha256) {
+                out.notes.push(format!(
+                    "the kept media {} no longer has the SHA-256 recorded at download; not captured",
+                    path.display()
+                ));
+                return;
+            }
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .filter(|e| *e != "media" && e.len() <= 5)
+                .unwrap_or("mp4");
+            out.media_blob = Some((format!("capture/media.{ext}"), sha256, size));
+        }
+        Err(e) => out.notes.push(format!("media not captured: {e:#}")),
+    }
+}
+
+async fn frame_files(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathered) {
+    let segments = match frames::parse_segments(&record.segments) {
+        Ok(s) => s,
+        Err(e) => {
+            out.notes.push(format!("no frames: {e:#}"));
+            return;
+        }
+    };
+    let work = match env.store.find_work(&record.work_id).await {
+        Ok(work) => work,
+        Err(e) => {
+            out.notes.push(format!("no frames: {e}"));
+            return;
+        }
+    };
+    let upload_end = segments.iter().map(|s| s.query_end_s).fold(0.0, f64::max);
+    match frames::timeline_png(&segments, upload_end, work.duration_s) {
+        Ok(png) => out.files.push(("frames/timeline.png".into(), png)),
+        Err(e) => out.notes.push(format!("no timeline: {e:#}")),
+    }
+    let Some(upload) = kept_media(env, record) else {
+        out.notes
+            .push("no frame pairs: the upload's media was not kept".into());
+        return;
+    };
+    let work_file = PathBuf::from(&work.source_path);
+    let moments = frames::moments(&segments, 3);
+    let times: Vec<_> = moments
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"file": format!("frames/pair-{}.png", i + 1), "upload_s": m.upload_s, "work_s": m.work_s}))
+        .collect();
+    let limits = env.config.limits.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        frames::frame_pairs(&work_file, &upload, &moments, &limits)
+    })
+    .await;
+    match result {
+        Ok(Ok(pairs)) => {
+            for (i, png) in pairs.into_iter().enumerate() {
+                out.files.push((format!("frames/pair-{}.png", i + 1), png));
+            }
+            out.files.push((
+                "frames/pairs.json".into(),
+                serde_json::to_vec_pretty(
+                    &json!({"left": "work", "right": "upload", "pairs": times}),
+                )
+                .expect("JSON values serialise"),
+            ));
+        }
+        Ok(Err(e)) => out.notes.push(format!("no frame pairs: {e:#}")),
+        Err(e) => out.notes.push(format!("no frame pairs: {e}")),
+    }
+}

@@ -1,0 +1,461 @@
+//! Evidence end to end on the mock platform: a scan finds an infringing
+//! upload, the capture runs before the scan returns, the review records
+//! status changes, the exported bundle passes `reelguard verify`,
+//! `sha256sum -c` and `openssl ts -verify`, and any changed byte fails
+//! verification naming its file. Capture faults keep the match and a later
+//! capture completes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::platform::{start_platform, write_catalog, Upload};
+use common::{
+    path_str, run, scratch_dir, shared_media, test_media_root, timestamp_config, transform,
+    TsaServer,
+};
+use serde_json::Value;
+
+/// The mock platform: v1 is a mirrored, cropped copy of bikes.mp4 on channel UC-A.
+fn platform() -> Option<&'static String> {
+    static BASE: OnceLock<String> = OnceLock::new();
+    let bikes = shared_media("bikes.mp4")?;
+    Some(BASE.get_or_init(|| {
+        let dir = common::process_dir("evidence-platform");
+        transform(
+            &bikes,
+            &["-vf", "hflip,crop=iw*0.9:ih*0.9,scale=480:-2"],
+            &dir.join("v1.mp4"),
+        );
+        write_catalog(
+            &dir,
+            &[Upload {
+                id: "v1",
+                title: "bikes (reupload)",
+                uploader: "copycat-1",
+                channel: "UC-A",
+            }],
+        );
+        start_platform(&dir)
+    }))
+}
+
+struct Setup {
+    _scratch: tempfile::TempDir,
+    _tsa: TsaServer,
+    dir: PathBuf,
+    data: PathBuf,
+    config: PathBuf,
+    ca: PathBuf,
+}
+
+/// A data dir with bikes.mp4 registered (with a script stage, so it has a
+/// provenance package), a local TSA, and a config with `sources` appended.
+fn setup(sources: &str) -> Setup {
+    let scratch = scratch_dir();
+    let dir = scratch.path().to_path_buf();
+    let tsa = TsaServer::start("127.0.0.1:0");
+    let config = timestamp_config(&dir, std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(sources);
+    std::fs::write(&config, text).unwrap();
+    let data = dir.join("data");
+    let script = dir.join("script.txt");
+    std::fs::write(&script, "A morning ride through the city.\n").unwrap();
+    let bikes = shared_media("bikes.mp4").expect("checked by platform()");
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "register",
+        path_str(&bikes),
+        "--title",
+        "Dawn ride 清晨骑行",
+        "--artifact",
+        &format!("script={}", path_str(&script)),
+    ]);
+    assert_eq!(code, 0, "register failed: {stdout}{stderr}");
+    Setup {
+        ca: tsa.ca_cert.clone(),
+        _scratch: scratch,
+        _tsa: tsa,
+        dir,
+        data,
+        config,
+    }
+}
+
+impl Setup {
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut full = vec![
+            "--data-dir",
+            path_str(&self.data),
+            "--config",
+            path_str(&self.config),
+        ];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let (code, stdout, stderr) = self.run(&args);
+        assert_eq!(
+            code,
+            0,
+            "reelguard {} failed\n{stdout}\n{stderr}",
+            args.join(" ")
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}): {stdout}"))
+    }
+}
+
+fn source(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        "\n[[sources]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"{url}\"\nallow_loopback = true\n{extra}\n"
+    )
+}
+
+fn capture_paths(show: &Value) -> Vec<String> {
+    show["capture"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn has_chromium() -> bool {
+    reelguard::evidence::chromium::find(None).is_some()
+}
+
+fn tool(program: &str, args: &[&str], dir: &Path) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
+    let Some(base) = platform() else { return };
+    let s = setup(&source(
+        "feed",
+        &format!("{base}/feeds/rss.xml?channel=UC-A"),
+        "",
+    ));
+    let scan = s.json(&["scan", "feed"]);
+    assert_eq!(scan["scans"][0]["new_matches"], 1, "{scan}");
+    let list = s.json(&["matches", "list"]);
+    let id = list["matches"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list["matches"][0]["status"], "pending");
+
+    // Captured before the scan returned, and timestamped.
+    let show = s.json(&["matches", "show", &id]);
+    assert_eq!(show["capture"]["state"], "done", "{show}");
+    assert!(show["capture"]["tsa_time"].is_string(), "{show}");
+    let paths = capture_paths(&show);
+    for expected in [
+        "capture/page.html",
+        "capture/fetch.json",
+        "capture/media.sha256",
+        "capture/media.mp4",
+        "capture/manifest.json",
+        "frames/timeline.png",
+        "frames/pair-1.png",
+        "frames/pair-2.png",
+        "frames/pair-3.png",
+        "frames/pairs.json",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == expected),
+            "{expected} missing: {paths:?}"
+        );
+    }
+    if has_chromium() {
+        assert!(
+            paths.iter().any(|p| p == "capture/screenshot.png"),
+            "{paths:?}"
+        );
+        assert!(paths.iter().any(|p| p == "capture/page.pdf"), "{paths:?}");
+    }
+
+    // Review: each change recorded; the flow refuses shortcuts.
+    let (code, _, stderr) = s.run(&["matches", "resolve", &id]);
+    assert_eq!(code, 2, "resolving a pending match is refused: {stderr}");
+    s.json(&["matches", "confirm", &id, "--note", "same ride, mirrored"]);
+    s.json(&["matches", "claim", &id, "--note", "DMCA notice sent"]);
+    let (code, _, stderr) = s.run(&["matches", "dismiss", &id]);
+    assert_eq!(code, 2, "a claimed match cannot be dismissed: {stderr}");
+    let show = s.json(&["matches", "show", &id]);
+    assert_eq!(show["status"], "claimed");
+    let history = show["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{show}");
+    assert_eq!(history[0]["from"], "pending");
+    assert_eq!(history[0]["to"], "confirmed");
+    assert_eq!(history[0]["note"], "same ride, mirrored");
+    assert!(history[1]["at"].is_string());
+
+    // Export and verify.
+    let zip = s.dir.join("claim.zip");
+    let exported = s.json(&["evidence", "export", &id, "-o", path_str(&zip)]);
+    assert_eq!(exported["timestamped"], true, "{exported}");
+    let (code, stdout, stderr) = run(&["verify", path_str(&zip)]);
+    assert_eq!(code, 0, "verify failed:\n{stdout}{stderr}");
+    assert!(
+        stdout.contains("work/chain-head.tsr"),
+        "the nested package is checked: {stdout}"
+    );
+    let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
+    assert_eq!(code, 0, "verify --ca failed:\n{stdout}{stderr}");
+
+    // Standard tools on the unpacked bundle.
+    let files = reelguard::provenance::package::read_zip(&zip).unwrap();
+    let unpacked = s.dir.join("unpacked");
+    for (name, bytes) in &files {
+        let path = unpacked.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    for expected in [
+        "manifest.json",
+        "timestamp/manifest.tsr",
+        "timestamp/tsa-ca.pem",
+        "timestamp/tsa-certs.pem",
+        "report.html",
+        "takedown/dmca-notice.txt",
+        "takedown/youtube-webform.txt",
+        "takedown/tiktok-ip-report.txt",
+        "takedown/email.txt",
+        "VERIFY.md",
+        "SHA256SUMS",
+        "work/manifest.json",
+        "work/certificate.pdf",
+    ] {
+        assert!(
+            files.contains_key(expected),
+            "{expected} missing from the bundle"
+        );
+    }
+    let (ok, out) = tool("sha256sum", &["-c", "SHA256SUMS"], &unpacked);
+    assert!(ok, "sha256sum -c: {out}");
+    for (token, data) in [
+        ("timestamp/manifest.tsr", "manifest.json"),
+        ("capture/manifest.tsr", "capture/manifest.json"),
+    ] {
+        let (ok, out) = tool(
+            "openssl",
+            &[
+                "ts",
+                "-verify",
+                "-in",
+                token,
+                "-token_in",
+                "-data",
+                data,
+                "-CAfile",
+                "timestamp/tsa-ca.pem",
+                "-untrusted",
+                "timestamp/tsa-certs.pem",
+            ],
+            &unpacked,
+        );
+        assert!(
+            ok && out.contains("Verification: OK"),
+            "openssl ts -verify {token}: {out}"
+        );
+    }
+
+    // The DMCA notice has all six statutory elements, filled in.
+    let notice = String::from_utf8(files["takedown/dmca-notice.txt"].clone()).unwrap();
+    for needle in [
+        "/s/ Li Hua",
+        "Dawn ride 清晨骑行",
+        &format!("{base}/pages/v1"),
+        "lihua@example.com",
+        "good faith belief",
+        "under penalty of perjury",
+    ] {
+        assert!(
+            notice.contains(needle),
+            "notice lacks {needle:?}:\n{notice}"
+        );
+    }
+    let email = String::from_utf8(files["takedown/email.txt"].clone()).unwrap();
+    assert!(email.contains("版权侵权通知"), "{email}");
+
+    // The report renders: PDF with pdftoppm, HTML with Chromium.
+    let out_dir = test_media_root();
+    if files.contains_key("report.pdf") {
+        let prefix = out_dir.join("evidence-report-pdf");
+        let (ok, out) = tool(
+            "pdftoppm",
+            &[
+                "-png",
+                "-r",
+                "60",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "report.pdf",
+                path_str(&prefix),
+            ],
+            &unpacked,
+        );
+        assert!(ok, "pdftoppm: {out}");
+        let page = out_dir.join("evidence-report-pdf-1.png");
+        let png = image::open(&page).expect("pdftoppm wrote page 1");
+        assert!(png.width() > 300 && png.height() > 300);
+    } else {
+        assert!(
+            !has_chromium(),
+            "chromium is installed but report.pdf is missing"
+        );
+    }
+    if let Some(chromium) = reelguard::evidence::chromium::find(None) {
+        let shot = out_dir.join("evidence-report-html.png");
+        let _ = std::fs::remove_file(&shot);
+        let url = url::Url::from_file_path(unpacked.join("report.html")).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime
+            .block_on(reelguard::evidence::chromium::render(
+                &chromium,
+                url.as_str(),
+                reelguard::evidence::chromium::Output::Screenshot,
+                &shot,
+                60.0,
+            ))
+            .expect("chromium renders report.html");
+        let png = image::open(&shot).unwrap().to_rgb8();
+        let non_white = png.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+        assert!(non_white > 10_000, "report.html rendered blank");
+    }
+
+    // Changing any byte of any file fails verification, naming that file.
+    for name in files.keys() {
+        let mut changed = files.clone();
+        let bytes = changed.get_mut(name).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x01;
+        let tampered = s.dir.join("tampered.zip");
+        reelguard::provenance::package::write_zip(&tampered, &changed).unwrap();
+        let (code, stdout, _) = run(&["verify", path_str(&tampered)]);
+        assert_ne!(code, 0, "verify passed with {name} changed:\n{stdout}");
+        let named = stdout
+            .lines()
+            .filter(|l| l.starts_with("FAIL"))
+            .any(|l| l.contains(name.as_str()));
+        assert!(named, "no FAIL line names {name}:\n{stdout}");
+    }
+}
+
+#[test]
+fn capture_faults_keep_the_match_and_a_later_capture_completes() {
+    let Some(base) = platform() else { return };
+    let faults = ["404", "slow", "huge", "binary", "flaky"];
+    let sources: String = faults
+        .iter()
+        .map(|kind| {
+            source(
+                kind,
+                &format!("{base}/fault/capture-feed/{kind}/v1"),
+                "timeout_s = 2.0\nretries = 0",
+            )
+        })
+        .collect();
+    let s = setup(&format!("{sources}\n[evidence]\nretry_after_s = 600.0\n"));
+    let started = std::time::Instant::now();
+    for kind in faults {
+        let scan = s.json(&["scan", kind]);
+        assert_eq!(scan["scans"][0]["new_matches"], 1, "{kind}: {scan}");
+    }
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "failed captures must not hold up the scans ({:?})",
+        started.elapsed()
+    );
+    let list = s.json(&["matches", "list"]);
+    let matches = list["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), faults.len(), "every match is kept: {list}");
+    let id_of = |kind: &str| {
+        matches
+            .iter()
+            .find(|m| {
+                m["candidate_url"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("/{kind}/"))
+            })
+            .unwrap_or_else(|| panic!("no match for {kind}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (kind, reason) in [
+        ("404", "404"),
+        ("slow", "no answer within"),
+        ("huge", "larger than the limit"),
+        ("binary", "not an HTML page"),
+        ("flaky", "404"),
+    ] {
+        let show = s.json(&["matches", "show", &id_of(kind)]);
+        assert_eq!(show["capture"]["state"], "failed", "{kind}: {show}");
+        let error = show["capture"]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(reason),
+            "{kind}: {error:?} does not say {reason:?}"
+        );
+        // What could be captured without the page is still recorded.
+        let paths = capture_paths(&show);
+        assert!(
+            paths.iter().any(|p| p == "capture/fetch.json"),
+            "{kind}: {paths:?}"
+        );
+        let zip = s.dir.join(format!("{kind}.zip"));
+        let (code, _, stderr) = s.run(&["evidence", "export", &id_of(kind), "-o", path_str(&zip)]);
+        assert_ne!(code, 0, "{kind}: exported without a capture");
+        assert!(stderr.contains("evidence capture"), "{kind}: {stderr}");
+    }
+
+    // A later capture completes once the page answers, and the bundle verifies.
+    let flaky = id_of("flaky");
+    let capture = s.json(&["evidence", "capture", &flaky]);
+    assert_eq!(capture["state"], "done", "{capture}");
+    assert_eq!(capture["attempts"], 2, "{capture}");
+    let zip = s.dir.join("flaky.zip");
+    s.json(&["evidence", "export", &flaky, "-o", path_str(&zip)]);
+    let (code, stdout, stderr) = run(&["verify", path_str(&zip)]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // A page that still fails fails again, saying so.
+    let (code, _, stderr) = s.run(&["evidence", "capture", &id_of("404")]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("404"), "{stderr}");
+}
+
+#[test]
+fn allowlisted_uploaders_are_not_recorded() {
+    let Some(base) = platform() else { return };
+    let s = setup(&format!(
+        "{}\n[review]\nallowlist = [\"Copycat-1\"]\n",
+        source("feed", &format!("{base}/feeds/rss.xml?channel=UC-A"), "")
+    ));
+    let scan = s.json(&["scan", "feed"]);
+    assert_eq!(scan["scans"][0]["candidates"], 1, "{scan}");
+    assert_eq!(scan["scans"][0]["new_matches"], 0, "{scan}");
+    let list = s.json(&["matches", "list"]);
+    assert_eq!(list["matches"], serde_json::json!([]));
+}
