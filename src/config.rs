@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::alerts::{AlertsConfig, SmtpConfig};
 use crate::daemon::DaemonConfig;
 use crate::matcher::MatchConfig;
 use crate::media::DecodeLimits;
@@ -40,6 +41,10 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// The daemon's workers and media retention.
     pub daemon: DaemonConfig,
+    /// The SMTP server email alerts go through.
+    pub smtp: SmtpConfig,
+    /// Who is alerted of new matches, and when.
+    pub alerts: AlertsConfig,
 }
 
 impl Config {
@@ -135,6 +140,7 @@ impl Config {
             }
         }
         self.daemon.validate()?;
+        crate::alerts::validate(self)?;
         if let Some(url) = &self.database_url {
             if !url.starts_with("sqlite:") {
                 bail!("database_url = {url:?}: only sqlite: URLs are supported in this version");

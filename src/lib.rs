@@ -13,9 +13,12 @@
 //!   yt-dlp), the crawling HTTP client and its SSRF guard.
 //! - [`daemon`]: scheduler, persisted job queue, workers and the pipeline
 //!   fetch media → fingerprint → match → record.
+//! - [`alerts`]: email and webhook alerts of new matches, through a
+//!   persisted outbox.
 //! - [`testkit`]: a mock video platform on 127.0.0.1 for tests and the demo.
 //! - [`cli`]: the `reelguard` command line.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod daemon;

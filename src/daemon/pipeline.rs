@@ -68,6 +68,10 @@ impl Pipeline {
         &self.daemon
     }
 
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The HTTP client of a source (rebuilt when its settings change).
     fn client(&self, config: &SourceConfig) -> anyhow::Result<Arc<HttpClient>> {
         let mut clients = self.clients.lock().expect("client cache lock");
@@ -248,6 +252,7 @@ impl Pipeline {
                     None,
                     Some(&original),
                     &copies,
+                    &crate::alerts::plan(&self.config, Utc::now())?,
                     &now_string(),
                 )
                 .await?;
@@ -315,6 +320,7 @@ impl Pipeline {
                 Some(info.duration_s),
                 None,
                 &matches,
+                &crate::alerts::plan(&self.config, Utc::now())?,
                 &now_string(),
             )
             .await?;

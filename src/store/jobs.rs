@@ -8,6 +8,7 @@
 
 use sqlx::Row;
 
+use super::alerts::{enqueue_for_match, AlertPlan};
 use super::matches::NewMatch;
 use super::{Store, StoreError};
 
@@ -413,16 +414,18 @@ impl Store {
         duration_s: Option<f64>,
         duplicate_of: Option<&str>,
         matches: &[NewMatch],
+        alerts: &AlertPlan,
         now: &str,
     ) -> Result<u64, StoreError> {
         let mut tx = self.write_transaction().await?;
         let mut inserted = 0;
         for m in matches {
-            inserted += sqlx::query(
+            let match_id = new_id();
+            let added = sqlx::query(
                 "INSERT INTO matches (id, work_id, candidate_id, score, segments, status, created_at) \
                  VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (candidate_id, work_id) DO NOTHING",
             )
-            .bind(new_id())
+            .bind(&match_id)
             .bind(&m.work_id)
             .bind(candidate_id)
             .bind(m.score)
@@ -431,6 +434,11 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if added == 1 {
+                // The match's alerts are queued with it: never one without the other.
+                enqueue_for_match(&mut tx, alerts, &match_id, m.score, now).await?;
+            }
+            inserted += added;
         }
         let status = if duplicate_of.is_some() {
             "duplicate"
