@@ -34,6 +34,7 @@ struct State {
     refusal: Mutex<Option<String>>,
     data_delay: Mutex<Duration>,
     received: AtomicU64,
+    bodies: AtomicU64,
 }
 
 /// A running sink; it stops when dropped or [`SmtpSink::stop`]ped.
@@ -66,6 +67,7 @@ impl SmtpSink {
             refusal: Mutex::new(None),
             data_delay: Mutex::new(Duration::ZERO),
             received: AtomicU64::new(0),
+            bodies: AtomicU64::new(0),
         });
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
@@ -97,6 +99,11 @@ impl SmtpSink {
     /// Waits this long before answering the end of DATA.
     pub fn set_data_delay(&self, delay: Duration) {
         *self.state.data_delay.lock().expect("sink lock") = delay;
+    }
+
+    /// Message bodies read to their end (stored or not).
+    pub fn bodies_received(&self) -> u64 {
+        self.state.bodies.load(Ordering::SeqCst)
     }
 
     /// The directory holding the messages.
@@ -217,6 +224,7 @@ async fn session(stream: TcpStream, state: &State) -> anyhow::Result<()> {
                         .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                         .await?;
                     let data = read_data(&mut reader).await?;
+                    state.bodies.fetch_add(1, Ordering::SeqCst);
                     let delay = *state.data_delay.lock().expect("sink lock");
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
