@@ -186,6 +186,8 @@ mod tests {
         assert_eq!(config.matching, MatchConfig::default());
         assert_eq!(config.limits, DecodeLimits::default());
         assert_eq!(config.daemon, DaemonConfig::default());
+        assert_eq!(config.smtp, SmtpConfig::default());
+        assert_eq!(config.alerts, AlertsConfig::default());
         assert!(
             config.sources.is_empty(),
             "the example's source is commented out"
