@@ -23,7 +23,7 @@ use hmac::Mac;
 use serde_json::Value;
 
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
-use common::{path_str, run, scratch_dir, transform};
+use common::{path_str, run_with_env, scratch_dir, transform};
 use reelguard::alerts::{
     email, webhook, MatchAlert, Security, Segment, SmtpConfig, WebhookConfig, WebhookKind,
 };
@@ -551,10 +551,12 @@ fn setup(dir: &Path, sink: SocketAddr, alerts_extra: &str, daemon: &str) -> (Pat
     (data, config)
 }
 
+const HOOK_SECRET: (&str, &str) = ("ALERTS_TEST_HOOK_SECRET", "e2e-secret");
+
 fn rg(data: &Path, config: &Path, args: &[&str]) -> String {
     let mut full = vec!["--data-dir", path_str(data), "--config", path_str(config)];
     full.extend_from_slice(args);
-    let (code, stdout, stderr) = run(&full);
+    let (code, stdout, stderr) = run_with_env(&full, &[HOOK_SECRET]);
     assert_eq!(
         code,
         0,
@@ -624,28 +626,56 @@ fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
     }
     let scratch = scratch_dir();
     let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
-    let (data, config) = setup(scratch.path(), sink.addr, "", "");
+    let (hook_base, captured) = start_receiver(&sink.runtime);
+    let hook = format!(
+        "[[alerts.webhooks]]\nkind = \"json\"\nurl = \"{hook_base}/json\"\nsecret_env = \"{}\"",
+        HOOK_SECRET.0
+    );
+    let (data, config) = setup(scratch.path(), sink.addr, &hook, "");
     let out = rg(&data, &config, &["scan"]);
-    assert!(out.contains("alerts: 2 sent"), "{out}");
+    assert!(out.contains("alerts: 4 sent"), "{out}");
     let (matches, alerts) = stored(&data);
     assert_eq!(matches.len(), 2, "{matches:?}");
     assert_one_message_per_match(&sink.messages(), &matches);
-    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts.len(), 4, "an email and a webhook per match");
     for a in &alerts {
         assert_eq!(a.state, "delivered", "{a:?}");
         assert_eq!(a.attempts, 1);
-        assert!(
-            a.server_response.as_deref().unwrap().starts_with("250 "),
-            "{a:?}"
-        );
+        let answer = a.server_response.as_deref().unwrap();
+        match a.channel.as_str() {
+            "email" => assert!(answer.starts_with("250 "), "{a:?}"),
+            _ => assert_eq!(answer, "HTTP 200: ok", "{a:?}"),
+        }
     }
+    // The webhook got each match once, signed, with distinct idempotency keys.
+    let posts = captured.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2);
+    let mut keys = Vec::new();
+    for (_, _, headers, body) in &posts {
+        let timestamp = headers["x-reelguard-timestamp"].to_str().unwrap();
+        let mut signed = format!("{timestamp}.").into_bytes();
+        signed.extend_from_slice(body);
+        let expected = format!(
+            "sha256={}",
+            hex::encode(hmac(HOOK_SECRET.1.as_bytes(), &signed))
+        );
+        assert_eq!(headers["x-reelguard-signature"].to_str().unwrap(), expected);
+        keys.push(headers["idempotency-key"].to_str().unwrap().to_string());
+        let json: Value = serde_json::from_slice(body).unwrap();
+        let id = json["matches"][0]["match_id"].as_str().unwrap();
+        assert!(matches.iter().any(|m| m.id == id), "{json}");
+    }
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 2);
 
     rg(&data, &config, &["scan"]);
     rg(&data, &config, &["alerts", "send"]);
     assert_eq!(sink.messages().len(), 2, "nothing more after a second scan");
+    assert_eq!(captured.lock().unwrap().len(), 2);
     let listed: Value =
         serde_json::from_str(&rg(&data, &config, &["alerts", "list", "--json"])).unwrap();
-    assert_eq!(listed["alerts"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["alerts"].as_array().unwrap().len(), 4);
     assert_eq!(listed["alerts"][0]["state"], "delivered");
 }
 
