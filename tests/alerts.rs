@@ -874,3 +874,31 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
         "{log_text}"
     );
 }
+
+#[test]
+fn alerts_that_used_up_their_attempts_go_out_after_retry_failed() {
+    if platform().is_none() {
+        return;
+    }
+    let scratch = scratch_dir();
+    let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    let (data, config) = setup(scratch.path(), sink.addr, "max_attempts = 1", "");
+    sink.sink()
+        .set_refusal(Some("554 5.7.1 Relay access denied"));
+    let out = rg(&data, &config, &["scan"]);
+    assert!(out.contains("2 failed"), "{out}");
+    rg(&data, &config, &["alerts", "send"]);
+    let (_, alerts) = stored(&data);
+    for a in &alerts {
+        assert_eq!(a.state, "failed", "{a:?}");
+        assert!(a.last_error.as_deref().unwrap().contains("554"), "{a:?}");
+    }
+    assert!(sink.messages().is_empty());
+
+    sink.sink().set_refusal(None);
+    let out = rg(&data, &config, &["alerts", "send", "--retry-failed"]);
+    assert!(out.contains("2 sent"), "{out}");
+    let (matches, alerts) = stored(&data);
+    assert!(alerts.iter().all(|a| a.state == "delivered"), "{alerts:?}");
+    assert_one_message_per_match(&sink.messages(), &matches);
+}

@@ -30,6 +30,9 @@ pub enum AlertsCommand {
         /// Send the pending digests now instead of at their scheduled time
         #[arg(long)]
         flush_digests: bool,
+        /// Queue the alerts that failed for good again, with fresh attempts
+        #[arg(long)]
+        retry_failed: bool,
     },
 }
 
@@ -37,11 +40,17 @@ pub async fn run(context: &Context, command: AlertsCommand) -> anyhow::Result<()
     match command {
         AlertsCommand::List { limit, json } => list(context, limit, json).await,
         AlertsCommand::Test { to } => test(context, to).await,
-        AlertsCommand::Send { flush_digests } => {
+        AlertsCommand::Send {
+            flush_digests,
+            retry_failed,
+        } => {
             let store = Arc::new(context.open_store().await?);
+            let now = crate::daemon::now_string();
             if flush_digests {
-                let now = crate::daemon::now_string();
                 store.flush_digests(&now).await?;
+            }
+            if retry_failed {
+                store.retry_failed_alerts(&now).await?;
             }
             let outbox = Outbox::new(store.clone(), context.config.clone());
             outbox.release_dead_leases().await?;

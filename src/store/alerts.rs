@@ -222,6 +222,18 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Queues every failed alert again with a fresh count of attempts
+    /// (after the cause, e.g. a wrong password, was fixed). Returns the rows.
+    pub async fn retry_failed_alerts(&self, now: &str) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE alerts SET state = 'queued', attempts = 0, next_attempt_at = ? WHERE state = 'failed'",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Every outbox row, newest first (at most `limit`).
     pub async fn list_alerts(&self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
         let sql =
