@@ -94,8 +94,16 @@ impl Outbox {
 
     /// Sends every batch that is due now, one after the other.
     pub async fn deliver_due(&self) -> anyhow::Result<Delivered> {
+        self.deliver(None).await
+    }
+
+    /// [`Outbox::deliver_due`], stopping between batches once `stop` is true.
+    async fn deliver(&self, stop: Option<&watch::Receiver<bool>>) -> anyhow::Result<Delivered> {
         let mut delivered = Delivered::default();
         loop {
+            if stop.is_some_and(|s| *s.borrow()) {
+                return Ok(delivered);
+            }
             let now = Utc::now();
             let batch = self
                 .store
@@ -158,7 +166,7 @@ impl Outbox {
             if *stop.borrow() {
                 return Ok(());
             }
-            if let Err(e) = self.deliver_due().await {
+            if let Err(e) = self.deliver(Some(&stop)).await {
                 tracing::error!("alert delivery: {e:#}");
             }
             tokio::select! {
