@@ -6,7 +6,8 @@
 # placed after other footage) and finds it, with the matched time ranges.
 # Then the daemon's pipeline: a mock video platform on 127.0.0.1 serves
 # uploads (copies and unrelated clips) through a YouTube-style API, a
-# channel feed, Media RSS and a web page; `reelguard scan` finds the copies.
+# channel feed, Media RSS and a web page; `reelguard scan` finds the copies
+# and emails an alert for each to a local SMTP sink, which the demo prints.
 # Everything happens under target/demo/; nothing leaves this machine.
 set -euo pipefail
 
@@ -154,6 +155,29 @@ rgc() { YOUTUBE_API_KEY=demo-key rg "$@"; }
 rgc sources list
 
 echo
+echo "== a local SMTP sink on 127.0.0.1 receives the alerts =="
+"$BIN" smtp-sink --dir "$DEMO/mail" --listen 127.0.0.1:0 >"$DEMO/smtp.addr" 2>"$DEMO/smtp.log" &
+SINK_PID=$!
+trap 'kill $TSA_PID $MOCK_PID $SINK_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$DEMO/smtp.addr" ] && break; sleep 0.1; done
+SINK_PORT="$(head -1 "$DEMO/smtp.addr" | sed 's/.*://')"
+[ -n "$SINK_PORT" ] || { echo "the SMTP sink did not start:"; cat "$DEMO/smtp.log"; exit 1; }
+echo "SMTP sink at 127.0.0.1:$SINK_PORT, keeping messages in $DEMO/mail"
+cat >>"$DEMO/reelguard.toml" <<TOML
+
+[smtp]
+host = "127.0.0.1"
+port = $SINK_PORT
+security = "none"              # the local sink speaks plain SMTP
+from = "reelguard <alerts@example.com>"
+
+[alerts]
+to = ["creator@example.com"]
+min_score = 0.3               # both demo copies score above this
+TOML
+rgc alerts test
+
+echo
 echo "== reelguard scan: list, download, fingerprint, match =="
 rgc scan
 echo "(mirror-rss lists pages/v2 again and the search finds v1 again: each upload is processed once)"
@@ -163,6 +187,14 @@ rgc matches list
 echo
 echo "== a second scan finds nothing new =="
 rgc scan --json
+
+echo
+echo "== alerts: one email per new match, delivered once =="
+rg alerts list
+FIRST_ALERT="$(ls "$DEMO"/mail/*.eml | sed -n 2p)"
+echo
+echo "-- $FIRST_ALERT (the first alert; the first file is the test message) --"
+"$BIN" smtp-sink --show "$FIRST_ALERT"
 
 echo
 echo "== evidence: captured when the match was found; review, export, verify =="

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::alerts::{AlertsConfig, SmtpConfig};
 use crate::daemon::DaemonConfig;
 use crate::matcher::MatchConfig;
 use crate::media::DecodeLimits;
@@ -44,6 +45,10 @@ pub struct Config {
     pub evidence: crate::evidence::EvidenceConfig,
     /// The allowlist of own and licensed channels (`[review]`).
     pub review: crate::evidence::ReviewConfig,
+    /// The SMTP server email alerts go through.
+    pub smtp: SmtpConfig,
+    /// Who is alerted of new matches, and when.
+    pub alerts: AlertsConfig,
 }
 
 impl Config {
@@ -139,6 +144,7 @@ impl Config {
             }
         }
         self.daemon.validate()?;
+        crate::alerts::validate(self)?;
         if let Some(url) = &self.database_url {
             if !url.starts_with("sqlite:") {
                 bail!("database_url = {url:?}: only sqlite: URLs are supported in this version");
@@ -184,6 +190,8 @@ mod tests {
         assert_eq!(config.matching, MatchConfig::default());
         assert_eq!(config.limits, DecodeLimits::default());
         assert_eq!(config.daemon, DaemonConfig::default());
+        assert_eq!(config.smtp, SmtpConfig::default());
+        assert_eq!(config.alerts, AlertsConfig::default());
         assert!(
             config.sources.is_empty(),
             "the example's source is commented out"

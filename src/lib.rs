@@ -15,9 +15,13 @@
 //!   fetch media → fingerprint → match → record.
 //! - [`evidence`]: capture of a match's upload, frame pairs, the evidence
 //!   bundle, its report and takedown texts, and the bundle's offline check.
-//! - [`testkit`]: a mock video platform on 127.0.0.1 for tests and the demo.
+//! - [`alerts`]: email and webhook alerts of new matches, through a
+//!   persisted outbox.
+//! - [`testkit`]: local stand-ins on 127.0.0.1 for tests and the demo: a mock
+//!   video platform, an RFC 3161 TSA and an SMTP sink.
 //! - [`cli`]: the `reelguard` command line.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -1,6 +1,7 @@
 //! The `reelguard` command line: argument parsing, dispatch and exit codes.
 //! One file per command group.
 
+mod alerts;
 mod daemon;
 mod evidence;
 mod local_tsa;
@@ -10,6 +11,7 @@ mod mock_platform;
 mod progress;
 mod register;
 mod scan;
+mod smtp_sink;
 mod sources;
 mod verify;
 mod works;
@@ -76,6 +78,12 @@ pub enum Command {
     /// Run a local RFC 3161 TSA on 127.0.0.1 (for the demo and tests)
     #[command(hide = true)]
     LocalTsa(local_tsa::LocalTsaArgs),
+    /// List the alert outbox, send a test email, or deliver due alerts now
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
+    /// Run a local SMTP sink on 127.0.0.1 that keeps messages as .eml files
+    #[command(hide = true)]
+    SmtpSink(smtp_sink::SmtpSinkArgs),
 }
 
 /// A problem with what the user gave (exit code 2).
@@ -122,6 +130,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MockPlatform(args) => mock_platform::run(args).await,
         Command::Verify(args) => verify::run(&context, args).await,
         Command::LocalTsa(args) => local_tsa::run(args).await,
+        Command::Alerts(command) => alerts::run(&context, command).await,
+        Command::SmtpSink(args) => smtp_sink::run(args).await,
     }
 }
 

@@ -108,6 +108,13 @@ pub async fn run(context: &Context, args: ScanArgs) -> anyhow::Result<()> {
         );
     }
 
+    // Alerts of the new matches go out now; failures wait for the daemon,
+    // `reelguard alerts send` or the next scan.
+    let outbox = crate::alerts::outbox::Outbox::new(store.clone(), context.config.clone())
+        .with_captures(&context.data_dir()?);
+    outbox.release_dead_leases().await?;
+    let alerts = outbox.deliver_due().await?;
+
     if args.json {
         let list: Vec<_> = scans
             .iter()
@@ -141,6 +148,12 @@ pub async fn run(context: &Context, args: ScanArgs) -> anyhow::Result<()> {
                     m.id, m.work_title, m.candidate_url, m.uploader, m.score
                 );
             }
+        }
+        if alerts != Default::default() {
+            println!(
+                "alerts: {} sent, {} waiting for a retry, {} failed (`reelguard alerts list` shows them)",
+                alerts.sent, alerts.retrying, alerts.failed
+            );
         }
     }
     Ok(())

@@ -108,7 +108,7 @@ pub fn owner_id() -> String {
 }
 
 /// Whether the process named in a lease owner is still running (this machine).
-fn owner_alive(owner: &str) -> bool {
+pub(crate) fn owner_alive(owner: &str) -> bool {
     match owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) {
         Some(pid) => std::path::Path::new("/proc").join(pid.to_string()).exists(),
         None => false,
@@ -264,6 +264,12 @@ pub async fn run_daemon(
         pipeline.timestamp_config().clone(),
         stop.clone(),
     ));
+    let outbox = crate::alerts::outbox::Outbox::new(store.clone(), pipeline.config().clone())
+        .with_captures(pipeline.data_dir());
+    let alerts = tokio::spawn({
+        let stop = stop.clone();
+        async move { outbox.run(stop).await }
+    });
     let mut scheduler = Scheduler::new();
     let mut stop_signal = stop.clone();
     let mut last_reload: Option<std::time::Instant> = None;
@@ -306,6 +312,7 @@ pub async fn run_daemon(
     tracing::info!("stopping: finishing running jobs");
     workers.await??;
     stamps.await?;
+    alerts.await??;
     tracing::info!("daemon stopped");
     Ok(())
 }

@@ -66,12 +66,21 @@ impl Pipeline {
         }
     }
 
+    /// The data directory (blobs, media).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub fn timestamp_config(&self) -> &crate::timestamp::TimestampConfig {
         &self.config.timestamp
     }
 
     pub fn daemon_config(&self) -> &DaemonConfig {
         &self.daemon
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The HTTP client of a source (rebuilt when its settings change).
@@ -277,6 +286,7 @@ impl Pipeline {
                     None,
                     Some(&original),
                     &copies,
+                    &crate::alerts::plan(&self.config, Utc::now())?,
                     &now_string(),
                 )
                 .await?;
@@ -358,6 +368,7 @@ impl Pipeline {
                 Some(info.duration_s),
                 None,
                 &matches,
+                &crate::alerts::plan(&self.config, Utc::now())?,
                 &now_string(),
             )
             .await?;

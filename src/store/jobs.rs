@@ -8,6 +8,7 @@
 
 use sqlx::Row;
 
+use super::alerts::{enqueue_for_match, AlertPlan};
 use super::matches::NewMatch;
 use super::{Store, StoreError};
 
@@ -415,6 +416,7 @@ impl Store {
         duration_s: Option<f64>,
         duplicate_of: Option<&str>,
         matches: &[NewMatch],
+        alerts: &AlertPlan,
         now: &str,
     ) -> Result<u64, StoreError> {
         let mut tx = self.write_transaction().await?;
@@ -437,6 +439,8 @@ impl Store {
             if added == 1 {
                 super::evidence::queue_capture(&mut tx, &match_id, job.scan_id.as_deref(), now)
                     .await?;
+                // The match's alerts are queued with it: never one without the other.
+                enqueue_for_match(&mut tx, alerts, &match_id, m.score, now).await?;
             }
             inserted += added;
         }
@@ -742,6 +746,7 @@ mod tests {
                 Some(1.0),
                 None,
                 &[],
+                &crate::store::AlertPlan::default(),
                 T1,
             )
             .await

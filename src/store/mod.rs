@@ -3,6 +3,7 @@
 //! SQLite (WAL mode) in the data directory by default; the schema is
 //! versioned by the migrations in `migrations/`.
 
+mod alerts;
 mod artifacts;
 mod evidence;
 mod jobs;
@@ -15,6 +16,7 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use alerts::{AlertPlan, AlertRecord};
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
 pub use evidence::{
     allowed_transition, capture_job_id, CaptureOutcome, CaptureRecord, CapturedFile, StatusChange,

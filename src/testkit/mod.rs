@@ -2,4 +2,5 @@
 //! every one listens on 127.0.0.1 only.
 
 pub mod mock_platform;
+pub mod smtp_sink;
 pub mod tsa;

@@ -1,0 +1,371 @@
+//! Alert emails: what they say ([`compose`]: English and Chinese, plain
+//! text and HTML, one match or a digest of several), their MIME structure
+//! ([`build_message`]) and sending them over SMTP ([`send`]).
+//!
+//! Structure: `multipart/mixed` (only when a bundle is attached) holding
+//! `multipart/alternative` of the plain text and a `multipart/related`
+//! whose HTML shows each matched frame pair inline as `cid:frame-N@reelguard`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::{clock, MatchAlert, Security, SmtpConfig};
+
+/// An email's content before MIME encoding.
+#[derive(Clone, Debug)]
+pub struct Letter {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// (Content-ID without brackets, PNG bytes), referenced by the HTML.
+    pub images: Vec<(String, Vec<u8>)>,
+    /// (file name, bytes): evidence bundles under the size cap.
+    pub attachments: Vec<(String, Vec<u8>)>,
+}
+
+/// The alert for `alerts` (one match, or a digest of several). Bundles
+/// larger than `max_attachment_bytes` are named instead of attached.
+pub fn compose(alerts: &[MatchAlert], max_attachment_bytes: u64) -> Letter {
+    let subject = match alerts {
+        [one] => format!(
+            "[reelguard] Re-upload of \"{}\" found on {} / 发现《{}》的转载",
+            one.work_title, one.platform, one.work_title
+        ),
+        many => format!(
+            "[reelguard] {} re-uploads of your works found / 发现 {} 条作品转载",
+            many.len(),
+            many.len()
+        ),
+    };
+    let mut images = Vec::new();
+    let mut attachments = Vec::new();
+    let mut bundle_notes = Vec::new();
+    for (i, alert) in alerts.iter().enumerate() {
+        if let Some(png) = &alert.frame_png {
+            images.push((format!("frame-{}@reelguard", i + 1), png.clone()));
+        }
+        if let Some(path) = &alert.bundle {
+            let size = std::fs::metadata(path).map(|m| m.len());
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| format!("evidence-{}.zip", alert.match_id));
+            match size {
+                Ok(size) if size <= max_attachment_bytes => match std::fs::read(path) {
+                    Ok(bytes) => {
+                        attachments.push((name, bytes));
+                        bundle_notes.push(None);
+                        continue;
+                    }
+                    Err(e) => {
+                        bundle_notes.push(Some(format!("cannot read {}: {e}", path.display())))
+                    }
+                },
+                Ok(size) => bundle_notes.push(Some(format!(
+                    "{} is {size} bytes, over the {max_attachment_bytes}-byte attachment limit",
+                    path.display()
+                ))),
+                Err(e) => bundle_notes.push(Some(format!("cannot read {}: {e}", path.display()))),
+            }
+        } else {
+            bundle_notes.push(None);
+        }
+    }
+    let text = text_body(alerts, &bundle_notes);
+    let html = html_body(alerts, &images);
+    Letter {
+        subject,
+        text,
+        html,
+        images,
+        attachments,
+    }
+}
+
+fn ranges(alert: &MatchAlert, upload: &str, work: &str) -> Vec<String> {
+    alert
+        .segments
+        .iter()
+        .map(|s| {
+            format!(
+                "{upload} {}–{} = {work} {}–{}",
+                clock(s.query_start_s),
+                clock(s.query_end_s),
+                clock(s.work_start_s),
+                clock(s.work_end_s)
+            )
+        })
+        .collect()
+}
+
+fn match_link(alert: &MatchAlert) -> String {
+    alert
+        .match_link
+        .clone()
+        .unwrap_or_else(|| format!("reelguard matches show {}", alert.match_id))
+}
+
+fn evidence_link(alert: &MatchAlert) -> String {
+    alert
+        .evidence_link
+        .clone()
+        .unwrap_or_else(|| format!("reelguard evidence export {} -o claim.zip", alert.match_id))
+}
+
+fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
+    let mut out = String::new();
+    let n = alerts.len();
+    if n == 1 {
+        let _ = writeln!(
+            out,
+            "reelguard found a re-upload of your work \"{}\".\n",
+            alerts[0].work_title
+        );
+    } else {
+        let _ = writeln!(out, "reelguard found {n} re-uploads of your works.\n");
+    }
+    for (i, a) in alerts.iter().enumerate() {
+        if n > 1 {
+            let _ = writeln!(out, "{}. \"{}\"", i + 1, a.work_title);
+        }
+        let _ = writeln!(out, "  Upload:    {}", a.upload_title);
+        let _ = writeln!(out, "  URL:       {}", a.url);
+        let _ = writeln!(out, "  Platform:  {}", a.platform);
+        let _ = writeln!(out, "  Uploader:  {}", a.uploader);
+        if let Some(p) = &a.published_at {
+            let _ = writeln!(out, "  Published: {p}");
+        }
+        let _ = writeln!(out, "  Found:     {}", a.found_at);
+        let _ = writeln!(out, "  Score:     {:.2}", a.score);
+        for r in ranges(a, "upload", "work") {
+            let _ = writeln!(out, "  Copied:    {r}");
+        }
+        let _ = writeln!(out, "  Match:     {}", match_link(a));
+        let _ = writeln!(out, "  Evidence:  {}", evidence_link(a));
+        if let Some(Some(note)) = bundle_notes.get(i) {
+            let _ = writeln!(out, "  Bundle not attached: {note}");
+        }
+        out.push('\n');
+    }
+    out.push_str("Review it, then confirm, dismiss or mark it licensed.\n\n");
+    out.push_str("----\n\n");
+    if n == 1 {
+        let _ = writeln!(
+            out,
+            "reelguard 发现了您的作品《{}》的转载。\n",
+            alerts[0].work_title
+        );
+    } else {
+        let _ = writeln!(out, "reelguard 发现了您的作品的 {n} 条转载。\n");
+    }
+    for (i, a) in alerts.iter().enumerate() {
+        if n > 1 {
+            let _ = writeln!(out, "{}.《{}》", i + 1, a.work_title);
+        }
+        let _ = writeln!(out, "  视频标题：{}", a.upload_title);
+        let _ = writeln!(out, "  链接：{}", a.url);
+        let _ = writeln!(out, "  平台：{}", a.platform);
+        let _ = writeln!(out, "  上传者：{}", a.uploader);
+        if let Some(p) = &a.published_at {
+            let _ = writeln!(out, "  发布时间：{p}");
+        }
+        let _ = writeln!(out, "  发现时间：{}", a.found_at);
+        let _ = writeln!(out, "  相似度：{:.2}", a.score);
+        for r in ranges(a, "转载视频", "原作") {
+            let _ = writeln!(out, "  转载片段：{r}");
+        }
+        let _ = writeln!(out, "  匹配详情：{}", match_link(a));
+        let _ = writeln!(out, "  证据包：{}", evidence_link(a));
+        out.push('\n');
+    }
+    out.push_str("请核实后确认、驳回或标记为已授权。\n");
+    out
+}
+
+/// Escapes text for HTML (titles and uploaders come from hostile platforms).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A link when `target` is an http(s) URL, else the escaped text.
+fn link(target: &str) -> String {
+    let safe = url::Url::parse(target).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    if safe {
+        format!("<a href=\"{0}\">{0}</a>", escape(target))
+    } else {
+        format!("<code>{}</code>", escape(target))
+    }
+}
+
+fn html_body(alerts: &[MatchAlert], images: &[(String, Vec<u8>)]) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif\">\n",
+    );
+    let n = alerts.len();
+    let (en, zh) = if n == 1 {
+        (
+            format!(
+                "reelguard found a re-upload of your work “{}”.",
+                escape(&alerts[0].work_title)
+            ),
+            format!(
+                "reelguard 发现了您的作品《{}》的转载。",
+                escape(&alerts[0].work_title)
+            ),
+        )
+    } else {
+        (
+            format!("reelguard found {n} re-uploads of your works."),
+            format!("reelguard 发现了您的作品的 {n} 条转载。"),
+        )
+    };
+    let _ = writeln!(out, "<p>{en}<br>{zh}</p>");
+    for (i, a) in alerts.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<h3>{}. “{}” /《{}》</h3>",
+            i + 1,
+            escape(&a.work_title),
+            escape(&a.work_title)
+        );
+        let cid = format!("frame-{}@reelguard", i + 1);
+        if images.iter().any(|(id, _)| *id == cid) {
+            let _ = writeln!(
+                out,
+                "<p><img src=\"cid:{cid}\" alt=\"matched frames: upload | work / 匹配帧：转载 | 原作\" style=\"max-width: 100%\"></p>"
+            );
+        }
+        out.push_str("<table cellpadding=\"4\">\n");
+        let mut row = |en: &str, zh: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "<tr><th align=\"left\">{en} / {zh}</th><td>{value}</td></tr>"
+            );
+        };
+        row("Upload", "视频标题", escape(&a.upload_title));
+        row("URL", "链接", link(&a.url));
+        row("Platform", "平台", escape(&a.platform));
+        row("Uploader", "上传者", escape(&a.uploader));
+        if let Some(p) = &a.published_at {
+            row("Published", "发布时间", escape(p));
+        }
+        row("Found", "发现时间", escape(&a.found_at));
+        row("Score", "相似度", format!("{:.2}", a.score));
+        for (en, zh) in ranges(a, "upload", "work")
+            .into_iter()
+            .zip(ranges(a, "转载视频", "原作"))
+        {
+            row(
+                "Copied",
+                "转载片段",
+                format!("{}<br>{}", escape(&en), escape(&zh)),
+            );
+        }
+        row("Match", "匹配详情", link(&match_link(a)));
+        row("Evidence", "证据包", link(&evidence_link(a)));
+        out.push_str("</table>\n");
+    }
+    out.push_str("<p>Review it, then confirm, dismiss or mark it licensed.<br>请核实后确认、驳回或标记为已授权。</p>\n</body></html>\n");
+    out
+}
+
+/// The MIME message of `letter` from `from` to `to`.
+pub fn build_message(
+    letter: &Letter,
+    from: &str,
+    reply_to: &str,
+    to: &str,
+) -> anyhow::Result<Message> {
+    let from: Mailbox = from
+        .parse()
+        .with_context(|| format!("smtp.from = {from:?} is not an email address"))?;
+    let to: Mailbox = to
+        .parse()
+        .with_context(|| format!("recipient {to:?} is not an email address"))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(&letter.subject);
+    if !reply_to.is_empty() {
+        let reply_to: Mailbox = reply_to
+            .parse()
+            .with_context(|| format!("smtp.reply_to = {reply_to:?} is not an email address"))?;
+        builder = builder.reply_to(reply_to);
+    }
+    let png = ContentType::parse("image/png").expect("a valid content type");
+    let mut related = MultiPart::related().singlepart(SinglePart::html(letter.html.clone()));
+    for (cid, bytes) in &letter.images {
+        related = related
+            .singlepart(Attachment::new_inline(cid.clone()).body(bytes.clone(), png.clone()));
+    }
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(letter.text.clone()))
+        .multipart(related);
+    let message = if letter.attachments.is_empty() {
+        builder.multipart(alternative)
+    } else {
+        let zip = ContentType::parse("application/zip").expect("a valid content type");
+        let mut mixed = MultiPart::mixed().multipart(alternative);
+        for (name, bytes) in &letter.attachments {
+            mixed =
+                mixed.singlepart(Attachment::new(name.clone()).body(bytes.clone(), zip.clone()));
+        }
+        builder.multipart(mixed)
+    };
+    message.context("cannot build the alert email")
+}
+
+/// Sends `message` through the `[smtp]` server and returns its answer
+/// (e.g. "250 OK queued as 1234"). The whole exchange is bounded by
+/// `timeout_s` (lettre's own timeout covers only each read and write).
+pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String> {
+    let timeout = Duration::from_secs_f64(smtp.timeout_s);
+    let server = format!("{}:{} ({:?})", smtp.host, smtp.port, smtp.security);
+    let builder = match smtp.security {
+        Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+            .with_context(|| format!("cannot set up STARTTLS to {}", smtp.host))?,
+        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+            .with_context(|| format!("cannot set up TLS to {}", smtp.host))?,
+    };
+    let mut builder = builder.port(smtp.port).timeout(Some(timeout));
+    if !smtp.username.is_empty() {
+        let password = std::env::var(&smtp.password_env).with_context(|| {
+            format!(
+                "smtp.password_env: environment variable {} is not set; export the SMTP password of {:?} in it",
+                smtp.password_env, smtp.username
+            )
+        })?;
+        builder = builder.credentials(Credentials::new(smtp.username.clone(), password));
+    }
+    let transport = builder.build();
+    let response = match tokio::time::timeout(timeout, transport.send(message)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => return Err(anyhow::anyhow!("SMTP server {server}: {e}")),
+        Err(_) => anyhow::bail!(
+            "SMTP server {server} did not finish within {} s",
+            smtp.timeout_s
+        ),
+    };
+    let text: Vec<&str> = response.message().collect();
+    Ok(format!("{} {}", response.code(), text.join(" "))
+        .trim()
+        .to_string())
+}

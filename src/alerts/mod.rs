@@ -1,0 +1,488 @@
+//! Alerts: telling creators about new matches by email and webhooks,
+//! exactly once.
+//!
+//! This module owns the `[smtp]` and `[alerts]` configuration and decides
+//! who is alerted of a match ([`plan`]); the store writes the alerts into
+//! its outbox in the transaction that records the match. [`outbox`] delivers
+//! the outbox (retries with exponential backoff, leases, the server's
+//! answer recorded), [`email`] builds the messages (English and Chinese,
+//! plain text and HTML, the matched frame pair inline, the evidence bundle
+//! attached) and sends them over SMTP, [`webhook`] builds and signs the
+//! JSON of each webhook format.
+
+pub mod email;
+pub mod outbox;
+pub mod webhook;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::bail;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::store::{AlertPlan, MatchRecord};
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain text (a relay on localhost).
+    None,
+    /// Plain connection upgraded with STARTTLS (required), usually port 587.
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("SMTPS"), usually port 465.
+    Tls,
+}
+
+/// The `[smtp]` section: the server alerts are sent through.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The server's host name; empty: no email alerts.
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// Login name; empty: no authentication.
+    pub username: String,
+    /// The environment variable holding the password.
+    pub password_env: String,
+    /// The sender address (`Name <addr>` or `addr`).
+    pub from: String,
+    /// Where replies go; empty: to `from`.
+    pub reply_to: String,
+    /// Seconds one send (connect, every command, the message) may take.
+    pub timeout_s: f64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 587,
+            security: Security::Starttls,
+            username: String::new(),
+            password_env: "REELGUARD_SMTP_PASSWORD".into(),
+            from: String::new(),
+            reply_to: String::new(),
+            timeout_s: 30.0,
+        }
+    }
+}
+
+/// The kinds of webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookKind {
+    /// reelguard's own JSON, signed with HMAC-SHA256 when a secret is set.
+    Json,
+    /// Slack incoming webhook (`text` + `blocks`).
+    Slack,
+    /// Feishu / Lark custom bot (`msg_type` + `content`, optional signature).
+    Feishu,
+    /// DingTalk custom robot (`msgtype: markdown`, optional signature).
+    Dingtalk,
+    /// WeCom (WeChat Work) group robot (`msgtype: markdown`).
+    Wecom,
+}
+
+impl WebhookKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookKind::Json => "json",
+            WebhookKind::Slack => "slack",
+            WebhookKind::Feishu => "feishu",
+            WebhookKind::Dingtalk => "dingtalk",
+            WebhookKind::Wecom => "wecom",
+        }
+    }
+}
+
+/// One `[[alerts.webhooks]]` entry.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub kind: WebhookKind,
+    pub url: String,
+    /// The environment variable holding the signing secret (json, feishu, dingtalk).
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+impl WebhookConfig {
+    /// The name its outbox rows carry: the URL without its query (which
+    /// often holds an access token), and a short hash of the whole URL so
+    /// two webhooks differing only in their token stay apart.
+    pub fn recipient(&self) -> String {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(self.url.as_bytes()));
+        let bare = self.url.split(['?', '#']).next().unwrap_or_default();
+        format!("{bare} [{}]", &digest[..8])
+    }
+
+    /// The outbox channel: `webhook:KIND`.
+    pub fn channel(&self) -> String {
+        format!("webhook:{}", self.kind.as_str())
+    }
+}
+
+/// The `[alerts]` section: who is told of new matches, and when.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Email recipients; empty: `[owner] email`, if set.
+    pub to: Vec<String>,
+    /// Matches scoring below this (0–1) are not alerted.
+    pub min_score: f64,
+    /// Cron schedule of digests (6 fields with seconds, or a 5-field
+    /// crontab); empty: one alert per match, at once.
+    pub digest: String,
+    /// IANA time zone of the digest schedule.
+    pub timezone: String,
+    /// The evidence bundle is attached when at most this many bytes.
+    pub max_attachment_bytes: u64,
+    /// Base URL of the dashboard, for links to matches; empty: the email
+    /// names the commands that show them.
+    pub dashboard_url: String,
+    /// Attempts at a delivery before it is marked failed.
+    pub max_attempts: u32,
+    /// Seconds before the first retry; doubled at each further attempt.
+    pub retry_base_s: f64,
+    /// Longest wait between retries, in seconds.
+    pub retry_max_s: f64,
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            to: Vec::new(),
+            min_score: 0.0,
+            digest: String::new(),
+            timezone: "UTC".into(),
+            max_attachment_bytes: 10 * 1024 * 1024,
+            dashboard_url: String::new(),
+            max_attempts: 12,
+            retry_base_s: 30.0,
+            retry_max_s: 3600.0,
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+impl AlertsConfig {
+    /// The digest schedule and its time zone, when digests are on.
+    pub fn digest_schedule(&self) -> anyhow::Result<Option<(cron::Schedule, chrono_tz::Tz)>> {
+        if self.digest.trim().is_empty() {
+            return Ok(None);
+        }
+        let schedule = crate::sources::config::parse_cron(&self.digest).map_err(|e| {
+            anyhow::anyhow!(
+                "alerts.digest = {:?}: {e}; use 6 fields `sec min hour day month weekday` (e.g. \"0 0 9 * * *\" daily at 09:00) or a 5-field crontab",
+                self.digest
+            )
+        })?;
+        let tz = chrono_tz::Tz::from_str(&self.timezone).map_err(|_| {
+            anyhow::anyhow!(
+                "alerts.timezone = {:?}: not an IANA time zone (e.g. \"UTC\", \"Asia/Shanghai\")",
+                self.timezone
+            )
+        })?;
+        Ok(Some((schedule, tz)))
+    }
+
+    /// The backoff before retry number `attempt` (1 = the first retry).
+    pub fn retry_delay(&self, attempt: i64) -> std::time::Duration {
+        let exponent = (attempt.max(1) - 1).min(30) as i32;
+        let seconds = (self.retry_base_s * 2f64.powi(exponent)).min(self.retry_max_s);
+        std::time::Duration::from_secs_f64(seconds.max(0.0))
+    }
+}
+
+/// Checks `[smtp]` and `[alerts]`, naming the key, the value and the reason.
+pub fn validate(config: &Config) -> anyhow::Result<()> {
+    let smtp = &config.smtp;
+    let alerts = &config.alerts;
+    if !smtp.host.is_empty() {
+        if smtp.port == 0 {
+            bail!("smtp.port = 0: give the server's port (587 for starttls, 465 for tls, 25 for none)");
+        }
+        if smtp.from.is_empty() {
+            bail!("smtp.from is empty: give the sender address, e.g. \"reelguard@example.com\"");
+        }
+        if let Err(e) = smtp.from.parse::<lettre::message::Mailbox>() {
+            bail!("smtp.from = {:?}: not an email address ({e})", smtp.from);
+        }
+        if !smtp.reply_to.is_empty() {
+            if let Err(e) = smtp.reply_to.parse::<lettre::message::Mailbox>() {
+                bail!(
+                    "smtp.reply_to = {:?}: not an email address ({e})",
+                    smtp.reply_to
+                );
+            }
+        }
+        if !(smtp.timeout_s > 0.0 && smtp.timeout_s <= 600.0) {
+            bail!(
+                "smtp.timeout_s = {}: must be between 0 and 600 seconds",
+                smtp.timeout_s
+            );
+        }
+        if !smtp.username.is_empty() && smtp.password_env.is_empty() {
+            bail!("smtp.password_env is empty: name the environment variable holding the password of {:?}", smtp.username);
+        }
+    }
+    for to in &alerts.to {
+        if let Err(e) = to.parse::<lettre::message::Mailbox>() {
+            bail!("alerts.to = {to:?}: not an email address ({e})");
+        }
+    }
+    if !alerts.to.is_empty() && smtp.host.is_empty() {
+        bail!("alerts.to is set but smtp.host is empty: configure [smtp] to send email alerts");
+    }
+    if !(0.0..=1.0).contains(&alerts.min_score) {
+        bail!(
+            "alerts.min_score = {}: must be between 0 and 1",
+            alerts.min_score
+        );
+    }
+    alerts.digest_schedule()?;
+    if alerts.max_attempts == 0 {
+        bail!("alerts.max_attempts = 0: must be at least 1");
+    }
+    if !(alerts.retry_base_s >= 0.0 && alerts.retry_max_s >= alerts.retry_base_s) {
+        bail!(
+            "alerts.retry_base_s = {}, retry_max_s = {}: need 0 <= retry_base_s <= retry_max_s",
+            alerts.retry_base_s,
+            alerts.retry_max_s
+        );
+    }
+    if !alerts.dashboard_url.is_empty() && url::Url::parse(&alerts.dashboard_url).is_err() {
+        bail!(
+            "alerts.dashboard_url = {:?}: not a URL",
+            alerts.dashboard_url
+        );
+    }
+    for hook in &alerts.webhooks {
+        match url::Url::parse(&hook.url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            _ => bail!("alerts.webhooks.url = {:?}: not an http(s) URL", hook.url),
+        }
+        if hook.kind == WebhookKind::Wecom && hook.secret_env.is_some() {
+            bail!("alerts.webhooks.secret_env: WeCom robots are not signed; remove it (the key in the URL is the secret)");
+        }
+    }
+    Ok(())
+}
+
+/// Email recipients: `[alerts] to`, else the owner's address.
+pub fn email_recipients(config: &Config) -> Vec<String> {
+    if config.smtp.host.is_empty() {
+        return Vec::new();
+    }
+    if !config.alerts.to.is_empty() {
+        return config.alerts.to.clone();
+    }
+    config
+        .owner
+        .email
+        .iter()
+        .filter(|e| !e.is_empty())
+        .cloned()
+        .collect()
+}
+
+/// Who is alerted of matches recorded at `now`: every email recipient and
+/// webhook, immediately or in the digest that closes next.
+pub fn plan(config: &Config, now: DateTime<Utc>) -> anyhow::Result<AlertPlan> {
+    let mut targets: Vec<(String, String)> = email_recipients(config)
+        .into_iter()
+        .map(|to| ("email".to_string(), to))
+        .collect();
+    for hook in &config.alerts.webhooks {
+        targets.push((hook.channel(), hook.recipient()));
+    }
+    let digest_at = match config.alerts.digest_schedule()? {
+        Some((schedule, tz)) => {
+            let next =
+                crate::daemon::scheduler::next_fire(&schedule, tz, now).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "alerts.digest = {:?} never fires again; change the schedule",
+                        config.alerts.digest
+                    )
+                })?;
+            Some(crate::daemon::time_string(next))
+        }
+        None => None,
+    };
+    Ok(AlertPlan {
+        targets,
+        min_score: config.alerts.min_score,
+        digest_at,
+    })
+}
+
+/// One matched segment: which seconds of the upload copy which of the work.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Segment {
+    pub query_start_s: f64,
+    pub query_end_s: f64,
+    pub work_start_s: f64,
+    pub work_end_s: f64,
+    #[serde(default)]
+    pub score: f64,
+}
+
+/// What an alert says about one match.
+#[derive(Clone, Debug)]
+pub struct MatchAlert {
+    pub match_id: String,
+    pub work_title: String,
+    pub work_id: String,
+    pub url: String,
+    pub platform: String,
+    pub uploader: String,
+    pub upload_title: String,
+    pub published_at: Option<String>,
+    pub found_at: String,
+    pub score: f64,
+    pub segments: Vec<Segment>,
+    /// The best matched frame pair (upload | work) as PNG, shown inline.
+    pub frame_png: Option<Vec<u8>>,
+    /// The evidence bundle, attached when small enough.
+    pub bundle: Option<PathBuf>,
+    /// Link to the match in the dashboard.
+    pub match_link: Option<String>,
+    /// Link to the evidence bundle in the dashboard.
+    pub evidence_link: Option<String>,
+}
+
+impl MatchAlert {
+    /// From a stored match; links from `dashboard_url` when set.
+    pub fn from_record(record: &MatchRecord, dashboard_url: &str) -> MatchAlert {
+        let segments: Vec<Segment> = serde_json::from_str(&record.segments).unwrap_or_default();
+        let base = dashboard_url.trim_end_matches('/');
+        let link =
+            |tail: &str| (!base.is_empty()).then(|| format!("{base}/matches/{}{tail}", record.id));
+        MatchAlert {
+            match_id: record.id.clone(),
+            work_title: record.work_title.clone(),
+            work_id: record.work_id.clone(),
+            url: record.candidate_url.clone(),
+            platform: record.platform.clone(),
+            uploader: record.uploader.clone(),
+            upload_title: record.candidate_title.clone(),
+            published_at: record.published_at.clone(),
+            found_at: record.created_at.clone(),
+            score: record.score,
+            segments,
+            frame_png: None,
+            bundle: None,
+            match_link: link(""),
+            evidence_link: link("/evidence"),
+        }
+    }
+}
+
+/// Seconds as `m:ss.s`.
+pub fn clock(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    let minutes = (seconds / 60.0).floor();
+    format!("{}:{:04.1}", minutes as u64, seconds - minutes * 60.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        toml::from_str(text).expect("parses")
+    }
+
+    #[test]
+    fn plan_targets_every_recipient_and_webhook() {
+        let c = config(
+            "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"rg@example.com\"\n[alerts]\nto = [\"a@example.com\", \"b@example.com\"]\nmin_score = 0.4\n\
+             [[alerts.webhooks]]\nkind = \"slack\"\nurl = \"https://hooks.example/T1?token=s3cret\"\n",
+        );
+        validate(&c).unwrap();
+        let now = Utc::now();
+        let p = plan(&c, now).unwrap();
+        assert_eq!(p.targets.len(), 3);
+        assert_eq!(p.targets[0], ("email".into(), "a@example.com".into()));
+        assert_eq!(p.targets[2].0, "webhook:slack");
+        assert!(p.targets[2].1.starts_with("https://hooks.example/T1 ["));
+        assert!(!p.targets[2].1.contains("s3cret"));
+        assert_eq!(p.min_score, 0.4);
+        assert_eq!(p.digest_at, None);
+    }
+
+    #[test]
+    fn owner_email_is_the_default_recipient() {
+        let c = config("[owner]\nemail = \"me@example.com\"\n[smtp]\nhost = \"h\"\nfrom = \"rg@example.com\"\n");
+        assert_eq!(email_recipients(&c), vec!["me@example.com".to_string()]);
+        let c = config("[owner]\nemail = \"me@example.com\"\n");
+        assert!(email_recipients(&c).is_empty(), "no SMTP, no email");
+    }
+
+    #[test]
+    fn digest_closes_at_the_next_fire_in_the_time_zone() {
+        let c = config(
+            "[smtp]\nhost = \"h\"\nfrom = \"rg@example.com\"\n[alerts]\nto = [\"a@example.com\"]\ndigest = \"0 9 * * *\"\ntimezone = \"Asia/Shanghai\"\n",
+        );
+        validate(&c).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-25T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // 09:00 in Shanghai is 01:00 UTC: today's has passed, so tomorrow's.
+        let p = plan(&c, now).unwrap();
+        assert_eq!(p.digest_at.as_deref(), Some("2026-11-26T01:00:00.000Z"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_by_name() {
+        for (text, expected) in [
+            ("[alerts]\nmin_score = 2.0\n", "alerts.min_score = 2"),
+            (
+                "[alerts]\ndigest = \"every day\"\n",
+                "alerts.digest = \"every day\"",
+            ),
+            (
+                "[alerts]\ndigest = \"0 9 * * *\"\ntimezone = \"Mars/Base\"\n",
+                "alerts.timezone = \"Mars/Base\"",
+            ),
+            ("[alerts]\nto = [\"a@example.com\"]\n", "smtp.host is empty"),
+            ("[smtp]\nhost = \"h\"\n", "smtp.from is empty"),
+            (
+                "[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n",
+                "smtp.from = \"not an address\"",
+            ),
+            (
+                "[[alerts.webhooks]]\nkind = \"slack\"\nurl = \"ftp://x\"\n",
+                "alerts.webhooks.url = \"ftp://x\"",
+            ),
+        ] {
+            let error = validate(&config(text)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let error = toml::from_str::<Config>("[smtp]\nsecurity = \"ssl\"\n").unwrap_err();
+        assert!(error.message().contains("ssl"), "{}", error.message());
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_cap() {
+        let a = AlertsConfig {
+            retry_base_s: 30.0,
+            retry_max_s: 3600.0,
+            ..AlertsConfig::default()
+        };
+        let secs: Vec<u64> = (1..=9).map(|n| a.retry_delay(n).as_secs()).collect();
+        assert_eq!(secs, vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+
+    #[test]
+    fn clock_formats_minutes_and_seconds() {
+        assert_eq!(clock(3.04), "0:03.0");
+        assert_eq!(clock(75.3), "1:15.3");
+    }
+}

@@ -1,0 +1,158 @@
+//! `reelguard alerts list|test|send`: the outbox's state, a test email
+//! through the configured SMTP server, and delivering what is due now.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+
+use super::{Context, InputError};
+use crate::alerts::outbox::Outbox;
+use crate::alerts::{self, email};
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// The alerts in the outbox, newest first, with their delivery state
+    List {
+        /// How many alerts to show
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a test email through [smtp] and print the server's answer
+    Test {
+        /// Send to this address instead of the [alerts] recipients
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
+    },
+    /// Deliver every alert that is due now (the daemon does this on its own)
+    Send {
+        /// Send the pending digests now instead of at their scheduled time
+        #[arg(long)]
+        flush_digests: bool,
+        /// Queue the alerts that failed for good again, with fresh attempts
+        #[arg(long)]
+        retry_failed: bool,
+    },
+}
+
+pub async fn run(context: &Context, command: AlertsCommand) -> anyhow::Result<()> {
+    match command {
+        AlertsCommand::List { limit, json } => list(context, limit, json).await,
+        AlertsCommand::Test { to } => test(context, to).await,
+        AlertsCommand::Send {
+            flush_digests,
+            retry_failed,
+        } => {
+            let store = Arc::new(context.open_store().await?);
+            let now = crate::daemon::now_string();
+            if flush_digests {
+                store.flush_digests(&now).await?;
+            }
+            if retry_failed {
+                store.retry_failed_alerts(&now).await?;
+            }
+            let outbox = Outbox::new(store.clone(), context.config.clone())
+                .with_captures(&context.data_dir()?);
+            outbox.release_dead_leases().await?;
+            let done = outbox.deliver_due().await?;
+            let (pending, next) = store.pending_alerts().await?;
+            println!(
+                "alerts: {} sent, {} waiting for a retry, {} failed; {pending} pending{}",
+                done.sent,
+                done.retrying,
+                done.failed,
+                next.map(|n| format!(" (next due {n})")).unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
+    let store = context.open_store().await?;
+    let rows = store.list_alerts(limit).await?;
+    if json {
+        println!("{}", serde_json::json!({ "alerts": rows }));
+    } else if rows.is_empty() {
+        println!("no alerts yet; they are queued when a scan finds a match and [smtp]/[alerts] are configured");
+    } else {
+        for a in &rows {
+            println!(
+                "{}  {:<9}  {}  {} -> {}  match {}  attempts {}",
+                a.id, a.state, a.created_at, a.channel, a.recipient, a.match_id, a.attempts
+            );
+            if a.batch.starts_with("digest:") {
+                println!("  digest due {}", a.due_at);
+            }
+            match a.state.as_str() {
+                "delivered" => println!(
+                    "  delivered {}: {}",
+                    a.delivered_at.as_deref().unwrap_or("-"),
+                    a.server_response.as_deref().unwrap_or("")
+                ),
+                _ => {
+                    if let Some(error) = &a.last_error {
+                        println!("  last error: {error}");
+                    }
+                    if a.state == "queued" {
+                        println!("  next attempt {}", a.next_attempt_at);
+                    }
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn test(context: &Context, to: Option<String>) -> anyhow::Result<()> {
+    let config = &context.config;
+    if config.smtp.host.is_empty() {
+        return Err(InputError(
+            "smtp.host is not set: add an [smtp] section to the config file (see config/reelguard.example.toml)".into(),
+        )
+        .into());
+    }
+    let recipients = match to {
+        Some(to) => vec![to],
+        None => alerts::email_recipients(config),
+    };
+    if recipients.is_empty() {
+        return Err(InputError(
+            "no recipient: pass --to ADDR or set [alerts] to (or [owner] email)".into(),
+        )
+        .into());
+    }
+    let letter = email::Letter {
+        subject: "[reelguard] Test alert / 测试提醒".into(),
+        text: format!(
+            "This is a test message from reelguard: alerts of new matches will reach you through {}:{}.\n\n\
+             这是 reelguard 的测试邮件：发现新的转载时，提醒将通过 {}:{} 发送给您。\n",
+            config.smtp.host, config.smtp.port, config.smtp.host, config.smtp.port
+        ),
+        html: "<p>This is a test message from reelguard.<br>这是 reelguard 的测试邮件。</p>".into(),
+        images: Vec::new(),
+        attachments: Vec::new(),
+    };
+    let mut failed = 0;
+    for recipient in &recipients {
+        let message =
+            email::build_message(&letter, &config.smtp.from, &config.smtp.reply_to, recipient)
+                .map_err(|e| InputError(format!("{e:#}")))?;
+        match email::send(&config.smtp, message).await {
+            Ok(answer) => println!("{recipient}: server answered {answer}"),
+            Err(e) => {
+                println!("{recipient}: not sent: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} test message(s) not sent; check [smtp] host, port, security and credentials",
+            recipients.len()
+        );
+    }
+    Ok(())
+}

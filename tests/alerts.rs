@@ -1,0 +1,904 @@
+//! Alerts against local stand-ins on 127.0.0.1: the SMTP sink
+//! (`reelguard::testkit::smtp_sink`) and an axum webhook receiver.
+//! - an alert email carries English and Chinese text, HTML with the matched
+//!   frame pair inline (`cid:`), and the bundle when under the size cap;
+//! - each webhook format has its shape and its signature;
+//! - scans of the mock platform email exactly one message per match, and a
+//!   second scan none; a digest gathers the matches in one message;
+//! - SMTP refusing, then down: alerts stay queued, then go out once it is back;
+//! - the daemon killed with SIGKILL in the middle of a send: after a restart
+//!   every alert has been delivered exactly once.
+//!
+//! The scan tests skip (with a note) when ../shared/media is missing.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use hmac::Mac;
+use serde_json::Value;
+
+use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
+use common::{path_str, run_with_env, scratch_dir, transform};
+use reelguard::alerts::{
+    email, webhook, MatchAlert, Security, Segment, SmtpConfig, WebhookConfig, WebhookKind,
+};
+use reelguard::testkit::smtp_sink::SmtpSink;
+
+// ---------------------------------------------------------------- helpers
+
+/// The SMTP sink on its own runtime, for as long as this value lives.
+struct Sink {
+    sink: Option<SmtpSink>,
+    runtime: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Sink {
+    fn start(addr: &str, dir: &Path, auth: Option<(&str, &str)>) -> Sink {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the sink");
+        let auth = auth.map(|(u, p)| (u.to_string(), p.to_string()));
+        let sink = runtime
+            .block_on(SmtpSink::start(addr.parse().unwrap(), dir, auth))
+            .expect("start the SMTP sink");
+        Sink {
+            addr: sink.addr,
+            sink: Some(sink),
+            runtime,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn sink(&self) -> &SmtpSink {
+        self.sink.as_ref().expect("the sink is running")
+    }
+
+    /// Stops listening (connections are refused) until [`Sink::restart`].
+    fn stop(&mut self) {
+        if let Some(sink) = self.sink.take() {
+            let _guard = self.runtime.enter();
+            sink.stop();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    fn restart(&mut self) {
+        let sink = self
+            .runtime
+            .block_on(SmtpSink::start(self.addr, &self.dir, None))
+            .expect("restart the SMTP sink on the same port");
+        self.sink = Some(sink);
+    }
+
+    fn messages(&self) -> Vec<Message> {
+        reelguard::testkit::smtp_sink::stored_messages(&self.dir)
+            .iter()
+            .map(|p| Message::read(p))
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _guard = self.runtime.enter();
+        self.sink.take();
+    }
+}
+
+/// A stored message, parsed.
+struct Message {
+    raw: Vec<u8>,
+}
+
+impl Message {
+    fn read(path: &Path) -> Message {
+        Message {
+            raw: std::fs::read(path).expect("read a stored message"),
+        }
+    }
+
+    fn parsed(&self) -> mailparse::ParsedMail<'_> {
+        mailparse::parse_mail(&self.raw).expect("a MIME message")
+    }
+
+    fn header(&self, name: &str) -> String {
+        use mailparse::MailHeaderMap;
+        self.parsed()
+            .headers
+            .get_first_value(name)
+            .unwrap_or_default()
+    }
+
+    /// Every leaf part: (MIME type, Content-ID, Content-Disposition, decoded bytes).
+    fn leaves(&self) -> Vec<(String, String, String, Vec<u8>)> {
+        fn walk(part: &mailparse::ParsedMail, out: &mut Vec<(String, String, String, Vec<u8>)>) {
+            use mailparse::MailHeaderMap;
+            if part.subparts.is_empty() {
+                out.push((
+                    part.ctype.mimetype.clone(),
+                    part.headers
+                        .get_first_value("Content-ID")
+                        .unwrap_or_default(),
+                    part.headers
+                        .get_first_value("Content-Disposition")
+                        .unwrap_or_default(),
+                    part.get_body_raw().expect("decodable body"),
+                ));
+            }
+            for sub in &part.subparts {
+                walk(sub, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.parsed(), &mut out);
+        out
+    }
+
+    fn part_text(&self, mime: &str) -> String {
+        let leaves = self.leaves();
+        let (_, _, _, body) = leaves
+            .iter()
+            .find(|(m, _, _, _)| m == mime)
+            .unwrap_or_else(|| panic!("no {mime} part"));
+        String::from_utf8(body.clone()).expect("UTF-8 text")
+    }
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 13) as u8, 200])
+    });
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .expect("encode a PNG");
+    bytes
+}
+
+fn sample_alert(id: &str) -> MatchAlert {
+    MatchAlert {
+        match_id: id.into(),
+        work_title: "Bikes 单车".into(),
+        work_id: "w1".into(),
+        url: "https://videos.example/watch?v=abc".into(),
+        platform: "youtube".into(),
+        uploader: "copy<cat>".into(),
+        upload_title: "Bikes (reupload)".into(),
+        published_at: Some("2026-11-20T08:00:00Z".into()),
+        found_at: "2026-11-25T10:00:00.000Z".into(),
+        score: 0.875,
+        segments: vec![Segment {
+            query_start_s: 3.0,
+            query_end_s: 13.0,
+            work_start_s: 0.0,
+            work_end_s: 10.0,
+            score: 0.875,
+        }],
+        frame_png: None,
+        bundle: None,
+        match_link: Some(format!("http://dash.example/matches/{id}")),
+        evidence_link: Some(format!("http://dash.example/matches/{id}/evidence")),
+    }
+}
+
+fn smtp_config(addr: SocketAddr) -> SmtpConfig {
+    SmtpConfig {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        security: Security::None,
+        from: "reelguard <alerts@example.com>".into(),
+        timeout_s: 10.0,
+        ..SmtpConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------- email
+
+#[test]
+fn alert_email_has_both_languages_html_and_the_inline_frame_pair() {
+    let scratch = scratch_dir();
+    let sink = Sink::start(
+        "127.0.0.1:0",
+        &scratch.path().join("sink"),
+        Some(("alerts", "s3cret")),
+    );
+    let frame = png(64, 32);
+    let bundle = scratch.path().join("claim.zip");
+    std::fs::write(&bundle, b"PK\x05\x06 a small bundle").unwrap();
+    let mut alert = sample_alert("m-1");
+    alert.frame_png = Some(frame.clone());
+    alert.bundle = Some(bundle.clone());
+    let letter = email::compose(std::slice::from_ref(&alert), 1024);
+    let message = email::build_message(
+        &letter,
+        "reelguard <alerts@example.com>",
+        "help@example.com",
+        "creator@example.com",
+    )
+    .unwrap();
+
+    let mut smtp = smtp_config(sink.addr);
+    smtp.username = "alerts".into();
+    smtp.password_env = "ALERTS_TEST_SMTP_PASSWORD".into();
+    std::env::set_var("ALERTS_TEST_SMTP_PASSWORD", "s3cret");
+    let answer = sink
+        .runtime
+        .block_on(email::send(&smtp, message))
+        .expect("sent");
+    assert!(answer.starts_with("250 "), "{answer}");
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.header("X-Sink-Rcpt-To"), "creator@example.com");
+    assert_eq!(m.header("Reply-To"), "help@example.com");
+    assert!(
+        m.header("Subject").contains("Bikes 单车"),
+        "{}",
+        m.header("Subject")
+    );
+    assert!(
+        m.header("Subject").contains("发现"),
+        "{}",
+        m.header("Subject")
+    );
+    assert_eq!(m.parsed().ctype.mimetype, "multipart/mixed");
+    let text = m.part_text("text/plain");
+    for expected in [
+        "https://videos.example/watch?v=abc",
+        "Uploader:  copy<cat>",
+        "Platform:  youtube",
+        "Score:     0.88",
+        "upload 0:03.0–0:13.0 = work 0:00.0–0:10.0",
+        "http://dash.example/matches/m-1/evidence",
+        "上传者：copy<cat>",
+        "相似度：0.88",
+        "转载视频 0:03.0–0:13.0 = 原作 0:00.0–0:10.0",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+    let html = m.part_text("text/html");
+    assert!(
+        html.contains("<img src=\"cid:frame-1@reelguard\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("copy&lt;cat&gt;") && !html.contains("copy<cat>"),
+        "untrusted text escaped: {html}"
+    );
+    let leaves = m.leaves();
+    let image = leaves
+        .iter()
+        .find(|(mime, _, _, _)| mime == "image/png")
+        .expect("an image/png part");
+    assert_eq!(image.1, "<frame-1@reelguard>");
+    assert!(image.2.starts_with("inline"), "{}", image.2);
+    assert_eq!(image.3, frame, "the PNG arrives intact");
+    let zip = leaves
+        .iter()
+        .find(|(mime, _, _, _)| mime == "application/zip")
+        .expect("the bundle attached");
+    assert!(zip.2.contains("claim.zip"), "{}", zip.2);
+    assert_eq!(zip.3, std::fs::read(&bundle).unwrap());
+
+    // Over the size cap: named, not attached.
+    let letter = email::compose(std::slice::from_ref(&alert), 8);
+    assert!(letter.attachments.is_empty());
+    assert!(
+        letter.text.contains("over the 8-byte attachment limit"),
+        "{}",
+        letter.text
+    );
+
+    // A wrong password is refused, and the error carries the server's answer.
+    std::env::set_var("ALERTS_TEST_SMTP_PASSWORD", "wrong");
+    let message =
+        email::build_message(&letter, "alerts@example.com", "", "creator@example.com").unwrap();
+    let error = sink
+        .runtime
+        .block_on(email::send(&smtp, message))
+        .unwrap_err();
+    assert!(format!("{error:#}").contains("535"), "{error:#}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+// ---------------------------------------------------------------- webhooks
+
+type Captured = Arc<Mutex<Vec<(String, String, axum::http::HeaderMap, Vec<u8>)>>>;
+
+fn start_receiver(runtime: &tokio::runtime::Runtime) -> (String, Captured) {
+    use axum::extract::{Path as UrlPath, RawQuery, State};
+    let captured: Captured = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/{kind}",
+            axum::routing::post(
+                async |State(c): State<Captured>,
+                       UrlPath(kind): UrlPath<String>,
+                       RawQuery(q): RawQuery,
+                       headers: axum::http::HeaderMap,
+                       body: axum::body::Bytes| {
+                    c.lock().unwrap().push((
+                        kind.clone(),
+                        q.unwrap_or_default(),
+                        headers,
+                        body.to_vec(),
+                    ));
+                    match kind.as_str() {
+                        "feishu" => r#"{"code":0,"msg":"success"}"#.to_string(),
+                        "dingtalk" | "wecom" => r#"{"errcode":0,"errmsg":"ok"}"#.to_string(),
+                        "refuses" => r#"{"errcode":310000,"errmsg":"sign not match"}"#.to_string(),
+                        _ => "ok".to_string(),
+                    }
+                },
+            ),
+        )
+        .with_state(captured.clone());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    (base, captured)
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+#[test]
+fn webhooks_are_signed_and_shaped_per_format() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (base, captured) = start_receiver(&runtime);
+    let client = reqwest::Client::new();
+    let alerts = vec![sample_alert("m-1"), sample_alert("m-2")];
+    let now_ms = 1_764_064_800_123;
+    let secret = "hook-secret";
+    for (kind, signed) in [
+        (WebhookKind::Json, true),
+        (WebhookKind::Slack, false),
+        (WebhookKind::Feishu, true),
+        (WebhookKind::Dingtalk, true),
+        (WebhookKind::Wecom, false),
+    ] {
+        let hook = WebhookConfig {
+            kind,
+            url: format!("{base}/{}?access_token=t0k", kind.as_str()),
+            secret_env: None,
+        };
+        let request =
+            webhook::build_request(&hook, signed.then_some(secret), &alerts, "batch-7", now_ms)
+                .unwrap();
+        let answer = runtime
+            .block_on(webhook::send(
+                &client,
+                kind,
+                &request,
+                Duration::from_secs(5),
+            ))
+            .unwrap_or_else(|e| panic!("{kind:?}: {e:#}"));
+        assert!(answer.starts_with("HTTP 200"), "{answer}");
+    }
+    let captured = captured.lock().unwrap().clone();
+    assert_eq!(captured.len(), 5);
+    for (kind, query, headers, body) in &captured {
+        assert_eq!(headers["idempotency-key"], "batch-7", "{kind}");
+        let json: Value = serde_json::from_slice(body).unwrap();
+        match kind.as_str() {
+            "json" => {
+                let timestamp = headers["x-reelguard-timestamp"].to_str().unwrap();
+                assert_eq!(timestamp, "1764064800");
+                let mut signed = format!("{timestamp}.").into_bytes();
+                signed.extend_from_slice(body);
+                let expected = format!("sha256={}", hex::encode(hmac(secret.as_bytes(), &signed)));
+                assert_eq!(headers["x-reelguard-signature"].to_str().unwrap(), expected);
+                assert_eq!(json["matches"].as_array().unwrap().len(), 2);
+                assert_eq!(json["matches"][1]["match_id"], "m-2");
+                assert_eq!(json["matches"][0]["uploader"], "copy<cat>");
+                assert_eq!(json["matches"][0]["segments"][0]["query_start_s"], 3.0);
+            }
+            "slack" => {
+                assert!(json["text"].as_str().unwrap().contains("2 re-uploads"));
+                let blocks = json["blocks"].as_array().unwrap();
+                assert_eq!(blocks.len(), 3, "a header and a section per match");
+                assert_eq!(blocks[1]["type"], "section");
+                assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
+                assert!(blocks[1]["text"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("<https://videos.example/watch?v=abc>"));
+            }
+            "feishu" => {
+                assert_eq!(json["msg_type"], "text");
+                assert!(json["content"]["text"].as_str().unwrap().contains("上传者"));
+                assert_eq!(json["timestamp"], "1764064800");
+                let key = format!("1764064800\n{secret}");
+                assert_eq!(
+                    json["sign"].as_str().unwrap(),
+                    b64.encode(hmac(key.as_bytes(), b""))
+                );
+            }
+            "dingtalk" => {
+                assert_eq!(json["msgtype"], "markdown");
+                assert!(json["markdown"]["title"].is_string());
+                assert!(json["markdown"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("[https://videos.example/watch?v=abc]("));
+                let pairs: std::collections::HashMap<String, String> =
+                    url::form_urlencoded::parse(query.as_bytes())
+                        .into_owned()
+                        .collect();
+                assert_eq!(pairs["access_token"], "t0k");
+                assert_eq!(pairs["timestamp"], now_ms.to_string());
+                let expected = b64.encode(hmac(
+                    secret.as_bytes(),
+                    format!("{now_ms}\n{secret}").as_bytes(),
+                ));
+                assert_eq!(pairs["sign"], expected);
+            }
+            "wecom" => {
+                assert_eq!(json["msgtype"], "markdown");
+                assert!(json["markdown"]["content"]
+                    .as_str()
+                    .unwrap()
+                    .contains("**Uploader / 上传者:** copy<cat>"));
+            }
+            other => panic!("unexpected path {other}"),
+        }
+    }
+    // A receiver answering 200 with an error code refused the alert.
+    let hook = WebhookConfig {
+        kind: WebhookKind::Dingtalk,
+        url: format!("{base}/refuses"),
+        secret_env: None,
+    };
+    let request = webhook::build_request(&hook, None, &alerts, "batch-8", now_ms).unwrap();
+    let error = runtime
+        .block_on(webhook::send(
+            &client,
+            WebhookKind::Dingtalk,
+            &request,
+            Duration::from_secs(5),
+        ))
+        .unwrap_err();
+    assert!(format!("{error:#}").contains("310000"), "{error:#}");
+}
+
+// ---------------------------------------------------------------- scans
+
+const UPLOADS: [Upload; 3] = [
+    Upload {
+        id: "v1",
+        title: "Bikes mirrored",
+        uploader: "copycat-1",
+        channel: "UC",
+    },
+    Upload {
+        id: "d1",
+        title: "Ball",
+        uploader: "physics",
+        channel: "UC",
+    },
+    Upload {
+        id: "v2",
+        title: "Bunny letterboxed",
+        uploader: "copycat-2",
+        channel: "UC",
+    },
+];
+
+/// The mock platform with two copies and an unrelated clip, once per process.
+fn platform() -> Option<&'static String> {
+    static BASE: OnceLock<String> = OnceLock::new();
+    works()?;
+    common::shared_media("balle-jbart.mp4")?;
+    Some(BASE.get_or_init(|| {
+        let media = common::shared_media_dir();
+        let dir = common::process_dir("alerts-platform");
+        transform(
+            &media.join("bikes.mp4"),
+            &["-vf", "hflip,scale=480:-2"],
+            &dir.join("v1.mp4"),
+        );
+        transform(
+            &media.join("balle-jbart.mp4"),
+            &["-t", "4"],
+            &dir.join("d1.mp4"),
+        );
+        transform(
+            &media.join("bigbuckbunny.mp4"),
+            &["-vf", "scale=640:360,pad=640:480:0:60"],
+            &dir.join("v2.mp4"),
+        );
+        write_catalog(&dir, &UPLOADS);
+        start_platform(&dir)
+    }))
+}
+
+/// A data dir with the works registered, and a config file for the sink.
+fn setup(dir: &Path, sink: SocketAddr, alerts_extra: &str, daemon: &str) -> (PathBuf, PathBuf) {
+    let base = platform().expect("checked by the caller");
+    let data = dir.join("data");
+    fresh_data_dir(works().unwrap(), &data);
+    let config = dir.join("reelguard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
+             [alerts]\nto = [\"creator@example.com\"]\nretry_base_s = 0.2\ndashboard_url = \"http://dash.example\"\n{alerts_extra}\n\n{daemon}\n\
+             [[sources]]\nname = \"uploads\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\nallow_loopback = true\nschedule = \"0 0 0 1 1 *\"\n",
+            sink.port()
+        ),
+    )
+    .unwrap();
+    (data, config)
+}
+
+const HOOK_SECRET: (&str, &str) = ("ALERTS_TEST_HOOK_SECRET", "e2e-secret");
+
+fn rg(data: &Path, config: &Path, args: &[&str]) -> String {
+    let mut full = vec!["--data-dir", path_str(data), "--config", path_str(config)];
+    full.extend_from_slice(args);
+    let (code, stdout, stderr) = run_with_env(&full, &[HOOK_SECRET]);
+    assert_eq!(
+        code,
+        0,
+        "reelguard {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        full.join(" ")
+    );
+    stdout
+}
+
+fn stored(
+    data: &Path,
+) -> (
+    Vec<reelguard::store::MatchRecord>,
+    Vec<reelguard::store::AlertRecord>,
+) {
+    with_store(data, async |store| {
+        (
+            store.list_matches().await.unwrap(),
+            store.list_alerts(100).await.unwrap(),
+        )
+    })
+}
+
+/// Each match's id appears in exactly one message, and each message names one match.
+fn assert_one_message_per_match(messages: &[Message], matches: &[reelguard::store::MatchRecord]) {
+    assert_eq!(messages.len(), matches.len(), "one message per match");
+    for m in matches {
+        let holding: Vec<&Message> = messages
+            .iter()
+            .filter(|msg| {
+                msg.part_text("text/plain")
+                    .contains(&format!("/matches/{}", m.id))
+            })
+            .collect();
+        assert_eq!(
+            holding.len(),
+            1,
+            "match {} is in {} messages",
+            m.id,
+            holding.len()
+        );
+        let msg = holding[0];
+        let text = msg.part_text("text/plain");
+        assert_eq!(msg.header("X-Sink-Rcpt-To"), "creator@example.com");
+        assert!(
+            msg.header("Subject").contains(&m.work_title),
+            "{}",
+            msg.header("Subject")
+        );
+        for expected in [
+            m.candidate_url.as_str(),
+            &format!("Uploader:  {}", m.uploader),
+            &format!("上传者：{}", m.uploader),
+            &format!("Score:     {:.2}", m.score),
+            "Copied:    upload ",
+            "转载片段：转载视频 ",
+        ] {
+            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
+    if platform().is_none() {
+        return;
+    }
+    let scratch = scratch_dir();
+    let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    let (hook_base, captured) = start_receiver(&sink.runtime);
+    let hook = format!(
+        "[[alerts.webhooks]]\nkind = \"json\"\nurl = \"{hook_base}/json\"\nsecret_env = \"{}\"",
+        HOOK_SECRET.0
+    );
+    let (data, config) = setup(scratch.path(), sink.addr, &hook, "");
+    let out = rg(&data, &config, &["scan"]);
+    assert!(out.contains("alerts: 4 sent"), "{out}");
+    let (matches, alerts) = stored(&data);
+    assert_eq!(matches.len(), 2, "{matches:?}");
+    assert_one_message_per_match(&sink.messages(), &matches);
+    assert_eq!(alerts.len(), 4, "an email and a webhook per match");
+    for a in &alerts {
+        assert_eq!(a.state, "delivered", "{a:?}");
+        assert_eq!(a.attempts, 1);
+        let answer = a.server_response.as_deref().unwrap();
+        match a.channel.as_str() {
+            "email" => assert!(answer.starts_with("250 "), "{a:?}"),
+            _ => assert_eq!(answer, "HTTP 200: ok", "{a:?}"),
+        }
+    }
+    // The webhook got each match once, signed, with distinct idempotency keys.
+    let posts = captured.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2);
+    let mut keys = Vec::new();
+    for (_, _, headers, body) in &posts {
+        let timestamp = headers["x-reelguard-timestamp"].to_str().unwrap();
+        let mut signed = format!("{timestamp}.").into_bytes();
+        signed.extend_from_slice(body);
+        let expected = format!(
+            "sha256={}",
+            hex::encode(hmac(HOOK_SECRET.1.as_bytes(), &signed))
+        );
+        assert_eq!(headers["x-reelguard-signature"].to_str().unwrap(), expected);
+        keys.push(headers["idempotency-key"].to_str().unwrap().to_string());
+        let json: Value = serde_json::from_slice(body).unwrap();
+        let id = json["matches"][0]["match_id"].as_str().unwrap();
+        assert!(matches.iter().any(|m| m.id == id), "{json}");
+    }
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 2);
+
+    rg(&data, &config, &["scan"]);
+    rg(&data, &config, &["alerts", "send"]);
+    assert_eq!(sink.messages().len(), 2, "nothing more after a second scan");
+    assert_eq!(captured.lock().unwrap().len(), 2);
+    let listed: Value =
+        serde_json::from_str(&rg(&data, &config, &["alerts", "list", "--json"])).unwrap();
+    assert_eq!(listed["alerts"].as_array().unwrap().len(), 4);
+    assert_eq!(listed["alerts"][0]["state"], "delivered");
+}
+
+#[test]
+fn a_digest_gathers_the_matches_in_one_message() {
+    if platform().is_none() {
+        return;
+    }
+    let scratch = scratch_dir();
+    let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    // Digests at 09:00 Shanghai time on 1 January: not during this test.
+    let (data, config) = setup(
+        scratch.path(),
+        sink.addr,
+        "digest = \"0 0 9 1 1 *\"\ntimezone = \"Asia/Shanghai\"",
+        "",
+    );
+    rg(&data, &config, &["scan"]);
+    rg(&data, &config, &["alerts", "send"]);
+    assert!(sink.messages().is_empty(), "the digest is not due yet");
+    let (matches, alerts) = stored(&data);
+    assert_eq!(matches.len(), 2);
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts
+        .iter()
+        .all(|a| a.state == "queued" && a.batch == alerts[0].batch));
+    assert!(
+        alerts[0].due_at.ends_with("-01-01T01:00:00.000Z"),
+        "{}",
+        alerts[0].due_at
+    );
+
+    let out = rg(&data, &config, &["alerts", "send", "--flush-digests"]);
+    assert!(out.contains("1 sent"), "{out}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "one digest");
+    let text = messages[0].part_text("text/plain");
+    assert!(
+        messages[0].header("Subject").contains("2 re-uploads"),
+        "{}",
+        messages[0].header("Subject")
+    );
+    assert!(text.contains("发现了您的作品的 2 条转载"), "{text}");
+    for m in &matches {
+        assert!(
+            text.contains(&m.candidate_url) && text.contains(&m.work_title),
+            "{text}"
+        );
+    }
+    let (_, alerts) = stored(&data);
+    assert!(alerts.iter().all(|a| a.state == "delivered"), "{alerts:?}");
+    rg(&data, &config, &["alerts", "send", "--flush-digests"]);
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[test]
+fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back() {
+    if platform().is_none() {
+        return;
+    }
+    let scratch = scratch_dir();
+    let mut sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    let (data, config) = setup(scratch.path(), sink.addr, "", "");
+    sink.sink().set_refusal(Some("451 4.3.0 Try again later"));
+    let out = rg(&data, &config, &["scan"]);
+    assert!(out.contains("2 waiting for a retry"), "{out}");
+    let (_, alerts) = stored(&data);
+    assert_eq!(alerts.len(), 2);
+    for a in &alerts {
+        assert_eq!(a.state, "queued");
+        assert!(a.last_error.as_deref().unwrap().contains("451"), "{a:?}");
+    }
+
+    sink.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    rg(&data, &config, &["alerts", "send"]);
+    let (_, alerts) = stored(&data);
+    for a in &alerts {
+        assert_eq!(a.state, "queued");
+        assert_eq!(a.attempts, 2);
+        assert!(
+            !a.last_error.as_deref().unwrap().contains("451"),
+            "a new error: {a:?}"
+        );
+    }
+    let listed = rg(&data, &config, &["alerts", "list"]);
+    assert!(listed.contains("last error: attempt 2"), "{listed}");
+
+    sink.restart();
+    std::thread::sleep(Duration::from_millis(900)); // the second backoff: 0.4 s
+    rg(&data, &config, &["alerts", "send"]);
+    let (matches, alerts) = stored(&data);
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.state == "delivered" && a.attempts == 3),
+        "{alerts:?}"
+    );
+    assert_one_message_per_match(&sink.messages(), &matches);
+}
+
+// ---------------------------------------------------------------- daemon
+
+fn start_daemon(data: &Path, config: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args([
+            "--data-dir",
+            path_str(data),
+            "--config",
+            path_str(config),
+            "daemon",
+        ])
+        .env("REELGUARD_LOG", "info")
+        .env_remove("REELGUARD_DATA_DIR")
+        .env_remove("REELGUARD_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start the daemon")
+}
+
+fn wait_until(limit: Duration, what: &str, log: &Path, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > limit {
+            panic!(
+                "timed out waiting for {what}\nlog:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
+    if platform().is_none() {
+        return;
+    }
+    let scratch = scratch_dir();
+    let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    let (data, config) = setup(scratch.path(), sink.addr, "", "[daemon]\nworkers = 1\n");
+    let log = scratch.path().join("daemon.log");
+    let limit = Duration::from_secs(180);
+    // The server takes 3 s to answer a message: kill the daemon meanwhile.
+    sink.sink().set_data_delay(Duration::from_secs(3));
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_until(limit, "a message being sent", &log, || {
+        sink.sink().bodies_received() >= 1
+    });
+    daemon.kill().unwrap(); // SIGKILL
+    daemon.wait().unwrap();
+    let (_, alerts) = stored(&data);
+    assert!(
+        alerts.iter().any(|a| a.state == "sending"),
+        "killed mid-send: {alerts:?}"
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        sink.messages().is_empty(),
+        "the server never answered, so it kept nothing"
+    );
+
+    sink.sink().set_data_delay(Duration::ZERO);
+    let mut daemon = start_daemon(&data, &config, &log);
+    wait_until(limit, "every alert delivered", &log, || {
+        let (matches, alerts) = stored(&data);
+        let candidates = with_store(&data, async |s| s.list_candidates().await.unwrap());
+        candidates.len() == UPLOADS.len()
+            && candidates.iter().all(|c| c.status == "done")
+            && matches.len() == 2
+            && alerts.len() == 2
+            && alerts.iter().all(|a| a.state == "delivered")
+    });
+    // Give a duplicate every chance to show up before stopping.
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let _ = daemon.wait();
+    let (matches, alerts) = stored(&data);
+    assert_one_message_per_match(&sink.messages(), &matches);
+    assert!(
+        alerts.iter().any(|a| a.attempts == 2),
+        "the interrupted alert was sent again: {alerts:?}"
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("alerts of a process that stopped mid-send are queued again"),
+        "{log_text}"
+    );
+}
+
+#[test]
+fn alerts_that_used_up_their_attempts_go_out_after_retry_failed() {
+    if platform().is_none() {
+        return;
+    }
+    let scratch = scratch_dir();
+    let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    let (data, config) = setup(scratch.path(), sink.addr, "max_attempts = 1", "");
+    sink.sink()
+        .set_refusal(Some("554 5.7.1 Relay access denied"));
+    let out = rg(&data, &config, &["scan"]);
+    assert!(out.contains("2 failed"), "{out}");
+    rg(&data, &config, &["alerts", "send"]);
+    let (_, alerts) = stored(&data);
+    for a in &alerts {
+        assert_eq!(a.state, "failed", "{a:?}");
+        assert!(a.last_error.as_deref().unwrap().contains("554"), "{a:?}");
+    }
+    assert!(sink.messages().is_empty());
+
+    sink.sink().set_refusal(None);
+    let out = rg(&data, &config, &["alerts", "send", "--retry-failed"]);
+    assert!(out.contains("2 sent"), "{out}");
+    let (matches, alerts) = stored(&data);
+    assert!(alerts.iter().all(|a| a.state == "delivered"), "{alerts:?}");
+    assert_one_message_per_match(&sink.messages(), &matches);
+}
