@@ -3,8 +3,9 @@
 //!
 //! Files (their paths are the ones they get in the bundle):
 //! - `capture/page.html`: the page as fetched (when it is HTML);
-//! - `capture/fetch.json`: requested and final URL, status, response
-//!   headers, fetch time, proxy, remote address, TLS note, and what failed;
+//! - `capture/fetch.json`: requested and final URL, the redirect chain
+//!   (each hop's URL, status and Location), status, response headers, fetch
+//!   time, proxy, remote address, TLS note, and what failed;
 //! - `capture/screenshot.png`, `capture/page.pdf`: headless Chromium;
 //! - `capture/media.sha256` (always, when the media was hashed) and
 //!   `capture/media.<ext>` (when kept and within `evidence.max_media_bytes`);
@@ -238,7 +239,8 @@ async fn gather(
         Ok(page) => {
             fetch["status"] = json!(page.status);
             fetch["final_url"] = json!(page.final_url.as_str());
-            fetch["redirected"] = json!(page.final_url.as_str() != url);
+            fetch["redirected"] = json!(!page.redirects.is_empty());
+            fetch["redirect_chain"] = json!(page.redirects);
             fetch["remote_addr"] = json!(page.remote_addr);
             fetch["headers"] = json!(page
                 .headers
