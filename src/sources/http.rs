@@ -154,6 +154,19 @@ impl HttpClient {
             .as_deref()
             .and_then(|p| Url::parse(p).ok())
             .and_then(|u| u.host_str().map(str::to_string));
+        let extra_roots = match &config.ca_cert {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|source| FetchError::Io {
+                    context: format!("cannot read ca_cert {path}"),
+                    source,
+                })?;
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| FetchError::BadUrl {
+                    url: config.url.clone(),
+                    message: format!("ca_cert {path} is not a PEM certificate bundle: {e}"),
+                })?
+            }
+            None => Vec::new(),
+        };
         let build = |redirect: reqwest::redirect::Policy| {
             let mut builder = reqwest::Client::builder()
                 .user_agent(user_agent.clone())
@@ -165,6 +178,9 @@ impl HttpClient {
                     allow,
                     exempt_host: proxy_host.clone(),
                 });
+            for root in &extra_roots {
+                builder = builder.add_root_certificate(root.clone());
+            }
             builder = match &config.proxy {
                 Some(proxy) => {
                     builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| FetchError::BadUrl {
