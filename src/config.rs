@@ -206,6 +206,7 @@ mod tests {
             "https://videos.example.com/feed.xml",
         );
         expected.proxy = Some("socks5h://127.0.0.1:1080".into());
+        expected.ca_cert = Some("/etc/reelguard/mirror-ca.pem".into());
         expected
             .headers
             .insert("Accept-Language".into(), "en".into());

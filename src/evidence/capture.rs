@@ -3,8 +3,11 @@
 //!
 //! Files (their paths are the ones they get in the bundle):
 //! - `capture/page.html`: the page as fetched (when it is HTML);
-//! - `capture/fetch.json`: requested and final URL, status, response
-//!   headers, fetch time, proxy, remote address, TLS note, and what failed;
+//! - `capture/fetch.json`: requested and final URL, the redirect chain
+//!   (each hop's URL, status and Location), status, response headers, fetch
+//!   time, proxy, remote address, the TLS peer chain's summary (or why it
+//!   was not recorded), and what failed;
+//! - `capture/tls-chain.pem`: the certificates an https server presented;
 //! - `capture/screenshot.png`, `capture/page.pdf`: headless Chromium;
 //! - `capture/media.sha256` (always, when the media was hashed) and
 //!   `capture/media.<ext>` (when kept and within `evidence.max_media_bytes`);
@@ -24,9 +27,10 @@ use serde_json::json;
 use sha2::Digest as _;
 
 use super::chromium::{self, Output};
-use super::frames;
+use super::{frames, tls_chain};
 use super::{sha256_hex, Blobs};
 use crate::config::Config;
+use crate::sources::config::SourceConfig;
 use crate::sources::http::HttpClient;
 use crate::store::{CaptureOutcome, CaptureRecord, CapturedFile, Job, MatchRecord, Store};
 use crate::timestamp::{format_time, Stamper};
@@ -218,18 +222,11 @@ async fn gather(
         .config;
     let client = HttpClient::new(&source)?;
     let url = record.candidate_url.clone();
-    let tls = match url::Url::parse(&url).map(|u| u.scheme().to_string()) {
-        Ok(scheme) if scheme == "https" => {
-            "not recorded: the TLS peer certificate chain is not captured yet (the page was fetched over https)"
-        }
-        _ => "not https: no TLS peer certificate",
-    };
     let mut fetch = json!({
         "requested_url": url,
         "fetched_at": format_time(started),
         "proxy": source.proxy,
         "source": source.name,
-        "tls_peer_chain": tls,
     });
 
     // The page first: it is what the capture must have.
@@ -238,7 +235,8 @@ async fn gather(
         Ok(page) => {
             fetch["status"] = json!(page.status);
             fetch["final_url"] = json!(page.final_url.as_str());
-            fetch["redirected"] = json!(page.final_url.as_str() != url);
+            fetch["redirected"] = json!(!page.redirects.is_empty());
+            fetch["redirect_chain"] = json!(page.redirects);
             fetch["remote_addr"] = json!(page.remote_addr);
             fetch["headers"] = json!(page
                 .headers
@@ -266,6 +264,8 @@ async fn gather(
         }
         Err(error) => Some(format!("cannot fetch the upload's page: {error}")),
     };
+    let tls_url = fetch["final_url"].as_str().unwrap_or(&url).to_string();
+    fetch["tls_peer_chain"] = tls_peer_chain(&source, &tls_url, out).await;
     out.files.push((
         "capture/fetch.json".into(),
         serde_json::to_vec_pretty(&fetch)?,
@@ -280,6 +280,41 @@ async fn gather(
         anyhow::bail!(failure);
     }
     Ok(())
+}
+
+/// Where the TLS peer chain is written in the bundle.
+const TLS_CHAIN: &str = "capture/tls-chain.pem";
+
+/// Records the certificate chain of `url`'s server (when https, and not
+/// through a proxy) into [`TLS_CHAIN`]; returns what `fetch.json` says.
+async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) -> serde_json::Value {
+    let parsed = match url::Url::parse(url) {
+        Ok(parsed) if parsed.scheme() == "https" => parsed,
+        _ => return json!("not https: no TLS peer certificate"),
+    };
+    if let Some(proxy) = &source.proxy {
+        return json!(format!(
+            "not recorded: the page was fetched through the proxy {proxy}, whose connection to the server cannot be seen"
+        ));
+    }
+    let extra_roots = match &source.ca_cert {
+        Some(path) => match std::fs::read(path) {
+            Ok(pem) => Some(pem),
+            Err(e) => return json!(format!("not recorded: cannot read ca_cert {path}: {e}")),
+        },
+        None => None,
+    };
+    let timeout = std::time::Duration::from_secs_f64(source.timeout_s);
+    let recorded = tls_chain::record(&parsed, source.allow(), extra_roots.as_deref(), timeout)
+        .await
+        .and_then(|chain| Ok((chain.to_pem()?, chain)));
+    match recorded {
+        Ok((pem, chain)) => {
+            out.files.push((TLS_CHAIN.into(), pem.into_bytes()));
+            chain.summary(TLS_CHAIN)
+        }
+        Err(e) => json!(format!("not recorded: {e:#}")),
+    }
 }
 
 async fn chromium_captures(env: &CaptureEnv<'_>, url: &str, out: &mut Gathered) {

@@ -20,6 +20,7 @@ pub mod chromium;
 pub mod frames;
 pub mod report;
 pub mod takedown;
+pub mod tls_chain;
 
 use std::path::{Path, PathBuf};
 

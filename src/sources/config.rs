@@ -56,6 +56,10 @@ pub struct SourceConfig {
     /// `http://`, `https://`, `socks5://` or `socks5h://` proxy for every request.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// PEM file of extra CA certificates trusted for https (besides the
+    /// usual roots): a private mirror's own CA.
+    #[serde(default)]
+    pub ca_cert: Option<String>,
     /// Allow private, loopback and link-local addresses (off: the SSRF guard refuses them).
     #[serde(default)]
     pub allow_private: bool,
@@ -151,6 +155,7 @@ impl SourceConfig {
             schedule: default_schedule(),
             timezone: default_timezone(),
             proxy: None,
+            ca_cert: None,
             allow_private: false,
             allow_loopback: false,
             rate_limit_per_minute: default_rate_limit(),

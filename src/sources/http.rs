@@ -94,11 +94,27 @@ pub struct FetchedPage {
     /// The address connected to (the proxy's, when one is used).
     pub remote_addr: Option<String>,
     pub body: Vec<u8>,
+    /// Every redirect answered before the page, in order.
+    pub redirects: Vec<RedirectHop>,
+}
+
+/// One redirect answered while fetching a page.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RedirectHop {
+    /// The URL requested.
+    pub url: String,
+    /// The redirect status (301, 302, 303, 307 or 308).
+    pub status: u16,
+    /// The `Location` header as sent.
+    pub location: String,
 }
 
 /// One source's HTTP client.
 pub struct HttpClient {
     client: reqwest::Client,
+    /// The same client with redirects not followed: `fetch_page` follows
+    /// them itself to record every hop.
+    page_client: reqwest::Client,
     allow: Allow,
     retries: u32,
     timeout: Duration,
@@ -138,32 +154,53 @@ impl HttpClient {
             .as_deref()
             .and_then(|p| Url::parse(p).ok())
             .and_then(|u| u.host_str().map(str::to_string));
-        let mut builder = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .default_headers(headers)
-            .redirect(redirect)
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .dns_resolver(GuardedResolver {
-                allow,
-                exempt_host: proxy_host,
-            });
-        builder = match &config.proxy {
-            Some(proxy) => {
-                builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| FetchError::BadUrl {
-                    url: proxy.clone(),
-                    message: format!("not a proxy URL: {e}"),
-                })?)
+        let extra_roots = match &config.ca_cert {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|source| FetchError::Io {
+                    context: format!("cannot read ca_cert {path}"),
+                    source,
+                })?;
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| FetchError::BadUrl {
+                    url: config.url.clone(),
+                    message: format!("ca_cert {path} is not a PEM certificate bundle: {e}"),
+                })?
             }
-            None => builder.no_proxy(),
+            None => Vec::new(),
         };
-        let client = builder.build().map_err(|e| FetchError::Network {
-            url: config.url.clone(),
-            message: format!("cannot build the HTTP client: {e}"),
-            attempts: 0,
-        })?;
+        let build = |redirect: reqwest::redirect::Policy| {
+            let mut builder = reqwest::Client::builder()
+                .user_agent(user_agent.clone())
+                .default_headers(headers.clone())
+                .redirect(redirect)
+                .connect_timeout(timeout)
+                .read_timeout(timeout)
+                .dns_resolver(GuardedResolver {
+                    allow,
+                    exempt_host: proxy_host.clone(),
+                });
+            for root in &extra_roots {
+                builder = builder.add_root_certificate(root.clone());
+            }
+            builder = match &config.proxy {
+                Some(proxy) => {
+                    builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| FetchError::BadUrl {
+                        url: proxy.clone(),
+                        message: format!("not a proxy URL: {e}"),
+                    })?)
+                }
+                None => builder.no_proxy(),
+            };
+            builder.build().map_err(|e| FetchError::Network {
+                url: config.url.clone(),
+                message: format!("cannot build the HTTP client: {e}"),
+                attempts: 0,
+            })
+        };
+        let client = build(redirect)?;
+        let page_client = build(reqwest::redirect::Policy::none())?;
         Ok(HttpClient {
             client,
+            page_client,
             allow,
             retries: config.retries,
             timeout,
@@ -200,11 +237,26 @@ impl HttpClient {
         headers: HeaderMap,
         whole_request_timeout: bool,
     ) -> Result<reqwest::Response, FetchError> {
+        self.send_with(&self.client, url, headers, whole_request_timeout, false)
+            .await
+    }
+
+    /// [`Self::send`] on `client`; with `accept_redirects` (for
+    /// `page_client`, which does not follow them) a 3xx answer is returned
+    /// as it is.
+    async fn send_with(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        headers: HeaderMap,
+        whole_request_timeout: bool,
+        accept_redirects: bool,
+    ) -> Result<reqwest::Response, FetchError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.pace().await;
-            let mut request = self.client.get(url.clone()).headers(headers.clone());
+            let mut request = client.get(url.clone()).headers(headers.clone());
             if whole_request_timeout {
                 request = request.timeout(self.timeout);
             }
@@ -221,6 +273,7 @@ impl HttpClient {
                 return match outcome {
                     Ok(response)
                         if response.status().is_success()
+                            || (accept_redirects && response.status().is_redirection())
                             || response.status() == StatusCode::NOT_MODIFIED
                             || response.status() == StatusCode::PARTIAL_CONTENT
                             || response.status() == StatusCode::RANGE_NOT_SATISFIABLE =>
@@ -334,11 +387,59 @@ impl HttpClient {
         })
     }
 
-    /// A page as fetched, for evidence: the status, headers, final URL and
-    /// body (at most `limit` bytes). A status other than 2xx is an error.
+    /// A page as fetched, for evidence: the status, headers, final URL,
+    /// every redirect on the way and the body (at most `limit` bytes).
+    /// Redirects are followed here, each hop through the SSRF guard, up to
+    /// [`MAX_REDIRECTS`]. A status other than 2xx is an error.
     pub async fn fetch_page(&self, url: &str, limit: u64) -> Result<FetchedPage, FetchError> {
-        let url = self.checked_url(url)?;
-        let response = self.send(&url, HeaderMap::new(), true).await?;
+        let requested = self.checked_url(url)?;
+        let mut current = requested.clone();
+        let mut redirects = Vec::new();
+        let response = loop {
+            let response = self
+                .send_with(&self.page_client, &current, HeaderMap::new(), true, true)
+                .await?;
+            let status = response.status();
+            if !status.is_redirection() {
+                break response;
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                return Err(FetchError::Status {
+                    url: current.to_string(),
+                    status,
+                    attempts: 1,
+                });
+            }
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .ok_or_else(|| FetchError::RedirectRefused {
+                    url: current.to_string(),
+                    message: format!("the server answered {status} without a Location"),
+                })?;
+            let next = current
+                .join(&location)
+                .map_err(|e| FetchError::RedirectRefused {
+                    url: current.to_string(),
+                    message: format!("redirect to an invalid URL {location:?}: {e}"),
+                })?;
+            redirects.push(RedirectHop {
+                url: current.to_string(),
+                status: status.as_u16(),
+                location,
+            });
+            if redirects.len() >= MAX_REDIRECTS {
+                return Err(FetchError::RedirectLoop {
+                    url: requested.to_string(),
+                });
+            }
+            ssrf::check_url(&next, self.allow).map_err(|refused| FetchError::RedirectRefused {
+                url: requested.to_string(),
+                message: refused.to_string(),
+            })?;
+            current = next;
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -354,7 +455,7 @@ impl HttpClient {
         let remote_addr = response.remote_addr().map(|a| a.to_string());
         let body = read_capped(
             response,
-            &url,
+            &current,
             self.timeout.as_secs_f64(),
             limit,
             |_| Ok(()),
@@ -366,6 +467,7 @@ impl HttpClient {
             final_url,
             remote_addr,
             body,
+            redirects,
         })
     }
 
@@ -687,6 +789,63 @@ mod tests {
             hits(&platform, "/fault/redirect-private").await,
             1,
             "refusals are not retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn fetch_page_records_every_redirect_hop_and_guards_each() {
+        let (platform, _, _dir) = platform().await;
+        let client = HttpClient::new(&config(true)).unwrap();
+        let base = &platform.base_url;
+        let page = client
+            .fetch_page(&format!("{base}/fault/redirect-chain/b"), 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(page.status, 200);
+        assert_eq!(page.final_url.as_str(), format!("{base}/pages/b"));
+        assert_eq!(
+            page.redirects,
+            vec![
+                RedirectHop {
+                    url: format!("{base}/fault/redirect-chain/b"),
+                    status: 301,
+                    location: "/fault/redirect-chain/b/2".into(),
+                },
+                RedirectHop {
+                    url: format!("{base}/fault/redirect-chain/b/2"),
+                    status: 302,
+                    location: "/pages/b".into(),
+                },
+            ]
+        );
+        assert!(String::from_utf8_lossy(&page.body).contains("<video"));
+        // A page without redirects has none recorded.
+        let direct = client
+            .fetch_page(&format!("{base}/pages/b"), 1 << 20)
+            .await
+            .unwrap();
+        assert!(direct.redirects.is_empty());
+        // Each hop goes through the guard: a redirect to 10.0.0.1 is refused.
+        let error = client
+            .fetch_page(&format!("{base}/fault/redirect-private"), 1 << 20)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&error, FetchError::RedirectRefused { message, .. }
+                if message.contains("10.0.0.1") && message.contains("private")),
+            "{error}"
+        );
+        // Loops end after MAX_REDIRECTS hops.
+        let error = client
+            .fetch_page(&format!("{base}/fault/loop"), 1 << 20)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(error, FetchError::RedirectLoop { .. }), "{error}");
+        assert_eq!(
+            hits(&platform, "/fault/loop").await + hits(&platform, "/fault/loop2").await,
+            MAX_REDIRECTS as u64
         );
     }
 

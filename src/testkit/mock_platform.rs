@@ -15,7 +15,7 @@
 //! | `/watch?v=ID` | watch page: og:video and JSON-LD VideoObject |
 //! | `/pages/ID` | page with a `<video><source>` only |
 //! | `/media/FILE` | the media (Range, ETag) |
-//! | `/fault/500`, `/fault/slow`, `/fault/garbage.xml`, `/fault/garbage-api/...`, `/fault/loop`, `/fault/redirect-private` (to 10.0.0.1), `/fault/huge.mp4` (2 GiB announced), `/fault/endless.mp4` (no length), `/fault/huge-feed.xml`, `/fault/slow-feed.xml` (media that never arrives), `/fault/private-feed.xml` (media on 10.0.0.1) | faults |
+//! | `/fault/500`, `/fault/slow`, `/fault/garbage.xml`, `/fault/garbage-api/...`, `/fault/loop`, `/fault/redirect-private` (to 10.0.0.1), `/fault/redirect-chain/{id}` (301 to `.../{id}/2`, 302 to `/pages/{id}`), `/fault/huge.mp4` (2 GiB announced), `/fault/endless.mp4` (no length), `/fault/huge-feed.xml`, `/fault/slow-feed.xml` (media that never arrives), `/fault/private-feed.xml` (media on 10.0.0.1) | faults |
 //! | `/_stats` | requests served per path, as JSON |
 
 use std::collections::BTreeMap;
@@ -127,6 +127,20 @@ impl MockPlatform {
             .route(
                 "/fault/redirect-private",
                 get(|| async { redirect("http://10.0.0.1/media/1.mp4") }),
+            )
+            .route(
+                "/fault/redirect-chain/{id}",
+                get(|Path(id): Path<String>| async move {
+                    (
+                        StatusCode::MOVED_PERMANENTLY,
+                        [(header::LOCATION, format!("/fault/redirect-chain/{id}/2"))],
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/fault/redirect-chain/{id}/2",
+                get(|Path(id): Path<String>| async move { redirect(&format!("/pages/{id}")) }),
             )
             .route("/fault/huge.mp4", get(huge))
             .route("/fault/endless.mp4", get(endless))
