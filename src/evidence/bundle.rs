@@ -28,7 +28,7 @@ use super::capture::{self, CaptureEnv};
 use super::frames::{parse_segments, Segment};
 use super::{report, sha256_hex, takedown, Blobs};
 use crate::config::OwnerConfig;
-use crate::provenance::package::{self, Check, Files};
+use crate::provenance::package::{self, token_check, Check, Files};
 use crate::store::{MatchRecord, StatusChange};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
 use crate::timestamp::{format_time, Stamper};
@@ -390,18 +390,21 @@ pub fn bundle_anchors(files: &Files) -> Vec<Certificate> {
 pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
     let mut checks = Vec::new();
     let Some(manifest_bytes) = files.get(MANIFEST) else {
-        checks.push(fail(MANIFEST, "missing: this is not a reelguard bundle"));
+        checks.push(Check::fail(
+            MANIFEST,
+            "missing: this is not a reelguard bundle",
+        ));
         return checks;
     };
     let manifest: serde_json::Value = match serde_json::from_slice(manifest_bytes) {
         Ok(value) => value,
         Err(e) => {
-            checks.push(fail(MANIFEST, format!("not valid JSON: {e}")));
+            checks.push(Check::fail(MANIFEST, format!("not valid JSON: {e}")));
             return checks;
         }
     };
     if manifest["kind"] != BUNDLE_KIND {
-        checks.push(fail(
+        checks.push(Check::fail(
             MANIFEST,
             format!("kind is {}, not {BUNDLE_KIND}", manifest["kind"]),
         ));
@@ -415,29 +418,31 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
         let name = item["path"].as_str().unwrap_or_default().to_string();
         listed.insert(name.clone());
         match files.get(&name) {
-            None => checks.push(fail(&name, "listed in manifest.json but missing")),
-            Some(bytes) if !same(bytes, &item["sha256"], &item["size"]) => checks.push(fail(
-                &name,
-                format!(
-                    "changed: SHA-256 {} ({} bytes), manifest.json says {} ({} bytes)",
-                    sha256_hex(bytes),
-                    bytes.len(),
-                    item["sha256"].as_str().unwrap_or("?"),
-                    item["size"]
-                ),
-            )),
+            None => checks.push(Check::fail(&name, "listed in manifest.json but missing")),
+            Some(bytes) if !same(bytes, &item["sha256"], &item["size"]) => {
+                checks.push(Check::fail(
+                    &name,
+                    format!(
+                        "changed: SHA-256 {} ({} bytes), manifest.json says {} ({} bytes)",
+                        sha256_hex(bytes),
+                        bytes.len(),
+                        item["sha256"].as_str().unwrap_or("?"),
+                        item["size"]
+                    ),
+                ))
+            }
             Some(_) => good += 1,
         }
     }
     for name in files.keys() {
         if !listed.contains(name) && ![MANIFEST, SUMS, MANIFEST_TOKEN].contains(&name.as_str()) {
-            checks.push(fail(
+            checks.push(Check::fail(
                 name,
                 "not listed in manifest.json (added after export)",
             ));
         }
     }
-    checks.push(pass(
+    checks.push(Check::pass(
         MANIFEST,
         format!("{good} listed files match their SHA-256 and size"),
     ));
@@ -454,7 +459,7 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
                 MANIFEST,
             ));
         }
-        None => checks.push(fail(
+        None => checks.push(Check::fail(
             MANIFEST_TOKEN,
             "missing: the bundle is not timestamped (no TSA answered at export); export it again",
         )),
@@ -462,7 +467,7 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
 
     // The capture manifest: its files are in the bundle as captured, and its token covers it.
     match files.get(capture::MANIFEST) {
-        None => checks.push(fail(capture::MANIFEST, "missing")),
+        None => checks.push(Check::fail(capture::MANIFEST, "missing")),
         Some(bytes) => {
             let capture_manifest: serde_json::Value =
                 serde_json::from_slice(bytes).unwrap_or_default();
@@ -475,18 +480,18 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
                     Some(b) if same(b, &item["sha256"], &item["size"]) => {}
                     Some(_) => {
                         bad = true;
-                        checks.push(fail(name, "differs from the capture manifest"));
+                        checks.push(Check::fail(name, "differs from the capture manifest"));
                     }
                     None => {
                         bad = true;
-                        checks.push(fail(name, "in the capture manifest but missing"));
+                        checks.push(Check::fail(name, "in the capture manifest but missing"));
                     }
                 }
             }
             if capture_manifest["kind"] != capture::MANIFEST_KIND {
-                checks.push(fail(capture::MANIFEST, "not a capture manifest"));
+                checks.push(Check::fail(capture::MANIFEST, "not a capture manifest"));
             } else if !bad {
-                checks.push(pass(
+                checks.push(Check::pass(
                     capture::MANIFEST,
                     format!("{count} captured files are in the bundle unchanged"),
                 ));
@@ -502,7 +507,7 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
                         capture::MANIFEST,
                     ));
                 }
-                None => checks.push(fail(
+                None => checks.push(Check::fail(
                     capture::MANIFEST_TOKEN,
                     "missing: the capture was not timestamped",
                 )),
@@ -513,7 +518,7 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
     if files.contains_key(&format!("{WORK_PREFIX}manifest.json")) {
         checks.extend(package::verify_package(files, WORK_PREFIX, anchors, None));
     } else {
-        checks.push(pass(
+        checks.push(Check::pass(
             "work/",
             "no provenance package (the work has no timestamped creation stages)",
         ));
@@ -527,7 +532,7 @@ fn same(bytes: &[u8], sha256: &serde_json::Value, size: &serde_json::Value) -> b
 
 fn check_sums(files: &Files) -> Check {
     let Some(text) = files.get(SUMS) else {
-        return fail(SUMS, "missing");
+        return Check::fail(SUMS, "missing");
     };
     let text = String::from_utf8_lossy(text);
     let mut bad = Vec::new();
@@ -544,45 +549,8 @@ fn check_sums(files: &Files) -> Check {
         }
     }
     if bad.is_empty() {
-        pass(SUMS, format!("{count} files match"))
+        Check::pass(SUMS, format!("{count} files match"))
     } else {
-        fail(SUMS, bad.join("; "))
-    }
-}
-
-fn token_check(
-    item: &str,
-    token: &[u8],
-    digest: &[u8; 32],
-    anchors: &[Certificate],
-    what: &str,
-) -> Check {
-    match verify_token(token, digest, None, anchors) {
-        Ok(v) => pass(
-            item,
-            format!(
-                "RFC 3161 token over {what}: {} by {} (serial {})",
-                format_time(&v.gen_time),
-                v.tsa_name,
-                v.serial
-            ),
-        ),
-        Err(e) => fail(item, format!("token over {what} refused: {e}")),
-    }
-}
-
-fn pass(item: impl Into<String>, detail: impl Into<String>) -> Check {
-    Check {
-        item: item.into(),
-        ok: true,
-        detail: detail.into(),
-    }
-}
-
-fn fail(item: impl Into<String>, detail: impl Into<String>) -> Check {
-    Check {
-        item: item.into(),
-        ok: false,
-        detail: detail.into(),
+        Check::fail(SUMS, bad.join("; "))
     }
 }

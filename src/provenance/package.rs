@@ -272,14 +272,14 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(item: impl Into<String>, detail: impl Into<String>) -> Check {
+    pub fn pass(item: impl Into<String>, detail: impl Into<String>) -> Check {
         Check {
             item: item.into(),
             ok: true,
             detail: detail.into(),
         }
     }
-    fn fail(item: impl Into<String>, detail: impl Into<String>) -> Check {
+    pub fn fail(item: impl Into<String>, detail: impl Into<String>) -> Check {
         Check {
             item: item.into(),
             ok: false,
@@ -465,7 +465,8 @@ pub fn verify_package(
     checks
 }
 
-fn token_check(
+/// Checks an RFC 3161 token over `digest` and says what it vouches for.
+pub fn token_check(
     item: &str,
     token: &[u8],
     digest: &[u8; 32],
