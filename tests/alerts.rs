@@ -15,7 +15,7 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -779,30 +779,6 @@ fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back() {
 
 // ---------------------------------------------------------------- daemon
 
-fn start_daemon(data: &Path, config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_reelguard"))
-        .args([
-            "--data-dir",
-            path_str(data),
-            "--config",
-            path_str(config),
-            "daemon",
-        ])
-        .env("REELGUARD_LOG", "info")
-        .env_remove("REELGUARD_DATA_DIR")
-        .env_remove("REELGUARD_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start the daemon")
-}
-
 fn wait_until(limit: Duration, what: &str, log: &Path, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -828,7 +804,7 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
     let limit = Duration::from_secs(180);
     // The server takes 3 s to answer a message: kill the daemon meanwhile.
     sink.sink().set_data_delay(Duration::from_secs(3));
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     wait_until(limit, "a message being sent", &log, || {
         sink.sink().bodies_received() >= 1
     });
@@ -846,7 +822,7 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
     );
 
     sink.sink().set_data_delay(Duration::ZERO);
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     wait_until(limit, "every alert delivered", &log, || {
         let (matches, alerts) = stored(&data);
         let candidates = with_store(&data, async |s| s.list_candidates().await.unwrap());

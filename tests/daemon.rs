@@ -7,11 +7,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
-use common::{path_str, scratch_dir, transform};
+use common::{scratch_dir, transform};
 
 const UPLOADS: [Upload; 6] = [
     Upload {
@@ -51,30 +51,6 @@ const UPLOADS: [Upload; 6] = [
         channel: "UC",
     },
 ];
-
-fn start_daemon(data: &Path, config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_reelguard"))
-        .args([
-            "--data-dir",
-            path_str(data),
-            "--config",
-            path_str(config),
-            "daemon",
-        ])
-        .env("REELGUARD_LOG", "info")
-        .env_remove("REELGUARD_DATA_DIR")
-        .env_remove("REELGUARD_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start the daemon")
-}
 
 /// Candidates by status, and jobs by state.
 fn progress(data: &Path) -> (Vec<String>, std::collections::BTreeMap<String, i64>) {
@@ -200,7 +176,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     let limit = Duration::from_secs(180);
 
     // 1. Start, and kill -9 once the first candidate is done.
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     wait_for(&data, &log, limit, "a first processed candidate", |c, _| {
         processed(c) >= 1 && processed(c) < UPLOADS.len()
     });
@@ -216,7 +192,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     // 2. Restart (the dead process's lease is released at once, though it
     // has 10 minutes to run), then SIGTERM after one more candidate.
     let before = processed(&statuses);
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     wait_for(&data, &log, limit, "progress after the restart", |c, _| {
         processed(c) > before
     });
@@ -230,7 +206,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     );
 
     // 3. Restart and let it finish.
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     wait_for(&data, &log, limit, "every candidate", |c, jobs| {
         c.len() == UPLOADS.len()
             && processed(c) == UPLOADS.len()
@@ -294,7 +270,7 @@ fn the_daemon_queues_scans_when_their_schedules_fire() {
     )
     .unwrap();
     let log = scratch.path().join("daemon.log");
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     std::thread::sleep(Duration::from_millis(6500));
     let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
     assert!(status.success(), "SIGTERM: {status:?}");
@@ -351,7 +327,7 @@ fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period() {
     // Create (and migrate) the database first, so the test's polling never
     // races the daemon's migrations.
     progress(&data);
-    let mut daemon = start_daemon(&data, &config, &log);
+    let mut daemon = common::start_daemon(&data, &config, &log);
     wait_for(
         &data,
         &log,

@@ -347,3 +347,28 @@ pub fn timestamp_config(dir: &Path, urls: &[String], ca: &Path) -> PathBuf {
     std::fs::write(&path, text).expect("write the test config");
     path
 }
+
+/// Starts `reelguard daemon` on `data` with `config`, its log appended to `log`.
+pub fn start_daemon(data: &Path, config: &Path, log: &Path) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args([
+            "--data-dir",
+            path_str(data),
+            "--config",
+            path_str(config),
+            "daemon",
+        ])
+        .env("REELGUARD_LOG", "info")
+        .env_remove("REELGUARD_DATA_DIR")
+        .env_remove("REELGUARD_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start the daemon")
+}
