@@ -155,20 +155,21 @@ rgc() { YOUTUBE_API_KEY=demo-key rg "$@"; }
 rgc sources list
 
 echo
-echo "== a local SMTP sink on 127.0.0.1 receives the alerts =="
-"$BIN" smtp-sink --dir "$DEMO/mail" --listen 127.0.0.1:0 >"$DEMO/smtp.addr" 2>"$DEMO/smtp.log" &
+echo "== a local SMTP sink on 127.0.0.1 receives the alerts (STARTTLS, its own test CA) =="
+"$BIN" smtp-sink --dir "$DEMO/mail" --listen 127.0.0.1:0 --tls starttls >"$DEMO/smtp.addr" 2>"$DEMO/smtp.log" &
 SINK_PID=$!
 trap 'kill $TSA_PID $MOCK_PID $SINK_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$DEMO/smtp.addr" ] && break; sleep 0.1; done
 SINK_PORT="$(head -1 "$DEMO/smtp.addr" | sed 's/.*://')"
 [ -n "$SINK_PORT" ] || { echo "the SMTP sink did not start:"; cat "$DEMO/smtp.log"; exit 1; }
-echo "SMTP sink at 127.0.0.1:$SINK_PORT, keeping messages in $DEMO/mail"
+echo "SMTP sink at 127.0.0.1:$SINK_PORT (STARTTLS required), keeping messages in $DEMO/mail"
 cat >>"$DEMO/reelguard.toml" <<TOML
 
 [smtp]
 host = "127.0.0.1"
 port = $SINK_PORT
-security = "none"              # the local sink speaks plain SMTP
+security = "starttls"
+ca_cert = "$DEMO/mail/tls/ca.pem"   # the sink's throwaway CA
 from = "reelguard <alerts@example.com>"
 
 [alerts]

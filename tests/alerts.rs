@@ -27,7 +27,8 @@ use common::{path_str, run_with_env, scratch_dir, transform};
 use reelguard::alerts::{
     email, webhook, MatchAlert, Security, Segment, SmtpConfig, WebhookConfig, WebhookKind,
 };
-use reelguard::testkit::smtp_sink::SmtpSink;
+use reelguard::testkit::smtp_sink::{SinkTls, SmtpSink};
+use reelguard::testkit::tls::TestCertificates;
 
 // ---------------------------------------------------------------- helpers
 
@@ -41,6 +42,10 @@ struct Sink {
 
 impl Sink {
     fn start(addr: &str, dir: &Path, auth: Option<(&str, &str)>) -> Sink {
+        Sink::start_with(addr, dir, auth, SinkTls::None)
+    }
+
+    fn start_with(addr: &str, dir: &Path, auth: Option<(&str, &str)>, tls: SinkTls) -> Sink {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -48,7 +53,7 @@ impl Sink {
             .expect("a runtime for the sink");
         let auth = auth.map(|(u, p)| (u.to_string(), p.to_string()));
         let sink = runtime
-            .block_on(SmtpSink::start(addr.parse().unwrap(), dir, auth))
+            .block_on(SmtpSink::start(addr.parse().unwrap(), dir, auth, tls))
             .expect("start the SMTP sink");
         Sink {
             addr: sink.addr,
@@ -74,7 +79,7 @@ impl Sink {
     fn restart(&mut self) {
         let sink = self
             .runtime
-            .block_on(SmtpSink::start(self.addr, &self.dir, None))
+            .block_on(SmtpSink::start(self.addr, &self.dir, None, SinkTls::None))
             .expect("restart the SMTP sink on the same port");
         self.sink = Some(sink);
     }
@@ -187,7 +192,7 @@ fn sample_alert(id: &str) -> MatchAlert {
             score: 0.875,
         }],
         frame_png: None,
-        bundle: None,
+        bundle: Err("the evidence capture is pending".into()),
         match_link: Some(format!("http://dash.example/matches/{id}")),
         evidence_link: Some(format!("http://dash.example/matches/{id}/evidence")),
     }
@@ -219,7 +224,7 @@ fn alert_email_has_both_languages_html_and_the_inline_frame_pair() {
     std::fs::write(&bundle, b"PK\x05\x06 a small bundle").unwrap();
     let mut alert = sample_alert("m-1");
     alert.frame_png = Some(frame.clone());
-    alert.bundle = Some(bundle.clone());
+    alert.bundle = Ok(bundle.clone());
     let letter = email::compose(std::slice::from_ref(&alert), 1024);
     let message = email::build_message(
         &letter,
@@ -297,7 +302,9 @@ fn alert_email_has_both_languages_html_and_the_inline_frame_pair() {
     let letter = email::compose(std::slice::from_ref(&alert), 8);
     assert!(letter.attachments.is_empty());
     assert!(
-        letter.text.contains("over the 8-byte attachment limit"),
+        letter
+            .text
+            .contains("over the attachment limit (8 bytes left)"),
         "{}",
         letter.text
     );
@@ -312,6 +319,78 @@ fn alert_email_has_both_languages_html_and_the_inline_frame_pair() {
         .unwrap_err();
     assert!(format!("{error:#}").contains("535"), "{error:#}");
     assert_eq!(sink.messages().len(), 1);
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_only_to_a_server_the_client_trusts() {
+    let scratch = scratch_dir();
+    let certificates = TestCertificates::create(&scratch.path().join("certs")).unwrap();
+    let server = certificates.server_config().unwrap();
+    std::env::set_var("ALERTS_TLS_TEST_SMTP_PASSWORD", "s3cret");
+    let letter = email::compose(&[sample_alert("m-tls")], 0);
+    let build =
+        || email::build_message(&letter, "alerts@example.com", "", "creator@example.com").unwrap();
+    for (security, tls) in [
+        (Security::Starttls, SinkTls::Starttls(server.clone())),
+        (Security::Tls, SinkTls::Implicit(server.clone())),
+    ] {
+        let sink = Sink::start_with(
+            "127.0.0.1:0",
+            &scratch.path().join(format!("sink-{security:?}")),
+            Some(("alerts", "s3cret")),
+            tls,
+        );
+        let mut smtp = smtp_config(sink.addr);
+        smtp.security = security;
+        smtp.username = "alerts".into();
+        smtp.password_env = "ALERTS_TLS_TEST_SMTP_PASSWORD".into();
+
+        // The test CA is not trusted: the handshake fails and nothing is sent.
+        let error = sink
+            .runtime
+            .block_on(email::send(&smtp, build()))
+            .unwrap_err();
+        let error = format!("{error:#}");
+        assert!(
+            error.contains("certificate") || error.contains("UnknownIssuer"),
+            "{security:?}: {error}"
+        );
+        assert!(sink.messages().is_empty(), "{security:?}");
+
+        // Trusting the CA, the message goes out over TLS, logged in.
+        smtp.ca_cert = Some(certificates.ca_cert.clone());
+        let answer = sink
+            .runtime
+            .block_on(email::send(&smtp, build()))
+            .unwrap_or_else(|e| panic!("{security:?}: {e:#}"));
+        assert!(answer.starts_with("250 "), "{security:?}: {answer}");
+        let messages = sink.messages();
+        assert_eq!(messages.len(), 1, "{security:?}");
+        let version = messages[0].header("X-Sink-Tls");
+        assert!(version.starts_with("TLSv1"), "{security:?}: {version}");
+        assert_eq!(messages[0].header("X-Sink-Rcpt-To"), "creator@example.com");
+
+        // A client that does not upgrade gets no AUTH offered, and its MAIL
+        // is refused: nothing goes out in plain text.
+        if security == Security::Starttls {
+            smtp.security = Security::None;
+            let error = sink
+                .runtime
+                .block_on(email::send(&smtp, build()))
+                .unwrap_err();
+            assert!(
+                format!("{error:#}").contains("authentication mechanism"),
+                "{error:#}"
+            );
+            smtp.username.clear();
+            let error = sink
+                .runtime
+                .block_on(email::send(&smtp, build()))
+                .unwrap_err();
+            assert!(format!("{error:#}").contains("530"), "{error:#}");
+            assert_eq!(sink.messages().len(), 1);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -619,6 +698,54 @@ fn assert_one_message_per_match(messages: &[Message], matches: &[reelguard::stor
     }
 }
 
+/// Each message shows the captured frame pair inline and carries the
+/// evidence bundle of its match: the file exported to the data dir, holding
+/// the capture and its manifest.
+fn assert_evidence_attached(
+    messages: &[Message],
+    matches: &[reelguard::store::MatchRecord],
+    data: &Path,
+) {
+    for m in matches {
+        let msg = messages
+            .iter()
+            .find(|msg| {
+                msg.part_text("text/plain")
+                    .contains(&format!("/matches/{}", m.id))
+            })
+            .unwrap_or_else(|| panic!("no message for match {}", m.id));
+        let leaves = msg.leaves();
+        assert!(
+            leaves
+                .iter()
+                .any(|(mime, cid, _, _)| mime == "image/png" && cid == "<frame-1@reelguard>"),
+            "no inline frame pair for match {}",
+            m.id
+        );
+        let name = format!("evidence-{}.zip", m.id);
+        let (_, _, disposition, bytes) = leaves
+            .iter()
+            .find(|(mime, _, _, _)| mime == "application/zip")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no bundle attached for match {}:\n{}",
+                    m.id,
+                    msg.part_text("text/plain")
+                )
+            });
+        assert!(disposition.contains(&name), "{disposition}");
+        assert_eq!(
+            bytes,
+            &std::fs::read(data.join("alerts").join(&name)).unwrap(),
+            "the attachment is the exported bundle"
+        );
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).expect("a zip");
+        for inner in ["capture/manifest.json", "SHA256SUMS", "frames/pair-1.png"] {
+            assert!(zip.by_name(inner).is_ok(), "no {inner} in {name}");
+        }
+    }
+}
+
 #[test]
 fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
     if platform().is_none() {
@@ -637,6 +764,7 @@ fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
     let (matches, alerts) = stored(&data);
     assert_eq!(matches.len(), 2, "{matches:?}");
     assert_one_message_per_match(&sink.messages(), &matches);
+    assert_evidence_attached(&sink.messages(), &matches, &data);
     assert_eq!(alerts.len(), 4, "an email and a webhook per match");
     for a in &alerts {
         assert_eq!(a.state, "delivered", "{a:?}");
@@ -840,6 +968,8 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
     let _ = daemon.wait();
     let (matches, alerts) = stored(&data);
     assert_one_message_per_match(&sink.messages(), &matches);
+    // The alerts waited for the captures that ran beside them.
+    assert_evidence_attached(&sink.messages(), &matches, &data);
     assert!(
         alerts.iter().any(|a| a.attempts == 2),
         "the interrupted alert was sent again: {alerts:?}"

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{clock, MatchAlert, Security, SmtpConfig};
@@ -29,8 +30,9 @@ pub struct Letter {
     pub attachments: Vec<(String, Vec<u8>)>,
 }
 
-/// The alert for `alerts` (one match, or a digest of several). Bundles
-/// larger than `max_attachment_bytes` are named instead of attached.
+/// The alert for `alerts` (one match, or a digest of several). Evidence
+/// bundles are attached while all of them together stay within
+/// `max_attachment_bytes`; the others are named with the reason.
 pub fn compose(alerts: &[MatchAlert], max_attachment_bytes: u64) -> Letter {
     let subject = match alerts {
         [one] => format!(
@@ -46,36 +48,27 @@ pub fn compose(alerts: &[MatchAlert], max_attachment_bytes: u64) -> Letter {
     let mut images = Vec::new();
     let mut attachments = Vec::new();
     let mut bundle_notes = Vec::new();
+    let mut attached_bytes = 0u64;
     for (i, alert) in alerts.iter().enumerate() {
         if let Some(png) = &alert.frame_png {
             images.push((format!("frame-{}@reelguard", i + 1), png.clone()));
         }
-        if let Some(path) = &alert.bundle {
-            let size = std::fs::metadata(path).map(|m| m.len());
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| format!("evidence-{}.zip", alert.match_id));
-            match size {
-                Ok(size) if size <= max_attachment_bytes => match std::fs::read(path) {
-                    Ok(bytes) => {
-                        attachments.push((name, bytes));
-                        bundle_notes.push(None);
-                        continue;
-                    }
-                    Err(e) => {
-                        bundle_notes.push(Some(format!("cannot read {}: {e}", path.display())))
-                    }
-                },
-                Ok(size) => bundle_notes.push(Some(format!(
-                    "{} is {size} bytes, over the {max_attachment_bytes}-byte attachment limit",
-                    path.display()
-                ))),
-                Err(e) => bundle_notes.push(Some(format!("cannot read {}: {e}", path.display()))),
-            }
-        } else {
-            bundle_notes.push(None);
-        }
+        let note = match &alert.bundle {
+            Ok(path) => match attach(path, max_attachment_bytes - attached_bytes) {
+                Ok(bytes) => {
+                    attached_bytes += bytes.len() as u64;
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| format!("evidence-{}.zip", alert.match_id));
+                    attachments.push((name, bytes));
+                    None
+                }
+                Err(reason) => Some(reason),
+            },
+            Err(reason) => Some(reason.clone()),
+        };
+        bundle_notes.push(note);
     }
     let text = text_body(alerts, &bundle_notes);
     let html = html_body(alerts, &images);
@@ -86,6 +79,21 @@ pub fn compose(alerts: &[MatchAlert], max_attachment_bytes: u64) -> Letter {
         images,
         attachments,
     }
+}
+
+/// The bytes of the bundle at `path` when it is at most `room` bytes, or
+/// why it cannot be attached.
+fn attach(path: &std::path::Path, room: u64) -> Result<Vec<u8>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > room {
+        return Err(format!(
+            "{} is {size} bytes, over the attachment limit ({room} bytes left)",
+            path.display()
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 fn ranges(alert: &MatchAlert, upload: &str, work: &str) -> Vec<String> {
@@ -332,6 +340,23 @@ pub fn build_message(
     message.context("cannot build the alert email")
 }
 
+/// TLS settings for `[smtp]`: the server's certificate must be valid for
+/// `host`, signed by a public web root or by `ca_cert`.
+fn tls_parameters(smtp: &SmtpConfig) -> anyhow::Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(smtp.host.clone());
+    if let Some(path) = &smtp.ca_cert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("smtp.ca_cert: cannot read {}", path.display()))?;
+        let certificate = Certificate::from_pem(&pem).with_context(|| {
+            format!("smtp.ca_cert: {} is not a PEM certificate", path.display())
+        })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder
+        .build_rustls()
+        .with_context(|| format!("cannot set up TLS to {}", smtp.host))
+}
+
 /// Sends `message` through the `[smtp]` server and returns its answer
 /// (e.g. "250 OK queued as 1234"). The whole exchange is bounded by
 /// `timeout_s` (lettre's own timeout covers only each read and write).
@@ -340,10 +365,10 @@ pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String>
     let server = format!("{}:{} ({:?})", smtp.host, smtp.port, smtp.security);
     let builder = match smtp.security {
         Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-            .with_context(|| format!("cannot set up STARTTLS to {}", smtp.host))?,
-        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-            .with_context(|| format!("cannot set up TLS to {}", smtp.host))?,
+        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(Tls::Required(tls_parameters(smtp)?)),
+        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(Tls::Wrapper(tls_parameters(smtp)?)),
     };
     let mut builder = builder.port(smtp.port).timeout(Some(timeout));
     if !smtp.username.is_empty() {

@@ -45,6 +45,9 @@ pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     pub security: Security,
+    /// An extra CA certificate (PEM) to trust for the server, for a relay
+    /// whose certificate a private CA signed.
+    pub ca_cert: Option<PathBuf>,
     /// Login name; empty: no authentication.
     pub username: String,
     /// The environment variable holding the password.
@@ -63,6 +66,7 @@ impl Default for SmtpConfig {
             host: String::new(),
             port: 587,
             security: Security::Starttls,
+            ca_cert: None,
             username: String::new(),
             password_env: "REELGUARD_SMTP_PASSWORD".into(),
             from: String::new(),
@@ -151,6 +155,9 @@ pub struct AlertsConfig {
     pub retry_base_s: f64,
     /// Longest wait between retries, in seconds.
     pub retry_max_s: f64,
+    /// Seconds an alert waits for the evidence capture of its match (the
+    /// frame pair shown inline, the bundle attached) before it goes without.
+    pub evidence_wait_s: f64,
     pub webhooks: Vec<WebhookConfig>,
 }
 
@@ -166,6 +173,7 @@ impl Default for AlertsConfig {
             max_attempts: 12,
             retry_base_s: 30.0,
             retry_max_s: 3600.0,
+            evidence_wait_s: 300.0,
             webhooks: Vec::new(),
         }
     }
@@ -349,8 +357,8 @@ pub struct MatchAlert {
     pub segments: Vec<Segment>,
     /// The best matched frame pair (upload | work) as PNG, shown inline.
     pub frame_png: Option<Vec<u8>>,
-    /// The evidence bundle, attached when small enough.
-    pub bundle: Option<PathBuf>,
+    /// The evidence bundle, attached when small enough; or why there is none.
+    pub bundle: Result<PathBuf, String>,
     /// Link to the match in the dashboard.
     pub match_link: Option<String>,
     /// Link to the evidence bundle in the dashboard.
@@ -377,7 +385,7 @@ impl MatchAlert {
             score: record.score,
             segments,
             frame_png: None,
-            bundle: None,
+            bundle: Err("the evidence bundle was not exported".into()),
             match_link: link(""),
             evidence_link: link("/evidence"),
         }

@@ -14,7 +14,7 @@
 //! the 250 (the server still processing) means the server, committing with
 //! its reply, kept nothing, and the resend is the only copy.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +25,10 @@ use tokio::sync::watch;
 use super::{email, webhook, MatchAlert};
 use crate::config::Config;
 use crate::daemon::{owner_alive, owner_id, time_string};
-use crate::store::{AlertRecord, Store};
+use crate::evidence::capture::CaptureEnv;
+use crate::evidence::{bundle, Blobs};
+use crate::store::{AlertRecord, CaptureRecord, Store};
+use crate::timestamp::Stamper;
 
 /// The frame pair evidence capture stores for a match (its first, the
 /// middle of the best segment), shown inline in alert emails.
@@ -47,8 +50,8 @@ pub struct Outbox {
     config: Config,
     owner: String,
     http: reqwest::Client,
-    /// Where captured evidence files are, when known.
-    blobs: Option<crate::evidence::Blobs>,
+    /// The data directory, where captured evidence is, when known.
+    data_dir: Option<PathBuf>,
 }
 
 impl Outbox {
@@ -58,38 +61,110 @@ impl Outbox {
             config,
             owner: owner_id(),
             http: reqwest::Client::new(),
-            blobs: None,
+            data_dir: None,
         }
     }
 
-    /// Shows the frame pair evidence capture stored under `data_dir` in
-    /// alert emails (when the capture finished before the alert is sent).
+    /// Shows the frame pair that evidence capture stored under `data_dir`
+    /// inline in alert emails, and attaches the evidence bundle.
     pub fn with_captures(mut self, data_dir: &Path) -> Outbox {
-        self.blobs = Some(crate::evidence::Blobs::new(data_dir));
+        self.data_dir = Some(data_dir.to_path_buf());
         self
     }
 
     /// The captured frame pair of a match, if its capture is done.
-    async fn captured_frame_pair(&self, match_id: &str) -> Option<Vec<u8>> {
-        let blobs = self.blobs.as_ref()?;
-        let capture = self.store.capture(match_id).await.ok()?;
+    fn captured_frame_pair(&self, data_dir: &Path, capture: &CaptureRecord) -> Option<Vec<u8>> {
         let file = capture
             .files
             .iter()
             .find(|f| f.path == CAPTURED_FRAME_PAIR)?;
-        match blobs.get(&file.sha256) {
+        match Blobs::new(data_dir).get(&file.sha256) {
             Ok(png) => Some(png),
             Err(e) => {
-                tracing::warn!(match_id, "the alert goes without its frame pair: {e:#}");
+                tracing::warn!(match_id = %capture.match_id, "the alert goes without its frame pair: {e:#}");
                 None
             }
         }
     }
 
-    /// How long a batch stays leased: the longest a send can take, and a minute.
+    /// The evidence bundle of a match for its alert email, or why there is
+    /// none. It is exported once, to `<data_dir>/alerts/evidence-MATCH.zip`,
+    /// and that file is reused by retries and digests; captures whose files
+    /// alone exceed the attachment limit are not exported at all.
+    async fn evidence_bundle(
+        &self,
+        data_dir: &Path,
+        capture: &CaptureRecord,
+    ) -> Result<PathBuf, String> {
+        let match_id = &capture.match_id;
+        let export_hint =
+            format!("export it with `reelguard evidence export {match_id} -o claim.zip`");
+        if capture.state != "done" {
+            return Err(format!(
+                "the evidence capture is {}; {export_hint} once it is done",
+                capture.state
+            ));
+        }
+        let limit = self.config.alerts.max_attachment_bytes;
+        let captured: u64 = capture.files.iter().map(|f| f.size).sum();
+        if captured > limit {
+            return Err(format!(
+                "the captured files alone are {captured} bytes, over the {limit}-byte attachment limit; {export_hint}"
+            ));
+        }
+        let dir = data_dir.join("alerts");
+        let path = dir.join(format!("evidence-{match_id}.zip"));
+        if path.is_file() {
+            return Ok(path);
+        }
+        let export = async {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let partial = tempfile::NamedTempFile::new_in(&dir)
+                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            let env = CaptureEnv {
+                store: &self.store,
+                config: &self.config,
+                data_dir,
+                media_dir: &CaptureEnv::default_media_dir(&self.config, data_dir),
+            };
+            let stamper = Stamper::new(&self.config.timestamp)?;
+            bundle::export(&env, &stamper, match_id, partial.path()).await?;
+            partial
+                .persist(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            anyhow::Ok(())
+        };
+        match export.await {
+            Ok(()) => Ok(path),
+            Err(e) => {
+                tracing::warn!(
+                    match_id,
+                    "the alert goes without the evidence bundle: {e:#}"
+                );
+                Err(format!(
+                    "the evidence bundle could not be exported ({e:#}); {export_hint}"
+                ))
+            }
+        }
+    }
+
+    /// How long a batch stays leased: the longest a send can take (with
+    /// exporting evidence bundles: Chromium's report and a timestamp), and
+    /// a minute.
     fn lease(&self) -> chrono::Duration {
-        let seconds = self.config.smtp.timeout_s.max(30.0) + 60.0;
+        let export = 2.0 * self.config.evidence.chromium_timeout_s
+            + self.config.timestamp.timeout_s * f64::from(self.config.timestamp.retries + 1);
+        let seconds = self.config.smtp.timeout_s.max(30.0) + export + 60.0;
         chrono::Duration::milliseconds((seconds * 1000.0) as i64)
+    }
+
+    /// Alerts of matches found since this time wait for their capture.
+    fn capture_wait_since(&self, now: chrono::DateTime<Utc>) -> String {
+        let wait = chrono::Duration::milliseconds(
+            (self.config.alerts.evidence_wait_s.max(0.0) * 1000.0) as i64,
+        );
+        time_string(now - wait)
     }
 
     /// Puts back batches whose sending process died.
@@ -112,17 +187,20 @@ impl Outbox {
     /// [`Outbox::deliver_due`], stopping between batches once `stop` is true.
     async fn deliver(&self, stop: Option<&watch::Receiver<bool>>) -> anyhow::Result<Delivered> {
         let mut delivered = Delivered::default();
+        // A round sends what was due when it started: a batch that fails
+        // and comes due again meanwhile waits for the next round.
+        let now = Utc::now();
         loop {
             if stop.is_some_and(|s| *s.borrow()) {
                 return Ok(delivered);
             }
-            let now = Utc::now();
             let batch = self
                 .store
                 .claim_alert_batch(
                     &self.owner,
-                    &time_string(now + self.lease()),
+                    &time_string(Utc::now() + self.lease()),
                     &time_string(now),
+                    &self.capture_wait_since(now),
                 )
                 .await?;
             let Some(first) = batch.first() else {
@@ -198,7 +276,11 @@ impl Outbox {
                 .await
                 .with_context(|| format!("match {} of alert {}", row.match_id, row.id))?;
             let mut alert = MatchAlert::from_record(&record, &self.config.alerts.dashboard_url);
-            alert.frame_png = self.captured_frame_pair(&record.id).await;
+            if let (Some(data_dir), "email") = (&self.data_dir, first.channel.as_str()) {
+                let capture = self.store.capture(&record.id).await?;
+                alert.frame_png = self.captured_frame_pair(data_dir, &capture);
+                alert.bundle = self.evidence_bundle(data_dir, &capture).await;
+            }
             alerts.push(alert);
         }
         if first.channel == "email" {

@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::InputError;
-use crate::testkit::smtp_sink::SmtpSink;
+use crate::testkit::smtp_sink::{SinkTls, SmtpSink};
+use crate::testkit::tls::{server_config, TestCertificates};
 
 #[derive(Debug, Args)]
 pub struct SmtpSinkArgs {
@@ -23,9 +24,27 @@ pub struct SmtpSinkArgs {
     /// Require AUTH with this user (password from REELGUARD_SINK_PASSWORD)
     #[arg(long)]
     pub user: Option<String>,
+    /// Offer TLS: `starttls` (required before AUTH and MAIL) or `implicit`
+    /// (TLS from the first byte). Without --tls-cert and --tls-key, a
+    /// throwaway CA and certificate for 127.0.0.1 are made in DIR/tls/
+    /// (clients trust DIR/tls/ca.pem)
+    #[arg(long, value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+    /// The server certificate chain (PEM) for --tls
+    #[arg(long, value_name = "PEM", requires_all = ["tls", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM) for --tls
+    #[arg(long, value_name = "PEM", requires_all = ["tls", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
     /// Print a stored message instead of serving
     #[arg(long, value_name = "FILE")]
     pub show: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TlsMode {
+    Starttls,
+    Implicit,
 }
 
 pub async fn run(args: SmtpSinkArgs) -> anyhow::Result<()> {
@@ -52,7 +71,21 @@ pub async fn run(args: SmtpSinkArgs) -> anyhow::Result<()> {
         None => None,
     };
     let dir = args.dir.expect("clap requires --dir");
-    let sink = SmtpSink::start(args.listen, &dir, auth).await?;
+    let tls = match args.tls {
+        Some(mode) => {
+            let config = match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => server_config(cert, key),
+                _ => TestCertificates::create(&dir.join("tls")).and_then(|c| c.server_config()),
+            }
+            .map_err(|e| InputError(format!("--tls: {e:#}")))?;
+            match mode {
+                TlsMode::Starttls => SinkTls::Starttls(config),
+                TlsMode::Implicit => SinkTls::Implicit(config),
+            }
+        }
+        None => SinkTls::None,
+    };
+    let sink = SmtpSink::start(args.listen, &dir, auth, tls).await?;
     println!("{}", sink.addr);
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
@@ -67,6 +100,7 @@ pub fn summary(bytes: &[u8]) -> anyhow::Result<String> {
     for name in [
         "X-Sink-Mail-From",
         "X-Sink-Rcpt-To",
+        "X-Sink-Tls",
         "From",
         "To",
         "Reply-To",
@@ -87,11 +121,32 @@ pub fn summary(bytes: &[u8]) -> anyhow::Result<String> {
     for (mime, _) in &parts {
         out.push_str(&format!(" {mime}"));
     }
+    for (name, size) in attachments(&mail) {
+        out.push_str(&format!("\nAttachment: {name} ({size} bytes)"));
+    }
     out.push_str("\n\n");
     if let Some((_, text)) = parts.iter().find(|(mime, _)| mime == "text/plain") {
         out.push_str(text);
     }
     Ok(out)
+}
+
+/// (file name, decoded size) of each attached file.
+fn attachments(part: &mailparse::ParsedMail) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let disposition = part.get_content_disposition();
+    if disposition.disposition == mailparse::DispositionType::Attachment {
+        let name = disposition
+            .params
+            .get("filename")
+            .cloned()
+            .unwrap_or_default();
+        out.push((name, part.get_body_raw().map(|b| b.len()).unwrap_or(0)));
+    }
+    for sub in &part.subparts {
+        out.extend(attachments(sub));
+    }
+    out
 }
 
 fn collect_parts(part: &mailparse::ParsedMail, out: &mut Vec<(String, String)>) {

@@ -256,98 +256,14 @@ mod tests {
     use super::*;
     use crate::sources::config::{SourceConfig, SourceKind};
     use crate::sources::http::HttpClient;
+    use crate::testkit::tls::TestCertificates;
     use std::path::Path;
     use std::process::Command;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn openssl(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    /// A CA and a leaf for 127.0.0.1 and localhost, signed by it.
-    fn certificates(dir: &Path) {
-        std::fs::write(
-            dir.join("leaf.ext"),
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-             extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
-        )
-        .unwrap();
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        let mut ca = vec!["req", "-x509", "-nodes", "-days", "2"];
-        ca.extend_from_slice(&ec);
-        ca.extend_from_slice(&[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=reelguard test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        openssl(dir, &ca);
-        let mut csr = vec!["req", "-new", "-nodes"];
-        csr.extend_from_slice(&ec);
-        csr.extend_from_slice(&[
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/O=reelguard test/CN=localhost",
-        ]);
-        openssl(dir, &csr);
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                "2",
-                "-days",
-                "2",
-                "-extfile",
-                "leaf.ext",
-                "-out",
-                "leaf.pem",
-            ],
-        );
-    }
-
     /// An https server on 127.0.0.1 answering every request with one page.
-    async fn https_server(dir: &Path) -> SocketAddr {
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(dir.join("leaf.pem"))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    async fn https_server(certificates: &TestCertificates) -> SocketAddr {
+        let acceptor = tokio_rustls::TlsAcceptor::from(certificates.server_config().unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -381,12 +297,17 @@ mod tests {
         address
     }
 
-    fn fingerprint(dir: &Path, file: &str) -> String {
-        let out = openssl(
-            dir,
-            &["x509", "-in", file, "-noout", "-fingerprint", "-sha256"],
-        );
-        out.trim()
+    /// The SHA-256 fingerprint of a PEM certificate, as `openssl x509` prints it.
+    fn fingerprint(pem: &Path) -> String {
+        let output = Command::new("openssl")
+            .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+            .arg(pem)
+            .output()
+            .expect("run openssl");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .trim()
             .split('=')
             .nth(1)
             .unwrap()
@@ -397,19 +318,19 @@ mod tests {
     #[tokio::test]
     async fn the_presented_chain_is_recorded_whether_or_not_it_verifies() {
         let dir = tempfile::tempdir().unwrap();
-        certificates(dir.path());
-        let address = https_server(dir.path()).await;
+        let certificates = TestCertificates::create(dir.path()).unwrap();
+        let address = https_server(&certificates).await;
         let url = Url::parse(&format!("https://127.0.0.1:{}/page", address.port())).unwrap();
         let allow = Allow {
             loopback: true,
             private: false,
         };
-        let ca_pem = std::fs::read(dir.path().join("ca.pem")).unwrap();
+        let ca_pem = std::fs::read(&certificates.ca_cert).unwrap();
 
         // The crawling client fetches the page with the CA trusted.
         let mut config = SourceConfig::new("t", SourceKind::Feed, "https://127.0.0.1/");
         config.allow_loopback = true;
-        config.ca_cert = Some(dir.path().join("ca.pem").to_string_lossy().into_owned());
+        config.ca_cert = Some(certificates.ca_cert.to_string_lossy().into_owned());
         let client = HttpClient::new(&config).unwrap();
         let page = client.fetch_page(url.as_str(), 1 << 20).await.unwrap();
         assert_eq!(page.status, 200);
@@ -424,10 +345,10 @@ mod tests {
         let leaf = &chain.certificates[0];
         assert_eq!(leaf.subject, "CN=localhost,O=reelguard test"); // RFC 4514 order
         assert_eq!(leaf.issuer, "CN=reelguard test CA");
-        assert_eq!(leaf.sha256, fingerprint(dir.path(), "leaf.pem"));
+        assert_eq!(leaf.sha256, fingerprint(&certificates.server_cert));
         // The PEM written to the capture is the leaf as generated.
         let pem = chain.to_pem().unwrap();
-        let leaf_pem = std::fs::read_to_string(dir.path().join("leaf.pem")).unwrap();
+        let leaf_pem = std::fs::read_to_string(&certificates.server_cert).unwrap();
         assert_eq!(pem.trim(), leaf_pem.trim());
         let summary = chain.summary("capture/tls-chain.pem");
         assert_eq!(summary["certificates"][0]["sha256"], leaf.sha256.as_str());

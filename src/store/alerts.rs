@@ -90,22 +90,28 @@ pub(super) async fn enqueue_for_match(
 impl Store {
     /// Leases the next batch that is due (queued and past its next attempt,
     /// or `sending` with an expired lease) and returns its rows, oldest
-    /// first; each row's attempt is counted.
+    /// first; each row's attempt is counted. A batch waits while the
+    /// evidence capture of one of its matches is still pending, unless that
+    /// alert was queued before `capture_wait_since`.
     pub async fn claim_alert_batch(
         &self,
         owner: &str,
         lease_until: &str,
         now: &str,
+        capture_wait_since: &str,
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let mut tx = self.write_transaction().await?;
         let batch: Option<String> = sqlx::query_scalar(
-            "SELECT batch FROM alerts WHERE (state = 'queued' AND next_attempt_at <= ? AND due_at <= ?) \
-             OR (state = 'sending' AND lease_expires_at < ?) \
+            "SELECT batch FROM alerts a WHERE ((state = 'queued' AND next_attempt_at <= ? AND due_at <= ?) \
+             OR (state = 'sending' AND lease_expires_at < ?)) \
+             AND NOT EXISTS (SELECT 1 FROM alerts b JOIN captures c ON c.match_id = b.match_id \
+             WHERE b.batch = a.batch AND c.state = 'pending' AND b.created_at > ?) \
              ORDER BY next_attempt_at, created_at, id LIMIT 1",
         )
         .bind(now)
         .bind(now)
         .bind(now)
+        .bind(capture_wait_since)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(batch) = batch else {

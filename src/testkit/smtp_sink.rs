@@ -3,14 +3,16 @@
 //! `reelguard smtp-sink`).
 //!
 //! It speaks EHLO/HELO, AUTH PLAIN and LOGIN (when started with a user),
-//! MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and QUIT. It does not
-//! offer STARTTLS: the alert tests use `security = "none"`. Fault modes:
+//! MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and QUIT, in plain
+//! text, with STARTTLS (then AUTH and MAIL are refused until the client has
+//! upgraded) or over TLS from the first byte ([`SinkTls`]). Fault modes:
 //! refuse every MAIL command with a chosen reply (451 try later, 554 no),
 //! or wait before answering DATA. A message counts as accepted only when
 //! the client is still connected to hear the 250 (as a server that commits
 //! with its reply); one whose client went away first is dropped. The
 //! envelope is written at the top of each file as `X-Sink-Mail-From` and
-//! `X-Sink-Rcpt-To` headers.
+//! `X-Sink-Rcpt-To` headers, and the TLS version the message came over (or
+//! `none`) as `X-Sink-Tls`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,17 +22,33 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// Longest command line or message line accepted (RFC 5321 says 1000).
 const MAX_LINE: usize = 4096;
 /// Largest message accepted, in bytes.
 const MAX_MESSAGE: usize = 50 * 1024 * 1024;
 
+/// How the sink protects its connections.
+#[derive(Clone, Default)]
+pub enum SinkTls {
+    /// Plain text only.
+    #[default]
+    None,
+    /// Plain text upgraded by STARTTLS, which is required before AUTH and MAIL.
+    Starttls(Arc<rustls::ServerConfig>),
+    /// TLS from the first byte ("SMTPS").
+    Implicit(Arc<rustls::ServerConfig>),
+}
+
 struct State {
     dir: PathBuf,
     auth: Option<(String, String)>,
+    tls: SinkTls,
     refusal: Mutex<Option<String>>,
     data_delay: Mutex<Duration>,
     received: AtomicU64,
@@ -51,6 +69,7 @@ impl SmtpSink {
         listen: SocketAddr,
         dir: &Path,
         auth: Option<(String, String)>,
+        tls: SinkTls,
     ) -> anyhow::Result<SmtpSink> {
         anyhow::ensure!(
             listen.ip().is_loopback(),
@@ -64,6 +83,7 @@ impl SmtpSink {
         let state = Arc::new(State {
             dir: dir.to_path_buf(),
             auth,
+            tls,
             refusal: Mutex::new(None),
             data_delay: Mutex::new(Duration::ZERO),
             received: AtomicU64::new(0),
@@ -78,7 +98,7 @@ impl SmtpSink {
                         let Ok((stream, _)) = accepted else { continue };
                         let state = accept_state.clone();
                         connections.spawn(async move {
-                            if let Err(e) = session(stream, &state).await {
+                            if let Err(e) = serve(stream, &state).await {
                                 tracing::debug!("smtp sink session ended: {e:#}");
                             }
                         });
@@ -162,12 +182,68 @@ fn trim_crlf(line: &[u8]) -> String {
         .to_string()
 }
 
-async fn session(stream: TcpStream, state: &State) -> anyhow::Result<()> {
-    let (read, mut write) = stream.into_split();
+/// One client connection, upgraded to TLS as the sink's mode says.
+async fn serve(stream: TcpStream, state: &State) -> anyhow::Result<()> {
+    match &state.tls {
+        SinkTls::None => {
+            session(stream, state, Protection::Plain).await?;
+        }
+        SinkTls::Implicit(config) => {
+            let tls = TlsAcceptor::from(config.clone()).accept(stream).await?;
+            let version = tls_version(&tls);
+            session(tls, state, Protection::Tls(version)).await?;
+        }
+        SinkTls::Starttls(config) => {
+            if let Some(stream) = session(stream, state, Protection::OfferStarttls).await? {
+                let tls = TlsAcceptor::from(config.clone()).accept(stream).await?;
+                let version = tls_version(&tls);
+                session(tls, state, Protection::Tls(version)).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tls_version<S>(stream: &tokio_rustls::server::TlsStream<S>) -> String {
+    stream
+        .get_ref()
+        .1
+        .protocol_version()
+        .and_then(|v| v.as_str())
+        .unwrap_or("TLS")
+        .to_string()
+}
+
+/// What protects one SMTP session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Protection {
+    /// Plain text, and the sink has no TLS.
+    Plain,
+    /// Plain text; STARTTLS is offered and required before AUTH and MAIL.
+    OfferStarttls,
+    /// TLS of this version.
+    Tls(String),
+}
+
+/// Speaks SMTP on `stream` until QUIT or the client leaves. Returns the
+/// stream when the client asked for STARTTLS, to be upgraded.
+async fn session<S>(stream: S, state: &State, protection: Protection) -> anyhow::Result<Option<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
-    write
-        .write_all(b"220 127.0.0.1 ESMTP reelguard test sink\r\n")
-        .await?;
+    // A client that upgraded says EHLO again without a new greeting.
+    if !matches!(protection, Protection::Tls(_)) || matches!(state.tls, SinkTls::Implicit(_)) {
+        write
+            .write_all(b"220 127.0.0.1 ESMTP reelguard test sink\r\n")
+            .await?;
+    }
+    let needs_starttls = protection == Protection::OfferStarttls;
+    let tls_header = match &protection {
+        Protection::Tls(version) => version.clone(),
+        _ => "none".to_string(),
+    };
     let mut authenticated = state.auth.is_none();
     let mut from: Option<String> = None;
     let mut recipients: Vec<String> = Vec::new();
@@ -180,13 +256,23 @@ async fn session(stream: TcpStream, state: &State) -> anyhow::Result<()> {
         let reply: String = match verb.as_str() {
             "EHLO" => {
                 let mut lines = vec!["250-127.0.0.1 greets you", "250-8BITMIME", "250-SMTPUTF8"];
-                if state.auth.is_some() {
+                if needs_starttls {
+                    lines.push("250-STARTTLS");
+                } else if state.auth.is_some() {
                     lines.push("250-AUTH PLAIN LOGIN");
                 }
                 lines.push("250 SIZE 52428800");
                 lines.join("\r\n")
             }
             "HELO" => "250 127.0.0.1".into(),
+            "STARTTLS" if needs_starttls => {
+                write.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
+                // Anything the client sent after STARTTLS is dropped (RFC 3207).
+                return Ok(Some(reader.into_inner().unsplit(write)));
+            }
+            "AUTH" | "MAIL" if needs_starttls => {
+                "530 5.7.0 Must issue a STARTTLS command first".into()
+            }
             "AUTH" => {
                 let ok = authenticate(&rest, state, &mut reader, &mut write).await?;
                 authenticated |= ok;
@@ -231,12 +317,13 @@ async fn session(stream: TcpStream, state: &State) -> anyhow::Result<()> {
                     }
                     if client_gone(&mut reader).await {
                         tracing::debug!("smtp sink: client left before the reply; message dropped");
-                        return Ok(());
+                        return Ok(None);
                     }
                     let name = store(
                         state,
                         from.as_deref().unwrap_or_default(),
                         &recipients,
+                        &tls_header,
                         &data,
                     )?;
                     from = None;
@@ -252,14 +339,14 @@ async fn session(stream: TcpStream, state: &State) -> anyhow::Result<()> {
             "NOOP" => "250 2.0.0 OK".into(),
             "QUIT" => {
                 write.write_all(b"221 2.0.0 Bye\r\n").await?;
-                return Ok(());
+                return Ok(None);
             }
             _ => "502 5.5.2 Command not recognised".into(),
         };
         write.write_all(reply.as_bytes()).await?;
         write.write_all(b"\r\n").await?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// `FROM:<a@b> SIZE=12` → `a@b`.
@@ -348,7 +435,13 @@ where
     }
 }
 
-fn store(state: &State, from: &str, recipients: &[String], data: &[u8]) -> anyhow::Result<String> {
+fn store(
+    state: &State,
+    from: &str,
+    recipients: &[String],
+    tls: &str,
+    data: &[u8],
+) -> anyhow::Result<String> {
     let n = state.received.fetch_add(1, Ordering::SeqCst) + 1;
     let name = format!(
         "{}-{n:04}-{}",
@@ -356,7 +449,7 @@ fn store(state: &State, from: &str, recipients: &[String], data: &[u8]) -> anyho
         std::process::id()
     );
     let mut content = format!(
-        "X-Sink-Mail-From: {from}\r\nX-Sink-Rcpt-To: {}\r\n",
+        "X-Sink-Mail-From: {from}\r\nX-Sink-Rcpt-To: {}\r\nX-Sink-Tls: {tls}\r\n",
         recipients.join(", ")
     )
     .into_bytes();

@@ -10,7 +10,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +23,8 @@ use axum::Router;
 use der::asn1::{Int, OctetString};
 use der::{Any, Decode, Encode, Tag, TagNumber, Tagged};
 use x509_tsp::{TimeStampReq, TimeStampResp};
+
+use super::openssl;
 
 /// The local TSA's keys and certificates, made once per directory.
 #[derive(Clone, Debug)]
@@ -199,22 +200,6 @@ fn generate(dir: &Path) -> anyhow::Result<()> {
         "tsa_ext",
         "-notext",
     ])?;
-    Ok(())
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .context("cannot run `openssl`; install it with `apt-get install openssl`")?;
-    if !output.status.success() {
-        bail!(
-            "openssl {} failed: {}",
-            args.first().unwrap_or(&""),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
     Ok(())
 }
 
