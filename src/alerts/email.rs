@@ -383,7 +383,14 @@ pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String>
     let transport = builder.build();
     let response = match tokio::time::timeout(timeout, transport.send(message)).await {
         Ok(Ok(response)) => response,
-        Ok(Err(e)) => return Err(anyhow::anyhow!("SMTP server {server}: {e}")),
+        Ok(Err(e)) => {
+            let hint = if e.to_string().contains("certificate") {
+                "; if the server's certificate comes from a private CA, set [smtp] ca_cert to that CA's PEM file"
+            } else {
+                ""
+            };
+            return Err(anyhow::anyhow!("SMTP server {server}: {e}{hint}"));
+        }
         Err(_) => anyhow::bail!(
             "SMTP server {server} did not finish within {} s",
             smtp.timeout_s
