@@ -18,7 +18,8 @@ demo: setup
 	bash scripts/demo.sh
 
 # Benchmarks: prints tables and writes bench/results/engine.md and scan.md.
-bench: setup
+bench:
+	@bash scripts/setup.sh --bench
 	bash bench/run.sh
 
 lint:

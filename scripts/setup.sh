@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs the system packages reelguard needs to build and test, and only those
-# that are missing. Safe to run again: when everything is present it changes nothing.
+# Installs the system packages reelguard needs to build and test (with --bench:
+# and to benchmark), and only those that are missing. Safe to run again: when everything is present it changes nothing.
 set -euo pipefail
 
 # Debian packages the build and the tests need. Add new ones here.
 PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg fonts-wqy-microhei fonts-dejavu-core poppler-utils openssl chromium"
+# With --bench, also what the benchmark's peers build against (vpdq needs
+# FFmpeg's device and filter libraries).
+if [ "${1:-}" = "--bench" ]; then
+    PACKAGES="$PACKAGES libavdevice-dev libavfilter-dev"
+fi
 
 missing=""
 for pkg in $PACKAGES; do
