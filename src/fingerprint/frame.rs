@@ -36,6 +36,24 @@ impl Rect {
         }
     }
 
+    /// This rectangle with `margin` pixels taken off every side.
+    pub fn shrunk(&self, margin: f32) -> Rect {
+        Rect {
+            x: self.x + margin,
+            y: self.y + margin,
+            width: self.width - 2.0 * margin,
+            height: self.height - 2.0 * margin,
+        }
+    }
+
+    /// Whether the two rectangles share any area.
+    pub fn overlaps(&self, other: &Rect) -> bool {
+        self.x < other.x + other.width
+            && other.x < self.x + self.width
+            && self.y < other.y + other.height
+            && other.y < self.y + self.height
+    }
+
     fn area(&self) -> f32 {
         self.width * self.height
     }
@@ -99,6 +117,29 @@ impl IntegralImage {
         let sum = self.sum_to(right, bottom) - self.sum_to(left, bottom) - self.sum_to(right, top)
             + self.sum_to(left, top);
         sum / area
+    }
+
+    /// Mean level inside `rect`.
+    pub fn mean(&self, rect: &Rect) -> f32 {
+        self.box_mean(rect.x, rect.y, rect.x + rect.width, rect.y + rect.height)
+    }
+
+    /// Mean level of the ring `ring` pixels wide just outside `rect`,
+    /// clipped to the frame.
+    pub fn ring_mean(&self, rect: &Rect, ring: f32) -> f32 {
+        let (width, height) = (self.width as f32, self.height as f32);
+        let outer_left = (rect.x - ring).max(0.0);
+        let outer_top = (rect.y - ring).max(0.0);
+        let outer_right = (rect.x + rect.width + ring).min(width);
+        let outer_bottom = (rect.y + rect.height + ring).min(height);
+        let outer = (outer_right - outer_left) * (outer_bottom - outer_top);
+        let inner = rect.width * rect.height;
+        if outer - inner <= 0.0 {
+            return 0.0;
+        }
+        let outer_sum = self.box_mean(outer_left, outer_top, outer_right, outer_bottom) * outer;
+        let inner_sum = self.mean(rect) * inner;
+        (outer_sum - inner_sum) / (outer - inner)
     }
 
     /// Area-averages `rect` into a 64×64 window (row-major grey levels).
@@ -295,6 +336,104 @@ fn slope_angle(points: &[(f32, f32)]) -> Option<f32> {
     ((MIN_WEDGE_ANGLE..=MAX_WEDGE_ANGLE).contains(&angle) && residual <= 1.5).then_some(angle)
 }
 
+/// Step (degrees) between the rotations [`fitted_wedge_angle`] tries.
+const FIT_ANGLE_STEP: f32 = 0.25;
+/// Pixels this close to a turned picture's edge are left out of the fit:
+/// scaling and coding blur the edge over about a pixel.
+const FIT_EDGE_MARGIN: f32 = 1.5;
+/// Width (pixels) of the band just inside the turned edge that is checked
+/// for picture.
+const FIT_BAND: f32 = 2.0;
+/// Share of the predicted wedges that must be dark in every frame.
+const FIT_MIN_DARK_SHARE: f32 = 0.97;
+/// Share of the band inside the wedges that must be lit in some frame: a
+/// dark picture edge may hide part of the turned edge, not most of it.
+const FIT_MIN_LIT_SHARE: f32 = 0.3;
+/// Fewest wedge pixels a fit is trusted on.
+const FIT_MIN_WEDGE_PIXELS: usize = 4 * MIN_WEDGE_LEG * MIN_WEDGE_LEG;
+
+/// The signed angle (degrees, positive clockwise) by which the picture
+/// filling `content` was turned about its centre, with black fill and the
+/// frame size kept, found by testing the wedges each angle predicts: at the
+/// true angle the four wedges are dark in every frame and the picture just
+/// inside their edges is lit. Unlike [`corner_wedge_angle`] it needs no
+/// clean wedge outline, so it still works where the picture's own edge is
+/// dark along part of a wedge. `None` when no angle fits.
+pub fn fitted_wedge_angle(frames: &[GrayImage], content: &Rect) -> Option<f32> {
+    let first = frames.first()?;
+    let width = first.width() as usize;
+    let mut brightest = vec![0u8; first.as_raw().len()];
+    for frame in frames {
+        for (b, &v) in brightest.iter_mut().zip(frame.as_raw()) {
+            *b = (*b).max(v);
+        }
+    }
+    let (half_width, half_height) = (content.width / 2.0, content.height / 2.0);
+    let (centre_x, centre_y) = (content.x + half_width, content.y + half_height);
+    let (left, top) = (content.x as usize, content.y as usize);
+    let (right, bottom) = (
+        (content.x + content.width) as usize,
+        (content.y + content.height) as usize,
+    );
+    if right <= left + 4 * MIN_WEDGE_LEG || bottom <= top + 4 * MIN_WEDGE_LEG {
+        return None;
+    }
+    // A picture turned with the frame size kept leaves every corner of the
+    // frame black: most shots are ruled out here, before any fitting.
+    let corners = [
+        (left, top),
+        (right - 1, top),
+        (left, bottom - 1),
+        (right - 1, bottom - 1),
+    ];
+    if corners
+        .iter()
+        .any(|&(x, y)| brightest[y * width + x] > BAR_LEVEL)
+    {
+        return None;
+    }
+    let steps = ((MAX_WEDGE_ANGLE - MIN_WEDGE_ANGLE) / FIT_ANGLE_STEP).round() as usize;
+    let mut best: Option<(f32, f32)> = None; // (lit share, angle)
+    for step in 0..=steps {
+        for sign in [1.0f32, -1.0] {
+            let degrees = sign * (MIN_WEDGE_ANGLE + step as f32 * FIT_ANGLE_STEP);
+            let (sin, cos) = degrees.to_radians().sin_cos();
+            let (mut wedge, mut wedge_dark, mut band, mut band_lit) =
+                (0usize, 0usize, 0usize, 0usize);
+            for y in top..bottom {
+                let ry = y as f32 + 0.5 - centre_y;
+                for x in left..right {
+                    let rx = x as f32 + 0.5 - centre_x;
+                    // Where this pixel was before the turn (as in `rotate`),
+                    // and how far inside the picture's edge that is.
+                    let (sx, sy) = (cos * rx + sin * ry, -sin * rx + cos * ry);
+                    let inside = (half_width - sx.abs()).min(half_height - sy.abs());
+                    let dark = brightest[y * width + x] <= BAR_LEVEL;
+                    if inside <= -FIT_EDGE_MARGIN {
+                        wedge += 1;
+                        wedge_dark += usize::from(dark);
+                    } else if (FIT_EDGE_MARGIN..FIT_EDGE_MARGIN + FIT_BAND).contains(&inside) {
+                        band += 1;
+                        band_lit += usize::from(!dark);
+                    }
+                }
+            }
+            if wedge < FIT_MIN_WEDGE_PIXELS || band == 0 {
+                continue;
+            }
+            let dark_share = wedge_dark as f32 / wedge as f32;
+            let lit_share = band_lit as f32 / band as f32;
+            if dark_share >= FIT_MIN_DARK_SHARE
+                && lit_share >= FIT_MIN_LIT_SHARE
+                && best.is_none_or(|(lit, _)| lit_share > lit)
+            {
+                best = Some((lit_share, degrees));
+            }
+        }
+    }
+    best.map(|(_, degrees)| degrees)
+}
+
 /// The frame turned by `degrees` (clockwise) about its centre, bilinear,
 /// black outside.
 pub fn rotate(frame: &GrayImage, degrees: f32) -> GrayImage {
@@ -351,7 +490,8 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
         .map(|f| f.as_raw().iter().map(|&v| f32::from(v)).collect())
         .collect();
     let (gradient_x, gradient_y) = mean_gradients(&planes, width, height);
-    let mut candidates = rectangles(&gradient_x, &gradient_y, width, height);
+    let shares = INNER_MIN_SHARE..=INNER_MAX_SHARE;
+    let mut candidates = rectangles(&gradient_x, &gradient_y, width, height, &shares);
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Over a busy background (foliage, games, noise) the picture's border is
     // no stronger than the background's own edges, but the texture changes
@@ -363,7 +503,7 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
         .map(|(x, y)| x + y)
         .collect();
     let (texture_x, texture_y) = mean_gradients(std::slice::from_ref(&texture), width, height);
-    let mut in_texture = rectangles(&texture_x, &texture_y, width, height);
+    let mut in_texture = rectangles(&texture_x, &texture_y, width, height, &shares);
     in_texture.sort_by(|a, b| b.0.total_cmp(&a.0));
     candidates.extend(in_texture);
 
@@ -407,13 +547,15 @@ fn mean_gradients(planes: &[Vec<f32>], width: usize, height: usize) -> (Vec<f32>
     (gradient_x, gradient_y)
 }
 
-/// Rectangles whose four sides follow strong lines of the gradient maps,
-/// with their weakest side's strength relative to the maps' mean.
+/// Rectangles whose four sides follow strong lines of the gradient maps and
+/// whose width and height are within `shares` of the frame's, with their
+/// weakest side's strength relative to the maps' mean.
 fn rectangles(
     gradient_x: &[f32],
     gradient_y: &[f32],
     width: usize,
     height: usize,
+    shares: &std::ops::RangeInclusive<f32>,
 ) -> Vec<(f32, Rect)> {
     let mean_edge = (gradient_x.iter().sum::<f32>() + gradient_y.iter().sum::<f32>())
         / (2 * width * height) as f32;
@@ -445,16 +587,14 @@ fn rectangles(
         for &right in &columns[i + 1..] {
             let (left, right) = (left.min(right), left.max(right));
             let inner_width = (right - left) as f32;
-            if !(INNER_MIN_SHARE..=INNER_MAX_SHARE).contains(&(inner_width / width as f32)) {
+            if !shares.contains(&(inner_width / width as f32)) {
                 continue;
             }
             for (j, &top) in rows.iter().enumerate() {
                 for &bottom in &rows[j + 1..] {
                     let (top, bottom) = (top.min(bottom), top.max(bottom));
                     let inner_height = (bottom - top) as f32;
-                    if !(INNER_MIN_SHARE..=INNER_MAX_SHARE)
-                        .contains(&(inner_height / height as f32))
-                    {
+                    if !shares.contains(&(inner_height / height as f32)) {
                         continue;
                     }
                     let sides = [
@@ -480,6 +620,135 @@ fn rectangles(
         }
     }
     candidates
+}
+
+/// Smallest side of a flat box (caption plate, logo block), as a share of
+/// the frame's side; smaller boxes hardly move a hash.
+const BOX_MIN_SHARE: f32 = 0.08;
+/// Largest standard deviation (grey levels) inside a flat box in any frame,
+/// and largest change of its mean level over the frames.
+const BOX_MAX_SPREAD: f32 = 4.0;
+/// Least difference (grey levels) between a flat box's level and the mean
+/// of the picture around it: a box the picture's colour hides little.
+const BOX_MIN_CONTRAST: f32 = 24.0;
+/// Largest mean edge strength (grey levels per pixel, |dx| + |dy| averaged
+/// over the shot) inside a flat box.
+const BOX_MAX_TEXTURE: f32 = 1.5;
+/// Pixels along a box's sides that scaling and coding may blur, left out
+/// when checking its inside.
+const BOX_EDGE_BLUR: f32 = 2.0;
+/// Width (pixels) of the ring around a box whose mean fills it.
+const BOX_RING: f32 = 3.0;
+/// Flat boxes reported per shot.
+pub const MAX_FLAT_BOXES: usize = 2;
+
+/// Flat, still, contrasting rectangles laid over the picture (a caption
+/// plate, a logo block, a censor bar): four straight edges around a single
+/// grey level that does not change over the shot. Such a box replaces part
+/// of the picture with a level unrelated to it, which moves the lowest DCT
+/// frequencies, and so the hash, far more than the hidden detail would.
+pub fn flat_boxes(frames: &[GrayImage]) -> Vec<Rect> {
+    let Some(first) = frames.first() else {
+        return Vec::new();
+    };
+    let (width, height) = (first.width() as usize, first.height() as usize);
+    if width < 16 || height < 16 {
+        return Vec::new();
+    }
+    let planes: Vec<Vec<f32>> = frames
+        .iter()
+        .map(|f| f.as_raw().iter().map(|&v| f32::from(v)).collect())
+        .collect();
+    let (gradient_x, gradient_y) = mean_gradients(&planes, width, height);
+    let shares = BOX_MIN_SHARE..=INNER_MAX_SHARE;
+    let mut candidates = rectangles(&gradient_x, &gradient_y, width, height, &shares);
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Edge strength, summed for quick means over rectangles: a flat box has
+    // none inside, which rules out nearly every candidate cheaply.
+    let texture = IntegralImage::new(&GrayImage::from_fn(width as u32, height as u32, |x, y| {
+        let i = y as usize * width + x as usize;
+        image::Luma([(gradient_x[i] + gradient_y[i]).round().min(255.0) as u8])
+    }));
+    let integrals: Vec<IntegralImage> = frames.iter().map(IntegralImage::new).collect();
+    let mut chosen: Vec<Rect> = Vec::new();
+    for (_, rect) in candidates {
+        if chosen.len() == MAX_FLAT_BOXES {
+            break;
+        }
+        let inner = rect.shrunk(BOX_EDGE_BLUR);
+        if inner.width <= 0.0
+            || inner.height <= 0.0
+            || texture.mean(&inner) > BOX_MAX_TEXTURE
+            || chosen.iter().any(|other| other.overlaps(&rect))
+            || !is_flat_box(&planes, width, &integrals, &rect)
+        {
+            continue;
+        }
+        chosen.push(rect);
+    }
+    chosen
+}
+
+/// Whether `rect` holds one still grey level, unlike the ring around it.
+fn is_flat_box(
+    planes: &[Vec<f32>],
+    width: usize,
+    integrals: &[IntegralImage],
+    rect: &Rect,
+) -> bool {
+    // The rectangle's outermost pixels may be blurred by scaling: skip them.
+    let inner = rect.shrunk(BOX_EDGE_BLUR);
+    let (x0, y0) = (inner.x.max(0.0) as usize, inner.y.max(0.0) as usize);
+    let (x1, y1) = (
+        (inner.x + inner.width).max(0.0) as usize,
+        (inner.y + inner.height).max(0.0) as usize,
+    );
+    if x1 <= x0 || y1 <= y0 {
+        return false;
+    }
+    let count = ((x1 - x0) * (y1 - y0)) as f64;
+    let (mut lowest, mut highest, mut contrast) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f32);
+    for (pixels, integral) in planes.iter().zip(integrals) {
+        // Sums in f64: a large box's sum of squares outgrows f32's precision.
+        let (mut sum, mut squares) = (0.0f64, 0.0f64);
+        for y in y0..y1 {
+            for &v in &pixels[y * width + x0..y * width + x1] {
+                sum += f64::from(v);
+                squares += f64::from(v * v);
+            }
+        }
+        let mean = (sum / count) as f32;
+        let spread = (squares / count - (sum / count).powi(2)).max(0.0).sqrt();
+        if spread > f64::from(BOX_MAX_SPREAD) {
+            return false;
+        }
+        lowest = lowest.min(mean);
+        highest = highest.max(mean);
+        contrast += (mean - integral.ring_mean(rect, BOX_RING)).abs();
+    }
+    highest - lowest <= BOX_MAX_SPREAD && contrast / planes.len() as f32 >= BOX_MIN_CONTRAST
+}
+
+/// The frame with each box (and a pixel around it, which scaling blurs)
+/// painted with the mean of the picture around it: a neutral stand-in for
+/// what the box hides.
+pub fn fill_boxes(frame: &GrayImage, boxes: &[Rect]) -> GrayImage {
+    let integral = IntegralImage::new(frame);
+    let mut filled = frame.clone();
+    let (width, height) = (frame.width(), frame.height());
+    for rect in boxes {
+        let level = integral.ring_mean(rect, BOX_RING).round().clamp(0.0, 255.0) as u8;
+        let x0 = (rect.x - 1.0).max(0.0) as u32;
+        let y0 = (rect.y - 1.0).max(0.0) as u32;
+        let x1 = ((rect.x + rect.width + 1.0).ceil() as u32).min(width);
+        let y1 = ((rect.y + rect.height + 1.0).ceil() as u32).min(height);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                filled.put_pixel(x, y, image::Luma([level]));
+            }
+        }
+    }
+    filled
 }
 
 /// `first` followed by the rectangles of `second` that overlap none of them.
@@ -585,6 +854,105 @@ mod tests {
         assert!((angle - 5.0).abs() < 1.0, "angle {angle}");
         let plain = vec![pattern(256, 144, 1)];
         assert_eq!(corner_wedge_angle(&plain, &content_box(&plain)), None);
+    }
+
+    /// A detailed picture whose left and bottom edges are dark (a dark
+    /// suit, a car's interior), as frames of a shot.
+    fn dark_edged(seed: u32) -> GrayImage {
+        GrayImage::from_fn(256, 210, |x, y| {
+            let level = if x < 20 || y >= 180 {
+                20
+            } else {
+                120 + (x * 3 + y * 5 + seed) % 100
+            };
+            image::Luma([level as u8])
+        })
+    }
+
+    #[test]
+    fn rotation_of_a_dark_edged_picture_is_fitted_with_its_direction() {
+        for degrees in [5.0f32, -7.0] {
+            let frames: Vec<GrayImage> = (0..3)
+                .map(|seed| rotate(&dark_edged(seed), degrees))
+                .collect();
+            let content = content_box(&frames);
+            let fitted = fitted_wedge_angle(&frames, &content).expect("wedges fitted");
+            assert!(
+                (fitted - degrees).abs() <= 0.75,
+                "{degrees}° fitted as {fitted}°"
+            );
+        }
+    }
+
+    #[test]
+    fn unturned_dark_edged_picture_fits_no_rotation() {
+        let frames: Vec<GrayImage> = (0..3).map(dark_edged).collect();
+        assert_eq!(fitted_wedge_angle(&frames, &content_box(&frames)), None);
+        let dark = vec![GrayImage::from_pixel(256, 210, image::Luma([10]))];
+        assert_eq!(fitted_wedge_angle(&dark, &content_box(&dark)), None);
+    }
+
+    #[test]
+    fn flat_box_over_moving_content_is_found_and_filled() {
+        let frames: Vec<GrayImage> = (0..6)
+            .map(|seed| {
+                let mut frame = pattern(256, 192, seed * 3);
+                let plate = GrayImage::from_pixel(88, 64, image::Luma([210]));
+                image::imageops::replace(&mut frame, &plate, 150, 10);
+                frame
+            })
+            .collect();
+        let boxes = flat_boxes(&frames);
+        assert!(
+            boxes.iter().any(|r| (r.x - 150.0).abs() <= 1.0
+                && (r.y - 10.0).abs() <= 1.0
+                && (r.width - 88.0).abs() <= 2.0
+                && (r.height - 64.0).abs() <= 2.0),
+            "{boxes:?}"
+        );
+        let filled = fill_boxes(&frames[0], &boxes);
+        let inside = filled.get_pixel(190, 40)[0];
+        assert!((60..=180).contains(&inside), "box painted with {inside}");
+        // Pixels away from the box are untouched.
+        assert_eq!(filled.get_pixel(20, 150), frames[0].get_pixel(20, 150));
+    }
+
+    #[test]
+    fn moving_pictures_and_plain_frames_have_no_flat_boxes() {
+        let frames: Vec<GrayImage> = (0..6)
+            .map(|seed| {
+                let mut frame = pattern(256, 144, seed * 3);
+                let inner = pattern(128, 72, seed * 5 + 1);
+                image::imageops::replace(&mut frame, &inner, 95, 17);
+                frame
+            })
+            .collect();
+        assert_eq!(flat_boxes(&frames), Vec::new());
+        let plain = vec![GrayImage::from_pixel(100, 80, image::Luma([90]))];
+        assert_eq!(flat_boxes(&plain), Vec::new());
+    }
+
+    #[test]
+    fn ring_mean_reads_only_around_the_rectangle() {
+        let mut frame = GrayImage::from_pixel(40, 40, image::Luma([50]));
+        image::imageops::replace(
+            &mut frame,
+            &GrayImage::from_pixel(10, 10, image::Luma([200])),
+            15,
+            15,
+        );
+        let integral = IntegralImage::new(&frame);
+        let plate = Rect {
+            x: 15.0,
+            y: 15.0,
+            width: 10.0,
+            height: 10.0,
+        };
+        assert!((integral.ring_mean(&plate, 3.0) - 50.0).abs() < 0.01);
+        assert!((integral.mean(&plate) - 200.0).abs() < 0.01);
+        assert!((integral.mean(&plate.shrunk(2.0)) - 200.0).abs() < 0.01);
+        let beside = |x: f32| Rect { x, ..plate };
+        assert!(plate.overlaps(&beside(24.0)) && !plate.overlaps(&beside(25.0)));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Pure code: no I/O, no clock. A registered work gets one hash per sample
 //! (the centre of its picture inside any black bars); a candidate video gets
 //! several *probes* per sample (centre crops at a few scales, inner pictures
-//! found by their edges, each also mirrored), so that cropped, mirrored,
-//! letterboxed and picture-in-picture copies still meet the work's hashes.
+//! found by their edges, the picture turned back when corner wedges show a
+//! rotation, the crops with flat overlaid boxes painted over, each also
+//! mirrored), so that cropped, mirrored, letterboxed, picture-in-picture,
+//! rotated and captioned copies still meet the work's hashes.
 
 pub mod frame;
 pub mod hash;
@@ -66,6 +68,9 @@ pub enum View {
     /// The picture turned back by the rotation read from its corner wedges
     /// (clockwise when true), then cropped like `Crop(0)`.
     Derotated(bool),
+    /// The centre crop `QUERY_CROPS[i]` with the flat boxes laid over the
+    /// shot (captions, logo plates) painted with the level around them.
+    Uncovered(u8),
 }
 
 /// One hash of a candidate sample.
@@ -207,23 +212,29 @@ impl QueryFingerprinter {
             windows.push((View::Inner(i as u8), rect.centred(REFERENCE_CROP)));
         }
         self.previous_inner = detected;
-        let rotation = frame::corner_wedge_angle(&self.pending, &content);
+        let derotations = derotations(&self.pending, &content);
+        let boxes = frame::flat_boxes(&self.pending);
         for sample in self.pending.drain(..) {
             let integral = frame::IntegralImage::new(&sample);
-            let mut probes = Vec::with_capacity(windows.len() * 2 + 4);
+            let mut probes = Vec::with_capacity(windows.len() * 4 + 4);
             for &(view, rect) in &windows {
                 push_probes(&self.hasher, &integral, view, &rect, &mut probes);
             }
-            if let Some(angle) = rotation {
-                // The wedges give the angle, not its direction: try both.
-                for clockwise in [true, false] {
-                    let turned = frame::rotate(&sample, if clockwise { angle } else { -angle });
-                    let rect = content.centred(REFERENCE_CROP);
-                    let integral = frame::IntegralImage::new(&turned);
+            for &degrees in &derotations {
+                let turned = frame::rotate(&sample, degrees);
+                let rect = content.centred(REFERENCE_CROP);
+                let integral = frame::IntegralImage::new(&turned);
+                let view = View::Derotated(degrees > 0.0);
+                push_probes(&self.hasher, &integral, view, &rect, &mut probes);
+            }
+            if !boxes.is_empty() {
+                let filled = frame::IntegralImage::new(&frame::fill_boxes(&sample, &boxes));
+                for (i, &crop) in QUERY_CROPS.iter().enumerate() {
+                    let rect = content.centred(crop);
                     push_probes(
                         &self.hasher,
-                        &integral,
-                        View::Derotated(clockwise),
+                        &filled,
+                        View::Uncovered(i as u8),
                         &rect,
                         &mut probes,
                     );
@@ -231,6 +242,21 @@ impl QueryFingerprinter {
             }
             self.slots.push(probes);
         }
+    }
+}
+
+/// The turns (degrees, clockwise) that undo a rotation of the picture in
+/// `content`, read from its corner wedges. The outline of clean wedges gives
+/// the angle but not its direction: both are tried. Where a dark picture
+/// edge blurs the outline, the angle (with its direction) that best fits
+/// the wedges' expected shape is used instead.
+fn derotations(frames: &[GrayImage], content: &Rect) -> Vec<f32> {
+    if let Some(angle) = frame::corner_wedge_angle(frames, content) {
+        vec![angle, -angle]
+    } else {
+        frame::fitted_wedge_angle(frames, content)
+            .map(|turned| vec![-turned])
+            .unwrap_or_default()
     }
 }
 
