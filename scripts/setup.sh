@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages reelguard needs to build and test (with --bench:
-# and to benchmark), and only those that are missing. Safe to run again: when everything is present it changes nothing.
+# and to benchmark), and only those that are missing. Safe to run again: when
+# everything is present it changes nothing.
 set -euo pipefail
 
 # Debian packages the build and the tests need. Add new ones here.
