@@ -462,6 +462,41 @@ pub fn rotate(frame: &GrayImage, degrees: f32) -> GrayImage {
     })
 }
 
+/// The frames of a shot as pixel planes, and their mean edge strengths:
+/// computed once per block for both [`inner_pictures`] and [`flat_boxes`].
+pub struct ShotEdges<'a> {
+    frames: &'a [GrayImage],
+    width: usize,
+    height: usize,
+    planes: Vec<Vec<f32>>,
+    gradient_x: Vec<f32>,
+    gradient_y: Vec<f32>,
+}
+
+impl<'a> ShotEdges<'a> {
+    /// None for no frames, or frames under 16 pixels on a side.
+    pub fn of(frames: &'a [GrayImage]) -> Option<ShotEdges<'a>> {
+        let first = frames.first()?;
+        let (width, height) = (first.width() as usize, first.height() as usize);
+        if width < 16 || height < 16 {
+            return None;
+        }
+        let planes: Vec<Vec<f32>> = frames
+            .iter()
+            .map(|f| f.as_raw().iter().map(|&v| f32::from(v)).collect())
+            .collect();
+        let (gradient_x, gradient_y) = mean_gradients(&planes, width, height);
+        Some(ShotEdges {
+            frames,
+            width,
+            height,
+            planes,
+            gradient_x,
+            gradient_y,
+        })
+    }
+}
+
 /// Smallest side of an inner picture, as a share of the frame's side.
 const INNER_MIN_SHARE: f32 = 0.25;
 /// Largest side of an inner picture, as a share of the frame's side.
@@ -477,21 +512,17 @@ pub const MAX_INNER_PICTURES: usize = 4;
 
 /// Rectangles that look like a picture inserted into the frame: four straight
 /// edges that stay put over the shot while the content moves.
-pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
-    let Some(first) = frames.first() else {
-        return Vec::new();
-    };
-    let (width, height) = (first.width() as usize, first.height() as usize);
-    if width < 16 || height < 16 {
-        return Vec::new();
-    }
-    let planes: Vec<Vec<f32>> = frames
-        .iter()
-        .map(|f| f.as_raw().iter().map(|&v| f32::from(v)).collect())
-        .collect();
-    let (gradient_x, gradient_y) = mean_gradients(&planes, width, height);
+pub fn inner_pictures(edges: &ShotEdges) -> Vec<Rect> {
+    let ShotEdges {
+        width,
+        height,
+        gradient_x,
+        gradient_y,
+        ..
+    } = edges;
+    let (width, height) = (*width, *height);
     let shares = INNER_MIN_SHARE..=INNER_MAX_SHARE;
-    let mut candidates = rectangles(&gradient_x, &gradient_y, width, height, &shares);
+    let mut candidates = rectangles(gradient_x, gradient_y, width, height, &shares);
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Over a busy background (foliage, games, noise) the picture's border is
     // no stronger than the background's own edges, but the texture changes
@@ -499,7 +530,7 @@ pub fn inner_pictures(frames: &[GrayImage]) -> Vec<Rect> {
     // those of the picture itself (which are placed more precisely).
     let texture: Vec<f32> = gradient_x
         .iter()
-        .zip(&gradient_y)
+        .zip(gradient_y)
         .map(|(x, y)| x + y)
         .collect();
     let (texture_x, texture_y) = mean_gradients(std::slice::from_ref(&texture), width, height);
@@ -647,21 +678,18 @@ pub const MAX_FLAT_BOXES: usize = 2;
 /// grey level that does not change over the shot. Such a box replaces part
 /// of the picture with a level unrelated to it, which moves the lowest DCT
 /// frequencies, and so the hash, far more than the hidden detail would.
-pub fn flat_boxes(frames: &[GrayImage]) -> Vec<Rect> {
-    let Some(first) = frames.first() else {
-        return Vec::new();
-    };
-    let (width, height) = (first.width() as usize, first.height() as usize);
-    if width < 16 || height < 16 {
-        return Vec::new();
-    }
-    let planes: Vec<Vec<f32>> = frames
-        .iter()
-        .map(|f| f.as_raw().iter().map(|&v| f32::from(v)).collect())
-        .collect();
-    let (gradient_x, gradient_y) = mean_gradients(&planes, width, height);
+pub fn flat_boxes(edges: &ShotEdges) -> Vec<Rect> {
+    let ShotEdges {
+        frames,
+        width,
+        height,
+        planes,
+        gradient_x,
+        gradient_y,
+    } = edges;
+    let (width, height) = (*width, *height);
     let shares = BOX_MIN_SHARE..=INNER_MAX_SHARE;
-    let mut candidates = rectangles(&gradient_x, &gradient_y, width, height, &shares);
+    let mut candidates = rectangles(gradient_x, gradient_y, width, height, &shares);
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Edge strength, summed for quick means over rectangles: a flat box has
     // none inside, which rules out nearly every candidate cheaply.
@@ -680,7 +708,7 @@ pub fn flat_boxes(frames: &[GrayImage]) -> Vec<Rect> {
             || inner.height <= 0.0
             || texture.mean(&inner) > BOX_MAX_TEXTURE
             || chosen.iter().any(|other| other.overlaps(&rect))
-            || !is_flat_box(&planes, width, &integrals, &rect)
+            || !is_flat_box(planes, width, &integrals, &rect)
         {
             continue;
         }
@@ -829,7 +857,7 @@ mod tests {
                 frame
             })
             .collect();
-        let found = inner_pictures(&frames);
+        let found = inner_pictures(&ShotEdges::of(&frames).unwrap());
         assert!(
             found.iter().any(|r| (r.x - 95.0).abs() <= 1.0
                 && (r.y - 17.0).abs() <= 1.0
@@ -902,7 +930,7 @@ mod tests {
                 frame
             })
             .collect();
-        let boxes = flat_boxes(&frames);
+        let boxes = flat_boxes(&ShotEdges::of(&frames).unwrap());
         assert!(
             boxes.iter().any(|r| (r.x - 150.0).abs() <= 1.0
                 && (r.y - 10.0).abs() <= 1.0
@@ -927,9 +955,9 @@ mod tests {
                 frame
             })
             .collect();
-        assert_eq!(flat_boxes(&frames), Vec::new());
+        assert_eq!(flat_boxes(&ShotEdges::of(&frames).unwrap()), Vec::new());
         let plain = vec![GrayImage::from_pixel(100, 80, image::Luma([90]))];
-        assert_eq!(flat_boxes(&plain), Vec::new());
+        assert_eq!(flat_boxes(&ShotEdges::of(&plain).unwrap()), Vec::new());
     }
 
     #[test]

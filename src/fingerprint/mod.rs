@@ -206,14 +206,18 @@ impl QueryFingerprinter {
             .enumerate()
             .map(|(i, &crop)| (View::Crop(i as u8), content.centred(crop)))
             .collect();
-        let detected = frame::inner_pictures(&self.pending);
+        let edges = frame::ShotEdges::of(&self.pending);
+        let detected = edges
+            .as_ref()
+            .map(frame::inner_pictures)
+            .unwrap_or_default();
         let inner = frame::merge_rects(&detected, &self.previous_inner);
         for (i, rect) in inner.iter().enumerate() {
             windows.push((View::Inner(i as u8), rect.centred(REFERENCE_CROP)));
         }
         self.previous_inner = detected;
         let derotations = derotations(&self.pending, &content);
-        let boxes = frame::flat_boxes(&self.pending);
+        let boxes = edges.as_ref().map(frame::flat_boxes).unwrap_or_default();
         for sample in self.pending.drain(..) {
             let integral = frame::IntegralImage::new(&sample);
             let mut probes = Vec::with_capacity(windows.len() * 4 + 4);
