@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use reelguard::fingerprint::{Hash256, Probe, QueryFingerprint, View, SAMPLE_RATE};
+use reelguard::fingerprint::{Hash256, Probe, QueryFingerprint, Rect, View, SAMPLE_RATE};
 use reelguard::index::IndexBuilder;
 use reelguard::matcher::{find_matches, MatchConfig};
 
@@ -86,6 +86,12 @@ fn main() {
                         quality: 1.0,
                         view: View::Crop((p / 2) as u8),
                         mirrored: p % 2 == 1,
+                        window: Rect {
+                            x: 0.0,
+                            y: 0.0,
+                            width: 1.0,
+                            height: 1.0,
+                        },
                     }
                 })
                 .collect();

@@ -5,10 +5,10 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::fingerprint::{
-    Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, ALGORITHM,
-    ANALYSIS_SIDE, QUERY_SAMPLE_RATE, SAMPLE_RATE,
+    Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Track, ALGORITHM,
+    ANALYSIS_SIDE, MAIN_ONLY_ALGORITHM, QUERY_SAMPLE_RATE, SAMPLE_RATE,
 };
-use crate::index::{Index, IndexBuilder};
+use crate::index::{Index, IndexBuilder, TrackSpec};
 use crate::matcher::{find_matches, MatchConfig, Segment};
 use crate::media::{sample_video, DecodeLimits, MediaError, VideoInfo};
 use crate::store::{Store, StoreError, Work};
@@ -85,21 +85,36 @@ impl Catalog {
     pub async fn load(store: &Store, config: &MatchConfig) -> Result<Catalog, StoreError> {
         let stored = store.load_fingerprints().await?;
         let mut builder = IndexBuilder::new();
-        builder.reserve(stored.iter().map(|(_, s)| s.fingerprint.frames.len()).sum());
+        builder.reserve(
+            stored
+                .iter()
+                .map(|(_, s)| s.fingerprint.stored_frames().len())
+                .sum(),
+        );
         let mut works = Vec::with_capacity(stored.len());
         let mut stale = Vec::new();
         for (work, stored) in stored {
-            if stored.algorithm != ALGORITHM {
+            if stored.algorithm != ALGORITHM && stored.algorithm != MAIN_ONLY_ALGORITHM {
                 stale.push(work);
                 continue;
             }
             let fingerprint = &stored.fingerprint;
-            builder.add_work(
-                &fingerprint.frames,
-                fingerprint.sample_rate,
-                work.duration_s,
-                config.min_quality,
-            );
+            let owner = works.len();
+            let main = TrackSpec {
+                owner,
+                track: Track::Main,
+                sample_rate: fingerprint.sample_rate,
+                duration_s: work.duration_s,
+            };
+            builder.add_track(&main, &fingerprint.frames, config.min_quality);
+            for region in &fingerprint.regions {
+                let spec = TrackSpec {
+                    track: region.region.track(),
+                    sample_rate: fingerprint.region_sample_rate(),
+                    ..main
+                };
+                builder.add_track(&spec, &region.frames, config.min_quality);
+            }
             works.push(work);
         }
         Ok(Catalog {

@@ -12,7 +12,7 @@
 //! one bit of "flat frame" flag and a small directory per table. Frame times
 //! are implicit: the frames of a work are stored in sample order.
 
-use crate::fingerprint::{FrameHash, Hash256};
+use crate::fingerprint::{FrameHash, Hash256, Track};
 
 /// Fewest and most chunks a table set may have.
 const MIN_CHUNKS: usize = 6;
@@ -25,15 +25,19 @@ const MAX_DIRECTORY_BITS: u32 = 23;
 /// Directory bits below log2(frames): buckets hold about 2^this ids.
 const BUCKET_BITS: u32 = 2;
 
-/// Where a registered work's frames live in the index.
+/// Where one track of a registered work's frames lives in the index.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WorkSpan {
-    /// Id of the work's first frame.
+    /// Id of the span's first frame.
     pub first: u32,
-    /// Number of frames (samples) of the work.
+    /// Number of frames (samples) of the span.
     pub len: u32,
     pub duration_s: f64,
     pub sample_rate: f64,
+    /// The caller's number for the work the span belongs to.
+    pub owner: usize,
+    /// Which hashes of the work the span holds.
+    pub track: Track,
 }
 
 /// A frame found by a search.
@@ -41,6 +45,15 @@ pub struct WorkSpan {
 pub struct Hit {
     pub frame: u32,
     pub distance: u32,
+}
+
+/// What a track added to the index belongs to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackSpec {
+    pub owner: usize,
+    pub track: Track,
+    pub sample_rate: f64,
+    pub duration_s: f64,
 }
 
 /// Collects works' fingerprints, then builds the [`Index`].
@@ -62,8 +75,8 @@ impl IndexBuilder {
         self.searchable.reserve(frames);
     }
 
-    /// Adds a work; frames below `min_quality` are kept for alignment but
-    /// never returned by a search. Returns the work's position in the index.
+    /// Adds a work's main track as its own owner (the span's position).
+    /// Returns that position.
     pub fn add_work(
         &mut self,
         frames: &[FrameHash],
@@ -71,6 +84,20 @@ impl IndexBuilder {
         duration_s: f64,
         min_quality: f32,
     ) -> usize {
+        let owner = self.works.len();
+        let track = TrackSpec {
+            owner,
+            track: Track::Main,
+            sample_rate,
+            duration_s,
+        };
+        self.add_track(&track, frames, min_quality)
+    }
+
+    /// Adds one track of a work; frames below `min_quality` are kept for
+    /// alignment but never returned by a search. Returns the span's
+    /// position in the index.
+    pub fn add_track(&mut self, spec: &TrackSpec, frames: &[FrameHash], min_quality: f32) -> usize {
         let first = self.hashes.len() as u32;
         for frame in frames {
             self.hashes.push(frame.hash);
@@ -79,8 +106,10 @@ impl IndexBuilder {
         self.works.push(WorkSpan {
             first,
             len: frames.len() as u32,
-            duration_s,
-            sample_rate,
+            duration_s: spec.duration_s,
+            sample_rate: spec.sample_rate,
+            owner: spec.owner,
+            track: spec.track,
         });
         self.works.len() - 1
     }
@@ -97,6 +126,8 @@ impl IndexBuilder {
             len: hashes.len() as u32,
             duration_s,
             sample_rate,
+            owner: self.works.len(),
+            track: Track::Main,
         });
         self.works.len() - 1
     }

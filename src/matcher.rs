@@ -12,8 +12,11 @@
 //!    agree. A lone frame never makes a match: a segment needs
 //!    `min_matched_frames` distinct work samples agreeing.
 
-use crate::fingerprint::QueryFingerprint;
+use crate::fingerprint::{Probe, QueryFingerprint, Rect, Track, View};
 use crate::index::{Hit, Index};
+
+/// The tracks a work's hashes are kept in, in the order seeds are sought.
+const TRACKS: [Track; 3] = [Track::Main, Track::Centre, Track::Strip];
 
 /// Tunables of the matcher; defaults come from `make bench`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -73,15 +76,38 @@ impl Default for MatchConfig {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FramePair {
     pub query_sample: u32,
+    /// Sample of the segment's track (its own sample rate).
     pub work_sample: u32,
     pub distance: u32,
+    /// The candidate's probe that agreed.
+    pub view: View,
+    pub mirrored: bool,
+    /// The probe's window, in shares of the candidate frame.
+    pub window: Rect,
+}
+
+/// How a copy was disguised, as far as the agreeing probes tell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Views {
+    /// The work track met: its whole picture, its centre half, or a strip.
+    pub track: Track,
+    /// The view most pairs agreed through.
+    pub view: View,
+    /// Share (0–1) of agreeing pairs that were mirrored.
+    pub mirrored_share: f64,
+    /// Where in the candidate frame the work was seen: the median window
+    /// of the agreeing probes (shares of the frame).
+    pub window: Rect,
 }
 
 /// A run of the candidate that copies a run of a work.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Segment {
-    /// Position of the work in the index.
+    /// The owner of the span matched (the caller's number for the work).
     pub work: usize,
+    /// Position of the matched track's span in the index.
+    pub span: usize,
+    pub track: Track,
     /// 0–1: share of agreeing samples × their closeness.
     pub score: f64,
     pub query_start_s: f64,
@@ -103,6 +129,38 @@ impl Segment {
     pub fn work_samples(&self) -> usize {
         distinct_work_samples(&self.pairs)
     }
+
+    /// How the copy was disguised; None for a segment without pairs.
+    pub fn views(&self) -> Option<Views> {
+        if self.pairs.is_empty() {
+            return None;
+        }
+        let mut counts: Vec<(View, usize)> = Vec::new();
+        for pair in &self.pairs {
+            match counts.iter_mut().find(|(v, _)| *v == pair.view) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((pair.view, 1)),
+            }
+        }
+        let view = counts.iter().max_by_key(|(_, n)| *n).map(|(v, _)| *v)?;
+        let mirrored = self.pairs.iter().filter(|p| p.mirrored).count();
+        let median = |f: fn(&Rect) -> f32| {
+            let mut values: Vec<f32> = self.pairs.iter().map(|p| f(&p.window)).collect();
+            values.sort_by(f32::total_cmp);
+            values[values.len() / 2]
+        };
+        Some(Views {
+            track: self.track,
+            view,
+            mirrored_share: mirrored as f64 / self.pairs.len() as f64,
+            window: Rect {
+                x: median(|r| r.x),
+                y: median(|r| r.y),
+                width: median(|r| r.width),
+                height: median(|r| r.height),
+            },
+        })
+    }
 }
 
 fn distinct_work_samples(pairs: &[FramePair]) -> usize {
@@ -116,7 +174,7 @@ fn distinct_work_samples(pairs: &[FramePair]) -> usize {
 #[derive(Clone, Copy, Debug)]
 struct Seed {
     query_sample: u32,
-    work: usize,
+    span: usize,
     work_sample: u32,
     distance: u32,
 }
@@ -124,7 +182,7 @@ struct Seed {
 /// A line along which to compare a candidate with a work.
 #[derive(Clone, Copy, Debug)]
 struct Hypothesis {
-    work: usize,
+    span: usize,
     speed: f64,
     offset_s: f64,
     /// Weighted votes behind it.
@@ -230,24 +288,40 @@ fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) 
     let mut hits: Vec<Hit> = Vec::new();
     let mut hashes = Vec::new();
     for (sample, probes) in query.slots.iter().enumerate() {
-        hits.clear();
-        hashes.clear();
-        hashes.extend(probes.iter().map(|p| p.hash));
-        index.search_many(&hashes, radius, &mut hits);
-        if let Some(chunk_radius) = coarse_chunk_radius {
-            index.search_coarse(&hashes, chunk_radius, config.frame_radius, &mut hits);
-            hits.sort_unstable_by_key(|h| (h.frame, h.distance));
-            hits.dedup_by_key(|h| h.frame);
-        }
-        hits.sort_unstable_by_key(|h| h.distance);
-        for hit in hits.iter().take(config.max_seeds_per_sample) {
-            let (work, work_sample) = index.locate(hit.frame);
-            seeds.push(Seed {
-                query_sample: sample as u32,
-                work,
-                work_sample,
-                distance: hit.distance,
-            });
+        // Each track is sought with its own probes, and keeps its own
+        // closest seeds: a track's hits say nothing about another's.
+        for track in TRACKS {
+            hits.clear();
+            hashes.clear();
+            hashes.extend(
+                probes
+                    .iter()
+                    .filter(|p| p.view.track() == track)
+                    .map(|p| p.hash),
+            );
+            if hashes.is_empty() {
+                continue;
+            }
+            index.search_many(&hashes, radius, &mut hits);
+            if let Some(chunk_radius) = coarse_chunk_radius {
+                index.search_coarse(&hashes, chunk_radius, config.frame_radius, &mut hits);
+                hits.sort_unstable_by_key(|h| (h.frame, h.distance));
+                hits.dedup_by_key(|h| h.frame);
+            }
+            hits.sort_unstable_by_key(|h| h.distance);
+            let found = hits
+                .iter()
+                .map(|hit| (index.locate(hit.frame), hit.distance))
+                .filter(|&((span, _), _)| index.works()[span].track == track)
+                .take(config.max_seeds_per_sample);
+            for ((span, work_sample), distance) in found {
+                seeds.push(Seed {
+                    query_sample: sample as u32,
+                    span,
+                    work_sample,
+                    distance,
+                });
+            }
         }
     }
     seeds
@@ -259,18 +333,18 @@ fn collect_seeds(index: &Index, query: &QueryFingerprint, config: &MatchConfig) 
 /// hypotheses. Weighting matters on still scenes, where every frame looks
 /// like every other and only the exact alignment is close everywhere.
 fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) -> Vec<Hypothesis> {
-    let mut by_work: Vec<Vec<&Seed>> = vec![Vec::new(); index.works().len()];
+    let mut by_span: Vec<Vec<&Seed>> = vec![Vec::new(); index.works().len()];
     for seed in seeds {
-        by_work[seed.work].push(seed);
+        by_span[seed.span].push(seed);
     }
     let speeds_count = ((config.max_speed - config.min_speed) / SPEED_STEP).round() as usize + 1;
     let weight = |distance: u32| 1.0 - f64::from(distance) / f64::from(config.frame_radius + 1);
     let mut hypotheses = Vec::new();
-    for (work, work_seeds) in by_work.iter().enumerate() {
+    for (span, work_seeds) in by_span.iter().enumerate() {
         if work_seeds.is_empty() {
             continue;
         }
-        let work_rate = index.works()[work].sample_rate;
+        let work_rate = index.works()[span].sample_rate;
         for step in 0..speeds_count {
             let speed = config.min_speed + step as f64 * SPEED_STEP;
             // (bin, sample, weight, offset), one per sample and bin (the closest).
@@ -312,7 +386,7 @@ fn vote(index: &Index, seeds: &[Seed], query_rate: f64, config: &MatchConfig) ->
                     bin as f64 * OFFSET_BIN_S
                 };
                 hypotheses.push(Hypothesis {
-                    work,
+                    span,
                     speed,
                     offset_s,
                     score,
@@ -339,11 +413,15 @@ fn extend(
     hypothesis: &Hypothesis,
     config: &MatchConfig,
 ) -> Vec<Segment> {
-    let span = index.works()[hypothesis.work];
+    let span = index.works()[hypothesis.span];
     let max_gap = (config.max_gap_s * query.sample_rate).round() as usize;
-    // Per sample: Some(pair) agrees, None disagrees; flat samples are skipped.
+    // Per sample: Some(pair) agrees, None disagrees; samples without a probe
+    // of the track (flat, or not probed for it) are skipped.
     let mut verdicts: Vec<(u32, Option<FramePair>)> = Vec::new();
-    for (sample, probes) in query.slots.iter().enumerate() {
+    let mut probes: Vec<&Probe> = Vec::new();
+    for (sample, slot) in query.slots.iter().enumerate() {
+        probes.clear();
+        probes.extend(slot.iter().filter(|p| p.view.track() == span.track));
         if probes.is_empty() {
             continue;
         }
@@ -357,16 +435,19 @@ fn extend(
             if work_sample < 0 {
                 continue;
             }
-            let Some(hash) = index.sample(hypothesis.work, work_sample as u32) else {
+            let Some(hash) = index.sample(hypothesis.span, work_sample as u32) else {
                 continue;
             };
-            for probe in probes {
+            for probe in &probes {
                 let distance = probe.hash.distance(hash);
                 if best.is_none_or(|b| distance < b.distance) {
                     best = Some(FramePair {
                         query_sample: sample as u32,
                         work_sample: work_sample as u32,
                         distance,
+                        view: probe.view,
+                        mirrored: probe.mirrored,
+                        window: probe.window,
                     });
                 }
             }
@@ -438,7 +519,7 @@ fn segment_from(
     disagreeing: usize,
     config: &MatchConfig,
 ) -> Segment {
-    let span = index.works()[hypothesis.work];
+    let span = index.works()[hypothesis.span];
     let step = 1.0 / query.sample_rate;
     let first = pairs.first().map_or(0, |p| p.query_sample) as f64 * step;
     let last = pairs.last().map_or(0, |p| p.query_sample) as f64 * step;
@@ -464,7 +545,9 @@ fn segment_from(
         pairs.iter().map(|p| f64::from(p.distance)).sum::<f64>() / pairs.len() as f64;
     let closeness = (1.0 - mean_distance / 128.0).max(0.0);
     Segment {
-        work: hypothesis.work,
+        work: span.owner,
+        span: hypothesis.span,
+        track: span.track,
         score: density * closeness,
         query_start_s,
         query_end_s,
@@ -484,7 +567,7 @@ fn refine(
     segment: &Segment,
     config: &MatchConfig,
 ) -> Vec<Segment> {
-    let span = index.works()[segment.work];
+    let span = index.works()[segment.span];
     let points: Vec<(f64, f64)> = segment
         .pairs
         .iter()
@@ -505,7 +588,7 @@ fn refine(
     let covariance: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
     let speed = (covariance / spread).clamp(config.min_speed, config.max_speed);
     let hypothesis = Hypothesis {
-        work: segment.work,
+        span: segment.span,
         speed,
         offset_s: mean_y - speed * mean_x,
         score: evidence(segment, config),
@@ -561,7 +644,7 @@ fn deduplicate(mut segments: Vec<Segment>, config: &MatchConfig) -> Vec<Segment>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::{FrameHash, Hash256, Probe, View};
+    use crate::fingerprint::{FrameHash, Hash256};
     use crate::index::test_support::random_hashes;
     use crate::index::IndexBuilder;
 
@@ -580,6 +663,12 @@ mod tests {
                         quality: 1.0,
                         view: View::Crop(0),
                         mirrored: false,
+                        window: Rect {
+                            x: 0.0,
+                            y: 0.0,
+                            width: 1.0,
+                            height: 1.0,
+                        },
                     }]
                 })
                 .collect(),

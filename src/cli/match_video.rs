@@ -8,6 +8,8 @@ use clap::Args;
 use super::progress::DecodeProgress;
 use super::{round3, Context};
 use crate::engine::{self, Catalog};
+use crate::fingerprint::{Track, View};
+use crate::matcher::Segment;
 
 #[derive(Debug, Args)]
 pub struct MatchArgs {
@@ -54,6 +56,7 @@ pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
                     "work_start_s": round3(f.segment.work_start_s),
                     "work_end_s": round3(f.segment.work_end_s),
                     "matched_frames": f.segment.matched_frames(),
+                    "views": views_json(&f.segment),
                 })
             })
             .collect();
@@ -95,4 +98,50 @@ pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How the copy was disguised, as far as the matching probes tell: the
+/// work's part that was met, the candidate's view, mirroring, where in the
+/// candidate frame the work was seen, and the speed.
+pub fn views_json(segment: &Segment) -> serde_json::Value {
+    let Some(views) = segment.views() else {
+        return serde_json::Value::Null;
+    };
+    let work_part = match views.track {
+        Track::Main => "picture",
+        Track::Centre => "centre",
+        Track::Strip => "strip",
+    };
+    let view = match views.view {
+        View::Crop(_) => "picture inside bars",
+        View::Active(_) => "sharp moving region",
+        View::Inner(_) => "inner picture",
+        View::Derotated(_) => "turned back",
+        View::Uncovered(_) => "boxes painted over",
+        View::Centre => "cropped or zoomed window",
+        View::Strip => "narrow window",
+    };
+    let rotation = match views.view {
+        View::Derotated(clockwise) => Some(if clockwise {
+            "clockwise"
+        } else {
+            "anticlockwise"
+        }),
+        _ => None,
+    };
+    let w = views.window;
+    serde_json::json!({
+        "work_part": work_part,
+        "view": view,
+        "mirrored": views.mirrored_share >= 0.5,
+        "content_rect": {
+            "x": round3(f64::from(w.x)),
+            "y": round3(f64::from(w.y)),
+            "width": round3(f64::from(w.width)),
+            "height": round3(f64::from(w.height)),
+        },
+        "crop_share": round3(1.0 - f64::from(w.width * w.height).min(1.0)),
+        "rotation": rotation,
+        "speed": round3(segment.speed),
+    })
 }

@@ -653,6 +653,107 @@ fn rectangles(
     candidates
 }
 
+/// Least mean change (grey levels) between consecutive samples for a pixel
+/// to count as moving: coding noise stays below it.
+const ACTIVE_MIN_MOTION: f32 = 3.0;
+/// A moving pixel counts as sharp when its edge strength is at least this
+/// share of the `ACTIVE_SHARP_RANK`-th percentile over moving pixels: a
+/// blurred enlargement of the picture behind it moves too, but is soft.
+const ACTIVE_SHARP_SHARE: f32 = 0.4;
+const ACTIVE_SHARP_RANK: usize = 90;
+/// A column (row) belongs to the region when it holds at least this share
+/// of the busiest column's (row's) sharp moving pixels.
+const ACTIVE_LINE_SHARE: f32 = 0.2;
+/// Least share of the frame (per axis) an active region may cover, and the
+/// most: a region that is nearly the whole frame adds nothing.
+const ACTIVE_MIN_SHARE: f32 = 0.25;
+const ACTIVE_MAX_SHARE: f32 = 0.92;
+
+/// The rectangle where the picture is both sharp and moving over the shot:
+/// the content inside any surround, whatever it is made of. Solid colours
+/// and gradients neither move nor have edges, caption bands and frames have
+/// edges but stay still, and a blurred enlargement of the video moves but is
+/// soft, so all of them fall outside. None when the shot holds still, or
+/// when the region is (nearly) the whole frame.
+pub fn active_region(edges: &ShotEdges) -> Option<Rect> {
+    let ShotEdges {
+        width,
+        height,
+        planes,
+        gradient_x,
+        gradient_y,
+        ..
+    } = edges;
+    let (width, height) = (*width, *height);
+    if planes.len() < 2 {
+        return None;
+    }
+    let mut motion = vec![0f32; width * height];
+    for pair in planes.windows(2) {
+        for (m, (a, b)) in motion.iter_mut().zip(pair[0].iter().zip(&pair[1])) {
+            *m += (a - b).abs();
+        }
+    }
+    let steps = (planes.len() - 1) as f32;
+    let moving: Vec<bool> = motion
+        .iter()
+        .map(|m| m / steps >= ACTIVE_MIN_MOTION)
+        .collect();
+    let strength = |i: usize| gradient_x[i] + gradient_y[i];
+    let mut moving_strengths: Vec<f32> = (0..moving.len())
+        .filter(|&i| moving[i])
+        .map(strength)
+        .collect();
+    if moving_strengths.len() < (width * height) / 50 {
+        return None;
+    }
+    // The sharp content is a minority of the moving pixels when a blurred
+    // enlargement fills the rest: judge sharpness against the upper end.
+    let rank = moving_strengths.len() * ACTIVE_SHARP_RANK / 100;
+    let (_, upper, _) = moving_strengths.select_nth_unstable_by(rank, f32::total_cmp);
+    let sharp_level = ACTIVE_SHARP_SHARE * *upper;
+    let mut columns = vec![0usize; width];
+    let mut rows = vec![0usize; height];
+    for (y, row) in rows.iter_mut().enumerate() {
+        for (x, column) in columns.iter_mut().enumerate() {
+            let i = y * width + x;
+            if moving[i] && strength(i) >= sharp_level {
+                *column += 1;
+                *row += 1;
+            }
+        }
+    }
+    let (x0, x1) = busy_span(&columns)?;
+    let (y0, y1) = busy_span(&rows)?;
+    let (w, h) = ((x1 + 1 - x0) as f32, (y1 + 1 - y0) as f32);
+    let share = ACTIVE_MIN_SHARE..=1.0;
+    if !share.contains(&(w / width as f32)) || !share.contains(&(h / height as f32)) {
+        return None;
+    }
+    if w / width as f32 > ACTIVE_MAX_SHARE && h / height as f32 > ACTIVE_MAX_SHARE {
+        return None;
+    }
+    Some(Rect {
+        x: x0 as f32,
+        y: y0 as f32,
+        width: w,
+        height: h,
+    })
+}
+
+/// First and last position whose count reaches `ACTIVE_LINE_SHARE` of the
+/// largest.
+fn busy_span(counts: &[usize]) -> Option<(usize, usize)> {
+    let peak = *counts.iter().max()?;
+    if peak == 0 {
+        return None;
+    }
+    let level = (ACTIVE_LINE_SHARE * peak as f32).max(1.0) as usize;
+    let first = counts.iter().position(|&c| c >= level)?;
+    let last = counts.iter().rposition(|&c| c >= level)?;
+    Some((first, last))
+}
+
 /// Smallest side of a flat box (caption plate, logo block), as a share of
 /// the frame's side; smaller boxes hardly move a hash.
 const BOX_MIN_SHARE: f32 = 0.08;

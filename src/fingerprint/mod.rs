@@ -1,15 +1,20 @@
 //! Frame fingerprints: greyscale analysis frames in, 256-bit hashes out.
 //!
-//! Pure code: no I/O, no clock. A registered work gets one hash per sample
-//! (the centre of its picture inside any black bars); a candidate video gets
-//! several *probes* per sample (centre crops at a few scales, inner pictures
-//! found by their edges, the picture turned back when corner wedges show a
-//! rotation, the crops with flat overlaid boxes painted over, each also
-//! mirrored), so that cropped, mirrored, letterboxed, picture-in-picture,
-//! rotated and captioned copies still meet the work's hashes.
+//! Pure code: no I/O, no clock. A registered work gets one *main* hash per
+//! sample (the centre of its picture inside any black bars) and, once a
+//! second, *region* hashes of parts of its picture (`regions.rs`: the centre
+//! half, vertical strips), kept as separate tracks. A candidate video gets
+//! several *probes* per sample (centre crops of the picture inside its bars
+//! and of the part that is sharp and moving, inner pictures found by their
+//! edges, the picture turned back when corner wedges show a rotation, the
+//! crops with flat overlaid boxes painted over, and on every other sample
+//! the windows that meet the region tracks; each also mirrored), so that
+//! cropped, zoomed, reframed, surrounded, split, mirrored, picture-in-picture,
+//! rotated and captioned copies still meet some hash of the work.
 
 pub mod frame;
 pub mod hash;
+pub mod regions;
 
 use image::GrayImage;
 
@@ -18,7 +23,16 @@ pub use hash::{DctHasher, Hash256};
 
 /// Name and version of the hashing scheme; stored with every fingerprint.
 /// Change it whenever a change here alters the hashes of the same video.
-pub const ALGORITHM: &str = "reelguard-dct256-v1";
+/// v2 = v1's main hashes followed by the region tracks.
+pub const ALGORITHM: &str = "reelguard-dct256-v2";
+/// The earlier scheme whose fingerprints are still read: its main hashes
+/// are v2's, it only lacks the region tracks (such works are matched on
+/// their main hashes until registered again).
+pub const MAIN_ONLY_ALGORITHM: &str = "reelguard-dct256-v1";
+/// Every `REGION_STEP`-th main sample also gets region hashes (1 per second).
+pub const REGION_STEP: usize = 2;
+/// Region tracks every work keeps besides its strips: the centre region.
+const FIXED_REGIONS: usize = 1;
 /// Samples per second of a registered work.
 pub const SAMPLE_RATE: f64 = 2.0;
 /// Samples per second of a short candidate: some candidate sample then
@@ -42,6 +56,12 @@ const REFERENCE_CROP: f32 = 0.8;
 /// Centre crops a candidate is probed with: a copy cropped by `c` per side
 /// meets the work's hash at `REFERENCE_CROP / (1 - 2c)`.
 const QUERY_CROPS: [f32; 5] = [0.8, 0.85, 0.9, 0.95, 1.0];
+/// Centre crops of the sharp, moving part of a candidate frame.
+const ACTIVE_CROPS: [f32; 3] = [0.8, 0.9, 1.0];
+/// Every `REGION_PROBE_STEP`-th candidate sample is probed for the region
+/// tracks (5 per second): they hold one hash a second, so denser probing
+/// finds nothing new.
+const REGION_PROBE_STEP: usize = 2;
 
 /// The hash of one sampled frame of a work.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,6 +76,112 @@ pub struct FrameHash {
 pub struct Fingerprint {
     pub sample_rate: f64,
     pub frames: Vec<FrameHash>,
+    /// Region tracks, each with one hash per `REGION_STEP` main samples.
+    pub regions: Vec<RegionTrack>,
+}
+
+/// Which hashes of a work a probe can meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Track {
+    /// The centre 80 % of the picture, every sample.
+    Main,
+    /// The centre half of the picture.
+    Centre,
+    /// A vertical strip (reframed windows, split-screen parts).
+    Strip,
+}
+
+/// A region of a work's picture hashed into its own track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    Centre,
+    /// Strip `index` of `count`, left to right.
+    Strip {
+        index: u8,
+        count: u8,
+    },
+}
+
+impl Region {
+    pub fn track(&self) -> Track {
+        match self {
+            Region::Centre => Track::Centre,
+            Region::Strip { .. } => Track::Strip,
+        }
+    }
+}
+
+/// The hashes of one region of a work, one per `REGION_STEP` main samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionTrack {
+    pub region: Region,
+    pub frames: Vec<FrameHash>,
+}
+
+impl Fingerprint {
+    /// Samples per second of the region tracks.
+    pub fn region_sample_rate(&self) -> f64 {
+        self.sample_rate / REGION_STEP as f64
+    }
+
+    /// Every hash in storage order: the main samples, then each region
+    /// track in turn (the centre, then the strips left to right).
+    pub fn stored_frames(&self) -> Vec<FrameHash> {
+        let mut all = self.frames.clone();
+        for track in &self.regions {
+            all.extend_from_slice(&track.frames);
+        }
+        all
+    }
+
+    /// Rebuilds a fingerprint from [`Self::stored_frames`] and the number of
+    /// main samples; the region layout follows from the counts.
+    pub fn from_stored(
+        sample_rate: f64,
+        mut all: Vec<FrameHash>,
+        main_frames: usize,
+    ) -> Result<Fingerprint, String> {
+        if all.len() < main_frames {
+            return Err(format!(
+                "{} stored hashes for {main_frames} samples",
+                all.len()
+            ));
+        }
+        let extra = all.split_off(main_frames);
+        let per_track = main_frames.div_ceil(REGION_STEP);
+        let mut regions = Vec::new();
+        if !extra.is_empty() {
+            if per_track == 0 || !extra.len().is_multiple_of(per_track) {
+                return Err(format!(
+                    "{} region hashes do not fill tracks of {per_track}",
+                    extra.len()
+                ));
+            }
+            let tracks = extra.len() / per_track;
+            let strips = tracks
+                .checked_sub(FIXED_REGIONS)
+                .filter(|&s| s <= regions::MAX_STRIPS);
+            let Some(strips) = strips else {
+                return Err(format!("{tracks} region tracks is not a valid layout"));
+            };
+            let layout =
+                std::iter::once(Region::Centre).chain((0..strips).map(|i| Region::Strip {
+                    index: i as u8,
+                    count: strips as u8,
+                }));
+            for (region, frames) in layout.zip(extra.chunks_exact(per_track)) {
+                regions.push(RegionTrack {
+                    region,
+                    frames: frames.to_vec(),
+                });
+            }
+        }
+        Ok(Fingerprint {
+            sample_rate,
+            frames: all,
+            regions,
+        })
+    }
 }
 
 /// Which part of a candidate frame a probe hashes.
@@ -71,6 +197,24 @@ pub enum View {
     /// The centre crop `QUERY_CROPS[i]` with the flat boxes laid over the
     /// shot (captions, logo plates) painted with the level around them.
     Uncovered(u8),
+    /// The centre crop `ACTIVE_CROPS[i]` of the part of the frame that is
+    /// sharp and moving (the picture inside any surround).
+    Active(u8),
+    /// A window that may show a work's centre region.
+    Centre,
+    /// A strip-shaped window of a narrow part of the frame.
+    Strip,
+}
+
+impl View {
+    /// The work track this view is compared with.
+    pub fn track(&self) -> Track {
+        match self {
+            View::Centre => Track::Centre,
+            View::Strip => Track::Strip,
+            _ => Track::Main,
+        }
+    }
 }
 
 /// One hash of a candidate sample.
@@ -80,6 +224,8 @@ pub struct Probe {
     pub quality: f32,
     pub view: View,
     pub mirrored: bool,
+    /// The window hashed, in shares of the frame's width and height.
+    pub window: Rect,
 }
 
 /// Fingerprint of a candidate: `slots[i]` holds the probes of the frame at
@@ -95,6 +241,10 @@ pub struct ReferenceFingerprinter {
     hasher: DctHasher,
     pending: Vec<GrayImage>,
     frames: Vec<FrameHash>,
+    /// Strips per region sample, fixed by the first block's content.
+    strips: Option<usize>,
+    /// `regions[0]` the centre, then the strips.
+    regions: Vec<Vec<FrameHash>>,
 }
 
 impl Default for ReferenceFingerprinter {
@@ -109,6 +259,8 @@ impl ReferenceFingerprinter {
             hasher: DctHasher::new(),
             pending: Vec::new(),
             frames: Vec::new(),
+            strips: None,
+            regions: Vec::new(),
         }
     }
 
@@ -122,9 +274,27 @@ impl ReferenceFingerprinter {
 
     pub fn finish(mut self) -> Fingerprint {
         self.flush();
+        let strips = self.strips.unwrap_or(0);
+        let regions = self
+            .regions
+            .into_iter()
+            .enumerate()
+            .map(|(i, frames)| RegionTrack {
+                region: if i == 0 {
+                    Region::Centre
+                } else {
+                    Region::Strip {
+                        index: (i - 1) as u8,
+                        count: strips as u8,
+                    }
+                },
+                frames,
+            })
+            .collect();
         Fingerprint {
             sample_rate: SAMPLE_RATE,
             frames: self.frames,
+            regions,
         }
     }
 
@@ -134,14 +304,29 @@ impl ReferenceFingerprinter {
         }
         let content = frame::content_box(&self.pending);
         let window = content.centred(REFERENCE_CROP);
+        let strips = *self
+            .strips
+            .get_or_insert_with(|| regions::strip_count(content.width / content.height.max(1.0)));
+        let mut region_windows = vec![regions::work_centre(&content)];
+        region_windows.extend(regions::work_strips(&content, strips));
+        if self.regions.is_empty() {
+            self.regions = vec![Vec::new(); region_windows.len()];
+        }
         for sample in self.pending.drain(..) {
-            let hashed = self
-                .hasher
-                .hash(&frame::IntegralImage::new(&sample).window(&window));
-            self.frames.push(FrameHash {
-                hash: hashed.hash,
-                quality: hashed.quality,
-            });
+            let integral = frame::IntegralImage::new(&sample);
+            let hash_of = |rect: &Rect| {
+                let hashed = self.hasher.hash(&integral.window(rect));
+                FrameHash {
+                    hash: hashed.hash,
+                    quality: hashed.quality,
+                }
+            };
+            if self.frames.len().is_multiple_of(REGION_STEP) {
+                for (track, rect) in self.regions.iter_mut().zip(&region_windows) {
+                    track.push(hash_of(rect));
+                }
+            }
+            self.frames.push(hash_of(&window));
         }
     }
 }
@@ -207,6 +392,12 @@ impl QueryFingerprinter {
             .map(|(i, &crop)| (View::Crop(i as u8), content.centred(crop)))
             .collect();
         let edges = frame::ShotEdges::of(&self.pending);
+        let active = edges.as_ref().and_then(frame::active_region);
+        if let Some(active) = &active {
+            for (i, &crop) in ACTIVE_CROPS.iter().enumerate() {
+                windows.push((View::Active(i as u8), active.centred(crop)));
+            }
+        }
         let detected = edges
             .as_ref()
             .map(frame::inner_pictures)
@@ -216,32 +407,51 @@ impl QueryFingerprinter {
             windows.push((View::Inner(i as u8), rect.centred(REFERENCE_CROP)));
         }
         self.previous_inner = detected;
+        // The parts of the frame that may show a work partly: its content,
+        // its sharp moving part, and each inner picture (a split-screen part).
+        let mut parts = vec![content];
+        parts.extend(active);
+        parts.extend(inner.iter().copied());
+        let mut region_windows: Vec<(View, Rect)> = Vec::new();
+        for part in &parts {
+            region_windows.extend(
+                regions::centre_probes(part)
+                    .into_iter()
+                    .map(|r| (View::Centre, r)),
+            );
+            region_windows.extend(
+                regions::strip_probes(part)
+                    .into_iter()
+                    .map(|r| (View::Strip, r)),
+            );
+        }
         let derotations = derotations(&self.pending, &content);
         let boxes = edges.as_ref().map(frame::flat_boxes).unwrap_or_default();
         for sample in self.pending.drain(..) {
             let integral = frame::IntegralImage::new(&sample);
+            let frame_rect = Rect::of_frame(&sample);
             let mut probes = Vec::with_capacity(windows.len() * 4 + 4);
+            let mut push = |integral: &frame::IntegralImage, view: View, rect: &Rect| {
+                push_probes(&self.hasher, integral, view, rect, &frame_rect, &mut probes)
+            };
             for &(view, rect) in &windows {
-                push_probes(&self.hasher, &integral, view, &rect, &mut probes);
+                push(&integral, view, &rect);
+            }
+            if self.slots.len().is_multiple_of(REGION_PROBE_STEP) {
+                for &(view, rect) in &region_windows {
+                    push(&integral, view, &rect);
+                }
             }
             for &degrees in &derotations {
                 let turned = frame::rotate(&sample, degrees);
                 let rect = content.centred(REFERENCE_CROP);
                 let integral = frame::IntegralImage::new(&turned);
-                let view = View::Derotated(degrees > 0.0);
-                push_probes(&self.hasher, &integral, view, &rect, &mut probes);
+                push(&integral, View::Derotated(degrees > 0.0), &rect);
             }
             if !boxes.is_empty() {
                 let filled = frame::IntegralImage::new(&frame::fill_boxes(&sample, &boxes));
                 for (i, &crop) in QUERY_CROPS.iter().enumerate() {
-                    let rect = content.centred(crop);
-                    push_probes(
-                        &self.hasher,
-                        &filled,
-                        View::Uncovered(i as u8),
-                        &rect,
-                        &mut probes,
-                    );
+                    push(&filled, View::Uncovered(i as u8), &content.centred(crop));
                 }
             }
             self.slots.push(probes);
@@ -270,15 +480,23 @@ fn push_probes(
     integral: &frame::IntegralImage,
     view: View,
     rect: &Rect,
+    frame: &Rect,
     probes: &mut Vec<Probe>,
 ) {
     let hashed = hasher.hash(&integral.window(rect));
+    let window = Rect {
+        x: rect.x / frame.width,
+        y: rect.y / frame.height,
+        width: rect.width / frame.width,
+        height: rect.height / frame.height,
+    };
     for (hash, mirrored) in [(hashed.hash, false), (hashed.mirrored, true)] {
         probes.push(Probe {
             hash,
             quality: hashed.quality,
             view,
             mirrored,
+            window,
         });
     }
 }

@@ -57,9 +57,10 @@ impl Store {
                 title: existing.title,
             });
         }
-        let mut hashes = Vec::with_capacity(fingerprint.frames.len() * Hash256::BYTES);
-        let mut qualities = Vec::with_capacity(fingerprint.frames.len());
-        for frame in &fingerprint.frames {
+        let stored = fingerprint.stored_frames();
+        let mut hashes = Vec::with_capacity(stored.len() * Hash256::BYTES);
+        let mut qualities = Vec::with_capacity(stored.len());
+        for frame in &stored {
             hashes.extend_from_slice(&frame.hash.to_bytes());
             qualities.push((frame.quality.clamp(0.0, 1.0) * 255.0).round() as u8);
         }
@@ -166,7 +167,7 @@ impl Store {
             let hashes: Vec<u8> = row.try_get("hashes")?;
             let qualities: Vec<u8> = row.try_get("qualities")?;
             if hashes.len() != qualities.len() * Hash256::BYTES
-                || qualities.len() as i64 != work.frames
+                || (qualities.len() as i64) < work.frames
             {
                 return Err(StoreError::Damaged {
                     work_id: work.id,
@@ -186,10 +187,12 @@ impl Store {
                     quality: f32::from(quality) / 255.0,
                 })
                 .collect();
-            let fingerprint = Fingerprint {
-                sample_rate: row.try_get("sample_rate")?,
-                frames,
-            };
+            let fingerprint =
+                Fingerprint::from_stored(row.try_get("sample_rate")?, frames, work.frames as usize)
+                    .map_err(|reason| StoreError::Damaged {
+                        work_id: work.id.clone(),
+                        reason,
+                    })?;
             let algorithm = row.try_get("algorithm")?;
             out.push((
                 work,
@@ -253,6 +256,7 @@ mod tests {
         Fingerprint {
             sample_rate: 2.0,
             frames,
+            regions: Vec::new(),
         }
     }
 
