@@ -15,9 +15,11 @@ Standard library only.
 import argparse
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -467,12 +469,12 @@ def render(g, lab, crf, dur, outdir):
     key = hashlib.sha1(json.dumps(args + tail).encode()).hexdigest()[:16]
     out = outdir / f"{key}.mp4"
     if not out.exists():
-        tmp = out.with_suffix(".tmp.mp4")
+        tmp = out.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.mp4")
         r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args, *tail, str(tmp)],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"ffmpeg failed: {r.stderr[-800:]}\n{graph}")
-        tmp.rename(out)
+        os.replace(tmp, out)
     return out, graph
 
 
