@@ -27,6 +27,36 @@ for tool in ffmpeg ffprobe python3 cargo; do
 done
 mkdir -p "$WORK" "$ROOT/bench/results"
 
+# Held-out evaluation (bench/README.md, "Held-out evaluation"): reference pool, both
+# disguise splits, the evaluator on each, and throughput on report-split files.
+# HELDOUT_ONLY=1 runs only this part, with BIN (default target/release/reelguard, built
+# unless HELDOUT_ONLY=1 and BIN is given).
+heldout() {
+  step "Held-out: reference pool (bench/references.py)"
+  python3 bench/references.py
+  for split in tune report; do
+    step "Held-out: disguises, $split split (bench/disguise.py)"
+    python3 bench/disguise.py --split "$split"
+    step "Held-out: evaluation, $split split (bench/heldout.py)"
+    python3 bench/heldout.py --bin "$BIN" --split "$split"
+  done
+  step "Held-out: throughput (bench/throughput.py)"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  PSTATUS=""
+  if ! "$VENV/bin/python" -c "import perception, pdqhash" 2>/dev/null; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check numpy pdqhash perception >"$WORK/pip-perception.log" 2>&1 \
+      || PSTATUS="pip install perception failed: see target/bench/pip-perception.log"
+  fi
+  "$VENV/bin/python" bench/throughput.py --bin "$BIN" --perception-status "$PSTATUS"
+}
+if [ "${HELDOUT_ONLY:-0}" = 1 ]; then
+  BIN="${BIN_OVERRIDE:-$BIN}"
+  [ -x "$BIN" ] || { cargo build --release; }
+  heldout
+  echo "bench: held-out done in $(( $(date +%s) - START )) s; results in bench/results/heldout-*.md and throughput.md"
+  exit 0
+fi
+
 step "Build (cargo build --release)"
 cargo build --release
 [ -x "$BIN" ] || die "$BIN was not built"
@@ -113,6 +143,8 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo
 
 step "Scan (bench/scan.py: 200 candidates on the mock platform through the daemon)"
 python3 bench/scan.py --bin "$BIN" --write-results
+heldout
+
 ELAPSED=$(( $(date +%s) - START ))
 
 echo
