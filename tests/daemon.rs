@@ -109,7 +109,16 @@ fn sigterm_and_wait(child: &mut Child, limit: Duration) -> std::process::ExitSta
 }
 
 #[test]
-fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
+fn killed_and_restarted_daemon_processes_every_candidate_exactly_once_sqlite() {
+    killed_and_restarted(false);
+}
+
+#[test]
+fn killed_and_restarted_daemon_processes_every_candidate_exactly_once_postgres() {
+    killed_and_restarted(true);
+}
+
+fn killed_and_restarted(postgres: bool) {
     let Some(works) = works() else { return };
     for name in [
         "carphone_pristine.mp4",
@@ -122,6 +131,14 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     }
     let media = common::shared_media_dir();
     let scratch = scratch_dir();
+    let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("daemon_kill", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let dir = scratch.path().join("platform");
     std::fs::create_dir_all(&dir).unwrap();
     let bikes = media.join("bikes.mp4");
@@ -159,7 +176,6 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     write_catalog(&dir, &UPLOADS);
     let base = start_platform(&dir);
 
-    let data = scratch.path().join("data");
     fresh_data_dir(works, &data);
     let config = scratch.path().join("reelguard.toml");
     // One worker, so the scan is still going when the daemon is killed; a
