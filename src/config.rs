@@ -146,8 +146,11 @@ impl Config {
         self.daemon.validate()?;
         crate::alerts::validate(self)?;
         if let Some(url) = &self.database_url {
-            if !url.starts_with("sqlite:") {
-                bail!("database_url = {url:?}: only sqlite: URLs are supported in this version");
+            if crate::store::Backend::of_url(url).is_none() {
+                bail!(
+                    "database_url = {:?}: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE",
+                    crate::store::redact_url(url)
+                );
             }
         }
         Ok(())

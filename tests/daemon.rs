@@ -109,7 +109,16 @@ fn sigterm_and_wait(child: &mut Child, limit: Duration) -> std::process::ExitSta
 }
 
 #[test]
-fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
+fn killed_and_restarted_daemon_processes_every_candidate_exactly_once_sqlite() {
+    killed_and_restarted(false);
+}
+
+#[test]
+fn killed_and_restarted_daemon_processes_every_candidate_exactly_once_postgres() {
+    killed_and_restarted(true);
+}
+
+fn killed_and_restarted(postgres: bool) {
     let Some(works) = works() else { return };
     for name in [
         "carphone_pristine.mp4",
@@ -122,6 +131,14 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     }
     let media = common::shared_media_dir();
     let scratch = scratch_dir();
+    let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("daemon_kill", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let dir = scratch.path().join("platform");
     std::fs::create_dir_all(&dir).unwrap();
     let bikes = media.join("bikes.mp4");
@@ -159,7 +176,6 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
     write_catalog(&dir, &UPLOADS);
     let base = start_platform(&dir);
 
-    let data = scratch.path().join("data");
     fresh_data_dir(works, &data);
     let config = scratch.path().join("reelguard.toml");
     // One worker, so the scan is still going when the daemon is killed; a
@@ -251,7 +267,16 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once() {
 }
 
 #[test]
-fn the_daemon_queues_scans_when_their_schedules_fire() {
+fn the_daemon_queues_scans_when_their_schedules_fire_sqlite() {
+    the_daemon_queues_scans_when_their_schedules_fire(false);
+}
+
+#[test]
+fn the_daemon_queues_scans_when_their_schedules_fire_postgres() {
+    the_daemon_queues_scans_when_their_schedules_fire(true);
+}
+
+fn the_daemon_queues_scans_when_their_schedules_fire(postgres: bool) {
     // A platform with no uploads: only the scheduling is under test.
     let scratch = scratch_dir();
     let dir = scratch.path().join("platform");
@@ -259,6 +284,13 @@ fn the_daemon_queues_scans_when_their_schedules_fire() {
     write_catalog(&dir, &[]);
     let base = start_platform(&dir);
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("daemon", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let config = scratch.path().join("reelguard.toml");
     // Every 2 seconds, read in Shanghai time (the zone must not shift seconds).
     std::fs::write(
@@ -305,13 +337,29 @@ fn the_daemon_queues_scans_when_their_schedules_fire() {
 }
 
 #[test]
-fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period() {
+fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period_sqlite() {
+    sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(false);
+}
+
+#[test]
+fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period_postgres() {
+    sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(true);
+}
+
+fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(postgres: bool) {
     let scratch = scratch_dir();
     let dir = scratch.path().join("platform");
     std::fs::create_dir_all(&dir).unwrap();
     write_catalog(&dir, &[]);
     let base = start_platform(&dir);
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("daemon", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     std::fs::create_dir_all(&data).unwrap();
     let config = scratch.path().join("reelguard.toml");
     // The feed's one video never arrives (the server waits 120 s).

@@ -361,6 +361,74 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
             .any(|l| l.contains(name.as_str()));
         assert!(named, "no FAIL line names {name}:\n{stdout}");
     }
+
+    migrated_to_postgres_reads_the_same(&s, &id);
+}
+
+/// `db migrate-to`: the data dir (works, artifacts, tokens, sources, scans,
+/// candidates, matches, captures, review history) copied into PostgreSQL
+/// lists, exports and verifies the same; a second copy into the filled
+/// database is refused.
+fn migrated_to_postgres_reads_the_same(s: &Setup, match_id: &str) {
+    let Some(db) = reelguard::testkit::postgres::TestDatabase::create_blocking("migrate_to") else {
+        return;
+    };
+    let copied = s.json(&["db", "migrate-to", &db.url]);
+    let tables = copied["tables"].as_array().unwrap();
+    let rows = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t["table"] == name)
+            .unwrap_or_else(|| panic!("{name} not copied: {copied}"))["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    for table in [
+        "works",
+        "fingerprints",
+        "artifacts",
+        "sources",
+        "scans",
+        "candidates",
+        "matches",
+        "captures",
+        "match_status_history",
+    ] {
+        assert!(rows(table) > 0, "{table} copied no rows: {copied}");
+    }
+    let on_postgres = |args: &[&str]| {
+        let mut full = vec![
+            "--data-dir",
+            path_str(&s.data),
+            "--config",
+            path_str(&s.config),
+        ];
+        full.extend_from_slice(args);
+        common::run_with_env(&full, &[("REELGUARD_DATABASE_URL", db.url.as_str())])
+    };
+    for args in [
+        vec!["matches", "list", "--json"],
+        vec!["works", "list", "--json"],
+        vec!["matches", "show", match_id, "--json"],
+    ] {
+        let (code, sqlite_out, stderr) = s.run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let (code, postgres_out, stderr) = on_postgres(&args);
+        assert_eq!(code, 0, "on PostgreSQL: {stderr}");
+        assert_eq!(sqlite_out, postgres_out, "reelguard {}", args.join(" "));
+    }
+    let zip = s.dir.join("from-postgres.zip");
+    let (code, stdout, stderr) =
+        on_postgres(&["evidence", "export", match_id, "-o", path_str(&zip)]);
+    assert_eq!(code, 0, "export on PostgreSQL: {stdout}{stderr}");
+    let (code, stdout, _) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
+    assert_eq!(
+        code, 0,
+        "the bundle exported from PostgreSQL verifies:\n{stdout}"
+    );
+    let (code, _, stderr) = s.run(&["db", "migrate-to", &db.url]);
+    assert_ne!(code, 0, "a second copy into a filled database is refused");
+    assert!(stderr.contains("not empty"), "{stderr}");
 }
 
 #[test]

@@ -364,7 +364,16 @@ fn tampering_is_caught_and_named() {
 }
 
 #[test]
-fn tsa_down_leaves_stamps_pending_until_it_returns() {
+fn tsa_down_leaves_stamps_pending_until_it_returns_sqlite() {
+    tsa_down_leaves_stamps_pending_until_it_returns(false);
+}
+
+#[test]
+fn tsa_down_leaves_stamps_pending_until_it_returns_postgres() {
+    tsa_down_leaves_stamps_pending_until_it_returns(true);
+}
+
+fn tsa_down_leaves_stamps_pending_until_it_returns(postgres: bool) {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = free.local_addr().unwrap().to_string();
     drop(free);
@@ -373,6 +382,13 @@ fn tsa_down_leaves_stamps_pending_until_it_returns() {
         .ca_cert;
     let dir = scratch_dir();
     let data = dir.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("provenance", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let config = timestamp_config(dir.path(), &[format!("http://{addr}/tsr")], &ca);
     let (code, stdout, stderr) = run(&[
         "--data-dir",
@@ -574,7 +590,16 @@ fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
 }
 
 #[test]
-fn the_daemon_retries_pending_timestamps_when_the_tsa_returns() {
+fn the_daemon_retries_pending_timestamps_when_the_tsa_returns_sqlite() {
+    the_daemon_retries_pending_timestamps_when_the_tsa_returns(false);
+}
+
+#[test]
+fn the_daemon_retries_pending_timestamps_when_the_tsa_returns_postgres() {
+    the_daemon_retries_pending_timestamps_when_the_tsa_returns(true);
+}
+
+fn the_daemon_retries_pending_timestamps_when_the_tsa_returns(postgres: bool) {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = free.local_addr().unwrap().to_string();
     drop(free);
@@ -583,6 +608,13 @@ fn the_daemon_retries_pending_timestamps_when_the_tsa_returns() {
         .ca_cert;
     let dir = scratch_dir();
     let data = dir.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("provenance", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let config = timestamp_config(dir.path(), &[format!("http://{addr}/tsr")], &ca);
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("retry_interval_s = 1.0\n");
@@ -611,6 +643,8 @@ fn the_daemon_retries_pending_timestamps_when_the_tsa_returns() {
         ])
         .env_remove("REELGUARD_DATA_DIR")
         .env_remove("REELGUARD_CONFIG")
+        .env_remove("REELGUARD_DATABASE_URL")
+        .envs(common::database_url_of(&data).map(|url| ("REELGUARD_DATABASE_URL", url)))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

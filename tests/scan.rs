@@ -214,12 +214,28 @@ fn near(value: &Value, expected: f64) -> bool {
 }
 
 #[test]
-fn each_source_kind_finds_exactly_the_infringing_uploads_once() {
+fn each_source_kind_finds_exactly_the_infringing_uploads_once_sqlite() {
+    each_source_kind_finds_exactly_the_infringing_uploads_once(false);
+}
+
+#[test]
+fn each_source_kind_finds_exactly_the_infringing_uploads_once_postgres() {
+    each_source_kind_finds_exactly_the_infringing_uploads_once(true);
+}
+
+fn each_source_kind_finds_exactly_the_infringing_uploads_once(postgres: bool) {
     let (Some(works), Some(p)) = (works(), platform()) else {
         return;
     };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("scan", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     fresh_data_dir(works, &data);
     let base = &p.base;
     let config = write_config(
@@ -414,12 +430,28 @@ fn each_source_kind_finds_exactly_the_infringing_uploads_once() {
 }
 
 #[test]
-fn faulty_sources_record_clear_errors_and_leave_the_others_alone() {
+fn faulty_sources_record_clear_errors_and_leave_the_others_alone_sqlite() {
+    faulty_sources_record_clear_errors_and_leave_the_others_alone(false);
+}
+
+#[test]
+fn faulty_sources_record_clear_errors_and_leave_the_others_alone_postgres() {
+    faulty_sources_record_clear_errors_and_leave_the_others_alone(true);
+}
+
+fn faulty_sources_record_clear_errors_and_leave_the_others_alone(postgres: bool) {
     let (Some(works), Some(p)) = (works(), platform()) else {
         return;
     };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("scan", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     fresh_data_dir(works, &data);
     let base = &p.base;
     let config = write_config(
@@ -534,10 +566,26 @@ fn faulty_sources_record_clear_errors_and_leave_the_others_alone() {
 }
 
 #[test]
-fn sources_can_be_added_listed_tried_and_removed() {
+fn sources_can_be_added_listed_tried_and_removed_sqlite() {
+    sources_can_be_added_listed_tried_and_removed(false);
+}
+
+#[test]
+fn sources_can_be_added_listed_tried_and_removed_postgres() {
+    sources_can_be_added_listed_tried_and_removed(true);
+}
+
+fn sources_can_be_added_listed_tried_and_removed(postgres: bool) {
     let Some(p) = platform() else { return };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("scan", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let d = path_str(&data);
     let feed = format!("{}/feeds/rss.xml?channel=UC-B", p.base);
     let (code, _, stderr) = run(&[
@@ -657,10 +705,26 @@ fn sources_can_be_added_listed_tried_and_removed() {
 }
 
 #[test]
-fn an_unchanged_feed_is_not_downloaded_again() {
+fn an_unchanged_feed_is_not_downloaded_again_sqlite() {
+    an_unchanged_feed_is_not_downloaded_again(false);
+}
+
+#[test]
+fn an_unchanged_feed_is_not_downloaded_again_postgres() {
+    an_unchanged_feed_is_not_downloaded_again(true);
+}
+
+fn an_unchanged_feed_is_not_downloaded_again(postgres: bool) {
     let Some(p) = platform() else { return };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("scan", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     // No works registered: candidates are processed, nothing can match.
     let config = write_config(
         scratch.path(),
@@ -700,12 +764,28 @@ fn ytdlp() -> Option<PathBuf> {
 }
 
 #[test]
-fn ytdlp_sources_list_and_download_through_yt_dlp() {
+fn ytdlp_sources_list_and_download_through_yt_dlp_sqlite() {
+    ytdlp_sources_list_and_download_through_yt_dlp(false);
+}
+
+#[test]
+fn ytdlp_sources_list_and_download_through_yt_dlp_postgres() {
+    ytdlp_sources_list_and_download_through_yt_dlp(true);
+}
+
+fn ytdlp_sources_list_and_download_through_yt_dlp(postgres: bool) {
     let (Some(works), Some(p), Some(ytdlp)) = (works(), platform(), ytdlp()) else {
         return;
     };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
+    let _db = match postgres {
+        true => match common::postgres_for("scan", &data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     fresh_data_dir(works, &data);
     // yt-dlp's generic extractor reads the page's <video> element.
     let config = write_config(

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod daemon;
+mod db;
 mod evidence;
 mod local_tsa;
 mod match_video;
@@ -81,6 +82,9 @@ pub enum Command {
     /// List the alert outbox, send a test email, or deliver due alerts now
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Database maintenance: copy the database into PostgreSQL
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Run a local SMTP sink on 127.0.0.1 that keeps messages as .eml files
     #[command(hide = true)]
     SmtpSink(smtp_sink::SmtpSinkArgs),
@@ -132,6 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::LocalTsa(args) => local_tsa::run(args).await,
         Command::Alerts(command) => alerts::run(&context, command).await,
         Command::SmtpSink(args) => smtp_sink::run(args).await,
+        Command::Db(command) => db::run(&context, command).await,
     }
 }
 

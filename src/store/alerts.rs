@@ -51,7 +51,7 @@ const ALERT_COLUMNS: &str = "id, match_id, channel, recipient, batch, due_at, st
 /// Writes the outbox rows of a match just inserted (inside its transaction).
 /// Returns how many rows were written.
 pub(super) async fn enqueue_for_match(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plan: &AlertPlan,
     match_id: &str,
     score: f64,
@@ -69,7 +69,7 @@ pub(super) async fn enqueue_for_match(
         };
         written += sqlx::query(
             "INSERT INTO alerts (id, match_id, channel, recipient, batch, due_at, state, \
-             next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8) \
              ON CONFLICT (match_id, recipient, channel) DO NOTHING",
         )
         .bind(&id)
@@ -102,10 +102,10 @@ impl Store {
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let mut tx = self.write_transaction().await?;
         let batch: Option<String> = sqlx::query_scalar(
-            "SELECT batch FROM alerts a WHERE ((state = 'queued' AND next_attempt_at <= ? AND due_at <= ?) \
-             OR (state = 'sending' AND lease_expires_at < ?)) \
+            "SELECT batch FROM alerts a WHERE ((state = 'queued' AND next_attempt_at <= $1 AND due_at <= $2) \
+             OR (state = 'sending' AND lease_expires_at < $3)) \
              AND NOT EXISTS (SELECT 1 FROM alerts b JOIN captures c ON c.match_id = b.match_id \
-             WHERE b.batch = a.batch AND c.state = 'pending' AND b.created_at > ?) \
+             WHERE b.batch = a.batch AND c.state = 'pending' AND b.created_at > $4) \
              ORDER BY next_attempt_at, created_at, id LIMIT 1",
         )
         .bind(now)
@@ -118,9 +118,9 @@ impl Store {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "UPDATE alerts SET state = 'sending', lease_owner = ?, lease_expires_at = ?, \
-             attempts = attempts + 1 WHERE batch = ? AND (state = 'queued' \
-             OR (state = 'sending' AND lease_expires_at < ?)) RETURNING {ALERT_COLUMNS}"
+            "UPDATE alerts SET state = 'sending', lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1 WHERE batch = $3 AND (state = 'queued' \
+             OR (state = 'sending' AND lease_expires_at < $4)) RETURNING {ALERT_COLUMNS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
@@ -146,9 +146,9 @@ impl Store {
         now: &str,
     ) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE alerts SET state = 'delivered', server_response = ?, delivered_at = ?, \
+            "UPDATE alerts SET state = 'delivered', server_response = $1, delivered_at = $2, \
              last_error = NULL, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE batch = ? AND lease_owner = ? AND state = 'sending'",
+             WHERE batch = $3 AND lease_owner = $4 AND state = 'sending'",
         )
         .bind(response)
         .bind(now)
@@ -174,9 +174,9 @@ impl Store {
             "failed"
         };
         let result = sqlx::query(
-            "UPDATE alerts SET state = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), \
+            "UPDATE alerts SET state = $1, last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
              lease_owner = NULL, lease_expires_at = NULL \
-             WHERE batch = ? AND lease_owner = ? AND state = 'sending'",
+             WHERE batch = $4 AND lease_owner = $5 AND state = 'sending'",
         )
         .bind(state)
         .bind(error)
@@ -203,7 +203,7 @@ impl Store {
         for owner in owners.iter().filter(|o| !is_alive(o)) {
             released += sqlx::query(
                 "UPDATE alerts SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE state = 'sending' AND lease_owner = ?",
+                 WHERE state = 'sending' AND lease_owner = $1",
             )
             .bind(owner)
             .execute(&self.pool)
@@ -217,9 +217,10 @@ impl Store {
     /// next delivery instead of at their scheduled time). Returns the rows.
     pub async fn flush_digests(&self, now: &str) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE alerts SET due_at = ?, next_attempt_at = MIN(next_attempt_at, ?) \
-             WHERE state = 'queued' AND batch LIKE 'digest:%' AND due_at > ?",
+            "UPDATE alerts SET due_at = $1, next_attempt_at = CASE WHEN next_attempt_at < $2 THEN next_attempt_at ELSE $3 END \
+             WHERE state = 'queued' AND batch LIKE 'digest:%' AND due_at > $4",
         )
+        .bind(now)
         .bind(now)
         .bind(now)
         .bind(now)
@@ -232,7 +233,7 @@ impl Store {
     /// (after the cause, e.g. a wrong password, was fixed). Returns the rows.
     pub async fn retry_failed_alerts(&self, now: &str) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE alerts SET state = 'queued', attempts = 0, next_attempt_at = ? WHERE state = 'failed'",
+            "UPDATE alerts SET state = 'queued', attempts = 0, next_attempt_at = $1 WHERE state = 'failed'",
         )
         .bind(now)
         .execute(&self.pool)
@@ -242,8 +243,9 @@ impl Store {
 
     /// Every outbox row, newest first (at most `limit`).
     pub async fn list_alerts(&self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        let sql =
-            format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?");
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT $1"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(limit)
             .fetch_all(&self.pool)
@@ -254,7 +256,7 @@ impl Store {
     /// Rows waiting to be sent (queued or sending), and the earliest time one is due.
     pub async fn pending_alerts(&self) -> Result<(i64, Option<String>), StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(MAX(next_attempt_at, due_at)) AS next FROM alerts \
+            "SELECT COUNT(*) AS n, MIN(CASE WHEN next_attempt_at > due_at THEN next_attempt_at ELSE due_at END) AS next FROM alerts \
              WHERE state IN ('queued', 'sending')",
         )
         .fetch_one(&self.pool)
@@ -263,7 +265,7 @@ impl Store {
     }
 }
 
-fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AlertRecord, StoreError> {
+fn alert_from_row(row: &sqlx::any::AnyRow) -> Result<AlertRecord, StoreError> {
     Ok(AlertRecord {
         id: row.try_get("id")?,
         match_id: row.try_get("match_id")?,

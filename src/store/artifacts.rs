@@ -109,7 +109,7 @@ impl Store {
     ) -> Result<Vec<Artifact>, StoreError> {
         let mut tx = self.write_transaction().await?;
         let head: Option<(i64, String)> = sqlx::query_as(
-            "SELECT seq, entry_hash FROM artifacts WHERE work_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, entry_hash FROM artifacts WHERE work_id = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(work_id)
         .fetch_optional(&mut *tx)
@@ -132,7 +132,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO artifacts (work_id, seq, stage, file_name, source_path, size_bytes, \
                  sha256, media_created_at, added_at, prev_hash, entry_hash) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(work_id)
             .bind(i64::from(entry.seq))
@@ -164,7 +164,7 @@ impl Store {
             });
         }
         if let Some((entry, hash)) = entries.last() {
-            sqlx::query("INSERT INTO chain_heads (work_id, seq, head_hash) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO chain_heads (work_id, seq, head_hash) VALUES ($1, $2, $3)")
                 .bind(work_id)
                 .bind(i64::from(entry.seq))
                 .bind(hash)
@@ -180,7 +180,7 @@ impl Store {
         let sql = format!(
             "SELECT work_id, seq, stage, file_name, source_path, size_bytes, sha256, \
              media_created_at, added_at, prev_hash, entry_hash, {STAMP_COLUMNS} \
-             FROM artifacts WHERE work_id = ? ORDER BY seq"
+             FROM artifacts WHERE work_id = $1 ORDER BY seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(work_id)
@@ -211,7 +211,7 @@ impl Store {
     pub async fn chain_heads(&self, work_id: &str) -> Result<Vec<ChainHead>, StoreError> {
         let sql = format!(
             "SELECT work_id, seq, head_hash, {STAMP_COLUMNS} FROM chain_heads \
-             WHERE work_id = ? ORDER BY seq"
+             WHERE work_id = $1 ORDER BY seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(work_id)
@@ -242,7 +242,7 @@ impl Store {
         ] {
             let sql = format!(
                 "SELECT work_id, seq, {digest_column} AS digest FROM {} \
-                 WHERE token IS NULL AND (? IS NULL OR work_id = ?) ORDER BY work_id, seq",
+                 WHERE token IS NULL AND ($1 IS NULL OR work_id = $2) ORDER BY work_id, seq",
                 target.table()
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -271,8 +271,8 @@ impl Store {
         stamp: &StoredStamp,
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "UPDATE {} SET token = ?, tsa_url = ?, tsa_time = ?, tsa_serial = ?, tsa_name = ?, \
-             stamp_error = NULL WHERE work_id = ? AND seq = ?",
+            "UPDATE {} SET token = $1, tsa_url = $2, tsa_time = $3, tsa_serial = $4, tsa_name = $5, \
+             stamp_error = NULL WHERE work_id = $6 AND seq = $7",
             target.table()
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -297,7 +297,7 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "UPDATE {} SET stamp_error = ? WHERE work_id = ? AND seq = ? AND token IS NULL",
+            "UPDATE {} SET stamp_error = $1 WHERE work_id = $2 AND seq = $3 AND token IS NULL",
             target.table()
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -310,7 +310,7 @@ impl Store {
     }
 }
 
-fn stamp_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Option<StoredStamp>, StoreError> {
+fn stamp_from_row(row: &sqlx::any::AnyRow) -> Result<Option<StoredStamp>, StoreError> {
     let token: Option<Vec<u8>> = row.try_get("token")?;
     let Some(token) = token else {
         return Ok(None);

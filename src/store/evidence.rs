@@ -74,13 +74,13 @@ pub fn capture_job_id(match_id: &str) -> String {
 /// it). The job belongs to the scan, so `reelguard scan` runs it before it
 /// returns.
 pub(super) async fn queue_capture(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     match_id: &str,
     scan_id: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO captures (match_id, state, created_at) VALUES (?, 'pending', ?) \
+        "INSERT INTO captures (match_id, state, created_at) VALUES ($1, 'pending', $2) \
          ON CONFLICT (match_id) DO NOTHING",
     )
     .bind(match_id)
@@ -89,7 +89,7 @@ pub(super) async fn queue_capture(
     .await?;
     sqlx::query(
         "INSERT INTO jobs (id, kind, subject, scan_id, state, max_attempts, run_after, created_at, updated_at) \
-         VALUES (?, 'capture', ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+         VALUES ($1, 'capture', $2, $3, 'queued', $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
     )
     .bind(capture_job_id(match_id))
     .bind(match_id)
@@ -108,7 +108,7 @@ impl Store {
     pub async fn capture(&self, match_id: &str) -> Result<CaptureRecord, StoreError> {
         let row = sqlx::query(
             "SELECT match_id, state, attempts, error, files, manifest_sha256, token, tsa_url, \
-             tsa_time, started_at, finished_at FROM captures WHERE match_id = ?",
+             tsa_time, started_at, finished_at FROM captures WHERE match_id = $1",
         )
         .bind(match_id)
         .fetch_optional(&self.pool)
@@ -151,7 +151,7 @@ impl Store {
     pub async fn start_capture(&self, match_id: &str, now: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO captures (match_id, state, attempts, started_at, created_at) \
-             VALUES (?, 'pending', 1, ?, ?) ON CONFLICT (match_id) DO UPDATE SET \
+             VALUES ($1, 'pending', 1, $2, $3) ON CONFLICT (match_id) DO UPDATE SET \
              attempts = captures.attempts + 1, started_at = excluded.started_at",
         )
         .bind(match_id)
@@ -181,8 +181,8 @@ impl Store {
             "failed"
         };
         sqlx::query(
-            "UPDATE captures SET state = ?, error = ?, files = ?, manifest_sha256 = ?, token = ?, \
-             tsa_url = ?, tsa_time = ?, finished_at = ? WHERE match_id = ?",
+            "UPDATE captures SET state = $1, error = $2, files = $3, manifest_sha256 = $4, token = $5, \
+             tsa_url = $6, tsa_time = $7, finished_at = $8 WHERE match_id = $9",
         )
         .bind(state)
         .bind(outcome.error)
@@ -200,7 +200,7 @@ impl Store {
                 (Some(error), Some(retry_at)) => {
                     sqlx::query(
                         "UPDATE jobs SET state = 'queued', scan_id = NULL, lease_owner = NULL, \
-                         lease_expires_at = NULL, last_error = ?, run_after = ?, updated_at = ? WHERE id = ?",
+                         lease_expires_at = NULL, last_error = $1, run_after = $2, updated_at = $3 WHERE id = $4",
                     )
                     .bind(error)
                     .bind(retry_at)
@@ -249,7 +249,7 @@ impl Store {
         now: &str,
     ) -> Result<StatusChange, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let from: String = sqlx::query("SELECT status FROM matches WHERE id = ?")
+        let from: String = sqlx::query("SELECT status FROM matches WHERE id = $1")
             .bind(match_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -262,14 +262,14 @@ impl Store {
                 to: to.to_string(),
             });
         }
-        sqlx::query("UPDATE matches SET status = ? WHERE id = ?")
+        sqlx::query("UPDATE matches SET status = $1 WHERE id = $2")
             .bind(to)
             .bind(match_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO match_status_history (id, match_id, from_status, to_status, note, at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new_id())
         .bind(match_id)
@@ -292,7 +292,7 @@ impl Store {
     pub async fn status_history(&self, match_id: &str) -> Result<Vec<StatusChange>, StoreError> {
         let rows = sqlx::query(
             "SELECT from_status, to_status, note, at FROM match_status_history \
-             WHERE match_id = ? ORDER BY at, id",
+             WHERE match_id = $1 ORDER BY at, id",
         )
         .bind(match_id)
         .fetch_all(&self.pool)

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::alerts::{enqueue_for_match, AlertPlan};
 use super::matches::NewMatch;
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// An upload as a source listed it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -92,7 +92,7 @@ impl Store {
     ) -> Result<String, StoreError> {
         let mut tx = self.write_transaction().await?;
         let active = sqlx::query(
-            "SELECT scan_id FROM jobs WHERE kind = 'scan' AND subject = ? AND state IN ('queued', 'running') LIMIT 1",
+            "SELECT scan_id FROM jobs WHERE kind = 'scan' AND subject = $1 AND state IN ('queued', 'running') LIMIT 1",
         )
         .bind(source)
         .fetch_optional(&mut *tx)
@@ -102,7 +102,7 @@ impl Store {
         }
         let scan_id = new_id();
         sqlx::query(
-            "INSERT INTO scans (id, source, status, started_at) VALUES (?, ?, 'discovering', ?)",
+            "INSERT INTO scans (id, source, status, started_at) VALUES ($1, $2, 'discovering', $3)",
         )
         .bind(&scan_id)
         .bind(source)
@@ -111,7 +111,7 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO jobs (id, kind, subject, scan_id, state, max_attempts, run_after, created_at, updated_at) \
-             VALUES (?, 'scan', ?, ?, 'queued', ?, ?, ?, ?)",
+             VALUES ($1, 'scan', $2, $3, 'queued', $4, $5, $6, $7)",
         )
         .bind(format!("scan:{scan_id}"))
         .bind(source)
@@ -143,7 +143,7 @@ impl Store {
             let id = new_id();
             let inserted = sqlx::query(
                 "INSERT INTO candidates (id, source, scan_id, canonical_url, platform, uploader, title, \
-                 published_at, media_url, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) \
+                 published_at, media_url, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10) \
                  ON CONFLICT (canonical_url) DO NOTHING",
             )
             .bind(&id)
@@ -165,7 +165,7 @@ impl Store {
             new += 1;
             sqlx::query(
                 "INSERT INTO jobs (id, kind, subject, scan_id, state, max_attempts, run_after, created_at, updated_at) \
-                 VALUES (?, 'candidate', ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, 'candidate', $2, $3, 'queued', $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
             )
             .bind(format!("candidate:{id}"))
             .bind(&id)
@@ -180,8 +180,8 @@ impl Store {
         let listed_count = listed.len() as i64;
         let status = if new == 0 { "done" } else { "processing" };
         sqlx::query(
-            "UPDATE scans SET status = ?, candidates = ?, new_candidates = ?, errors = ?, \
-             ended_at = CASE WHEN ? = 'done' THEN ? ELSE NULL END WHERE id = ?",
+            "UPDATE scans SET status = $1, candidates = $2, new_candidates = $3, errors = $4, \
+             ended_at = CASE WHEN $5 = 'done' THEN $6 ELSE NULL END WHERE id = $7",
         )
         .bind(status)
         .bind(listed_count)
@@ -206,7 +206,7 @@ impl Store {
         now: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_transaction().await?;
-        sqlx::query("UPDATE scans SET status = 'failed', ended_at = ?, errors = ? WHERE id = ?")
+        sqlx::query("UPDATE scans SET status = 'failed', ended_at = $1, errors = $2 WHERE id = $3")
             .bind(now)
             .bind(serde_json::to_string(&[error]).expect("strings serialize"))
             .bind(scan_id)
@@ -230,18 +230,26 @@ impl Store {
             Some([]) => return Ok(None),
             Some(ids) => format!(
                 " AND scan_id IN ({})",
-                std::iter::repeat_n("?", ids.len())
+                (6..6 + ids.len())
+                    .map(|n| format!("${n}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
             None => String::new(),
         };
+        // On PostgreSQL two claims at once must not pick the same row: the
+        // inner SELECT locks it and skips rows another claim has locked.
+        // SQLite runs one writer at a time, so the plain subquery is enough.
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
         let sql = format!(
-            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, \
-             attempts = attempts + 1, updated_at = ? \
-             WHERE id = (SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= ?) \
-             OR (state = 'running' AND lease_expires_at < ?)){filter} \
-             ORDER BY run_after, created_at, id LIMIT 1) \
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= $4) \
+             OR (state = 'running' AND lease_expires_at < $5)){filter} \
+             ORDER BY run_after, created_at, id LIMIT 1{lock}) \
              RETURNING id, kind, subject, scan_id, attempts, max_attempts"
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -275,7 +283,7 @@ impl Store {
         lease_until: &str,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
+            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
         .bind(lease_until)
         .bind(job_id)
@@ -311,8 +319,8 @@ impl Store {
                 let refund = i64::from(owner.is_some());
                 released += sqlx::query(
                     "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-                     attempts = CASE WHEN attempts > ? THEN attempts - ? ELSE 0 END, updated_at = ? \
-                     WHERE id = ? AND state = 'running'",
+                     attempts = CASE WHEN attempts > $1 THEN attempts - $2 ELSE 0 END, updated_at = $3 \
+                     WHERE id = $4 AND state = 'running'",
                 )
                 .bind(refund)
                 .bind(refund)
@@ -336,7 +344,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-             last_error = ?, run_after = ?, updated_at = ? WHERE id = ?",
+             last_error = $1, run_after = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(error)
         .bind(run_after)
@@ -348,7 +356,7 @@ impl Store {
     }
 
     pub async fn get_candidate(&self, id: &str) -> Result<Candidate, StoreError> {
-        let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE id = ?");
+        let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -360,7 +368,7 @@ impl Store {
     /// Candidates of a scan, in discovery order.
     pub async fn candidates_of_scan(&self, scan_id: &str) -> Result<Vec<Candidate>, StoreError> {
         let sql =
-            format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE scan_id = ? ORDER BY id");
+            format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE scan_id = $1 ORDER BY id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(scan_id)
             .fetch_all(&self.pool)
@@ -379,7 +387,7 @@ impl Store {
 
     /// Remembers the media URL found for a candidate (on its page).
     pub async fn set_candidate_media_url(&self, id: &str, url: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE candidates SET media_url = ? WHERE id = ?")
+        sqlx::query("UPDATE candidates SET media_url = $1 WHERE id = $2")
             .bind(url)
             .bind(id)
             .execute(&self.pool)
@@ -394,7 +402,7 @@ impl Store {
         except: &str,
     ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT id FROM candidates WHERE media_sha256 = ? AND id <> ? AND status = 'done' ORDER BY id LIMIT 1",
+            "SELECT id FROM candidates WHERE media_sha256 = $1 AND id <> $2 AND status = 'done' ORDER BY id LIMIT 1",
         )
         .bind(sha256)
         .bind(except)
@@ -425,7 +433,7 @@ impl Store {
             let match_id = new_id();
             let added = sqlx::query(
                 "INSERT INTO matches (id, work_id, candidate_id, score, segments, status, created_at) \
-                 VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (candidate_id, work_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (candidate_id, work_id) DO NOTHING",
             )
             .bind(&match_id)
             .bind(&m.work_id)
@@ -450,8 +458,8 @@ impl Store {
             "done"
         };
         sqlx::query(
-            "UPDATE candidates SET status = ?, duplicate_of = ?, media_sha256 = ?, media_bytes = ?, \
-             duration_s = ?, error = NULL, processed_at = ? WHERE id = ?",
+            "UPDATE candidates SET status = $1, duplicate_of = $2, media_sha256 = $3, media_bytes = $4, \
+             duration_s = $5, error = NULL, processed_at = $6 WHERE id = $7",
         )
         .bind(status)
         .bind(duplicate_of)
@@ -478,7 +486,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write_transaction().await?;
         sqlx::query(
-            "UPDATE candidates SET status = 'failed', error = ?, processed_at = ? WHERE id = ?",
+            "UPDATE candidates SET status = 'failed', error = $1, processed_at = $2 WHERE id = $3",
         )
         .bind(error)
         .bind(now)
@@ -493,7 +501,7 @@ impl Store {
 
     /// Scans, newest first (at most `limit`).
     pub async fn list_scans(&self, limit: i64) -> Result<Vec<Scan>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM scans ORDER BY started_at DESC, id DESC LIMIT ?")
+        let rows = sqlx::query("SELECT id FROM scans ORDER BY started_at DESC, id DESC LIMIT $1")
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -510,7 +518,7 @@ impl Store {
             "SELECT s.id, s.source, s.status, s.started_at, s.ended_at, s.candidates, s.new_candidates, s.errors, \
              (SELECT COUNT(*) FROM matches m JOIN candidates c ON c.id = m.candidate_id WHERE c.scan_id = s.id) AS new_matches, \
              (SELECT COUNT(*) FROM jobs j WHERE j.scan_id = s.id AND j.state IN ('queued', 'running')) AS pending_jobs \
-             FROM scans s WHERE s.id = ?",
+             FROM scans s WHERE s.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -519,7 +527,7 @@ impl Store {
         let errors: String = row.try_get("errors")?;
         let mut errors: Vec<String> = serde_json::from_str(&errors).unwrap_or_default();
         let failed = sqlx::query(
-            "SELECT canonical_url, error FROM candidates WHERE scan_id = ? AND status = 'failed' ORDER BY id",
+            "SELECT canonical_url, error FROM candidates WHERE scan_id = $1 AND status = 'failed' ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -575,15 +583,15 @@ impl Store {
 }
 
 pub(super) async fn finish_job(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     job_id: &str,
     state: &str,
     error: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL, \
-         lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+        "UPDATE jobs SET state = $1, last_error = COALESCE($2, last_error), lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = $3 WHERE id = $4",
     )
     .bind(state)
     .bind(error)
@@ -595,7 +603,7 @@ pub(super) async fn finish_job(
 }
 
 pub(super) async fn finish_scan_if_complete(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     scan_id: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
@@ -603,8 +611,8 @@ pub(super) async fn finish_scan_if_complete(
         return Ok(());
     };
     sqlx::query(
-        "UPDATE scans SET status = 'done', ended_at = ? WHERE id = ? AND status = 'processing' \
-         AND NOT EXISTS (SELECT 1 FROM jobs WHERE scan_id = ? AND state IN ('queued', 'running'))",
+        "UPDATE scans SET status = 'done', ended_at = $1 WHERE id = $2 AND status = 'processing' \
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE scan_id = $3 AND state IN ('queued', 'running'))",
     )
     .bind(now)
     .bind(scan_id)
@@ -614,7 +622,7 @@ pub(super) async fn finish_scan_if_complete(
     Ok(())
 }
 
-fn candidate_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Candidate, StoreError> {
+fn candidate_from_row(row: &sqlx::any::AnyRow) -> Result<Candidate, StoreError> {
     Ok(Candidate {
         id: row.try_get("id")?,
         source: row.try_get("source")?,
@@ -649,9 +657,24 @@ mod tests {
     const LATER: &str = "2026-01-01T01:00:00.000Z";
 
     #[tokio::test]
-    async fn jobs_are_leased_once_taken_over_when_leases_expire_and_scans_finish() {
+    async fn jobs_are_leased_once_taken_over_when_leases_expire_and_scans_finish_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).await.unwrap();
+        leases_and_takeovers(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn jobs_are_leased_once_taken_over_when_leases_expire_and_scans_finish_postgres() {
+        let Some(db) = crate::testkit::postgres::TestDatabase::create("jobs_leases").await else {
+            return;
+        };
+        let store = Store::open(&db.url).await.unwrap();
+        leases_and_takeovers(&store).await;
+        store.close().await;
+    }
+
+    async fn leases_and_takeovers(store: &Store) {
         let scan_id = store.enqueue_scan("s", T0, 3).await.unwrap();
         assert_eq!(
             store.enqueue_scan("s", T0, 3).await.unwrap(),

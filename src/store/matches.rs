@@ -56,7 +56,7 @@ impl Store {
         &self,
         candidate_id: &str,
     ) -> Result<Vec<MatchRecord>, StoreError> {
-        let sql = format!("{SELECT_MATCHES} WHERE m.candidate_id = ? ORDER BY m.id");
+        let sql = format!("{SELECT_MATCHES} WHERE m.candidate_id = $1 ORDER BY m.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(candidate_id)
             .fetch_all(&self.pool)
@@ -66,7 +66,7 @@ impl Store {
 
     /// The match whose id is `query` or starts with it.
     pub async fn find_match(&self, query: &str) -> Result<MatchRecord, StoreError> {
-        let sql = format!("{SELECT_MATCHES} WHERE m.id = ? OR m.id LIKE ? ORDER BY m.id LIMIT 6");
+        let sql = format!("{SELECT_MATCHES} WHERE m.id = $1 OR m.id LIKE $2 ORDER BY m.id LIMIT 6");
         let pattern = format!("{}%", query.replace(['%', '_'], ""));
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(query)
@@ -92,7 +92,7 @@ impl Store {
     }
 }
 
-fn match_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<MatchRecord, StoreError> {
+fn match_from_row(row: &sqlx::any::AnyRow) -> Result<MatchRecord, StoreError> {
     Ok(MatchRecord {
         id: row.try_get("id")?,
         work_id: row.try_get("work_id")?,

@@ -1,10 +1,13 @@
 //! The database. The only module with SQL; one file per table group.
 //!
-//! SQLite (WAL mode) in the data directory by default; the schema is
-//! versioned by the migrations in `migrations/`.
+//! SQLite (WAL mode) in the data directory by default, or PostgreSQL
+//! (`database_url = "postgres://..."`). The schema is versioned by the
+//! migrations in `migrations/sqlite/` and `migrations/postgres/`, which
+//! define the same tables and columns (a test checks it).
 
 mod alerts;
 mod artifacts;
+mod copy;
 mod evidence;
 mod jobs;
 mod matches;
@@ -14,10 +17,13 @@ mod works;
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 pub use alerts::{AlertPlan, AlertRecord};
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
+pub use copy::TableCopy;
 pub use evidence::{
     allowed_transition, capture_job_id, CaptureOutcome, CaptureRecord, CapturedFile, StatusChange,
     MATCH_STATUSES,
@@ -29,11 +35,18 @@ pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {url}: {source}")]
-    Open { url: String, source: sqlx::Error },
-    #[error("cannot migrate database {url}: {source}")]
+    #[error("database_url = {0:?}: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE")]
+    BadUrl(String),
+    #[error("cannot open database {url}: {source}; {hint}")]
+    Open {
+        url: String,
+        hint: String,
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate database {url}: {source}; {hint}")]
     Migrate {
         url: String,
+        hint: &'static str,
         source: sqlx::migrate::MigrateError,
     },
     #[error("no work matches {0:?}; `reelguard works list` shows the registered works")]
@@ -62,12 +75,84 @@ pub enum StoreError {
         from: String,
         to: String,
     },
+    #[error("cannot copy the database: {0}")]
+    Copy(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
 }
 
+/// Which database a store runs on. The SQL is the same on both (the
+/// portable subset, `$n` parameters); the few differences are matched on
+/// this in `src/store/` only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://` / `postgresql://`
+    /// or `sqlite:`.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// What to do about a failure to open `url`.
+fn open_hint(backend: Backend, error: &sqlx::Error) -> String {
+    if backend == Backend::Sqlite {
+        return "check that the data directory exists and is writable".to_string();
+    }
+    if let sqlx::Error::Database(db) = error {
+        match db.code().as_deref() {
+            Some("28P01") | Some("28000") => {
+                return "authentication failed: check the user and password in database_url (or REELGUARD_DATABASE_URL) and pg_hba.conf".to_string()
+            }
+            Some("3D000") => {
+                return "the database does not exist: create it (`createdb NAME`) or fix the name in database_url".to_string()
+            }
+            _ => {}
+        }
+    }
+    if matches!(error, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) {
+        return "is the PostgreSQL server running and listening at that host and port?".to_string();
+    }
+    "check database_url (or REELGUARD_DATABASE_URL) and that the PostgreSQL server is up"
+        .to_string()
+}
+
+fn migrate_hint(error: &sqlx::migrate::MigrateError) -> &'static str {
+    match error {
+        sqlx::migrate::MigrateError::VersionMissing(_) => {
+            "the database was migrated by a newer reelguard: upgrade this binary"
+        }
+        sqlx::migrate::MigrateError::VersionMismatch(_) => {
+            "a migration applied to this database differs from this binary's: restore a backup or use the matching reelguard"
+        }
+        _ => "see the database error above",
+    }
+}
+
 pub struct Store {
-    pool: SqlitePool,
+    pool: sqlx::AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -77,43 +162,180 @@ impl Store {
         Store::open(&url).await
     }
 
-    /// Opens (creating if needed) and migrates the database at `url`.
+    /// Opens and migrates the database at `url`: `sqlite:` (created if
+    /// missing) or `postgres://` (the database must exist).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let open_error = |source| StoreError::Open {
-            url: url.to_string(),
+        sqlx::any::install_default_drivers();
+        let shown = redact_url(url);
+        let backend = Backend::of_url(url).ok_or_else(|| StoreError::BadUrl(shown.clone()))?;
+        let open_error = |source: sqlx::Error| StoreError::Open {
+            url: shown.clone(),
+            hint: open_hint(backend, &source),
             source,
         };
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open_error)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let migrate_error = |source: sqlx::migrate::MigrateError| StoreError::Migrate {
+            url: shown.clone(),
+            hint: migrate_hint(&source),
+            source,
+        };
+        // Migrations run on a typed connection (each backend has its own
+        // folder); queries then go through one `Any` pool.
+        match backend {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(open_error)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(std::time::Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await
+                    .map_err(open_error)?;
+                let migrated = sqlx::migrate!("migrations/sqlite").run(&pool).await;
+                pool.close().await;
+                migrated.map_err(migrate_error)?;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(open_error)?;
+                let migrated = sqlx::migrate!("migrations/postgres").run(&pool).await;
+                pool.close().await;
+                migrated.map_err(migrate_error)?;
+            }
+        }
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // The journal mode is kept in the file; these are per connection.
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
             .await
             .map_err(open_error)?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                url: url.to_string(),
-                source,
-            })?;
-        Ok(Store { pool })
+        Ok(Store { pool, backend })
     }
 
-    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`),
-    /// so it waits for other writers (up to the busy timeout) instead of
-    /// failing with "database is locked" when it upgrades from reading.
-    async fn write_transaction(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// The database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction that waits for the other writers instead of
+    /// racing them. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it waits (up to the busy timeout) instead of
+    /// failing with "database is locked" when it upgrades from reading. On
+    /// PostgreSQL it takes one transaction-scoped advisory lock, so write
+    /// transactions run one at a time there too and every read-then-write
+    /// step (one active scan per source, one capture per match) keeps the
+    /// guarantee it has on SQLite. Job claims do not take it: they use
+    /// `FOR UPDATE SKIP LOCKED`.
+    async fn write_transaction(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock(7340001)")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     pub async fn close(self) {
         self.pool.close().await;
+    }
+
+    /// Every (table, column) of the schema, sorted, without the migration
+    /// bookkeeping table.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS table_name, p.name AS column_name \
+                 FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS table_name, column_name::text AS column_name \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut columns = rows
+            .iter()
+            .map(|row| Ok((row.try_get("table_name")?, row.try_get("column_name")?)))
+            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
+        columns.sort();
+        Ok(columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn both_migration_folders_define_the_same_tables_and_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open_in(dir.path()).await.unwrap();
+        let sqlite_columns = sqlite.schema_columns().await.unwrap();
+        sqlite.close().await;
+        assert!(sqlite_columns.contains(&("jobs".to_string(), "lease_owner".to_string())));
+        let Some(db) = crate::testkit::postgres::TestDatabase::create("schema").await else {
+            return;
+        };
+        let postgres = Store::open(&db.url).await.unwrap();
+        let postgres_columns = postgres.schema_columns().await.unwrap();
+        postgres.close().await;
+        assert_eq!(sqlite_columns, postgres_columns);
+    }
+
+    #[test]
+    fn messages_hide_the_password() {
+        assert_eq!(
+            redact_url("postgres://reel:secret@db.example:5432/reel"),
+            "postgres://reel:***@db.example:5432/reel"
+        );
+        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_without_password_with_what_to_do() {
+        // Port 1 on 127.0.0.1: nothing listens there.
+        let error = Store::open("postgres://reel:secret@127.0.0.1:1/reel")
+            .await
+            .err()
+            .expect("no server")
+            .to_string();
+        assert!(
+            error.contains("postgres://reel:***@127.0.0.1:1/reel"),
+            "{error}"
+        );
+        assert!(!error.contains("secret"), "{error}");
+        assert!(
+            error.contains("is the PostgreSQL server running"),
+            "{error}"
+        );
     }
 }

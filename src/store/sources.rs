@@ -29,7 +29,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let settings = serde_json::to_string(config).expect("a source config serializes");
         sqlx::query(
-            "INSERT INTO sources (name, kind, url, settings, origin, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO sources (name, kind, url, settings, origin, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url, \
              settings = excluded.settings, origin = excluded.origin",
         )
@@ -45,7 +45,7 @@ impl Store {
     }
 
     pub async fn source_exists(&self, name: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM sources WHERE name = ?")
+        let row = sqlx::query("SELECT 1 FROM sources WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -63,7 +63,7 @@ impl Store {
 
     pub async fn get_source(&self, name: &str) -> Result<StoredSource, StoreError> {
         let row = sqlx::query(
-            "SELECT name, settings, origin, last_run_at, next_run_at, last_error FROM sources WHERE name = ?",
+            "SELECT name, settings, origin, last_run_at, next_run_at, last_error FROM sources WHERE name = $1",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -75,14 +75,14 @@ impl Store {
     }
 
     pub async fn remove_source(&self, name: &str) -> Result<(), StoreError> {
-        let result = sqlx::query("DELETE FROM sources WHERE name = ?")
+        let result = sqlx::query("DELETE FROM sources WHERE name = $1")
             .bind(name)
             .execute(&self.pool)
             .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::SourceNotFound(name.to_string()));
         }
-        sqlx::query("DELETE FROM http_validators WHERE source = ?")
+        sqlx::query("DELETE FROM http_validators WHERE source = $1")
             .bind(name)
             .execute(&self.pool)
             .await?;
@@ -96,7 +96,7 @@ impl Store {
         ran_at: &str,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sources SET last_run_at = ?, last_error = ? WHERE name = ?")
+        sqlx::query("UPDATE sources SET last_run_at = $1, last_error = $2 WHERE name = $3")
             .bind(ran_at)
             .bind(error)
             .bind(name)
@@ -106,7 +106,7 @@ impl Store {
     }
 
     pub async fn set_next_run(&self, name: &str, next: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sources SET next_run_at = ? WHERE name = ?")
+        sqlx::query("UPDATE sources SET next_run_at = $1 WHERE name = $2")
             .bind(next)
             .bind(name)
             .execute(&self.pool)
@@ -120,7 +120,7 @@ impl Store {
         url: &str,
     ) -> Result<Option<Validators>, StoreError> {
         let row = sqlx::query(
-            "SELECT etag, last_modified FROM http_validators WHERE source = ? AND url = ?",
+            "SELECT etag, last_modified FROM http_validators WHERE source = $1 AND url = $2",
         )
         .bind(source)
         .bind(url)
@@ -142,7 +142,7 @@ impl Store {
         validators: &Validators,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO http_validators (source, url, etag, last_modified) VALUES (?, ?, ?, ?) \
+            "INSERT INTO http_validators (source, url, etag, last_modified) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (source, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
         )
         .bind(source)
@@ -165,7 +165,7 @@ impl Store {
         limit: u32,
     ) -> Result<Option<u32>, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let row = sqlx::query("SELECT quota_day, quota_used FROM sources WHERE name = ?")
+        let row = sqlx::query("SELECT quota_day, quota_used FROM sources WHERE name = $1")
             .bind(source)
             .fetch_optional(&mut *tx)
             .await?;
@@ -184,7 +184,7 @@ impl Store {
         if used + units > limit {
             return Ok(None);
         }
-        sqlx::query("UPDATE sources SET quota_day = ?, quota_used = ? WHERE name = ?")
+        sqlx::query("UPDATE sources SET quota_day = $1, quota_used = $2 WHERE name = $3")
             .bind(day)
             .bind(i64::from(used + units))
             .bind(source)
@@ -195,7 +195,7 @@ impl Store {
     }
 }
 
-fn source_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSource, StoreError> {
+fn source_from_row(row: &sqlx::any::AnyRow) -> Result<StoredSource, StoreError> {
     let name: String = row.try_get("name")?;
     let settings: String = row.try_get("settings")?;
     let config: SourceConfig =

@@ -68,7 +68,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO works (id, title, owner, rights_statement, source_path, source_sha256, \
              source_bytes, duration_s, width, height, codec, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&work.id)
         .bind(&work.title)
@@ -86,7 +86,7 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO fingerprints (work_id, algorithm, sample_rate, frame_count, hashes, qualities) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&work.id)
         .bind(ALGORITHM)
@@ -108,7 +108,7 @@ impl Store {
 
     /// The work whose id is `query` or starts with it.
     pub async fn find_work(&self, query: &str) -> Result<Work, StoreError> {
-        let sql = select_works!("", "WHERE w.id = ? OR w.id LIKE ? ORDER BY w.id LIMIT 6");
+        let sql = select_works!("", "WHERE w.id = $1 OR w.id LIKE $2 ORDER BY w.id LIMIT 6");
         let pattern = format!("{}%", query.replace(['%', '_'], ""));
         let rows = sqlx::query(sql)
             .bind(query)
@@ -134,7 +134,7 @@ impl Store {
     }
 
     async fn work_by_sha256(&self, sha256: &str) -> Result<Option<Work>, StoreError> {
-        let sql = select_works!("", "WHERE w.source_sha256 = ?");
+        let sql = select_works!("", "WHERE w.source_sha256 = $1");
         let row = sqlx::query(sql)
             .bind(sha256)
             .fetch_optional(&self.pool)
@@ -144,7 +144,7 @@ impl Store {
 
     /// Removes a work and its fingerprint.
     pub async fn remove_work(&self, id: &str) -> Result<(), StoreError> {
-        let result = sqlx::query("DELETE FROM works WHERE id = ?")
+        let result = sqlx::query("DELETE FROM works WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -206,7 +206,7 @@ impl Store {
     }
 }
 
-fn work_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Work, StoreError> {
+fn work_from_row(row: &sqlx::any::AnyRow) -> Result<Work, StoreError> {
     Ok(Work {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
@@ -261,9 +261,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn works_round_trip_and_duplicates_are_refused() {
+    async fn works_round_trip_and_duplicates_are_refused_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).await.unwrap();
+        round_trip(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn works_round_trip_and_duplicates_are_refused_postgres() {
+        let Some(db) = crate::testkit::postgres::TestDatabase::create("works_round_trip").await
+        else {
+            return;
+        };
+        let store = Store::open(&db.url).await.unwrap();
+        round_trip(&store).await;
+        store.close().await;
+    }
+
+    async fn round_trip(store: &Store) {
         store
             .insert_work(&work("0abc", "sha-1"), &fingerprint())
             .await

@@ -2,6 +2,7 @@
 //! every one listens on 127.0.0.1 only.
 
 pub mod mock_platform;
+pub mod postgres;
 pub mod smtp_sink;
 pub mod tls;
 pub mod tsa;

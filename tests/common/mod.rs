@@ -14,6 +14,53 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// Data directories whose database is a PostgreSQL test database (the
+/// PostgreSQL run of a test): commands on them get `REELGUARD_DATABASE_URL`.
+static POSTGRES_DIRS: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// From now on, `data_dir`'s database is the PostgreSQL database at `url`.
+pub fn use_postgres(data_dir: &Path, url: &str) {
+    POSTGRES_DIRS
+        .lock()
+        .unwrap()
+        .push((data_dir.to_path_buf(), url.to_string()));
+}
+
+/// The PostgreSQL database of `data_dir`, when the test runs on PostgreSQL.
+pub fn database_url_of(data_dir: &Path) -> Option<String> {
+    POSTGRES_DIRS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(dir, _)| dir == data_dir)
+        .map(|(_, url)| url.clone())
+}
+
+/// The database of the `--data-dir` in `args`, for the child's environment.
+fn database_url_of_args(args: &[&str]) -> Option<String> {
+    let at = args.iter().position(|a| *a == "--data-dir")?;
+    database_url_of(Path::new(args.get(at + 1)?))
+}
+
+/// Sets (PostgreSQL run) or removes `REELGUARD_DATABASE_URL` for a child.
+fn set_database_url(command: &mut Command, url: Option<String>) {
+    match url {
+        Some(url) => command.env("REELGUARD_DATABASE_URL", url),
+        None => command.env_remove("REELGUARD_DATABASE_URL"),
+    };
+}
+
+/// A PostgreSQL test database for `data_dir` (commands on it then use it),
+/// or None when the PostgreSQL runs are off (one line says so).
+pub fn postgres_for(
+    label: &str,
+    data_dir: &Path,
+) -> Option<reelguard::testkit::postgres::TestDatabase> {
+    let db = reelguard::testkit::postgres::TestDatabase::create_blocking(label)?;
+    use_postgres(data_dir, &db.url);
+    Some(db)
+}
+
 /// How long one `reelguard` command may run before the test gives up on it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -109,7 +156,9 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 
 /// [`run`] with extra environment variables.
 pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reelguard"));
+    set_database_url(&mut command, database_url_of_args(args));
+    let mut child = command
         .args(args)
         .envs(env.iter().copied())
         .env_remove("REELGUARD_DATA_DIR")
@@ -355,7 +404,9 @@ pub fn start_daemon(data: &Path, config: &Path, log: &Path) -> std::process::Chi
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_reelguard"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reelguard"));
+    set_database_url(&mut command, database_url_of(data));
+    command
         .args([
             "--data-dir",
             path_str(data),
