@@ -65,11 +65,16 @@ pub fn work_centre(content: &Rect) -> Rect {
 
 /// The work's `count` strips inside its content rectangle, left to right.
 pub fn work_strips(content: &Rect, count: usize) -> Vec<Rect> {
-    let height = content.height;
-    let width = (STRIP_WIDTH * height).min(content.width);
+    strips_across(content, count)
+}
+
+/// `count` strip-shaped windows spread evenly across `region`, left to right.
+fn strips_across(region: &Rect, count: usize) -> Vec<Rect> {
+    let height = region.height;
+    let width = (STRIP_WIDTH * height).min(region.width);
     let strip_height = STRIP_HEIGHT * height;
-    let y = content.y + (height - strip_height) / 2.0;
-    let span = content.width - width;
+    let y = region.y + (height - strip_height) / 2.0;
+    let span = region.width - width;
     (0..count)
         .map(|k| {
             let t = if count > 1 {
@@ -78,7 +83,7 @@ pub fn work_strips(content: &Rect, count: usize) -> Vec<Rect> {
                 0.5
             };
             Rect {
-                x: content.x + t * span,
+                x: region.x + t * span,
                 y,
                 width,
                 height: strip_height,
@@ -118,27 +123,11 @@ pub fn strip_probes(region: &Rect) -> Vec<Rect> {
     if region.height <= 0.0 || region.width / region.height > MAX_PROBED_STRIP_ASPECT {
         return Vec::new();
     }
-    let height = region.height;
-    let width = (STRIP_WIDTH * height).min(region.width);
-    let strip_height = STRIP_HEIGHT * height;
-    let y = region.y + (height - strip_height) / 2.0;
+    let width = (STRIP_WIDTH * region.height).min(region.width);
     let span = region.width - width;
-    let count = ((span / (STRIP_PROBE_STEP * height)).ceil() as usize + 1).min(MAX_STRIP_PROBES);
-    (0..count)
-        .map(|k| {
-            let t = if count > 1 {
-                k as f32 / (count - 1) as f32
-            } else {
-                0.5
-            };
-            Rect {
-                x: region.x + t * span,
-                y,
-                width,
-                height: strip_height,
-            }
-        })
-        .collect()
+    let count =
+        ((span / (STRIP_PROBE_STEP * region.height)).ceil() as usize + 1).min(MAX_STRIP_PROBES);
+    strips_across(region, count)
 }
 
 #[cfg(test)]
