@@ -85,12 +85,7 @@ impl Catalog {
     pub async fn load(store: &Store, config: &MatchConfig) -> Result<Catalog, StoreError> {
         let stored = store.load_fingerprints().await?;
         let mut builder = IndexBuilder::new();
-        builder.reserve(
-            stored
-                .iter()
-                .map(|(_, s)| s.fingerprint.stored_frames().len())
-                .sum(),
-        );
+        builder.reserve(stored.iter().map(|(_, s)| s.fingerprint.stored_len()).sum());
         let mut works = Vec::with_capacity(stored.len());
         let mut stale = Vec::new();
         for (work, stored) in stored {

@@ -124,10 +124,16 @@ impl Fingerprint {
         self.sample_rate / REGION_STEP as f64
     }
 
+    /// Number of hashes, main and region, without copying them.
+    pub fn stored_len(&self) -> usize {
+        self.frames.len() + self.regions.iter().map(|t| t.frames.len()).sum::<usize>()
+    }
+
     /// Every hash in storage order: the main samples, then each region
     /// track in turn (the centre, then the strips left to right).
     pub fn stored_frames(&self) -> Vec<FrameHash> {
-        let mut all = self.frames.clone();
+        let mut all = Vec::with_capacity(self.stored_len());
+        all.extend_from_slice(&self.frames);
         for track in &self.regions {
             all.extend_from_slice(&track.frames);
         }
