@@ -11,7 +11,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
-use common::{scratch_dir, transform};
+use common::{scratch_dir, transform, Backend};
 
 const UPLOADS: [Upload; 6] = [
     Upload {
@@ -108,17 +108,9 @@ fn sigterm_and_wait(child: &mut Child, limit: Duration) -> std::process::ExitSta
     }
 }
 
-#[test]
-fn killed_and_restarted_daemon_processes_every_candidate_exactly_once_sqlite() {
-    killed_and_restarted(false);
-}
+on_both_backends!(killed_and_restarted_daemon_processes_every_candidate_exactly_once);
 
-#[test]
-fn killed_and_restarted_daemon_processes_every_candidate_exactly_once_postgres() {
-    killed_and_restarted(true);
-}
-
-fn killed_and_restarted(postgres: bool) {
+fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: Backend) {
     let Some(works) = works() else { return };
     for name in [
         "carphone_pristine.mp4",
@@ -132,12 +124,8 @@ fn killed_and_restarted(postgres: bool) {
     let media = common::shared_media_dir();
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("daemon_kill", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "daemon_kill", &data) else {
+        return;
     };
     let dir = scratch.path().join("platform");
     std::fs::create_dir_all(&dir).unwrap();
@@ -266,17 +254,9 @@ fn killed_and_restarted(postgres: bool) {
     }
 }
 
-#[test]
-fn the_daemon_queues_scans_when_their_schedules_fire_sqlite() {
-    the_daemon_queues_scans_when_their_schedules_fire(false);
-}
+on_both_backends!(the_daemon_queues_scans_when_their_schedules_fire);
 
-#[test]
-fn the_daemon_queues_scans_when_their_schedules_fire_postgres() {
-    the_daemon_queues_scans_when_their_schedules_fire(true);
-}
-
-fn the_daemon_queues_scans_when_their_schedules_fire(postgres: bool) {
+fn the_daemon_queues_scans_when_their_schedules_fire(backend: Backend) {
     // A platform with no uploads: only the scheduling is under test.
     let scratch = scratch_dir();
     let dir = scratch.path().join("platform");
@@ -284,12 +264,8 @@ fn the_daemon_queues_scans_when_their_schedules_fire(postgres: bool) {
     write_catalog(&dir, &[]);
     let base = start_platform(&dir);
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("daemon", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "daemon", &data) else {
+        return;
     };
     let config = scratch.path().join("reelguard.toml");
     // Every 2 seconds, read in Shanghai time (the zone must not shift seconds).
@@ -336,29 +312,17 @@ fn the_daemon_queues_scans_when_their_schedules_fire(postgres: bool) {
     );
 }
 
-#[test]
-fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period_sqlite() {
-    sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(false);
-}
+on_both_backends!(sigterm_releases_jobs_that_do_not_finish_within_the_grace_period);
 
-#[test]
-fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period_postgres() {
-    sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(true);
-}
-
-fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(postgres: bool) {
+fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(backend: Backend) {
     let scratch = scratch_dir();
     let dir = scratch.path().join("platform");
     std::fs::create_dir_all(&dir).unwrap();
     write_catalog(&dir, &[]);
     let base = start_platform(&dir);
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("daemon", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "daemon", &data) else {
+        return;
     };
     std::fs::create_dir_all(&data).unwrap();
     let config = scratch.path().join("reelguard.toml");

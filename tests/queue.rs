@@ -10,6 +10,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
+use common::Backend;
 use reelguard::store::{AlertPlan, NewCandidate, Store};
 
 const JOBS: usize = 500;
@@ -132,18 +133,12 @@ fn four_processes_claim_every_job_once(url: &str) {
     eprintln!("jobs per worker: {per_worker:?}");
 }
 
-#[test]
-fn four_processes_claim_500_jobs_once_each_sqlite() {
-    let scratch = common::scratch_dir();
-    let url = format!("sqlite://{}", scratch.path().join("reelguard.db").display());
-    four_processes_claim_every_job_once(&url);
-}
+on_both_backends!(four_processes_claim_500_jobs_once_each);
 
-#[test]
-fn four_processes_claim_500_jobs_once_each_postgres() {
-    let Some(db) = reelguard::testkit::postgres::TestDatabase::create_blocking("queue_claims")
-    else {
+fn four_processes_claim_500_jobs_once_each(backend: Backend) {
+    let scratch = common::scratch_dir();
+    let Some(_db) = common::database_for(backend, "queue_claims", scratch.path()) else {
         return;
     };
-    four_processes_claim_every_job_once(&db.url);
+    four_processes_claim_every_job_once(&common::store_url(scratch.path()));
 }

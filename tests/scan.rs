@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
-use common::{ffmpeg, path_str, run, run_with_env, scratch_dir, transform, ENCODE};
+use common::{ffmpeg, path_str, run, run_with_env, scratch_dir, transform, Backend, ENCODE};
 
 const TOLERANCE_S: f64 = 1.0;
 const API_KEY: (&str, &str) = ("YOUTUBE_API_KEY", "test-key");
@@ -213,28 +213,16 @@ fn near(value: &Value, expected: f64) -> bool {
         .is_some_and(|v| (v - expected).abs() <= TOLERANCE_S)
 }
 
-#[test]
-fn each_source_kind_finds_exactly_the_infringing_uploads_once_sqlite() {
-    each_source_kind_finds_exactly_the_infringing_uploads_once(false);
-}
+on_both_backends!(each_source_kind_finds_exactly_the_infringing_uploads_once);
 
-#[test]
-fn each_source_kind_finds_exactly_the_infringing_uploads_once_postgres() {
-    each_source_kind_finds_exactly_the_infringing_uploads_once(true);
-}
-
-fn each_source_kind_finds_exactly_the_infringing_uploads_once(postgres: bool) {
+fn each_source_kind_finds_exactly_the_infringing_uploads_once(backend: Backend) {
     let (Some(works), Some(p)) = (works(), platform()) else {
         return;
     };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("scan", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "scan", &data) else {
+        return;
     };
     fresh_data_dir(works, &data);
     let base = &p.base;
@@ -429,28 +417,16 @@ fn each_source_kind_finds_exactly_the_infringing_uploads_once(postgres: bool) {
     assert_eq!(scans["scans"].as_array().unwrap().len(), 10);
 }
 
-#[test]
-fn faulty_sources_record_clear_errors_and_leave_the_others_alone_sqlite() {
-    faulty_sources_record_clear_errors_and_leave_the_others_alone(false);
-}
+on_both_backends!(faulty_sources_record_clear_errors_and_leave_the_others_alone);
 
-#[test]
-fn faulty_sources_record_clear_errors_and_leave_the_others_alone_postgres() {
-    faulty_sources_record_clear_errors_and_leave_the_others_alone(true);
-}
-
-fn faulty_sources_record_clear_errors_and_leave_the_others_alone(postgres: bool) {
+fn faulty_sources_record_clear_errors_and_leave_the_others_alone(backend: Backend) {
     let (Some(works), Some(p)) = (works(), platform()) else {
         return;
     };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("scan", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "scan", &data) else {
+        return;
     };
     fresh_data_dir(works, &data);
     let base = &p.base;
@@ -565,26 +541,14 @@ fn faulty_sources_record_clear_errors_and_leave_the_others_alone(postgres: bool)
     assert_eq!(listed["matches"].as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn sources_can_be_added_listed_tried_and_removed_sqlite() {
-    sources_can_be_added_listed_tried_and_removed(false);
-}
+on_both_backends!(sources_can_be_added_listed_tried_and_removed);
 
-#[test]
-fn sources_can_be_added_listed_tried_and_removed_postgres() {
-    sources_can_be_added_listed_tried_and_removed(true);
-}
-
-fn sources_can_be_added_listed_tried_and_removed(postgres: bool) {
+fn sources_can_be_added_listed_tried_and_removed(backend: Backend) {
     let Some(p) = platform() else { return };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("scan", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "scan", &data) else {
+        return;
     };
     let d = path_str(&data);
     let feed = format!("{}/feeds/rss.xml?channel=UC-B", p.base);
@@ -704,26 +668,14 @@ fn sources_can_be_added_listed_tried_and_removed(postgres: bool) {
     assert!(stderr.contains("no source named \"nope\""), "{stderr}");
 }
 
-#[test]
-fn an_unchanged_feed_is_not_downloaded_again_sqlite() {
-    an_unchanged_feed_is_not_downloaded_again(false);
-}
+on_both_backends!(an_unchanged_feed_is_not_downloaded_again);
 
-#[test]
-fn an_unchanged_feed_is_not_downloaded_again_postgres() {
-    an_unchanged_feed_is_not_downloaded_again(true);
-}
-
-fn an_unchanged_feed_is_not_downloaded_again(postgres: bool) {
+fn an_unchanged_feed_is_not_downloaded_again(backend: Backend) {
     let Some(p) = platform() else { return };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("scan", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "scan", &data) else {
+        return;
     };
     // No works registered: candidates are processed, nothing can match.
     let config = write_config(
@@ -763,28 +715,16 @@ fn ytdlp() -> Option<PathBuf> {
     found
 }
 
-#[test]
-fn ytdlp_sources_list_and_download_through_yt_dlp_sqlite() {
-    ytdlp_sources_list_and_download_through_yt_dlp(false);
-}
+on_both_backends!(ytdlp_sources_list_and_download_through_yt_dlp);
 
-#[test]
-fn ytdlp_sources_list_and_download_through_yt_dlp_postgres() {
-    ytdlp_sources_list_and_download_through_yt_dlp(true);
-}
-
-fn ytdlp_sources_list_and_download_through_yt_dlp(postgres: bool) {
+fn ytdlp_sources_list_and_download_through_yt_dlp(backend: Backend) {
     let (Some(works), Some(p), Some(ytdlp)) = (works(), platform(), ytdlp()) else {
         return;
     };
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("scan", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "scan", &data) else {
+        return;
     };
     fresh_data_dir(works, &data);
     // yt-dlp's generic extractor reads the page's <video> element.

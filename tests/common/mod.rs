@@ -61,6 +61,95 @@ pub fn postgres_for(
     Some(db)
 }
 
+/// The database a run of a test uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// "sqlite" or "postgres", for the names of files a test keeps.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Gives `data_dir` its database for a run on `backend`. SQLite needs
+/// nothing: `Some(None)`. PostgreSQL: a test database of its own, which the
+/// commands on `data_dir` then use, dropped with the returned value:
+/// `Some(Some(db))`. `None` when the PostgreSQL runs are off (one line says
+/// so): the test returns.
+pub fn database_for(
+    backend: Backend,
+    label: &str,
+    data_dir: &Path,
+) -> Option<Option<reelguard::testkit::postgres::TestDatabase>> {
+    match backend {
+        Backend::Sqlite => Some(None),
+        Backend::Postgres => postgres_for(label, data_dir).map(Some),
+    }
+}
+
+/// The URL of `data_dir`'s database, for opening it with `Store::open`.
+pub fn store_url(data_dir: &Path) -> String {
+    database_url_of(data_dir)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("reelguard.db").display()))
+}
+
+/// Declares each test body `fn NAME(Backend)` as two tests, `NAME::sqlite`
+/// and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite);
+            }
+
+            #[test]
+            fn postgres() {
+                super::$name($crate::common::Backend::Postgres);
+            }
+        }
+    )+};
+}
+
+/// Copies the database of the data dir `template` into `data_dir`: on
+/// SQLite its files, on PostgreSQL (when `data_dir` has a test database) its
+/// rows, through the store.
+pub fn copy_database(template: &Path, data_dir: &Path) {
+    std::fs::create_dir_all(data_dir).expect("create data dir");
+    let Some(url) = database_url_of(data_dir) else {
+        for entry in std::fs::read_dir(template).expect("list template") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with("reelguard.db") {
+                std::fs::copy(entry.path(), data_dir.join(name)).expect("copy database");
+            }
+        }
+        return;
+    };
+    let template = template.to_path_buf();
+    tokio::runtime::Runtime::new()
+        .expect("a tokio runtime")
+        .block_on(async move {
+            let source = reelguard::store::Store::open_in(&template)
+                .await
+                .expect("open the template");
+            let target = reelguard::store::Store::open(&url)
+                .await
+                .expect("open the test database");
+            source.copy_into(&target).await.expect("copy the works");
+            source.close().await;
+            target.close().await;
+        });
+}
+
 /// How long one `reelguard` command may run before the test gives up on it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 

@@ -101,44 +101,19 @@ pub fn works() -> Option<&'static Works> {
     }))
 }
 
-/// Copies the registered works' database into `data_dir`.
+/// Copies the registered works' database into `data_dir` (on PostgreSQL,
+/// into its test database).
 pub fn fresh_data_dir(works: &Works, data_dir: &Path) {
-    std::fs::create_dir_all(data_dir).expect("create data dir");
-    for entry in std::fs::read_dir(&works.template).expect("list template") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with("reelguard.db") {
-            std::fs::copy(entry.path(), data_dir.join(name)).expect("copy database");
-        }
-    }
-    // On PostgreSQL the works are copied into the test's database.
-    if let Some(url) = super::database_url_of(data_dir) {
-        let template = works.template.clone();
-        tokio::runtime::Runtime::new()
-            .expect("a tokio runtime")
-            .block_on(async move {
-                let source = reelguard::store::Store::open_in(&template)
-                    .await
-                    .expect("open the template");
-                let target = reelguard::store::Store::open(&url)
-                    .await
-                    .expect("open the test database");
-                source.copy_into(&target).await.expect("copy the works");
-                source.close().await;
-                target.close().await;
-            });
-    }
+    super::copy_database(&works.template, data_dir);
 }
 
 /// Opens the store of a data directory (to check what was recorded).
 pub fn with_store<T>(data_dir: &Path, f: impl AsyncFnOnce(&reelguard::store::Store) -> T) -> T {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let store = match super::database_url_of(data_dir) {
-            Some(url) => reelguard::store::Store::open(&url).await,
-            None => reelguard::store::Store::open_in(data_dir).await,
-        }
-        .expect("open the store");
+        let store = reelguard::store::Store::open(&super::store_url(data_dir))
+            .await
+            .expect("open the store");
         let out = f(&store).await;
         store.close().await;
         out
