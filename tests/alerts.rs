@@ -23,7 +23,7 @@ use hmac::Mac;
 use serde_json::Value;
 
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
-use common::{path_str, run_with_env, scratch_dir, transform};
+use common::{path_str, run_with_env, scratch_dir, transform, Backend};
 use reelguard::alerts::{
     email, webhook, MatchAlert, Security, Segment, SmtpConfig, WebhookConfig, WebhookKind,
 };
@@ -611,10 +611,27 @@ fn platform() -> Option<&'static String> {
     }))
 }
 
-/// A data dir with the works registered, and a config file for the sink.
-fn setup(dir: &Path, sink: SocketAddr, alerts_extra: &str, daemon: &str) -> (PathBuf, PathBuf) {
+/// What [`setup`] makes: the data dir, the config file and, on PostgreSQL,
+/// the test's database.
+type Setup = (
+    PathBuf,
+    PathBuf,
+    Option<reelguard::testkit::postgres::TestDatabase>,
+);
+
+/// A data dir with the works registered (its database on `backend`), and a
+/// config file for the sink. None when the run is on PostgreSQL and those
+/// runs are off.
+fn setup(
+    backend: Backend,
+    dir: &Path,
+    sink: SocketAddr,
+    alerts_extra: &str,
+    daemon: &str,
+) -> Option<Setup> {
     let base = platform().expect("checked by the caller");
     let data = dir.join("data");
+    let db = common::database_for(backend, "alerts", &data)?;
     fresh_data_dir(works().unwrap(), &data);
     let config = dir.join("reelguard.toml");
     std::fs::write(
@@ -627,7 +644,7 @@ fn setup(dir: &Path, sink: SocketAddr, alerts_extra: &str, daemon: &str) -> (Pat
         ),
     )
     .unwrap();
-    (data, config)
+    Some((data, config, db))
 }
 
 const HOOK_SECRET: (&str, &str) = ("ALERTS_TEST_HOOK_SECRET", "e2e-secret");
@@ -746,8 +763,9 @@ fn assert_evidence_attached(
     }
 }
 
-#[test]
-fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
+on_both_backends!(each_match_is_emailed_once_and_a_second_scan_sends_nothing);
+
+fn each_match_is_emailed_once_and_a_second_scan_sends_nothing(backend: Backend) {
     if platform().is_none() {
         return;
     }
@@ -758,7 +776,9 @@ fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
         "[[alerts.webhooks]]\nkind = \"json\"\nurl = \"{hook_base}/json\"\nsecret_env = \"{}\"",
         HOOK_SECRET.0
     );
-    let (data, config) = setup(scratch.path(), sink.addr, &hook, "");
+    let Some((data, config, _db)) = setup(backend, scratch.path(), sink.addr, &hook, "") else {
+        return;
+    };
     let out = rg(&data, &config, &["scan"]);
     assert!(out.contains("alerts: 4 sent"), "{out}");
     let (matches, alerts) = stored(&data);
@@ -807,20 +827,24 @@ fn each_match_is_emailed_once_and_a_second_scan_sends_nothing() {
     assert_eq!(listed["alerts"][0]["state"], "delivered");
 }
 
-#[test]
-fn a_digest_gathers_the_matches_in_one_message() {
+on_both_backends!(a_digest_gathers_the_matches_in_one_message);
+
+fn a_digest_gathers_the_matches_in_one_message(backend: Backend) {
     if platform().is_none() {
         return;
     }
     let scratch = scratch_dir();
     let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
     // Digests at 09:00 Shanghai time on 1 January: not during this test.
-    let (data, config) = setup(
+    let Some((data, config, _db)) = setup(
+        backend,
         scratch.path(),
         sink.addr,
         "digest = \"0 0 9 1 1 *\"\ntimezone = \"Asia/Shanghai\"",
         "",
-    );
+    ) else {
+        return;
+    };
     rg(&data, &config, &["scan"]);
     rg(&data, &config, &["alerts", "send"]);
     assert!(sink.messages().is_empty(), "the digest is not due yet");
@@ -859,14 +883,17 @@ fn a_digest_gathers_the_matches_in_one_message() {
     assert_eq!(sink.messages().len(), 1);
 }
 
-#[test]
-fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back() {
+on_both_backends!(refused_then_down_smtp_keeps_alerts_queued_until_it_is_back);
+
+fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back(backend: Backend) {
     if platform().is_none() {
         return;
     }
     let scratch = scratch_dir();
     let mut sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
-    let (data, config) = setup(scratch.path(), sink.addr, "", "");
+    let Some((data, config, _db)) = setup(backend, scratch.path(), sink.addr, "", "") else {
+        return;
+    };
     sink.sink().set_refusal(Some("451 4.3.0 Try again later"));
     let out = rg(&data, &config, &["scan"]);
     assert!(out.contains("2 waiting for a retry"), "{out}");
@@ -920,14 +947,23 @@ fn wait_until(limit: Duration, what: &str, log: &Path, mut done: impl FnMut() ->
     }
 }
 
-#[test]
-fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
+on_both_backends!(daemon_killed_mid_send_delivers_each_alert_once_after_restart);
+
+fn daemon_killed_mid_send_delivers_each_alert_once_after_restart(backend: Backend) {
     if platform().is_none() {
         return;
     }
     let scratch = scratch_dir();
     let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
-    let (data, config) = setup(scratch.path(), sink.addr, "", "[daemon]\nworkers = 1\n");
+    let Some((data, config, _db)) = setup(
+        backend,
+        scratch.path(),
+        sink.addr,
+        "",
+        "[daemon]\nworkers = 1\n",
+    ) else {
+        return;
+    };
     let log = scratch.path().join("daemon.log");
     let limit = Duration::from_secs(180);
     // The server takes 3 s to answer a message: kill the daemon meanwhile.
@@ -981,14 +1017,19 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart() {
     );
 }
 
-#[test]
-fn alerts_that_used_up_their_attempts_go_out_after_retry_failed() {
+on_both_backends!(alerts_that_used_up_their_attempts_go_out_after_retry_failed);
+
+fn alerts_that_used_up_their_attempts_go_out_after_retry_failed(backend: Backend) {
     if platform().is_none() {
         return;
     }
     let scratch = scratch_dir();
     let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
-    let (data, config) = setup(scratch.path(), sink.addr, "max_attempts = 1", "");
+    let Some((data, config, _db)) =
+        setup(backend, scratch.path(), sink.addr, "max_attempts = 1", "")
+    else {
+        return;
+    };
     sink.sink()
         .set_refusal(Some("554 5.7.1 Relay access denied"));
     let out = rg(&data, &config, &["scan"]);
