@@ -14,15 +14,18 @@ use std::sync::OnceLock;
 use common::platform::{start_platform, write_catalog, Upload};
 use common::{
     path_str, run, scratch_dir, shared_media, test_media_root, timestamp_config, transform,
-    TsaServer,
+    Backend, TsaServer,
 };
 use serde_json::Value;
 
-/// The mock platform: v1 is a mirrored, cropped copy of bikes.mp4 on channel UC-A.
-fn platform() -> Option<&'static String> {
-    static BASE: OnceLock<String> = OnceLock::new();
+/// The mock platform: v1 is a mirrored, cropped copy of bikes.mp4 on channel
+/// UC-A. One for the runs on each backend: the flaky page's state is the
+/// platform's.
+fn platform(backend: Backend) -> Option<&'static String> {
+    static MEDIA: OnceLock<PathBuf> = OnceLock::new();
+    static BASES: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
     let bikes = shared_media("bikes.mp4")?;
-    Some(BASE.get_or_init(|| {
+    let media = MEDIA.get_or_init(|| {
         let dir = common::process_dir("evidence-platform");
         transform(
             &bikes,
@@ -38,11 +41,17 @@ fn platform() -> Option<&'static String> {
                 channel: "UC-A",
             }],
         );
-        start_platform(&dir)
-    }))
+        dir
+    });
+    let base = match backend {
+        Backend::Sqlite => &BASES[0],
+        Backend::Postgres => &BASES[1],
+    };
+    Some(base.get_or_init(|| start_platform(media)))
 }
 
 struct Setup {
+    _db: Option<reelguard::testkit::postgres::TestDatabase>,
     _scratch: tempfile::TempDir,
     _tsa: TsaServer,
     dir: PathBuf,
@@ -52,16 +61,19 @@ struct Setup {
 }
 
 /// A data dir with bikes.mp4 registered (with a script stage, so it has a
-/// provenance package), a local TSA, and a config with `sources` appended.
-fn setup(sources: &str) -> Setup {
+/// provenance package), a local TSA, and a config with `sources` appended;
+/// its database on `backend`. None when the run is on PostgreSQL and those
+/// runs are off.
+fn setup(backend: Backend, sources: &str) -> Option<Setup> {
     let scratch = scratch_dir();
     let dir = scratch.path().to_path_buf();
+    let data = dir.join("data");
+    let db = common::database_for(backend, "evidence", &data)?;
     let tsa = TsaServer::start("127.0.0.1:0");
     let config = timestamp_config(&dir, std::slice::from_ref(&tsa.url), &tsa.ca_cert);
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(sources);
     std::fs::write(&config, text).unwrap();
-    let data = dir.join("data");
     let script = dir.join("script.txt");
     std::fs::write(&script, "A morning ride through the city.\n").unwrap();
     let bikes = shared_media("bikes.mp4").expect("checked by platform()");
@@ -78,14 +90,15 @@ fn setup(sources: &str) -> Setup {
         &format!("script={}", path_str(&script)),
     ]);
     assert_eq!(code, 0, "register failed: {stdout}{stderr}");
-    Setup {
+    Some(Setup {
         ca: tsa.ca_cert.clone(),
+        _db: db,
         _scratch: scratch,
         _tsa: tsa,
         dir,
         data,
         config,
-    }
+    })
 }
 
 impl Setup {
@@ -149,14 +162,18 @@ fn tool(program: &str, args: &[&str], dir: &Path) -> (bool, String) {
     )
 }
 
-#[test]
-fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
-    let Some(base) = platform() else { return };
-    let s = setup(&source(
-        "feed",
-        &format!("{base}/feeds/rss.xml?channel=UC-A"),
-        "",
-    ));
+on_both_backends!(a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere);
+
+fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere(backend: Backend) {
+    let Some(base) = platform(backend) else {
+        return;
+    };
+    let Some(s) = setup(
+        backend,
+        &source("feed", &format!("{base}/feeds/rss.xml?channel=UC-A"), ""),
+    ) else {
+        return;
+    };
     let scan = s.json(&["scan", "feed"]);
     assert_eq!(scan["scans"][0]["new_matches"], 1, "{scan}");
     let list = s.json(&["matches", "list"]);
@@ -300,7 +317,7 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
     // The report renders: PDF with pdftoppm, HTML with Chromium.
     let out_dir = test_media_root();
     if files.contains_key("report.pdf") {
-        let prefix = out_dir.join("evidence-report-pdf");
+        let prefix = out_dir.join(format!("evidence-report-pdf-{}", backend.name()));
         let (ok, out) = tool(
             "pdftoppm",
             &[
@@ -317,7 +334,7 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
             &unpacked,
         );
         assert!(ok, "pdftoppm: {out}");
-        let page = out_dir.join("evidence-report-pdf-1.png");
+        let page = out_dir.join(format!("evidence-report-pdf-{}-1.png", backend.name()));
         let png = image::open(&page).expect("pdftoppm wrote page 1");
         assert!(png.width() > 300 && png.height() > 300);
     } else {
@@ -327,7 +344,7 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
         );
     }
     if let Some(chromium) = reelguard::evidence::chromium::find(None) {
-        let shot = out_dir.join("evidence-report-html.png");
+        let shot = out_dir.join(format!("evidence-report-html-{}.png", backend.name()));
         let _ = std::fs::remove_file(&shot);
         let url = url::Url::from_file_path(unpacked.join("report.html")).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -362,7 +379,10 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere() {
         assert!(named, "no FAIL line names {name}:\n{stdout}");
     }
 
-    migrated_to_postgres_reads_the_same(&s, &id);
+    // `db migrate-to` copies a SQLite data dir: the SQLite run's, into PostgreSQL.
+    if backend == Backend::Sqlite {
+        migrated_to_postgres_reads_the_same(&s, &id);
+    }
 }
 
 /// `db migrate-to`: the data dir (works, artifacts, tokens, sources, scans,
@@ -431,9 +451,12 @@ fn migrated_to_postgres_reads_the_same(s: &Setup, match_id: &str) {
     assert!(stderr.contains("not empty"), "{stderr}");
 }
 
-#[test]
-fn capture_faults_keep_the_match_and_a_later_capture_completes() {
-    let Some(base) = platform() else { return };
+on_both_backends!(capture_faults_keep_the_match_and_a_later_capture_completes);
+
+fn capture_faults_keep_the_match_and_a_later_capture_completes(backend: Backend) {
+    let Some(base) = platform(backend) else {
+        return;
+    };
     let faults = ["404", "slow", "huge", "binary", "flaky"];
     let sources: String = faults
         .iter()
@@ -445,7 +468,12 @@ fn capture_faults_keep_the_match_and_a_later_capture_completes() {
             )
         })
         .collect();
-    let s = setup(&format!("{sources}\n[evidence]\nretry_after_s = 600.0\n"));
+    let Some(s) = setup(
+        backend,
+        &format!("{sources}\n[evidence]\nretry_after_s = 600.0\n"),
+    ) else {
+        return;
+    };
     let started = std::time::Instant::now();
     for kind in faults {
         let scan = s.json(&["scan", kind]);
@@ -514,13 +542,21 @@ fn capture_faults_keep_the_match_and_a_later_capture_completes() {
     assert!(stderr.contains("404"), "{stderr}");
 }
 
-#[test]
-fn allowlisted_uploaders_are_not_recorded() {
-    let Some(base) = platform() else { return };
-    let s = setup(&format!(
-        "{}\n[review]\nallowlist = [\"Copycat-1\"]\n",
-        source("feed", &format!("{base}/feeds/rss.xml?channel=UC-A"), "")
-    ));
+on_both_backends!(allowlisted_uploaders_are_not_recorded);
+
+fn allowlisted_uploaders_are_not_recorded(backend: Backend) {
+    let Some(base) = platform(backend) else {
+        return;
+    };
+    let Some(s) = setup(
+        backend,
+        &format!(
+            "{}\n[review]\nallowlist = [\"Copycat-1\"]\n",
+            source("feed", &format!("{base}/feeds/rss.xml?channel=UC-A"), "")
+        ),
+    ) else {
+        return;
+    };
     let scan = s.json(&["scan", "feed"]);
     assert_eq!(scan["scans"][0]["candidates"], 1, "{scan}");
     assert_eq!(scan["scans"][0]["new_matches"], 0, "{scan}");
