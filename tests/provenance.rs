@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{path_str, run, run_json, scratch_dir, timestamp_config, TsaServer};
+use common::{path_str, run, run_json, scratch_dir, timestamp_config, Backend, TsaServer};
 use reelguard::provenance::chain;
 use reelguard::provenance::package::{read_zip, write_zip, Files};
 use serde_json::Value;
@@ -20,20 +20,24 @@ struct Setup {
     dir: tempfile::TempDir,
     data: PathBuf,
     config: PathBuf,
+    _db: Option<reelguard::testkit::postgres::TestDatabase>,
 }
 
 impl Setup {
-    fn with_tsa_url(url: impl FnOnce(&TsaServer) -> String) -> Setup {
-        let tsa = TsaServer::start("127.0.0.1:0");
+    /// None when the run is on PostgreSQL and those runs are off.
+    fn with_tsa_url(backend: Backend, url: impl FnOnce(&TsaServer) -> String) -> Option<Setup> {
         let dir = scratch_dir();
         let data = dir.path().join("data");
+        let db = common::database_for(backend, "provenance", &data)?;
+        let tsa = TsaServer::start("127.0.0.1:0");
         let config = timestamp_config(dir.path(), &[url(&tsa)], &tsa.ca_cert);
-        Setup {
+        Some(Setup {
             tsa,
             dir,
             data,
             config,
-        }
+            _db: db,
+        })
     }
 }
 
@@ -111,14 +115,19 @@ fn export(data: &Path, config: &Path, work_id: &str, out: &Path) {
     assert_eq!(code, 0, "export failed: {stdout}{stderr}");
 }
 
-#[test]
-fn a_registered_work_exports_a_package_that_verifies_everywhere() {
-    let Setup {
+on_both_backends!(a_registered_work_exports_a_package_that_verifies_everywhere);
+
+fn a_registered_work_exports_a_package_that_verifies_everywhere(backend: Backend) {
+    let Some(Setup {
         tsa,
         dir,
         data,
         config,
-    } = Setup::with_tsa_url(|tsa| tsa.url.clone());
+        _db,
+    }) = Setup::with_tsa_url(backend, |tsa| tsa.url.clone())
+    else {
+        return;
+    };
     let stages = stage_files(dir.path());
     let work = register_with_stages(&data, &config, &stages);
 
@@ -285,14 +294,19 @@ fn rewrite_stages(files: &Files, change: impl FnOnce(&mut Vec<Value>)) -> Files 
     reseal(files)
 }
 
-#[test]
-fn tampering_is_caught_and_named() {
-    let Setup {
+on_both_backends!(tampering_is_caught_and_named);
+
+fn tampering_is_caught_and_named(backend: Backend) {
+    let Some(Setup {
         tsa,
         dir,
         data,
         config,
-    } = Setup::with_tsa_url(|tsa| tsa.url.clone());
+        _db,
+    }) = Setup::with_tsa_url(backend, |tsa| tsa.url.clone())
+    else {
+        return;
+    };
     let work = register_with_stages(&data, &config, &stage_files(dir.path()));
     let package = dir.path().join("work.zip");
     export(&data, &config, work["work_id"].as_str().unwrap(), &package);
@@ -363,17 +377,9 @@ fn tampering_is_caught_and_named() {
     check(&files, "file added", &["tokens/05-music.tsr"]);
 }
 
-#[test]
-fn tsa_down_leaves_stamps_pending_until_it_returns_sqlite() {
-    tsa_down_leaves_stamps_pending_until_it_returns(false);
-}
+on_both_backends!(tsa_down_leaves_stamps_pending_until_it_returns);
 
-#[test]
-fn tsa_down_leaves_stamps_pending_until_it_returns_postgres() {
-    tsa_down_leaves_stamps_pending_until_it_returns(true);
-}
-
-fn tsa_down_leaves_stamps_pending_until_it_returns(postgres: bool) {
+fn tsa_down_leaves_stamps_pending_until_it_returns(backend: Backend) {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = free.local_addr().unwrap().to_string();
     drop(free);
@@ -382,12 +388,8 @@ fn tsa_down_leaves_stamps_pending_until_it_returns(postgres: bool) {
         .ca_cert;
     let dir = scratch_dir();
     let data = dir.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("provenance", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "provenance", &data) else {
+        return;
     };
     let config = timestamp_config(dir.path(), &[format!("http://{addr}/tsr")], &ca);
     let (code, stdout, stderr) = run(&[
@@ -455,14 +457,19 @@ fn tsa_down_leaves_stamps_pending_until_it_returns(postgres: bool) {
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn a_bad_tsa_answer_is_refused_and_recorded() {
-    let Setup {
+on_both_backends!(a_bad_tsa_answer_is_refused_and_recorded);
+
+fn a_bad_tsa_answer_is_refused_and_recorded(backend: Backend) {
+    let Some(Setup {
         tsa: _tsa,
         dir: _dir,
         data,
         config,
-    } = Setup::with_tsa_url(|tsa| format!("{}/fault/wrong-imprint", tsa.base));
+        _db,
+    }) = Setup::with_tsa_url(backend, |tsa| format!("{}/fault/wrong-imprint", tsa.base))
+    else {
+        return;
+    };
     let work = run_json(
         &data,
         &[
@@ -514,18 +521,23 @@ fn bad_artifact_arguments_exit_2() {
     assert!(stderr.contains("not a zip"), "{stderr}");
 }
 
-#[test]
-fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
+on_both_backends!(the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head);
+
+fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head(backend: Backend) {
     if Command::new("pdftoppm").arg("-v").output().is_err() {
         eprintln!("note: pdftoppm is missing (apt-get install poppler-utils); skipping");
         return;
     }
-    let Setup {
+    let Some(Setup {
         tsa: _tsa,
         dir,
         data,
         config,
-    } = Setup::with_tsa_url(|tsa| tsa.url.clone());
+        _db,
+    }) = Setup::with_tsa_url(backend, |tsa| tsa.url.clone())
+    else {
+        return;
+    };
     let work = register_with_stages(&data, &config, &stage_files(dir.path()));
     let work_id = work["work_id"].as_str().unwrap();
     let head = run_json(&data, &["works", "show", work_id])["chain_head"]["hash"]
@@ -574,7 +586,7 @@ fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
         .expect("a rendered page");
     std::fs::copy(
         &page,
-        common::test_media_root().join("certificate-page1.png"),
+        common::test_media_root().join(format!("certificate-page1-{}.png", backend.name())),
     )
     .unwrap();
     let image = image::open(&page).unwrap().to_luma8();
@@ -589,17 +601,9 @@ fn the_certificate_pdf_renders_and_its_qr_code_names_the_chain_head() {
     assert!(content.contains(work_id), "{content}");
 }
 
-#[test]
-fn the_daemon_retries_pending_timestamps_when_the_tsa_returns_sqlite() {
-    the_daemon_retries_pending_timestamps_when_the_tsa_returns(false);
-}
+on_both_backends!(the_daemon_retries_pending_timestamps_when_the_tsa_returns);
 
-#[test]
-fn the_daemon_retries_pending_timestamps_when_the_tsa_returns_postgres() {
-    the_daemon_retries_pending_timestamps_when_the_tsa_returns(true);
-}
-
-fn the_daemon_retries_pending_timestamps_when_the_tsa_returns(postgres: bool) {
+fn the_daemon_retries_pending_timestamps_when_the_tsa_returns(backend: Backend) {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = free.local_addr().unwrap().to_string();
     drop(free);
@@ -608,12 +612,8 @@ fn the_daemon_retries_pending_timestamps_when_the_tsa_returns(postgres: bool) {
         .ca_cert;
     let dir = scratch_dir();
     let data = dir.path().join("data");
-    let _db = match postgres {
-        true => match common::postgres_for("provenance", &data) {
-            Some(db) => Some(db),
-            None => return,
-        },
-        false => None,
+    let Some(_db) = common::database_for(backend, "provenance", &data) else {
+        return;
     };
     let config = timestamp_config(dir.path(), &[format!("http://{addr}/tsr")], &ca);
     let mut text = std::fs::read_to_string(&config).unwrap();
