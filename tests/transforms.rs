@@ -6,7 +6,8 @@
 //! picture-in-picture, partial and embedded clips, frame rate, greyscale,
 //! rotation, a combination, a natural degraded copy, rotation metadata).
 //! Unrelated clips must match nothing; `works list/show/remove` are checked too.
-//! Tests skip (with a note) when ../shared/media is missing.
+//! Each runs on SQLite and on PostgreSQL. Tests skip (with a note) when
+//! ../shared/media is missing.
 
 mod common;
 
@@ -17,13 +18,14 @@ use serde_json::Value;
 
 use common::{
     ffmpeg, lavfi_clip, match_video, matches, path_str, probe_first_video_stream, run, run_json,
-    scratch_dir, transform, ENCODE,
+    scratch_dir, transform, Backend, ENCODE,
 };
 
 /// How far a reported segment boundary may be from the truth, in seconds.
 const TOLERANCE_S: f64 = 1.0;
 
 /// A registered reference video.
+#[derive(Clone)]
 struct Work {
     path: PathBuf,
     id: String,
@@ -31,24 +33,55 @@ struct Work {
     duration_s: f64,
 }
 
-/// The data dir that every test in this file matches against, with its works.
+/// The data dir that a test matches against, with its works.
 struct Registry {
     data_dir: PathBuf,
     bikes: Work,
     bunny: Work,
     carphone: Work,
+    /// On PostgreSQL: the test's data dir and database, holding a copy of
+    /// the works.
+    _own: Option<(
+        tempfile::TempDir,
+        reelguard::testkit::postgres::TestDatabase,
+    )>,
 }
 
-/// Registers the three reference videos once per test process (tests run in
-/// parallel and share the result). None when ../shared/media is missing.
-fn registry() -> Option<&'static Registry> {
-    static REGISTRY: OnceLock<Result<Registry, String>> = OnceLock::new();
+/// The works for a test on `backend`. The three reference videos are
+/// registered once per test process (tests run in parallel and share the
+/// result); the runs on SQLite match against that data dir, each run on
+/// PostgreSQL against a database of its own with the works copied in. None
+/// when ../shared/media is missing, or the run is on PostgreSQL and those
+/// runs are off.
+fn registry(backend: Backend) -> Option<Registry> {
+    static REFERENCES: OnceLock<Result<Registry, String>> = OnceLock::new();
     for name in ["bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4"] {
         common::shared_media(name)?;
     }
-    match REGISTRY.get_or_init(register_references) {
-        Ok(registry) => Some(registry),
+    let scratch = scratch_dir();
+    let data_dir = scratch.path().join("data");
+    let db = common::database_for(backend, "transforms", &data_dir)?;
+    let references = match REFERENCES.get_or_init(register_references) {
+        Ok(references) => references,
         Err(message) => panic!("registering the reference videos failed:\n{message}"),
+    };
+    let shared = Registry {
+        data_dir: references.data_dir.clone(),
+        bikes: references.bikes.clone(),
+        bunny: references.bunny.clone(),
+        carphone: references.carphone.clone(),
+        _own: None,
+    };
+    match db {
+        None => Some(shared),
+        Some(db) => {
+            common::copy_database(&references.data_dir, &data_dir);
+            Some(Registry {
+                data_dir,
+                _own: Some((scratch, db)),
+                ..shared
+            })
+        }
     }
 }
 
@@ -98,13 +131,15 @@ fn register_references() -> Result<Registry, String> {
         )?,
         carphone: register("carphone_pristine.mp4", "Carphone", "VQEG", 4.0)?,
         data_dir,
+        _own: None,
     })
 }
 
-/// Returns early from the calling test when the shared media is missing.
+/// The works for the calling test on `backend`; returns early from it when
+/// there are none (see [`registry`]).
 macro_rules! require_registry {
-    () => {
-        match registry() {
+    ($backend:expr) => {
+        match registry($backend) {
             Some(registry) => registry,
             None => return,
         }
@@ -208,15 +243,17 @@ fn probe_rotation(path: &Path) -> Option<i64> {
 
 // ---- one test per transformation family ------------------------------------
 
-#[test]
-fn reencode_crf36() {
-    let registry = require_registry!();
+on_both_backends!(reencode_crf36);
+
+fn reencode_crf36(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(registry, &registry.bikes, "crf36.mp4", &["-crf", "36"]);
 }
 
-#[test]
-fn downscale_360p() {
-    let registry = require_registry!();
+on_both_backends!(downscale_360p);
+
+fn downscale_360p(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bunny,
@@ -225,9 +262,10 @@ fn downscale_360p() {
     );
 }
 
-#[test]
-fn crop_10_percent_per_side() {
-    let registry = require_registry!();
+on_both_backends!(crop_10_percent_per_side);
+
+fn crop_10_percent_per_side(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bikes,
@@ -236,16 +274,18 @@ fn crop_10_percent_per_side() {
     );
 }
 
-#[test]
-fn mirror() {
-    let registry = require_registry!();
+on_both_backends!(mirror);
+
+fn mirror(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(registry, &registry.bikes, "hflip.mp4", &["-vf", "hflip"]);
 }
 
-#[test]
-fn letterbox_into_16_9() {
+on_both_backends!(letterbox_into_16_9);
+
+fn letterbox_into_16_9(backend: Backend) {
     // 640x272 (2.35:1) padded with black bars to 640x360.
-    let registry = require_registry!();
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bikes,
@@ -254,10 +294,11 @@ fn letterbox_into_16_9() {
     );
 }
 
-#[test]
-fn pillarbox_into_vertical_1080x1920() {
+on_both_backends!(pillarbox_into_vertical_1080x1920);
+
+fn pillarbox_into_vertical_1080x1920(backend: Backend) {
     // Seconds 2–5 of bikes, scaled to 1080 wide and centred in a 1080x1920 frame.
-    let registry = require_registry!();
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let copy = dir.path().join("vertical.mp4");
     transform(
@@ -276,8 +317,8 @@ fn pillarbox_into_vertical_1080x1920() {
 }
 
 /// Bikes played `speed` times as fast: the copy lasts `duration / speed`.
-fn expect_speed_copy_matches(speed: f64) {
-    let registry = require_registry!();
+fn expect_speed_copy_matches(backend: Backend, speed: f64) {
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let copy = dir.path().join(format!("speed-{speed}.mp4"));
     let filter = format!("setpts=PTS/{speed}");
@@ -292,19 +333,22 @@ fn expect_speed_copy_matches(speed: f64) {
     );
 }
 
-#[test]
-fn speed_0_9x() {
-    expect_speed_copy_matches(0.9);
+on_both_backends!(speed_0_9x);
+
+fn speed_0_9x(backend: Backend) {
+    expect_speed_copy_matches(backend, 0.9);
 }
 
-#[test]
-fn speed_1_1x() {
-    expect_speed_copy_matches(1.1);
+on_both_backends!(speed_1_1x);
+
+fn speed_1_1x(backend: Backend) {
+    expect_speed_copy_matches(backend, 1.1);
 }
 
-#[test]
-fn brightness_contrast_hue() {
-    let registry = require_registry!();
+on_both_backends!(brightness_contrast_hue);
+
+fn brightness_contrast_hue(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bunny,
@@ -316,10 +360,11 @@ fn brightness_contrast_hue() {
     );
 }
 
-#[test]
-fn box_overlay_near_corner() {
+on_both_backends!(box_overlay_near_corner);
+
+fn box_overlay_near_corner(backend: Backend) {
     // An opaque box covering about 15% of the frame (39% x 39%), near the top-left corner.
-    let registry = require_registry!();
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bunny,
@@ -331,9 +376,10 @@ fn box_overlay_near_corner() {
     );
 }
 
-#[test]
-fn noise() {
-    let registry = require_registry!();
+on_both_backends!(noise);
+
+fn noise(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bikes,
@@ -342,11 +388,12 @@ fn noise() {
     );
 }
 
-#[test]
-fn picture_in_picture() {
+on_both_backends!(picture_in_picture);
+
+fn picture_in_picture(backend: Backend) {
     // Big Buck Bunny at 50% (640x360) over a 1280x720 testsrc2 background, at an
     // off-grid position.
-    let registry = require_registry!();
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let copy = dir.path().join("pip.mp4");
     let mut args = vec![
@@ -365,19 +412,21 @@ fn picture_in_picture() {
     expect_whole_clip(registry, &copy, &registry.bunny);
 }
 
-#[test]
-fn partial_middle_30_percent() {
-    let registry = require_registry!();
+on_both_backends!(partial_middle_30_percent);
+
+fn partial_middle_30_percent(backend: Backend) {
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let copy = dir.path().join("partial.mp4");
     transform(&registry.bikes.path, &["-ss", "3.5", "-t", "3"], &copy);
     expect_segment(registry, &copy, &registry.bikes, (0.0, 3.0), (3.5, 6.5));
 }
 
-#[test]
-fn embedded_between_distractors() {
+on_both_backends!(embedded_between_distractors);
+
+fn embedded_between_distractors(backend: Backend) {
     // 4 s of testsrc2, then seconds 3–6 of bikes, then 3 s of life: 10 s in all.
-    let registry = require_registry!();
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let copy = dir.path().join("embedded.mp4");
     let mut args = vec![
@@ -411,15 +460,17 @@ fn embedded_between_distractors() {
     expect_segment(registry, &copy, &registry.bikes, (4.0, 7.0), (3.0, 6.0));
 }
 
-#[test]
-fn frame_rate_15fps() {
-    let registry = require_registry!();
+on_both_backends!(frame_rate_15fps);
+
+fn frame_rate_15fps(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(registry, &registry.bikes, "15fps.mp4", &["-vf", "fps=15"]);
 }
 
-#[test]
-fn greyscale() {
-    let registry = require_registry!();
+on_both_backends!(greyscale);
+
+fn greyscale(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bunny,
@@ -428,9 +479,10 @@ fn greyscale() {
     );
 }
 
-#[test]
-fn rotation_5_degrees() {
-    let registry = require_registry!();
+on_both_backends!(rotation_5_degrees);
+
+fn rotation_5_degrees(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bikes,
@@ -439,10 +491,11 @@ fn rotation_5_degrees() {
     );
 }
 
-#[test]
-fn combo_crop_mirror_box_crf36() {
+on_both_backends!(combo_crop_mirror_box_crf36);
+
+fn combo_crop_mirror_box_crf36(backend: Backend) {
     // Crop 8% per side, mirror, a box over ~15% of the frame, crf 36.
-    let registry = require_registry!();
+    let registry = &require_registry!(backend);
     expect_filtered_copy(
         registry,
         &registry.bikes,
@@ -457,21 +510,23 @@ fn combo_crop_mirror_box_crf36() {
     );
 }
 
-#[test]
-fn natural_degraded_copy_carphone() {
-    let registry = require_registry!();
+on_both_backends!(natural_degraded_copy_carphone);
+
+fn natural_degraded_copy_carphone(backend: Backend) {
+    let registry = &require_registry!(backend);
     let copy = require_media!("carphone_distorted.mp4");
     expect_whole_clip(registry, &copy, &registry.carphone);
 }
 
 // ---- rotation metadata (display matrix) -------------------------------------
 
+on_both_backends!(rotation_metadata_upright_copy);
+
 /// Bikes stored sideways (pixels turned 90° clockwise) with a display matrix
 /// that turns it back: it displays exactly like bikes, so a reader that honours
 /// the display matrix sees the registered work.
-#[test]
-fn rotation_metadata_upright_copy() {
-    let registry = require_registry!();
+fn rotation_metadata_upright_copy(backend: Backend) {
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let sideways = dir.path().join("sideways.mp4");
     transform(&registry.bikes.path, &["-vf", "transpose=clock"], &sideways);
@@ -493,11 +548,16 @@ fn rotation_metadata_upright_copy() {
     expect_whole_clip(registry, &copy, &registry.bikes);
 }
 
+on_both_backends!(rotation_metadata_registered_work);
+
 /// A work registered from a file with a display matrix is found in a copy with
 /// that rotation applied to the pixels (how a platform re-encodes it).
-#[test]
-fn rotation_metadata_registered_work() {
+fn rotation_metadata_registered_work(backend: Backend) {
     let bikes = require_media!("bikes.mp4");
+    let data_dir = scratch_dir();
+    let Some(_db) = common::database_for(backend, "transforms", data_dir.path()) else {
+        return;
+    };
     let dir = scratch_dir();
     let original = dir.path().join("rotate90-metadata.mp4");
     ffmpeg(&[
@@ -523,7 +583,6 @@ fn rotation_metadata_registered_work() {
     );
     assert_eq!(common::probe_video(&reencoded), (272, 640));
 
-    let data_dir = scratch_dir();
     let work = common::register(data_dir.path(), &original, "Bikes, rotated by metadata");
     let result = match_video(data_dir.path(), &reencoded);
     let found = matches(&result);
@@ -536,27 +595,30 @@ fn rotation_metadata_registered_work() {
 
 // ---- unrelated clips match nothing ------------------------------------------
 
-#[test]
-fn distractor_testsrc2() {
-    let registry = require_registry!();
+on_both_backends!(distractor_testsrc2);
+
+fn distractor_testsrc2(backend: Backend) {
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let clip = dir.path().join("testsrc2.mp4");
     lavfi_clip("testsrc2=size=640x360:rate=25", 5.0, &clip);
     expect_no_match(registry, &clip);
 }
 
-#[test]
-fn distractor_mandelbrot() {
-    let registry = require_registry!();
+on_both_backends!(distractor_mandelbrot);
+
+fn distractor_mandelbrot(backend: Backend) {
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let clip = dir.path().join("mandelbrot.mp4");
     lavfi_clip("mandelbrot=size=640x360:rate=25", 5.0, &clip);
     expect_no_match(registry, &clip);
 }
 
-#[test]
-fn distractor_life() {
-    let registry = require_registry!();
+on_both_backends!(distractor_life);
+
+fn distractor_life(backend: Backend) {
+    let registry = &require_registry!(backend);
     let dir = scratch_dir();
     let clip = dir.path().join("life.mp4");
     lavfi_clip(
@@ -567,29 +629,33 @@ fn distractor_life() {
     expect_no_match(registry, &clip);
 }
 
-#[test]
-fn distractor_shared_g1() {
-    let registry = require_registry!();
+on_both_backends!(distractor_shared_g1);
+
+fn distractor_shared_g1(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_no_match(registry, &require_media!("g1.avi"));
 }
 
-#[test]
-fn distractor_shared_force_constante() {
-    let registry = require_registry!();
+on_both_backends!(distractor_shared_force_constante);
+
+fn distractor_shared_force_constante(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_no_match(registry, &require_media!("Force_constante.avi"));
 }
 
-#[test]
-fn distractor_shared_effet_force_magnetique() {
-    let registry = require_registry!();
+on_both_backends!(distractor_shared_effet_force_magnetique);
+
+fn distractor_shared_effet_force_magnetique(backend: Backend) {
+    let registry = &require_registry!(backend);
     expect_no_match(registry, &require_media!("Effet_force_magnetique.ogv"));
 }
 
 // ---- works list / show / remove ---------------------------------------------
 
-#[test]
-fn works_list_shows_registered_works() {
-    let registry = require_registry!();
+on_both_backends!(works_list_shows_registered_works);
+
+fn works_list_shows_registered_works(backend: Backend) {
+    let registry = &require_registry!(backend);
     let listed = run_json(&registry.data_dir, &["works", "list"]);
     let works = listed["works"]
         .as_array()
@@ -617,9 +683,10 @@ fn works_list_shows_registered_works() {
     }
 }
 
-#[test]
-fn works_show_prints_the_work() {
-    let registry = require_registry!();
+on_both_backends!(works_show_prints_the_work);
+
+fn works_show_prints_the_work(backend: Backend) {
+    let registry = &require_registry!(backend);
     let work = &registry.bunny;
     let args = [
         "--data-dir",
@@ -658,14 +725,18 @@ fn works_show_prints_the_work() {
     );
 }
 
-#[test]
-fn works_remove_stops_matching() {
+on_both_backends!(works_remove_stops_matching);
+
+fn works_remove_stops_matching(backend: Backend) {
     // Its own data dir with one work, and an easy copy of it (a plain re-encode).
     let pristine = require_media!("carphone_pristine.mp4");
+    let data_dir = scratch_dir();
+    let Some(_db) = common::database_for(backend, "transforms", data_dir.path()) else {
+        return;
+    };
     let dir = scratch_dir();
     let copy = dir.path().join("carphone-reencoded.mp4");
     transform(&pristine, &["-crf", "28"], &copy);
-    let data_dir = scratch_dir();
     let work = common::register(data_dir.path(), &pristine, "Carphone");
     let work_id = work["work_id"].as_str().unwrap();
 
