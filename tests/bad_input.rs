@@ -1,24 +1,48 @@
 //! Bad input to `register` and `match`: missing, empty, non-video, truncated,
 //! audio-only, degenerate (1x1), oversized (16000x16000) files and directories.
 //! Each must be refused with exit code 2 and an error on stderr that names the
-//! file, never with a panic. None of these needs ../shared/media.
+//! file, never with a panic. `match` opens the database while it decodes, so
+//! each runs on SQLite and on PostgreSQL. None of these needs ../shared/media.
 
 mod common;
 
 use std::path::Path;
 
-use common::{ffmpeg, lavfi_clip, path_str, probe_video, run, scratch_dir, ENCODE};
+use common::{ffmpeg, lavfi_clip, path_str, probe_video, run, scratch_dir, Backend, ENCODE};
 
-/// Gives `path` to both `register` and `match` (each with an empty data dir) and
-/// checks that both refuse it properly.
-fn assert_rejected(path: &Path) {
+/// An empty data dir with its database on the test's backend.
+struct DataDir {
+    _db: Option<reelguard::testkit::postgres::TestDatabase>,
+    dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    /// None when the run is on PostgreSQL and those runs are off.
+    fn on(backend: Backend) -> Option<DataDir> {
+        let dir = scratch_dir();
+        let db = common::database_for(backend, "bad_input", dir.path())?;
+        Some(DataDir { _db: db, dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Two empty data dirs, one for `register` and one for `match`.
+fn empty_data_dirs(backend: Backend) -> Option<[DataDir; 2]> {
+    Some([DataDir::on(backend)?, DataDir::on(backend)?])
+}
+
+/// Gives `path` to both `register` and `match` (each with an empty data dir of
+/// `data_dirs`) and checks that both refuse it properly.
+fn assert_rejected(data_dirs: &[DataDir; 2], path: &Path) {
     let file_name = path
         .file_name()
         .expect("a file name")
         .to_string_lossy()
         .into_owned();
-    for command in ["register", "match"] {
-        let data_dir = scratch_dir();
+    for (command, data_dir) in ["register", "match"].into_iter().zip(data_dirs) {
         let mut args = vec![
             "--data-dir",
             path_str(data_dir.path()),
@@ -68,22 +92,34 @@ fn test_pattern_mp4(out: &Path, extra: &[&str]) {
     ffmpeg(&args);
 }
 
-#[test]
-fn missing_file() {
+on_both_backends!(missing_file);
+
+fn missing_file(backend: Backend) {
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
-    assert_rejected(&dir.path().join("does-not-exist.mp4"));
+    assert_rejected(&data_dirs, &dir.path().join("does-not-exist.mp4"));
 }
 
-#[test]
-fn zero_byte_file() {
+on_both_backends!(zero_byte_file);
+
+fn zero_byte_file(backend: Backend) {
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("empty.mp4");
     std::fs::write(&path, b"").unwrap();
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn text_file_named_mp4() {
+on_both_backends!(text_file_named_mp4);
+
+fn text_file_named_mp4(backend: Backend) {
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("notes.mp4");
     std::fs::write(
@@ -91,23 +127,31 @@ fn text_file_named_mp4() {
         "This is a text file, not a video.\nSecond line.\n".repeat(50),
     )
     .unwrap();
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn truncated_mp4() {
+on_both_backends!(truncated_mp4);
+
+fn truncated_mp4(backend: Backend) {
     // moov at the end (ffmpeg's default): the cut removes the index entirely.
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let whole = dir.path().join("whole.mp4");
     test_pattern_mp4(&whole, &[]);
     let path = dir.path().join("truncated.mp4");
     truncate_copy(&whole, 40, &path);
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn truncated_faststart_mp4() {
+on_both_backends!(truncated_faststart_mp4);
+
+fn truncated_faststart_mp4(backend: Backend) {
     // moov first: the container still opens, but most of the frames it lists are gone.
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let whole = dir.path().join("whole-faststart.mp4");
     test_pattern_mp4(&whole, &["-movflags", "+faststart"]);
@@ -118,11 +162,15 @@ fn truncated_faststart_mp4() {
         (320, 240),
         "the truncated faststart file still opens"
     );
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn audio_only_file() {
+on_both_backends!(audio_only_file);
+
+fn audio_only_file(backend: Backend) {
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("audio-only.mp4");
     ffmpeg(&[
@@ -134,11 +182,15 @@ fn audio_only_file() {
         "aac",
         path_str(&path),
     ]);
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn one_pixel_video() {
+on_both_backends!(one_pixel_video);
+
+fn one_pixel_video(backend: Backend) {
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("one-pixel.mp4");
     ffmpeg(&[
@@ -157,13 +209,17 @@ fn one_pixel_video() {
         path_str(&path),
     ]);
     assert_eq!(probe_video(&path), (1, 1));
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn oversized_video_is_refused_from_its_dimensions() {
+on_both_backends!(oversized_video_is_refused_from_its_dimensions);
+
+fn oversized_video_is_refused_from_its_dimensions(backend: Backend) {
     // A YUV4MPEG2 header announcing 16000x16000 followed by a few bytes: decoding
     // one frame would need 384 MB, so the reader must refuse it from the header.
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("huge.y4m");
     std::fs::write(
@@ -176,9 +232,11 @@ fn oversized_video_is_refused_from_its_dimensions() {
         (16000, 16000),
         "ffprobe reads the header as 16000x16000"
     );
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 
-    let data_dir = scratch_dir();
+    let Some(data_dir) = DataDir::on(backend) else {
+        return;
+    };
     let (_, _, stderr) = run(&[
         "--data-dir",
         path_str(data_dir.path()),
@@ -191,22 +249,29 @@ fn oversized_video_is_refused_from_its_dimensions() {
     );
 }
 
-#[test]
-fn directory_instead_of_file() {
+on_both_backends!(directory_instead_of_file);
+
+fn directory_instead_of_file(backend: Backend) {
+    let Some(data_dirs) = empty_data_dirs(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("clips");
     std::fs::create_dir(&path).unwrap();
-    assert_rejected(&path);
+    assert_rejected(&data_dirs, &path);
 }
 
-#[test]
-fn a_valid_clip_is_accepted() {
+on_both_backends!(a_valid_clip_is_accepted);
+
+fn a_valid_clip_is_accepted(backend: Backend) {
     // Control: the same kind of clip the bad cases start from is fine when whole,
     // so the cases above fail for the reason they test.
+    let Some(data_dir) = DataDir::on(backend) else {
+        return;
+    };
     let dir = scratch_dir();
     let path = dir.path().join("testsrc2.mp4");
     lavfi_clip("testsrc2=size=320x240:rate=25", 3.0, &path);
-    let data_dir = scratch_dir();
     let (code, stdout, stderr) = run(&[
         "--data-dir",
         path_str(data_dir.path()),
