@@ -21,7 +21,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::sources::config::SourceConfig;
+use crate::clock;
+use crate::domain::SourceOrigin;
+use crate::source_config::SourceConfig;
 use crate::store::Store;
 pub use pipeline::Pipeline;
 use scheduler::Scheduler;
@@ -87,42 +89,29 @@ impl DaemonConfig {
     }
 }
 
-/// Now, as stored (RFC 3339, UTC, milliseconds).
-pub fn now_string() -> String {
-    time_string(Utc::now())
-}
-
-pub fn time_string(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// This process's lease owner name: `pid:random`.
-pub fn owner_id() -> String {
-    format!("{}:{}", std::process::id(), uuid::Uuid::now_v7().simple())
-}
-
-/// Whether the process named in a lease owner is still running (this machine).
-pub(crate) fn owner_alive(owner: &str) -> bool {
-    match owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) => std::path::Path::new("/proc").join(pid.to_string()).exists(),
-        None => false,
-    }
+/// What the daemon reads of the configuration: its own section, matching,
+/// the review allowlist, and what alerts and evidence capture need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DaemonSettings {
+    pub daemon: DaemonConfig,
+    pub matching: crate::matcher::MatchConfig,
+    pub review: crate::evidence::ReviewConfig,
+    pub alerts: crate::alerts::AlertSettings,
+    pub capture: crate::evidence::CaptureSettings,
 }
 
 /// Makes the stored `[[sources]]` of the config file match the file.
 pub async fn sync_config_sources(store: &Store, sources: &[SourceConfig]) -> anyhow::Result<()> {
-    let now = now_string();
+    let now = clock::now();
     for source in sources {
-        store.upsert_source(source, "config", &now).await?;
+        store
+            .upsert_source(source, SourceOrigin::Config, now)
+            .await?;
     }
     for stored in store.list_sources().await? {
-        if stored.origin == "config" && !sources.iter().any(|s| s.name == stored.config.name) {
+        if stored.origin == SourceOrigin::Config
+            && !sources.iter().any(|s| s.name == stored.config.name)
+        {
             store.remove_source(&stored.config.name).await?;
         }
     }
@@ -132,7 +121,7 @@ pub async fn sync_config_sources(store: &Store, sources: &[SourceConfig]) -> any
 /// Releases leases of processes that are gone.
 pub async fn release_dead_leases(store: &Store) -> anyhow::Result<()> {
     let released = store
-        .release_leases(None, owner_alive, &now_string())
+        .release_leases(None, clock::owner_alive, clock::now())
         .await?;
     if released > 0 {
         tracing::info!(released, "released jobs of a process that stopped");
@@ -149,7 +138,7 @@ pub async fn run_workers(
     scans: Option<Vec<String>>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let owner = owner_id();
+    let owner = clock::owner_id();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..count {
         let pipeline = pipeline.clone();
@@ -179,7 +168,7 @@ pub async fn run_workers(
     }
     let released = pipeline
         .store
-        .release_leases(Some(&owner), |_| true, &now_string())
+        .release_leases(Some(&owner), |_| true, clock::now())
         .await?;
     if released > 0 {
         tracing::info!(released, "released unfinished jobs");
@@ -201,12 +190,7 @@ async fn worker(
         let now = Utc::now();
         let job = pipeline
             .store
-            .claim_job(
-                &owner,
-                &time_string(now + lease),
-                &time_string(now),
-                scans.as_deref(),
-            )
+            .claim_job(&owner, now + lease, now, scans.as_deref())
             .await?;
         let Some(job) = job else {
             tokio::select! {
@@ -229,8 +213,8 @@ async fn worker(
                 let period = (lease / 3).to_std().unwrap_or(Duration::from_secs(60));
                 loop {
                     tokio::time::sleep(period).await;
-                    let until = time_string(Utc::now() + lease);
-                    if !matches!(store.renew_lease(&id, &owner, &until).await, Ok(true)) {
+                    let until = Utc::now() + lease;
+                    if !matches!(store.renew_lease(&id, &owner, until).await, Ok(true)) {
                         break;
                     }
                 }
@@ -261,11 +245,15 @@ pub async fn run_daemon(
     ));
     let stamps = tokio::spawn(retry_pending_stamps(
         store.clone(),
-        pipeline.timestamp_config().clone(),
+        pipeline.settings().capture.timestamp.clone(),
         stop.clone(),
     ));
-    let outbox = crate::alerts::outbox::Outbox::new(store.clone(), pipeline.config().clone())
-        .with_captures(pipeline.data_dir());
+    let outbox = crate::alerts::outbox::Outbox::new(
+        store.clone(),
+        pipeline.settings().alerts.clone(),
+        pipeline.settings().capture.clone(),
+    )
+    .with_captures(pipeline.data_dir());
     let alerts = tokio::spawn({
         let stop = stop.clone();
         async move { outbox.run(stop).await }
@@ -285,15 +273,11 @@ pub async fn run_daemon(
         }
         for name in scheduler.due(now) {
             let scan = store
-                .enqueue_scan(
-                    &name,
-                    &time_string(now),
-                    pipeline.daemon_config().max_attempts.into(),
-                )
+                .enqueue_scan(&name, now, pipeline.daemon_config().max_attempts.into())
                 .await?;
             tracing::info!(source = %name, scan = %scan, "scan queued");
-            let next = scheduler.next_of(&name).map(time_string);
-            store.set_next_run(&name, next.as_deref()).await?;
+            let next = scheduler.next_of(&name);
+            store.set_next_run(&name, next).await?;
         }
         let wake = scheduler
             .next_wake()
@@ -361,17 +345,14 @@ async fn reload_sources(
     let names: Vec<String> = sources.iter().map(|s| s.config.name.clone()).collect();
     scheduler.retain(&names);
     for source in sources {
-        let last = source.last_run_at.as_deref().and_then(parse_time);
-        let next = source.next_run_at.as_deref().and_then(parse_time);
+        let (last, next) = (source.last_run_at, source.next_run_at);
         if let Err(e) = scheduler.upsert(&source.config, last, next, now) {
             tracing::error!(source = %source.config.name, "not scheduled: {e:#}");
             continue;
         }
-        let planned = scheduler.next_of(&source.config.name).map(time_string);
+        let planned = scheduler.next_of(&source.config.name);
         if planned != source.next_run_at {
-            store
-                .set_next_run(&source.config.name, planned.as_deref())
-                .await?;
+            store.set_next_run(&source.config.name, planned).await?;
         }
     }
     Ok(())
