@@ -35,17 +35,41 @@ pub fn after(now: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
     now + chrono::Duration::milliseconds((seconds.max(0.0) * 1000.0) as i64)
 }
 
-/// This process's lease owner name: `pid:random`.
-pub fn owner_id() -> String {
-    format!("{}:{}", std::process::id(), uuid::Uuid::now_v7().simple())
+/// This machine's name (`/proc/sys/kernel/hostname`), or `localhost`.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty() && !name.contains(':'))
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// Whether the process named in a lease owner is still running on this
-/// machine (an owner that names no process is not).
+/// This process's lease owner name: `host:pid:random`.
+pub fn owner_id() -> String {
+    format!(
+        "{}:{}:{}",
+        host_name(),
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    )
+}
+
+/// Whether the process named in a lease owner may still be running: false
+/// only for an owner of this machine whose process is gone (or that names
+/// no process). A process of another machine cannot be seen from here; its
+/// leases are taken over when they expire. Owners written before hosts
+/// were named (`pid:random`) are read as this machine's.
 pub fn owner_alive(owner: &str) -> bool {
-    match owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) => std::path::Path::new("/proc").join(pid.to_string()).exists(),
-        None => false,
+    let parts: Vec<&str> = owner.split(':').collect();
+    let pid = match parts.as_slice() {
+        [pid, _] => pid,
+        [host, pid, _] if *host == host_name() => pid,
+        [_, _, _] => return true,
+        _ => return false,
+    };
+    match pid.parse::<u32>() {
+        Ok(pid) => std::path::Path::new("/proc").join(pid.to_string()).exists(),
+        Err(_) => false,
     }
 }
 
@@ -68,5 +92,8 @@ mod tests {
     fn this_process_is_alive_and_a_name_without_a_pid_is_not() {
         assert!(owner_alive(&owner_id()));
         assert!(!owner_alive("nobody"));
+        assert!(!owner_alive(&format!("{}:4294967295:x", host_name())));
+        assert!(owner_alive("another-host:1:x"), "judged by its lease");
+        assert!(owner_alive(&format!("{}:x", std::process::id())));
     }
 }

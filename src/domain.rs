@@ -109,6 +109,34 @@ named_enum!(
     }
 );
 
+impl JobKind {
+    /// The node role that runs jobs of this kind.
+    pub fn role(self) -> Role {
+        match self {
+            JobKind::Scan => Role::Scan,
+            JobKind::Candidate => Role::Candidate,
+            JobKind::Capture => Role::Capture,
+        }
+    }
+}
+
+named_enum!(
+    /// What a daemon node does (`[daemon] roles`, default all): the job kinds
+    /// its workers take, delivering alerts, and standing for the scheduler.
+    Role, "node role" {
+        /// Scan jobs: listing sources.
+        Scan = "scan",
+        /// Candidate jobs: download, fingerprint, match.
+        Candidate = "candidate",
+        /// Capture jobs: evidence (Chromium).
+        Capture = "capture",
+        /// Delivering the alert outbox.
+        Alerts = "alerts",
+        /// Firing cron schedules, when this node holds the scheduler lease.
+        Scheduler = "scheduler",
+    }
+);
+
 named_enum!(
     /// Where a job is in the queue.
     JobState, "job state" {

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Utc};
 use reelguard::domain::{CandidateStatus, JobState};
-use reelguard::store::{AlertPlan, NewCandidate, Store};
+use reelguard::store::{AlertPlan, JobFilter, NewCandidate, Store};
 
 const JOBS: usize = 500;
 const WORKERS: usize = 4;
@@ -34,7 +34,7 @@ async fn queue_jobs(url: &str) {
     let store = Store::open(url).await.unwrap();
     let scan_id = store.enqueue_scan("s", now(), 3).await.unwrap();
     let job = store
-        .claim_job("setup", lease_until(), now(), None)
+        .claim_job("setup", lease_until(), now(), &JobFilter::all())
         .await
         .unwrap()
         .unwrap();
@@ -63,7 +63,7 @@ fn claim_worker() {
     runtime().block_on(async {
         let store = Store::open(&url).await.unwrap();
         while let Some(job) = store
-            .claim_job(&owner, lease_until(), now(), None)
+            .claim_job(&owner, lease_until(), now(), &JobFilter::all())
             .await
             .unwrap()
         {

@@ -72,7 +72,7 @@ pub async fn run(context: &Context, args: ScanArgs) -> anyhow::Result<()> {
     let workers = tokio::spawn(daemon::run_workers(
         pipeline.clone(),
         pipeline.daemon_config().workers,
-        Some(scan_ids.clone()),
+        crate::store::JobFilter::of_scans(&scan_ids),
         stop_rx,
     ));
     let progress = Progress::new(!args.json && std::io::stderr().is_terminal());

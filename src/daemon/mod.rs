@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::clock;
-use crate::domain::SourceOrigin;
+use crate::domain::{JobKind, Named, Role, SourceOrigin};
 use crate::source_config::SourceConfig;
-use crate::store::Store;
+use crate::store::{JobFilter, Node, Store};
 pub use pipeline::Pipeline;
 use scheduler::Scheduler;
 
@@ -56,6 +56,9 @@ pub struct DaemonConfig {
     pub shutdown_grace_s: u64,
     /// Attempts at a job before it is given up (a job whose process keeps dying).
     pub max_attempts: u32,
+    /// What this node does (default: everything). On PostgreSQL several
+    /// nodes share the work; e.g. `["capture"]` for the machine with Chromium.
+    pub roles: Vec<Role>,
 }
 
 impl Default for DaemonConfig {
@@ -67,12 +70,32 @@ impl Default for DaemonConfig {
             lease_s: 300,
             shutdown_grace_s: 30,
             max_attempts: 3,
+            roles: Role::ALL.to_vec(),
         }
     }
 }
 
 impl DaemonConfig {
+    /// The job kinds this node's workers take.
+    pub fn job_kinds(&self) -> Vec<JobKind> {
+        JobKind::ALL
+            .iter()
+            .copied()
+            .filter(|kind| self.roles.contains(&kind.role()))
+            .collect()
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.roles.is_empty() {
+            anyhow::bail!(
+                "daemon.roles = []: give at least one of {}",
+                Role::ALL
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if self.workers == 0 || self.workers > 64 {
             anyhow::bail!("daemon.workers = {}: must be 1 to 64", self.workers);
         }
@@ -118,6 +141,9 @@ pub async fn sync_config_sources(store: &Store, sources: &[SourceConfig]) -> any
     Ok(())
 }
 
+/// The lease the node that fires cron schedules holds.
+pub const SCHEDULER_LEASE: &str = "scheduler";
+
 /// Releases leases of processes that are gone.
 pub async fn release_dead_leases(store: &Store) -> anyhow::Result<()> {
     let released = store
@@ -126,26 +152,32 @@ pub async fn release_dead_leases(store: &Store) -> anyhow::Result<()> {
     if released > 0 {
         tracing::info!(released, "released jobs of a process that stopped");
     }
+    if let Some(holder) = store.lease_holder(SCHEDULER_LEASE).await? {
+        if !clock::owner_alive(&holder.owner) {
+            store.release_lease(SCHEDULER_LEASE, &holder.owner).await?;
+            tracing::info!(owner = %holder.owner, "released the scheduler lease of a process that stopped");
+        }
+    }
     Ok(())
 }
 
-/// Runs `count` workers until `stop` turns true; each takes jobs (only of
-/// `scans` when given) and runs them. Returns when all workers are done or
+/// Runs `count` workers until `stop` turns true; each takes the jobs
+/// `filter` lets through and runs them. Returns when all workers are done or
 /// the grace period after the stop ran out, with the jobs left released.
 pub async fn run_workers(
     pipeline: Arc<Pipeline>,
     count: usize,
-    scans: Option<Vec<String>>,
+    filter: JobFilter,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let owner = clock::owner_id();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..count {
         let pipeline = pipeline.clone();
-        let scans = scans.clone();
+        let filter = filter.clone();
         let stop = stop.clone();
         let owner = owner.clone();
-        tasks.spawn(async move { worker(pipeline, owner, scans, stop).await });
+        tasks.spawn(async move { worker(pipeline, owner, filter, stop).await });
     }
     let mut stopped = stop.clone();
     let grace = Duration::from_secs(pipeline.daemon_config().shutdown_grace_s);
@@ -179,7 +211,7 @@ pub async fn run_workers(
 async fn worker(
     pipeline: Arc<Pipeline>,
     owner: String,
-    scans: Option<Vec<String>>,
+    filter: JobFilter,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let lease = chrono::Duration::seconds(pipeline.daemon_config().lease_s as i64);
@@ -190,7 +222,7 @@ async fn worker(
         let now = Utc::now();
         let job = pipeline
             .store
-            .claim_job(&owner, now + lease, now, scans.as_deref())
+            .claim_job(&owner, now + lease, now, &filter)
             .await?;
         let Some(job) = job else {
             tokio::select! {
@@ -240,7 +272,10 @@ pub async fn run_daemon(
     let workers = tokio::spawn(run_workers(
         pipeline.clone(),
         pipeline.daemon_config().workers,
-        None,
+        JobFilter {
+            kinds: pipeline.daemon_config().job_kinds(),
+            scans: None,
+        },
         stop.clone(),
     ));
     let stamps = tokio::spawn(retry_pending_stamps(
@@ -254,24 +289,63 @@ pub async fn run_daemon(
         pipeline.settings().capture.clone(),
     )
     .with_captures(pipeline.data_dir());
+    let delivers_alerts = pipeline.daemon_config().roles.contains(&Role::Alerts);
     let alerts = tokio::spawn({
         let stop = stop.clone();
-        async move { outbox.run(stop).await }
+        async move {
+            match delivers_alerts {
+                true => outbox.run(stop).await,
+                false => Ok(()),
+            }
+        }
     });
+    let config = pipeline.daemon_config();
+    let node = Node {
+        id: clock::owner_id(),
+        host: clock::host_name(),
+        roles: config
+            .roles
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: clock::now(),
+        last_seen: clock::now(),
+    };
+    let lease = chrono::Duration::seconds(config.lease_s as i64);
     let mut scheduler = Scheduler::new();
     let mut stop_signal = stop.clone();
     let mut last_reload: Option<std::time::Instant> = None;
-    tracing::info!(workers = pipeline.daemon_config().workers, "daemon started");
+    let mut last_heartbeat: Option<std::time::Instant> = None;
+    let mut scheduling = false;
+    tracing::info!(workers = config.workers, node = %node.id, roles = %node.roles, "daemon started");
     loop {
         if *stop_signal.borrow() {
             break;
         }
         let now = Utc::now();
-        if last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+        if last_heartbeat.is_none_or(|t| t.elapsed() >= (lease / 3).to_std().unwrap_or_default()) {
+            store.heartbeat(&node, now).await?;
+            last_heartbeat = Some(std::time::Instant::now());
+        }
+        // One node at a time fires the schedules: the one that holds the
+        // scheduler lease (renewed here every second or so; taken over by
+        // another node once it expires).
+        let holds = config.roles.contains(&Role::Scheduler)
+            && store
+                .hold_lease(SCHEDULER_LEASE, &node.id, now + lease, now)
+                .await?;
+        if holds != scheduling {
+            tracing::info!(node = %node.id, "{}", if holds { "this node fires the schedules" } else { "another node fires the schedules" });
+            scheduling = holds;
+            last_reload = None;
+        }
+        if holds && last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
             reload_sources(&store, &mut scheduler, now).await?;
             last_reload = Some(std::time::Instant::now());
         }
-        for name in scheduler.due(now) {
+        for name in scheduler.due(now).into_iter().filter(|_| holds) {
             let scan = store
                 .enqueue_scan(&name, now, pipeline.daemon_config().max_attempts.into())
                 .await?;
@@ -294,7 +368,11 @@ pub async fn run_daemon(
         }
     }
     tracing::info!("stopping: finishing running jobs");
+    if scheduling {
+        store.release_lease(SCHEDULER_LEASE, &node.id).await?;
+    }
     workers.await??;
+    store.remove_node(&node.id).await?;
     stamps.await?;
     alerts.await??;
     tracing::info!("daemon stopped");

@@ -431,6 +431,7 @@ pub(super) async fn finish_scan_if_complete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::JobFilter;
 
     fn candidate(url: &str) -> NewCandidate {
         NewCandidate {
@@ -474,13 +475,21 @@ mod tests {
             "one active scan per source"
         );
 
-        let scan_job = store.claim_job("a", t1, t0, None).await.unwrap().unwrap();
+        let scan_job = store
+            .claim_job("a", t1, t0, &JobFilter::all())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (scan_job.kind, scan_job.subject.as_str()),
             (JobKind::Scan, "s")
         );
         assert!(
-            store.claim_job("b", t1, t0, None).await.unwrap().is_none(),
+            store
+                .claim_job("b", t1, t0, &JobFilter::all())
+                .await
+                .unwrap()
+                .is_none(),
             "leased"
         );
         let listed = [candidate("u1"), candidate("u2")];
@@ -494,7 +503,12 @@ mod tests {
         // The same uploads again: no new candidate, no new job.
         let again = store.enqueue_scan("s", t0, 3).await.unwrap();
         let job = store
-            .claim_job("a", t1, t0, Some(std::slice::from_ref(&again)))
+            .claim_job(
+                "a",
+                t1,
+                t0,
+                &JobFilter::of_scans(std::slice::from_ref(&again)),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -511,20 +525,25 @@ mod tests {
         );
 
         let first = store
-            .claim_job("a", t1, t0, Some(std::slice::from_ref(&scan_id)))
+            .claim_job(
+                "a",
+                t1,
+                t0,
+                &JobFilter::of_scans(std::slice::from_ref(&scan_id)),
+            )
             .await
             .unwrap()
             .unwrap();
         assert_eq!(first.kind, JobKind::Candidate);
         // Owner "a" dies; after the lease expires "b" takes the job over.
         let second = store
-            .claim_job("b", later, t0, None)
+            .claim_job("b", later, t0, &JobFilter::all())
             .await
             .unwrap()
             .unwrap();
         assert_ne!(second.id, first.id, "the other candidate");
         let taken = store
-            .claim_job("b", later, t2, None)
+            .claim_job("b", later, t2, &JobFilter::all())
             .await
             .unwrap()
             .unwrap();
@@ -536,7 +555,7 @@ mod tests {
             2
         );
         let retaken = store
-            .claim_job("c", later, t1, None)
+            .claim_job("c", later, t1, &JobFilter::all())
             .await
             .unwrap()
             .unwrap();
@@ -549,7 +568,7 @@ mod tests {
             1
         );
         let retaken = store
-            .claim_job("d", later, t1, None)
+            .claim_job("d", later, t1, &JobFilter::all())
             .await
             .unwrap()
             .unwrap();
@@ -574,7 +593,7 @@ mod tests {
             ScanStatus::Processing
         );
         let last = store
-            .claim_job("d", later, t1, None)
+            .claim_job("d", later, t1, &JobFilter::all())
             .await
             .unwrap()
             .unwrap();
@@ -595,7 +614,7 @@ mod tests {
             Some(retaken.subject.clone())
         );
         assert!(store
-            .claim_job("e", later, later, None)
+            .claim_job("e", later, later, &JobFilter::all())
             .await
             .unwrap()
             .is_none());

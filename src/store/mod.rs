@@ -7,6 +7,7 @@
 
 mod alerts;
 mod artifacts;
+mod cluster;
 mod codec;
 mod copy;
 mod evidence;
@@ -23,11 +24,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 pub use alerts::{AlertPlan, AlertRecord};
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
+pub use cluster::{LeaseHolder, Node, QueueDepth};
 pub use copy::TableCopy;
 pub use evidence::{CaptureOutcome, CaptureRecord, CapturedFile, StatusChange};
 pub use jobs::{Candidate, NewCandidate, Scan};
 pub use matches::{MatchRecord, NewMatch};
-pub use queue::{job_id, Job};
+pub use queue::{job_id, Job, JobFilter};
 pub use sources::{StoredSource, Validators};
 pub use works::{StoredFingerprint, Work};
 

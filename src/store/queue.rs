@@ -27,6 +27,33 @@ pub struct Job {
     pub max_attempts: i64,
 }
 
+/// Which jobs a claim may take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobFilter {
+    /// Only jobs of these kinds (a node's roles).
+    pub kinds: Vec<JobKind>,
+    /// Only jobs of these scans (`reelguard scan` runs its own).
+    pub scans: Option<Vec<String>>,
+}
+
+impl JobFilter {
+    /// Any job of a kind this binary knows.
+    pub fn all() -> JobFilter {
+        JobFilter {
+            kinds: JobKind::ALL.to_vec(),
+            scans: None,
+        }
+    }
+
+    /// Any job of the given scans.
+    pub fn of_scans(scans: &[String]) -> JobFilter {
+        JobFilter {
+            scans: Some(scans.to_vec()),
+            ..JobFilter::all()
+        }
+    }
+}
+
 /// The id of the job of `kind` for `subject`: one such job per subject.
 pub fn job_id(kind: JobKind, subject: &str) -> String {
     format!("{kind}:{subject}")
@@ -109,15 +136,19 @@ pub(super) async fn requeue(
 
 impl Store {
     /// Leases the next ready job (queued and due, or running with an expired
-    /// lease), optionally only jobs of the given scans.
+    /// lease) that `filter` lets through.
     pub async fn claim_job(
         &self,
         owner: &str,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
-        scans: Option<&[String]>,
+        filter: &JobFilter,
     ) -> Result<Option<Job>, StoreError> {
-        let kinds = JobKind::ALL;
+        let kinds = &filter.kinds;
+        let scans = filter.scans.as_deref();
+        if kinds.is_empty() {
+            return Ok(None);
+        }
         let first_kind = 6;
         let first_scan = first_kind + kinds.len();
         let placeholders = |from: usize, count: usize| {
@@ -153,7 +184,7 @@ impl Store {
             .bind(time(lease_until))
             .bind(time(now))
             .bind(JobState::Queued);
-        for kind in kinds {
+        for kind in kinds.iter() {
             query = query.bind(*kind);
         }
         for id in scans.unwrap_or(&[]) {
@@ -281,7 +312,7 @@ mod tests {
         .unwrap();
         let later = crate::clock::after(now, 60.0);
         assert!(store
-            .claim_job("a", later, later, None)
+            .claim_job("a", later, later, &JobFilter::all())
             .await
             .unwrap()
             .is_none());
@@ -291,7 +322,7 @@ mod tests {
             .unwrap();
         drop(conn);
         let job = store
-            .claim_job("a", later, later, None)
+            .claim_job("a", later, later, &JobFilter::all())
             .await
             .unwrap()
             .unwrap();
