@@ -11,20 +11,11 @@ use serde::Deserialize;
 
 use crate::alerts::{AlertsConfig, SmtpConfig};
 use crate::daemon::DaemonConfig;
+use crate::domain::OwnerConfig;
 use crate::matcher::MatchConfig;
 use crate::media::DecodeLimits;
-use crate::sources::config::SourceConfig;
+use crate::source_config::SourceConfig;
 use crate::timestamp::TimestampConfig;
-
-/// Who claims the works: fills notices and certificates.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OwnerConfig {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -144,7 +135,7 @@ impl Config {
             }
         }
         self.daemon.validate()?;
-        crate::alerts::validate(self)?;
+        crate::alerts::validate(&self.alert_settings())?;
         if let Some(url) = &self.database_url {
             if crate::store::Backend::of_url(url).is_none() {
                 bail!(
@@ -154,6 +145,37 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The sections alerting reads.
+    pub fn alert_settings(&self) -> crate::alerts::AlertSettings {
+        crate::alerts::AlertSettings {
+            smtp: self.smtp.clone(),
+            alerts: self.alerts.clone(),
+            owner: self.owner.clone(),
+        }
+    }
+
+    /// The sections evidence capture and export read.
+    pub fn capture_settings(&self) -> crate::evidence::CaptureSettings {
+        crate::evidence::CaptureSettings {
+            evidence: self.evidence.clone(),
+            timestamp: self.timestamp.clone(),
+            limits: self.limits.clone(),
+            owner: self.owner.clone(),
+            media_dir: self.daemon.media_dir.clone(),
+        }
+    }
+
+    /// The sections the daemon (and `scan`, which runs its pipeline) reads.
+    pub fn daemon_settings(&self) -> crate::daemon::DaemonSettings {
+        crate::daemon::DaemonSettings {
+            daemon: self.daemon.clone(),
+            matching: self.matching.clone(),
+            review: self.review.clone(),
+            alerts: self.alert_settings(),
+            capture: self.capture_settings(),
+        }
     }
 
     /// The data directory: the flag or environment value, else the config
@@ -205,7 +227,7 @@ mod tests {
         config.validate().expect("example source is valid");
         let mut expected = SourceConfig::new(
             "my-feed",
-            crate::sources::config::SourceKind::Feed,
+            crate::source_config::SourceKind::Feed,
             "https://videos.example.com/feed.xml",
         );
         expected.proxy = Some("socks5h://127.0.0.1:1080".into());

@@ -83,35 +83,36 @@ pub struct Catalog {
 
 impl Catalog {
     pub async fn load(store: &Store, config: &MatchConfig) -> Result<Catalog, StoreError> {
-        let stored = store.load_fingerprints().await?;
         let mut builder = IndexBuilder::new();
-        builder.reserve(stored.iter().map(|(_, s)| s.fingerprint.stored_len()).sum());
-        let mut works = Vec::with_capacity(stored.len());
+        builder.reserve(store.stored_hash_count().await?);
+        let mut works = Vec::new();
         let mut stale = Vec::new();
-        for (work, stored) in stored {
-            if stored.algorithm != ALGORITHM && stored.algorithm != MAIN_ONLY_ALGORITHM {
-                stale.push(work);
-                continue;
-            }
-            let fingerprint = &stored.fingerprint;
-            let owner = works.len();
-            let main = TrackSpec {
-                owner,
-                track: Track::Main,
-                sample_rate: fingerprint.sample_rate,
-                duration_s: work.duration_s,
-            };
-            builder.add_track(&main, &fingerprint.frames, config.min_quality);
-            for region in &fingerprint.regions {
-                let spec = TrackSpec {
-                    track: region.region.track(),
-                    sample_rate: fingerprint.region_sample_rate(),
-                    ..main
+        store
+            .each_fingerprint(|work, stored| {
+                if stored.algorithm != ALGORITHM && stored.algorithm != MAIN_ONLY_ALGORITHM {
+                    stale.push(work);
+                    return;
+                }
+                let fingerprint = &stored.fingerprint;
+                let owner = works.len();
+                let main = TrackSpec {
+                    owner,
+                    track: Track::Main,
+                    sample_rate: fingerprint.sample_rate,
+                    duration_s: work.duration_s,
                 };
-                builder.add_track(&spec, &region.frames, config.min_quality);
-            }
-            works.push(work);
-        }
+                builder.add_track(&main, &fingerprint.frames, config.min_quality);
+                for region in &fingerprint.regions {
+                    let spec = TrackSpec {
+                        track: region.region.track(),
+                        sample_rate: fingerprint.region_sample_rate(),
+                        ..main
+                    };
+                    builder.add_track(&spec, &region.frames, config.min_quality);
+                }
+                works.push(work);
+            })
+            .await?;
         Ok(Catalog {
             index: builder.build(),
             works,

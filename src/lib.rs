@@ -2,6 +2,9 @@
 //! take them down.
 //!
 //! # Layout
+//! - [`domain`], [`clock`], [`crontab`], [`chain`], [`source_config`]: leaf
+//!   modules every layer shares (typed statuses, stored times and leases,
+//!   cron schedules, the artifact hash chain, a source's settings).
 //! - [`fingerprint`], [`index`], [`matcher`]: the matching engine. Pure code:
 //!   frames in, hashes out; hashes in, matches out. No I/O, no clock.
 //! - [`media`]: decoding with FFmpeg into small greyscale samples (the only
@@ -22,9 +25,13 @@
 //! - [`cli`]: the `reelguard` command line.
 
 pub mod alerts;
+pub mod chain;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod crontab;
 pub mod daemon;
+pub mod domain;
 pub mod engine;
 pub mod evidence;
 pub mod fingerprint;
@@ -32,6 +39,7 @@ pub mod index;
 pub mod matcher;
 pub mod media;
 pub mod provenance;
+pub mod source_config;
 pub mod sources;
 pub mod store;
 pub mod testkit;

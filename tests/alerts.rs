@@ -25,8 +25,9 @@ use serde_json::Value;
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
 use common::{path_str, run_with_env, scratch_dir, transform, Backend};
 use reelguard::alerts::{
-    email, webhook, MatchAlert, Security, Segment, SmtpConfig, WebhookConfig, WebhookKind,
+    email, webhook, MatchAlert, Security, SmtpConfig, WebhookConfig, WebhookKind,
 };
+use reelguard::domain::{AlertState, CandidateStatus, StoredSegment};
 use reelguard::testkit::smtp_sink::{SinkTls, SmtpSink};
 use reelguard::testkit::tls::TestCertificates;
 
@@ -181,15 +182,17 @@ fn sample_alert(id: &str) -> MatchAlert {
         platform: "youtube".into(),
         uploader: "copy<cat>".into(),
         upload_title: "Bikes (reupload)".into(),
-        published_at: Some("2026-11-20T08:00:00Z".into()),
-        found_at: "2026-11-25T10:00:00.000Z".into(),
+        published_at: reelguard::clock::parse("2026-11-20T08:00:00Z"),
+        found_at: reelguard::clock::parse("2026-11-25T10:00:00.000Z").unwrap(),
         score: 0.875,
-        segments: vec![Segment {
+        segments: vec![StoredSegment {
             query_start_s: 3.0,
             query_end_s: 13.0,
             work_start_s: 0.0,
             work_end_s: 10.0,
             score: 0.875,
+            matched_frames: 20,
+            speed: 1.0,
         }],
         frame_png: None,
         bundle: Err("the evidence capture is pending".into()),
@@ -787,7 +790,7 @@ fn each_match_is_emailed_once_and_a_second_scan_sends_nothing(backend: Backend) 
     assert_evidence_attached(&sink.messages(), &matches, &data);
     assert_eq!(alerts.len(), 4, "an email and a webhook per match");
     for a in &alerts {
-        assert_eq!(a.state, "delivered", "{a:?}");
+        assert_eq!(a.state, AlertState::Delivered, "{a:?}");
         assert_eq!(a.attempts, 1);
         let answer = a.server_response.as_deref().unwrap();
         match a.channel.as_str() {
@@ -853,9 +856,9 @@ fn a_digest_gathers_the_matches_in_one_message(backend: Backend) {
     assert_eq!(alerts.len(), 2);
     assert!(alerts
         .iter()
-        .all(|a| a.state == "queued" && a.batch == alerts[0].batch));
+        .all(|a| a.state == AlertState::Queued && a.batch == alerts[0].batch));
     assert!(
-        alerts[0].due_at.ends_with("-01-01T01:00:00.000Z"),
+        reelguard::clock::stored(alerts[0].due_at).ends_with("-01-01T01:00:00.000Z"),
         "{}",
         alerts[0].due_at
     );
@@ -878,7 +881,10 @@ fn a_digest_gathers_the_matches_in_one_message(backend: Backend) {
         );
     }
     let (_, alerts) = stored(&data);
-    assert!(alerts.iter().all(|a| a.state == "delivered"), "{alerts:?}");
+    assert!(
+        alerts.iter().all(|a| a.state == AlertState::Delivered),
+        "{alerts:?}"
+    );
     rg(&data, &config, &["alerts", "send", "--flush-digests"]);
     assert_eq!(sink.messages().len(), 1);
 }
@@ -900,7 +906,7 @@ fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back(backend: Backend)
     let (_, alerts) = stored(&data);
     assert_eq!(alerts.len(), 2);
     for a in &alerts {
-        assert_eq!(a.state, "queued");
+        assert_eq!(a.state, AlertState::Queued);
         assert!(a.last_error.as_deref().unwrap().contains("451"), "{a:?}");
     }
 
@@ -909,7 +915,7 @@ fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back(backend: Backend)
     rg(&data, &config, &["alerts", "send"]);
     let (_, alerts) = stored(&data);
     for a in &alerts {
-        assert_eq!(a.state, "queued");
+        assert_eq!(a.state, AlertState::Queued);
         assert_eq!(a.attempts, 2);
         assert!(
             !a.last_error.as_deref().unwrap().contains("451"),
@@ -926,7 +932,7 @@ fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back(backend: Backend)
     assert!(
         alerts
             .iter()
-            .all(|a| a.state == "delivered" && a.attempts == 3),
+            .all(|a| a.state == AlertState::Delivered && a.attempts == 3),
         "{alerts:?}"
     );
     assert_one_message_per_match(&sink.messages(), &matches);
@@ -976,7 +982,7 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart(backend: Backen
     daemon.wait().unwrap();
     let (_, alerts) = stored(&data);
     assert!(
-        alerts.iter().any(|a| a.state == "sending"),
+        alerts.iter().any(|a| a.state == AlertState::Sending),
         "killed mid-send: {alerts:?}"
     );
     std::thread::sleep(Duration::from_secs(4));
@@ -991,10 +997,10 @@ fn daemon_killed_mid_send_delivers_each_alert_once_after_restart(backend: Backen
         let (matches, alerts) = stored(&data);
         let candidates = with_store(&data, async |s| s.list_candidates().await.unwrap());
         candidates.len() == UPLOADS.len()
-            && candidates.iter().all(|c| c.status == "done")
+            && candidates.iter().all(|c| c.status == CandidateStatus::Done)
             && matches.len() == 2
             && alerts.len() == 2
-            && alerts.iter().all(|a| a.state == "delivered")
+            && alerts.iter().all(|a| a.state == AlertState::Delivered)
     });
     // Give a duplicate every chance to show up before stopping.
     std::thread::sleep(Duration::from_secs(2));
@@ -1037,7 +1043,7 @@ fn alerts_that_used_up_their_attempts_go_out_after_retry_failed(backend: Backend
     rg(&data, &config, &["alerts", "send"]);
     let (_, alerts) = stored(&data);
     for a in &alerts {
-        assert_eq!(a.state, "failed", "{a:?}");
+        assert_eq!(a.state, AlertState::Failed, "{a:?}");
         assert!(a.last_error.as_deref().unwrap().contains("554"), "{a:?}");
     }
     assert!(sink.messages().is_empty());
@@ -1046,6 +1052,9 @@ fn alerts_that_used_up_their_attempts_go_out_after_retry_failed(backend: Backend
     let out = rg(&data, &config, &["alerts", "send", "--retry-failed"]);
     assert!(out.contains("2 sent"), "{out}");
     let (matches, alerts) = stored(&data);
-    assert!(alerts.iter().all(|a| a.state == "delivered"), "{alerts:?}");
+    assert!(
+        alerts.iter().all(|a| a.state == AlertState::Delivered),
+        "{alerts:?}"
+    );
     assert_one_message_per_match(&sink.messages(), &matches);
 }

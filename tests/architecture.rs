@@ -1,8 +1,14 @@
-//! The engine stays pure: `fingerprint`, `index` and `matcher` compute on
-//! values they are given. Their code (outside `#[cfg(test)]` modules) may
-//! not reach for files, the network, processes, the environment, the
-//! clock, randomness, async or the database.
+//! The architecture's rules, checked on the source text (production code,
+//! before any `#[cfg(test)]`, without comments):
+//! - the engine stays pure: `fingerprint`, `index` and `matcher` compute on
+//!   values they are given and may not reach for files, the network,
+//!   processes, the environment, the clock, randomness, async or the
+//!   database;
+//! - the modules of `src/` form layers (ARCHITECTURE.md, "Layers"): a module
+//!   imports only modules of its own layer or below, and the import graph
+//!   has no cycle.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const ENGINE: &[&str] = &["src/fingerprint", "src/index.rs", "src/matcher.rs"];
@@ -80,6 +86,169 @@ fn the_engine_does_no_io_clock_randomness_or_async() {
         "the engine must stay pure:\n{}",
         found.join("\n")
     );
+}
+
+/// The layers, lowest first; a module may import its own layer and below.
+const LAYERS: &[&[&str]] = &[
+    // Leaf types and pure code: no I/O beyond decoding, no store.
+    &[
+        "domain",
+        "clock",
+        "crontab",
+        "chain",
+        "source_config",
+        "fingerprint",
+        "index",
+        "matcher",
+        "media",
+    ],
+    // The database and trusted time.
+    &["store", "timestamp"],
+    // Wiring the engine to the store; where candidates come from.
+    &["engine", "sources"],
+    &["provenance"],
+    &["evidence"],
+    &["alerts"],
+    &["daemon"],
+    // The whole configuration (it names every section), local stand-ins.
+    &["config", "testkit"],
+    &["cli"],
+    &["main"],
+];
+
+/// The top-level modules each module of `src/` imports (`crate::NAME`).
+fn module_imports(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in files {
+        let relative = file.strip_prefix(root.join("src")).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        let module = first.to_string_lossy().trim_end_matches(".rs").to_string();
+        if module == "lib" {
+            continue;
+        }
+        let code = production_code(&std::fs::read_to_string(&file).unwrap());
+        let used = imports.entry(module.clone()).or_default();
+        for name in imported_modules(&code) {
+            if name != module {
+                used.insert(name);
+            }
+        }
+    }
+    imports
+}
+
+/// The module names after `crate::` (also in `crate::{a, b::c}` lists).
+fn imported_modules(code: &str) -> Vec<String> {
+    let ident = |text: &str| -> String {
+        text.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut names = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(list) = rest.strip_prefix('{') {
+            let list = &list[..list.find('}').unwrap_or(list.len())];
+            names.extend(list.split(',').map(|item| ident(item.trim())));
+        } else {
+            names.push(ident(rest));
+        }
+    }
+    names.retain(|n| !n.is_empty() && n != "self");
+    names
+}
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// A cycle in `graph`, as the modules along it, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn modules_import_only_their_layer_and_below_without_cycles() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let imports = module_imports(root);
+    assert!(imports.len() >= 15, "modules not found: {imports:?}");
+    let mut problems = Vec::new();
+    for (module, used) in &imports {
+        let Some(layer) = layer_of(module) else {
+            problems.push(format!(
+                "{module} is in no layer: add it to LAYERS and ARCHITECTURE.md"
+            ));
+            continue;
+        };
+        for name in used {
+            match layer_of(name) {
+                Some(other) if other > layer => problems.push(format!(
+                    "{module} (layer {layer}) imports {name} (layer {other}), a higher layer"
+                )),
+                None => problems.push(format!("{module} imports {name}, which is in no layer")),
+                _ => {}
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&imports) {
+        problems.push(format!("import cycle: {}", cycle.join(" -> ")));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_layer_check_sees_imports_and_cycles() {
+    assert_eq!(
+        imported_modules("use crate::store::Store;\nuse crate::{clock, domain::JobKind};"),
+        vec!["store", "clock", "domain"]
+    );
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec![]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(str::to_string).collect()))
+    .collect();
+    assert_eq!(
+        find_cycle(&graph),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+    let acyclic: BTreeMap<String, BTreeSet<String>> = [("a", vec!["b"]), ("b", vec![])]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(str::to_string).collect()))
+        .collect();
+    assert_eq!(find_cycle(&acyclic), None);
 }
 
 #[test]

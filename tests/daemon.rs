@@ -6,6 +6,7 @@
 
 mod common;
 
+use reelguard::domain::ScanStatus;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -57,7 +58,17 @@ fn progress(data: &Path) -> (Vec<String>, std::collections::BTreeMap<String, i64
     with_store(data, async |store| {
         let candidates = store.list_candidates().await.unwrap();
         let states = store.job_states().await.unwrap();
-        (candidates.into_iter().map(|c| c.status).collect(), states)
+        let states = states
+            .into_iter()
+            .map(|(state, n)| (state.to_string(), n))
+            .collect();
+        (
+            candidates
+                .into_iter()
+                .map(|c| c.status.to_string())
+                .collect(),
+            states,
+        )
     })
 }
 
@@ -242,7 +253,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: B
     assert_eq!(found, expected);
     assert_eq!(candidates.len(), UPLOADS.len());
     assert_eq!(scans.len(), 1, "{scans:?}");
-    assert_eq!(scans[0].status, "done");
+    assert_eq!(scans[0].status, ScanStatus::Done);
     assert_eq!(scans[0].new_matches, 3);
     assert!(scans[0].errors.is_empty(), "{:?}", scans[0].errors);
     if killed_mid_job {
@@ -284,10 +295,8 @@ fn the_daemon_queues_scans_when_their_schedules_fire(backend: Backend) {
     assert!(status.success(), "SIGTERM: {status:?}");
 
     let scans = with_store(&data, async |store| store.list_scans(50).await.unwrap());
-    let mut started: Vec<chrono::DateTime<chrono::Utc>> = scans
-        .iter()
-        .map(|s| s.started_at.parse().unwrap())
-        .collect();
+    let mut started: Vec<chrono::DateTime<chrono::Utc>> =
+        scans.iter().map(|s| s.started_at).collect();
     started.sort();
     // One at start-up (never ran), then one per even second: 3 or 4 in 6.5 s.
     assert!(
@@ -307,7 +316,7 @@ fn the_daemon_queues_scans_when_their_schedules_fire(backend: Backend) {
     assert!(
         scans
             .iter()
-            .all(|s| s.status == "done" && s.errors.is_empty()),
+            .all(|s| s.status == ScanStatus::Done && s.errors.is_empty()),
         "{scans:?}"
     );
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{path_str, run, run_json, scratch_dir, timestamp_config, Backend, TsaServer};
-use reelguard::provenance::chain;
+use reelguard::chain;
 use reelguard::provenance::package::{read_zip, write_zip, Files};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

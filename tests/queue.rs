@@ -10,13 +10,21 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
+use chrono::{DateTime, Utc};
 use common::Backend;
-use reelguard::store::{AlertPlan, NewCandidate, Store};
+use reelguard::domain::{CandidateStatus, JobState};
+use reelguard::store::{AlertPlan, JobFilter, NewCandidate, Store};
 
 const JOBS: usize = 500;
 const WORKERS: usize = 4;
-const NOW: &str = "2026-01-01T00:00:00.000Z";
-const LEASE_UNTIL: &str = "2026-01-01T06:00:00.000Z";
+
+fn now() -> DateTime<Utc> {
+    reelguard::clock::parse("2026-01-01T00:00:00.000Z").unwrap()
+}
+
+fn lease_until() -> DateTime<Utc> {
+    reelguard::clock::parse("2026-01-01T06:00:00.000Z").unwrap()
+}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("a tokio runtime")
@@ -25,9 +33,9 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Queues one scan whose discovery queues `JOBS` candidate jobs.
 async fn queue_jobs(url: &str) {
     let store = Store::open(url).await.unwrap();
-    let scan_id = store.enqueue_scan("s", NOW, 3).await.unwrap();
+    let scan_id = store.enqueue_scan("s", now(), 3).await.unwrap();
     let job = store
-        .claim_job("setup", LEASE_UNTIL, NOW, None)
+        .claim_job("setup", lease_until(), now(), &JobFilter::all())
         .await
         .unwrap()
         .unwrap();
@@ -39,7 +47,7 @@ async fn queue_jobs(url: &str) {
         })
         .collect();
     let (_, new) = store
-        .record_discovery(&job, &scan_id, "s", &listed, &[], NOW)
+        .record_discovery(&job, &scan_id, "s", &listed, &[], now())
         .await
         .unwrap();
     assert_eq!(new, JOBS as i64);
@@ -56,7 +64,7 @@ fn claim_worker() {
     runtime().block_on(async {
         let store = Store::open(&url).await.unwrap();
         while let Some(job) = store
-            .claim_job(&owner, LEASE_UNTIL, NOW, None)
+            .claim_job(&owner, lease_until(), now(), &JobFilter::all())
             .await
             .unwrap()
         {
@@ -70,7 +78,7 @@ fn claim_worker() {
                     None,
                     &[],
                     &AlertPlan::default(),
-                    NOW,
+                    now(),
                 )
                 .await
                 .unwrap();
@@ -124,10 +132,14 @@ fn four_processes_claim_every_job_once(url: &str) {
     runtime().block_on(async {
         let store = Store::open(url).await.unwrap();
         let states = store.job_states().await.unwrap();
-        assert_eq!(states.get("done"), Some(&(JOBS as i64 + 1)), "{states:?}");
+        assert_eq!(
+            states.get(&JobState::Done),
+            Some(&(JOBS as i64 + 1)),
+            "{states:?}"
+        );
         assert_eq!(states.len(), 1, "{states:?}");
         let candidates = store.list_candidates().await.unwrap();
-        assert!(candidates.iter().all(|c| c.status == "done"));
+        assert!(candidates.iter().all(|c| c.status == CandidateStatus::Done));
         store.close().await;
     });
     eprintln!("jobs per worker: {per_worker:?}");

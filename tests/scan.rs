@@ -9,6 +9,7 @@
 
 mod common;
 
+use reelguard::domain::CandidateStatus;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -363,11 +364,11 @@ fn each_source_kind_finds_exactly_the_infringing_uploads_once(backend: Backend) 
         .iter()
         .find(|c| c.canonical_url.ends_with("mars.mp4"))
         .unwrap();
-    assert_eq!(mars.status, "duplicate");
+    assert_eq!(mars.status, CandidateStatus::Duplicate);
     assert!(
         candidates
             .iter()
-            .all(|c| c.status == "done" || c.status == "duplicate"),
+            .all(|c| matches!(c.status, CandidateStatus::Done | CandidateStatus::Duplicate)),
         "{candidates:?}"
     );
     assert_eq!(candidates.len(), 9);

@@ -6,6 +6,7 @@
 //! `multipart/alternative` of the plain text and a `multipart/related`
 //! whose HTML shows each matched frame pair inline as `cid:frame-N@reelguard`.
 
+use crate::clock::{stored, to_seconds};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -146,10 +147,10 @@ fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
         let _ = writeln!(out, "  URL:       {}", a.url);
         let _ = writeln!(out, "  Platform:  {}", a.platform);
         let _ = writeln!(out, "  Uploader:  {}", a.uploader);
-        if let Some(p) = &a.published_at {
-            let _ = writeln!(out, "  Published: {p}");
+        if let Some(p) = a.published_at {
+            let _ = writeln!(out, "  Published: {}", to_seconds(p));
         }
-        let _ = writeln!(out, "  Found:     {}", a.found_at);
+        let _ = writeln!(out, "  Found:     {}", stored(a.found_at));
         let _ = writeln!(out, "  Score:     {:.2}", a.score);
         for r in ranges(a, "upload", "work") {
             let _ = writeln!(out, "  Copied:    {r}");
@@ -180,10 +181,10 @@ fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
         let _ = writeln!(out, "  链接：{}", a.url);
         let _ = writeln!(out, "  平台：{}", a.platform);
         let _ = writeln!(out, "  上传者：{}", a.uploader);
-        if let Some(p) = &a.published_at {
-            let _ = writeln!(out, "  发布时间：{p}");
+        if let Some(p) = a.published_at {
+            let _ = writeln!(out, "  发布时间：{}", to_seconds(p));
         }
-        let _ = writeln!(out, "  发现时间：{}", a.found_at);
+        let _ = writeln!(out, "  发现时间：{}", stored(a.found_at));
         let _ = writeln!(out, "  相似度：{:.2}", a.score);
         for r in ranges(a, "转载视频", "原作") {
             let _ = writeln!(out, "  转载片段：{r}");
@@ -271,10 +272,10 @@ fn html_body(alerts: &[MatchAlert], images: &[(String, Vec<u8>)]) -> String {
         row("URL", "链接", link(&a.url));
         row("Platform", "平台", escape(&a.platform));
         row("Uploader", "上传者", escape(&a.uploader));
-        if let Some(p) = &a.published_at {
-            row("Published", "发布时间", escape(p));
+        if let Some(p) = a.published_at {
+            row("Published", "发布时间", escape(&to_seconds(p)));
         }
-        row("Found", "发现时间", escape(&a.found_at));
+        row("Found", "发现时间", escape(&stored(a.found_at)));
         row("Score", "相似度", format!("{:.2}", a.score));
         for (en, zh) in ranges(a, "upload", "work")
             .into_iter()

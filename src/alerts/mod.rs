@@ -21,8 +21,19 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::domain::{OwnerConfig, StoredSegment};
 use crate::store::{AlertPlan, MatchRecord};
+
+/// What alerting reads of the configuration: `[smtp]`, `[alerts]` and the
+/// owner (whose address is the default recipient). Deserialises from the
+/// same TOML as the whole file.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AlertSettings {
+    pub smtp: SmtpConfig,
+    pub alerts: AlertsConfig,
+    pub owner: OwnerConfig,
+}
 
 /// How the SMTP connection is protected.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -185,7 +196,7 @@ impl AlertsConfig {
         if self.digest.trim().is_empty() {
             return Ok(None);
         }
-        let schedule = crate::sources::config::parse_cron(&self.digest).map_err(|e| {
+        let schedule = crate::crontab::parse(&self.digest).map_err(|e| {
             anyhow::anyhow!(
                 "alerts.digest = {:?}: {e}; use 6 fields `sec min hour day month weekday` (e.g. \"0 0 9 * * *\" daily at 09:00) or a 5-field crontab",
                 self.digest
@@ -209,7 +220,7 @@ impl AlertsConfig {
 }
 
 /// Checks `[smtp]` and `[alerts]`, naming the key, the value and the reason.
-pub fn validate(config: &Config) -> anyhow::Result<()> {
+pub fn validate(config: &AlertSettings) -> anyhow::Result<()> {
     let smtp = &config.smtp;
     let alerts = &config.alerts;
     if !smtp.host.is_empty() {
@@ -284,7 +295,7 @@ pub fn validate(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Email recipients: `[alerts] to`, else the owner's address.
-pub fn email_recipients(config: &Config) -> Vec<String> {
+pub fn email_recipients(config: &AlertSettings) -> Vec<String> {
     if config.smtp.host.is_empty() {
         return Vec::new();
     }
@@ -302,7 +313,7 @@ pub fn email_recipients(config: &Config) -> Vec<String> {
 
 /// Who is alerted of matches recorded at `now`: every email recipient and
 /// webhook, immediately or in the digest that closes next.
-pub fn plan(config: &Config, now: DateTime<Utc>) -> anyhow::Result<AlertPlan> {
+pub fn plan(config: &AlertSettings, now: DateTime<Utc>) -> anyhow::Result<AlertPlan> {
     let mut targets: Vec<(String, String)> = email_recipients(config)
         .into_iter()
         .map(|to| ("email".to_string(), to))
@@ -312,14 +323,13 @@ pub fn plan(config: &Config, now: DateTime<Utc>) -> anyhow::Result<AlertPlan> {
     }
     let digest_at = match config.alerts.digest_schedule()? {
         Some((schedule, tz)) => {
-            let next =
-                crate::daemon::scheduler::next_fire(&schedule, tz, now).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "alerts.digest = {:?} never fires again; change the schedule",
-                        config.alerts.digest
-                    )
-                })?;
-            Some(crate::daemon::time_string(next))
+            let next = crate::crontab::next_fire(&schedule, tz, now).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "alerts.digest = {:?} never fires again; change the schedule",
+                    config.alerts.digest
+                )
+            })?;
+            Some(next)
         }
         None => None,
     };
@@ -328,17 +338,6 @@ pub fn plan(config: &Config, now: DateTime<Utc>) -> anyhow::Result<AlertPlan> {
         min_score: config.alerts.min_score,
         digest_at,
     })
-}
-
-/// One matched segment: which seconds of the upload copy which of the work.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Segment {
-    pub query_start_s: f64,
-    pub query_end_s: f64,
-    pub work_start_s: f64,
-    pub work_end_s: f64,
-    #[serde(default)]
-    pub score: f64,
 }
 
 /// What an alert says about one match.
@@ -351,10 +350,10 @@ pub struct MatchAlert {
     pub platform: String,
     pub uploader: String,
     pub upload_title: String,
-    pub published_at: Option<String>,
-    pub found_at: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub found_at: DateTime<Utc>,
     pub score: f64,
-    pub segments: Vec<Segment>,
+    pub segments: Vec<StoredSegment>,
     /// The best matched frame pair (upload | work) as PNG, shown inline.
     pub frame_png: Option<Vec<u8>>,
     /// The evidence bundle, attached when small enough; or why there is none.
@@ -368,7 +367,6 @@ pub struct MatchAlert {
 impl MatchAlert {
     /// From a stored match; links from `dashboard_url` when set.
     pub fn from_record(record: &MatchRecord, dashboard_url: &str) -> MatchAlert {
-        let segments: Vec<Segment> = serde_json::from_str(&record.segments).unwrap_or_default();
         let base = dashboard_url.trim_end_matches('/');
         let link =
             |tail: &str| (!base.is_empty()).then(|| format!("{base}/matches/{}{tail}", record.id));
@@ -380,10 +378,10 @@ impl MatchAlert {
             platform: record.platform.clone(),
             uploader: record.uploader.clone(),
             upload_title: record.candidate_title.clone(),
-            published_at: record.published_at.clone(),
-            found_at: record.created_at.clone(),
+            published_at: record.published_at,
+            found_at: record.created_at,
             score: record.score,
-            segments,
+            segments: record.segments.clone(),
             frame_png: None,
             bundle: Err("the evidence bundle was not exported".into()),
             match_link: link(""),
@@ -403,7 +401,7 @@ pub fn clock(seconds: f64) -> String {
 mod tests {
     use super::*;
 
-    fn config(text: &str) -> Config {
+    fn config(text: &str) -> AlertSettings {
         toml::from_str(text).expect("parses")
     }
 
@@ -444,7 +442,10 @@ mod tests {
             .with_timezone(&Utc);
         // 09:00 in Shanghai is 01:00 UTC: today's has passed, so tomorrow's.
         let p = plan(&c, now).unwrap();
-        assert_eq!(p.digest_at.as_deref(), Some("2026-11-26T01:00:00.000Z"));
+        assert_eq!(
+            p.digest_at.map(crate::clock::stored).as_deref(),
+            Some("2026-11-26T01:00:00.000Z")
+        );
     }
 
     #[test]
@@ -473,7 +474,7 @@ mod tests {
             let error = validate(&config(text)).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
-        let error = toml::from_str::<Config>("[smtp]\nsecurity = \"ssl\"\n").unwrap_err();
+        let error = toml::from_str::<AlertSettings>("[smtp]\nsecurity = \"ssl\"\n").unwrap_err();
         assert!(error.message().contains("ssl"), "{}", error.message());
     }
 

@@ -22,11 +22,12 @@ use anyhow::Context as _;
 use chrono::Utc;
 use tokio::sync::watch;
 
+use super::AlertSettings;
 use super::{email, webhook, MatchAlert};
-use crate::config::Config;
-use crate::daemon::{owner_alive, owner_id, time_string};
+use crate::clock::{owner_alive, owner_id};
+use crate::domain::CaptureState;
 use crate::evidence::capture::CaptureEnv;
-use crate::evidence::{bundle, Blobs};
+use crate::evidence::{bundle, Blobs, CaptureSettings};
 use crate::store::{AlertRecord, CaptureRecord, Store};
 use crate::timestamp::Stamper;
 
@@ -47,7 +48,9 @@ pub struct Delivered {
 
 pub struct Outbox {
     store: Arc<Store>,
-    config: Config,
+    config: AlertSettings,
+    /// For the evidence bundle attached to alert emails.
+    capture: CaptureSettings,
     owner: String,
     http: reqwest::Client,
     /// The data directory, where captured evidence is, when known.
@@ -55,10 +58,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(store: Arc<Store>, config: Config) -> Outbox {
+    pub fn new(store: Arc<Store>, config: AlertSettings, capture: CaptureSettings) -> Outbox {
         Outbox {
             store,
             config,
+            capture,
             owner: owner_id(),
             http: reqwest::Client::new(),
             data_dir: None,
@@ -99,7 +103,7 @@ impl Outbox {
         let match_id = &capture.match_id;
         let export_hint =
             format!("export it with `reelguard evidence export {match_id} -o claim.zip`");
-        if capture.state != "done" {
+        if capture.state != CaptureState::Done {
             return Err(format!(
                 "the evidence capture is {}; {export_hint} once it is done",
                 capture.state
@@ -124,11 +128,11 @@ impl Outbox {
                 .with_context(|| format!("cannot write in {}", dir.display()))?;
             let env = CaptureEnv {
                 store: &self.store,
-                config: &self.config,
+                settings: &self.capture,
                 data_dir,
-                media_dir: &CaptureEnv::default_media_dir(&self.config, data_dir),
+                media_dir: &self.capture.media_dir_in(data_dir),
             };
-            let stamper = Stamper::new(&self.config.timestamp)?;
+            let stamper = Stamper::new(&self.capture.timestamp)?;
             bundle::export(&env, &stamper, match_id, partial.path()).await?;
             partial
                 .persist(&path)
@@ -153,18 +157,18 @@ impl Outbox {
     /// exporting evidence bundles: Chromium's report and a timestamp), and
     /// a minute.
     fn lease(&self) -> chrono::Duration {
-        let export = 2.0 * self.config.evidence.chromium_timeout_s
-            + self.config.timestamp.timeout_s * f64::from(self.config.timestamp.retries + 1);
+        let export = 2.0 * self.capture.evidence.chromium_timeout_s
+            + self.capture.timestamp.timeout_s * f64::from(self.capture.timestamp.retries + 1);
         let seconds = self.config.smtp.timeout_s.max(30.0) + export + 60.0;
         chrono::Duration::milliseconds((seconds * 1000.0) as i64)
     }
 
     /// Alerts of matches found since this time wait for their capture.
-    fn capture_wait_since(&self, now: chrono::DateTime<Utc>) -> String {
+    fn capture_wait_since(&self, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
         let wait = chrono::Duration::milliseconds(
             (self.config.alerts.evidence_wait_s.max(0.0) * 1000.0) as i64,
         );
-        time_string(now - wait)
+        now - wait
     }
 
     /// Puts back batches whose sending process died.
@@ -198,9 +202,9 @@ impl Outbox {
                 .store
                 .claim_alert_batch(
                     &self.owner,
-                    &time_string(Utc::now() + self.lease()),
-                    &time_string(now),
-                    &self.capture_wait_since(now),
+                    Utc::now() + self.lease(),
+                    now,
+                    self.capture_wait_since(now),
                 )
                 .await?;
             let Some(first) = batch.first() else {
@@ -210,12 +214,7 @@ impl Outbox {
             match self.send_batch(&batch).await {
                 Ok(answer) => {
                     self.store
-                        .mark_alerts_delivered(
-                            &name,
-                            &self.owner,
-                            &answer,
-                            &time_string(Utc::now()),
-                        )
+                        .mark_alerts_delivered(&name, &self.owner, &answer, Utc::now())
                         .await?;
                     tracing::info!(batch = %name, recipient = %first.recipient, channel = %first.channel, answer = %answer, "alert delivered");
                     delivered.sent += 1;
@@ -229,11 +228,11 @@ impl Outbox {
                     let retry_at = (attempts < i64::from(alerts.max_attempts)).then(|| {
                         let delay = chrono::Duration::from_std(alerts.retry_delay(attempts))
                             .unwrap_or(chrono::Duration::hours(1));
-                        time_string(Utc::now() + delay)
+                        Utc::now() + delay
                     });
-                    match &retry_at {
+                    match retry_at {
                         Some(at) => {
-                            tracing::warn!(batch = %name, retry_at = %at, "alert not delivered: {message}");
+                            tracing::warn!(batch = %name, retry_at = %crate::clock::stored(at), "alert not delivered: {message}");
                             delivered.retrying += 1;
                         }
                         None => {
@@ -242,7 +241,7 @@ impl Outbox {
                         }
                     }
                     self.store
-                        .mark_alerts_failed(&name, &self.owner, &message, retry_at.as_deref())
+                        .mark_alerts_failed(&name, &self.owner, &message, retry_at)
                         .await?;
                 }
             }

@@ -137,8 +137,8 @@ fn match_json(a: &MatchAlert) -> Value {
         "platform": a.platform,
         "uploader": a.uploader,
         "upload_title": a.upload_title,
-        "published_at": a.published_at,
-        "found_at": a.found_at,
+        "published_at": a.published_at.map(crate::clock::to_seconds),
+        "found_at": crate::clock::stored(a.found_at),
         "score": a.score,
         "segments": a.segments.iter().map(|s| json!({
             "query_start_s": s.query_start_s, "query_end_s": s.query_end_s,

@@ -8,6 +8,9 @@ use clap::Subcommand;
 use super::{Context, InputError};
 use crate::alerts::outbox::Outbox;
 use crate::alerts::{self, email};
+use crate::clock;
+use crate::domain::AlertState;
+use crate::store::AlertRecord;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -45,15 +48,19 @@ pub async fn run(context: &Context, command: AlertsCommand) -> anyhow::Result<()
             retry_failed,
         } => {
             let store = Arc::new(context.open_store().await?);
-            let now = crate::daemon::now_string();
+            let now = clock::now();
             if flush_digests {
-                store.flush_digests(&now).await?;
+                store.flush_digests(now).await?;
             }
             if retry_failed {
-                store.retry_failed_alerts(&now).await?;
+                store.retry_failed_alerts(now).await?;
             }
-            let outbox = Outbox::new(store.clone(), context.config.clone())
-                .with_captures(&context.data_dir()?);
+            let outbox = Outbox::new(
+                store.clone(),
+                context.config.alert_settings(),
+                context.config.capture_settings(),
+            )
+            .with_captures(&context.data_dir()?);
             outbox.release_dead_leases().await?;
             let done = outbox.deliver_due().await?;
             let (pending, next) = store.pending_alerts().await?;
@@ -62,7 +69,8 @@ pub async fn run(context: &Context, command: AlertsCommand) -> anyhow::Result<()
                 done.sent,
                 done.retrying,
                 done.failed,
-                next.map(|n| format!(" (next due {n})")).unwrap_or_default()
+                next.map(|n| format!(" (next due {})", clock::stored(n)))
+                    .unwrap_or_default()
             );
             Ok(())
         }
@@ -73,6 +81,7 @@ async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
     let store = context.open_store().await?;
     let rows = store.list_alerts(limit).await?;
     if json {
+        let rows: Vec<AlertJson> = rows.iter().map(AlertJson::from).collect();
         println!("{}", serde_json::json!({ "alerts": rows }));
     } else if rows.is_empty() {
         println!("no alerts yet; they are queued when a scan finds a match and [smtp]/[alerts] are configured");
@@ -80,23 +89,29 @@ async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
         for a in &rows {
             println!(
                 "{}  {:<9}  {}  {} -> {}  match {}  attempts {}",
-                a.id, a.state, a.created_at, a.channel, a.recipient, a.match_id, a.attempts
+                a.id,
+                a.state,
+                clock::stored(a.created_at),
+                a.channel,
+                a.recipient,
+                a.match_id,
+                a.attempts
             );
             if a.batch.starts_with("digest:") {
-                println!("  digest due {}", a.due_at);
+                println!("  digest due {}", clock::stored(a.due_at));
             }
-            match a.state.as_str() {
-                "delivered" => println!(
+            match a.state {
+                AlertState::Delivered => println!(
                     "  delivered {}: {}",
-                    a.delivered_at.as_deref().unwrap_or("-"),
+                    a.delivered_at.map(clock::stored).as_deref().unwrap_or("-"),
                     a.server_response.as_deref().unwrap_or("")
                 ),
                 _ => {
                     if let Some(error) = &a.last_error {
                         println!("  last error: {error}");
                     }
-                    if a.state == "queued" {
-                        println!("  next attempt {}", a.next_attempt_at);
+                    if a.state == AlertState::Queued {
+                        println!("  next attempt {}", clock::stored(a.next_attempt_at));
                     }
                 }
             }
@@ -116,7 +131,7 @@ async fn test(context: &Context, to: Option<String>) -> anyhow::Result<()> {
     }
     let recipients = match to {
         Some(to) => vec![to],
-        None => alerts::email_recipients(config),
+        None => alerts::email_recipients(&config.alert_settings()),
     };
     if recipients.is_empty() {
         return Err(InputError(
@@ -155,4 +170,42 @@ async fn test(context: &Context, to: Option<String>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// One outbox row as `alerts list --json` shows it.
+#[derive(serde::Serialize)]
+struct AlertJson<'a> {
+    id: &'a str,
+    match_id: &'a str,
+    channel: &'a str,
+    recipient: &'a str,
+    batch: &'a str,
+    due_at: String,
+    state: AlertState,
+    attempts: i64,
+    next_attempt_at: String,
+    last_error: Option<&'a str>,
+    server_response: Option<&'a str>,
+    created_at: String,
+    delivered_at: Option<String>,
+}
+
+impl<'a> From<&'a AlertRecord> for AlertJson<'a> {
+    fn from(a: &'a AlertRecord) -> Self {
+        AlertJson {
+            id: &a.id,
+            match_id: &a.match_id,
+            channel: &a.channel,
+            recipient: &a.recipient,
+            batch: &a.batch,
+            due_at: clock::stored(a.due_at),
+            state: a.state,
+            attempts: a.attempts,
+            next_attempt_at: clock::stored(a.next_attempt_at),
+            last_error: a.last_error.as_deref(),
+            server_response: a.server_response.as_deref(),
+            created_at: clock::stored(a.created_at),
+            delivered_at: a.delivered_at.map(clock::stored),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! `reelguard evidence capture MATCH` (capture now, or again) and
 //! `reelguard evidence export MATCH -o claim.zip` (the evidence bundle).
 
+use crate::clock::to_seconds;
+use crate::domain::CaptureState;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -34,10 +36,11 @@ pub enum EvidenceCommand {
 pub async fn run(context: &Context, command: EvidenceCommand) -> anyhow::Result<()> {
     let store = context.open_store().await?;
     let data_dir = context.data_dir()?;
-    let media_dir = CaptureEnv::default_media_dir(&context.config, &data_dir);
+    let settings = context.config.capture_settings();
+    let media_dir = settings.media_dir_in(&data_dir);
     let env = CaptureEnv {
         store: &store,
-        config: &context.config,
+        settings: &settings,
         data_dir: &data_dir,
         media_dir: &media_dir,
     };
@@ -55,7 +58,7 @@ pub async fn run(context: &Context, command: EvidenceCommand) -> anyhow::Result<
                         "error": record.error,
                         "files": record.files,
                         "manifest_sha256": record.manifest_sha256,
-                        "tsa_time": record.tsa_time,
+                        "tsa_time": record.tsa_time.map(to_seconds),
                     })
                 );
             } else {
@@ -63,14 +66,14 @@ pub async fn run(context: &Context, command: EvidenceCommand) -> anyhow::Result<
                 for f in &record.files {
                     println!("  {}  {} bytes", f.path, f.size);
                 }
-                if let Some(time) = &record.tsa_time {
-                    println!("  capture manifest timestamped at {time}");
+                if let Some(time) = record.tsa_time {
+                    println!("  capture manifest timestamped at {}", to_seconds(time));
                 }
                 if let Some(error) = &record.error {
                     println!("  failed: {error}");
                 }
             }
-            if record.state == "done" {
+            if record.state == CaptureState::Done {
                 Ok(())
             } else {
                 Err(anyhow::anyhow!(

@@ -4,7 +4,9 @@
 use clap::Subcommand;
 
 use super::Context;
-use crate::store::{MatchRecord, Store};
+use crate::clock::{self, stored, to_seconds};
+use crate::domain::{CaptureState, MatchStatus, StoredSegment};
+use crate::store::{CaptureRecord, CapturedFile, MatchRecord, StatusChange, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum MatchesCommand {
@@ -44,67 +46,134 @@ pub struct Review {
     json: bool,
 }
 
-fn to_json(m: &MatchRecord, full: bool) -> serde_json::Value {
-    let segments: serde_json::Value =
-        serde_json::from_str(&m.segments).unwrap_or(serde_json::Value::Array(Vec::new()));
-    let mut value = serde_json::json!({
-        "id": m.id,
-        "work_id": m.work_id,
-        "candidate_url": m.candidate_url,
-        "platform": m.platform,
-        "uploader": m.uploader,
-        "score": m.score,
-        "status": m.status,
-        "segments": segments,
-    });
-    if full {
-        let extra = serde_json::json!({
-            "work_title": m.work_title,
-            "candidate_title": m.candidate_title,
-            "published_at": m.published_at,
-            "media_url": m.media_url,
-            "media_sha256": m.media_sha256,
-            "source": m.source,
-            "scan_id": m.scan_id,
-            "created_at": m.created_at,
-        });
-        if let (Some(v), serde_json::Value::Object(e)) = (value.as_object_mut(), extra) {
-            v.extend(e);
+/// A match as `matches list --json` (and, with the details, `matches show
+/// --json`) shows it.
+#[derive(serde::Serialize)]
+struct MatchJson<'a> {
+    id: &'a str,
+    work_id: &'a str,
+    candidate_url: &'a str,
+    platform: &'a str,
+    uploader: &'a str,
+    score: f64,
+    status: MatchStatus,
+    segments: &'a [StoredSegment],
+    #[serde(flatten)]
+    details: Option<MatchDetailsJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct MatchDetailsJson<'a> {
+    work_title: &'a str,
+    candidate_title: &'a str,
+    published_at: Option<String>,
+    media_url: Option<&'a str>,
+    media_sha256: Option<&'a str>,
+    source: &'a str,
+    scan_id: &'a str,
+    created_at: String,
+}
+
+/// One review step (`matches show --json`, and the answer of a review).
+#[derive(serde::Serialize)]
+struct ReviewJson<'a> {
+    from: MatchStatus,
+    to: MatchStatus,
+    note: Option<&'a str>,
+    at: String,
+}
+
+impl<'a> From<&'a StatusChange> for ReviewJson<'a> {
+    fn from(c: &'a StatusChange) -> Self {
+        ReviewJson {
+            from: c.from,
+            to: c.to,
+            note: c.note.as_deref(),
+            at: to_seconds(c.at),
         }
     }
-    value
+}
+
+#[derive(serde::Serialize)]
+struct CaptureJson<'a> {
+    state: CaptureState,
+    attempts: i64,
+    error: Option<&'a str>,
+    files: &'a [CapturedFile],
+    manifest_sha256: Option<&'a str>,
+    tsa_time: Option<String>,
+    finished_at: Option<String>,
+}
+
+impl<'a> From<&'a CaptureRecord> for CaptureJson<'a> {
+    fn from(c: &'a CaptureRecord) -> Self {
+        CaptureJson {
+            state: c.state,
+            attempts: c.attempts,
+            error: c.error.as_deref(),
+            files: &c.files,
+            manifest_sha256: c.manifest_sha256.as_deref(),
+            tsa_time: c.tsa_time.map(to_seconds),
+            finished_at: c.finished_at.map(to_seconds),
+        }
+    }
+}
+
+fn to_json(m: &MatchRecord, full: bool) -> MatchJson<'_> {
+    MatchJson {
+        id: &m.id,
+        work_id: &m.work_id,
+        candidate_url: &m.candidate_url,
+        platform: &m.platform,
+        uploader: &m.uploader,
+        score: m.score,
+        status: m.status,
+        segments: &m.segments,
+        details: full.then(|| MatchDetailsJson {
+            work_title: &m.work_title,
+            candidate_title: &m.candidate_title,
+            published_at: m.published_at.map(to_seconds),
+            media_url: m.media_url.as_deref(),
+            media_sha256: m.media_sha256.as_deref(),
+            source: &m.source,
+            scan_id: &m.scan_id,
+            created_at: stored(m.created_at),
+        }),
+    }
 }
 
 fn print_segments(m: &MatchRecord) {
-    let segments: Vec<serde_json::Value> = serde_json::from_str(&m.segments).unwrap_or_default();
-    for s in segments {
+    for s in &m.segments {
         println!(
             "    upload {:.1}-{:.1} s  <->  work {:.1}-{:.1} s  (score {:.2}, {} frames)",
-            s["query_start_s"].as_f64().unwrap_or(0.0),
-            s["query_end_s"].as_f64().unwrap_or(0.0),
-            s["work_start_s"].as_f64().unwrap_or(0.0),
-            s["work_end_s"].as_f64().unwrap_or(0.0),
-            s["score"].as_f64().unwrap_or(0.0),
-            s["matched_frames"].as_u64().unwrap_or(0),
+            s.query_start_s, s.query_end_s, s.work_start_s, s.work_end_s, s.score, s.matched_frames,
         );
     }
 }
 
-async fn review(store: &Store, to: &str, review: Review) -> anyhow::Result<()> {
+async fn review(store: &Store, to: MatchStatus, review: Review) -> anyhow::Result<()> {
     let m = store.find_match(&review.id).await?;
-    let now = crate::timestamp::format_time(&chrono::Utc::now());
     let change = store
-        .set_match_status(&m.id, to, review.note.as_deref(), &now)
+        .set_match_status(&m.id, to, review.note.as_deref(), clock::now())
         .await?;
     if review.json {
         println!(
             "{}",
-            serde_json::json!({"id": m.id, "from": change.from, "status": change.to, "note": change.note, "at": change.at})
+            serde_json::json!({
+                "id": m.id,
+                "from": change.from,
+                "status": change.to,
+                "note": change.note,
+                "at": to_seconds(change.at),
+            })
         );
     } else {
         println!(
             "match {}: {} -> {} at {}",
-            m.id, change.from, change.to, change.at
+            m.id,
+            change.from,
+            change.to,
+            to_seconds(change.at)
         );
     }
     Ok(())
@@ -119,11 +188,11 @@ pub async fn run(context: &Context, command: MatchesCommand) -> anyhow::Result<(
 
 async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> {
     match command {
-        MatchesCommand::Confirm(r) => review(store, "confirmed", r).await?,
-        MatchesCommand::Dismiss(r) => review(store, "dismissed", r).await?,
-        MatchesCommand::License(r) => review(store, "licensed", r).await?,
-        MatchesCommand::Claim(r) => review(store, "claimed", r).await?,
-        MatchesCommand::Resolve(r) => review(store, "resolved", r).await?,
+        MatchesCommand::Confirm(r) => review(store, MatchStatus::Confirmed, r).await?,
+        MatchesCommand::Dismiss(r) => review(store, MatchStatus::Dismissed, r).await?,
+        MatchesCommand::License(r) => review(store, MatchStatus::Licensed, r).await?,
+        MatchesCommand::Claim(r) => review(store, MatchStatus::Claimed, r).await?,
+        MatchesCommand::Resolve(r) => review(store, MatchStatus::Resolved, r).await?,
         MatchesCommand::List { json } => {
             let matches = store.list_matches().await?;
             if json {
@@ -152,17 +221,10 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
             let history = store.status_history(&m.id).await?;
             let capture = store.capture(&m.id).await?;
             if json {
-                let mut value = to_json(&m, true);
+                let mut value = serde_json::json!(to_json(&m, true));
+                let history: Vec<ReviewJson> = history.iter().map(ReviewJson::from).collect();
                 value["history"] = serde_json::json!(history);
-                value["capture"] = serde_json::json!({
-                    "state": capture.state,
-                    "attempts": capture.attempts,
-                    "error": capture.error,
-                    "files": capture.files,
-                    "manifest_sha256": capture.manifest_sha256,
-                    "tsa_time": capture.tsa_time,
-                    "finished_at": capture.finished_at,
-                });
+                value["capture"] = serde_json::json!(CaptureJson::from(&capture));
                 println!("{value}");
             } else {
                 println!("match {} [{}]", m.id, m.status);
@@ -172,7 +234,10 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                     "  platform  {}  uploader {:?}  published {}",
                     m.platform,
                     m.uploader,
-                    m.published_at.as_deref().unwrap_or("unknown")
+                    m.published_at
+                        .map(to_seconds)
+                        .as_deref()
+                        .unwrap_or("unknown")
                 );
                 println!(
                     "  media     {}  sha256 {}",
@@ -181,7 +246,9 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                 );
                 println!(
                     "  found by  source {} (scan {}) at {}",
-                    m.source, m.scan_id, m.created_at
+                    m.source,
+                    m.scan_id,
+                    stored(m.created_at)
                 );
                 println!("  score     {:.3}", m.score);
                 print_segments(&m);
@@ -191,8 +258,7 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                     capture.attempts,
                     capture
                         .tsa_time
-                        .as_deref()
-                        .map(|t| format!(", timestamped {t}"))
+                        .map(|t| format!(", timestamped {}", to_seconds(t)))
                         .unwrap_or_default(),
                     capture
                         .error
@@ -206,7 +272,7 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                 for change in &history {
                     println!(
                         "  {}  {} -> {}{}",
-                        change.at,
+                        to_seconds(change.at),
                         change.from,
                         change.to,
                         change

@@ -2,6 +2,7 @@
 //! One file per command group.
 
 mod alerts;
+mod cluster;
 mod daemon;
 mod db;
 mod evidence;
@@ -85,6 +86,9 @@ pub enum Command {
     /// Database maintenance: copy the database into PostgreSQL
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// The daemon nodes sharing this database, the scheduler and the queue
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Run a local SMTP sink on 127.0.0.1 that keeps messages as .eml files
     #[command(hide = true)]
     SmtpSink(smtp_sink::SmtpSinkArgs),
@@ -137,6 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Alerts(command) => alerts::run(&context, command).await,
         Command::SmtpSink(args) => smtp_sink::run(args).await,
         Command::Db(command) => db::run(&context, command).await,
+        Command::Cluster(command) => cluster::run(&context, command).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `reelguard register VIDEO --title T`: fingerprint a finished video and
 //! store it as a work.
 
+use crate::clock::to_seconds;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -100,7 +101,7 @@ pub async fn run(context: &Context, args: RegisterArgs) -> anyhow::Result<()> {
         width: i64::from(info.width),
         height: i64::from(info.height),
         codec: info.codec,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: crate::clock::now(),
         frames: fingerprint.frames.len() as i64,
     };
     store.insert_work(&work, &fingerprint).await?;
@@ -178,7 +179,7 @@ pub(super) fn artifacts_json(artifacts: &[Artifact]) -> Vec<serde_json::Value> {
                 "media_created_at": a.media_created_at,
                 "entry_hash": a.entry_hash,
                 "timestamp": a.stamp.as_ref().map(|s| serde_json::json!({
-                    "time": s.tsa_time, "tsa": s.tsa_name, "serial": s.tsa_serial, "url": s.tsa_url,
+                    "time": to_seconds(s.tsa_time), "tsa": s.tsa_name, "serial": s.tsa_serial, "url": s.tsa_url,
                 })),
                 "stamp_error": a.stamp_error,
             })
@@ -189,7 +190,7 @@ pub(super) fn artifacts_json(artifacts: &[Artifact]) -> Vec<serde_json::Value> {
 pub(super) fn print_artifacts(artifacts: &[Artifact]) {
     for a in artifacts {
         let stamp = match &a.stamp {
-            Some(s) => format!("timestamped {} by {}", s.tsa_time, s.tsa_name),
+            Some(s) => format!("timestamped {} by {}", to_seconds(s.tsa_time), s.tsa_name),
             None => "pending timestamp".to_string(),
         };
         println!(

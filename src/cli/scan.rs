@@ -8,7 +8,9 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Context;
-use crate::daemon::{self, now_string, Pipeline};
+use crate::clock;
+use crate::daemon::{self, Pipeline};
+use crate::domain::ScanStatus;
 use crate::store::{Scan, Store};
 
 #[derive(Debug, Args)]
@@ -39,7 +41,7 @@ pub async fn open_pipeline(context: &Context) -> anyhow::Result<Arc<Pipeline>> {
     let data_dir = context.data_dir()?;
     Ok(Arc::new(Pipeline::new(
         store,
-        context.config.clone(),
+        context.config.daemon_settings(),
         &data_dir,
     )))
 }
@@ -63,25 +65,21 @@ pub async fn run(context: &Context, args: ScanArgs) -> anyhow::Result<()> {
     let max_attempts = i64::from(pipeline.daemon_config().max_attempts);
     let mut scan_ids = Vec::new();
     for name in &names {
-        scan_ids.push(
-            store
-                .enqueue_scan(name, &now_string(), max_attempts)
-                .await?,
-        );
+        scan_ids.push(store.enqueue_scan(name, clock::now(), max_attempts).await?);
     }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(daemon::run_workers(
         pipeline.clone(),
         pipeline.daemon_config().workers,
-        Some(scan_ids.clone()),
+        crate::store::JobFilter::of_scans(&scan_ids),
         stop_rx,
     ));
     let progress = Progress::new(!args.json && std::io::stderr().is_terminal());
     let scans = loop {
         let scans = load(&store, &scan_ids).await?;
         progress.show(&scans);
-        if scans.iter().all(Scan::finished) {
+        if scans.iter().all(|s| s.status.finished()) {
             break scans;
         }
         tokio::select! {
@@ -110,8 +108,12 @@ pub async fn run(context: &Context, args: ScanArgs) -> anyhow::Result<()> {
 
     // Alerts of the new matches go out now; failures wait for the daemon,
     // `reelguard alerts send` or the next scan.
-    let outbox = crate::alerts::outbox::Outbox::new(store.clone(), context.config.clone())
-        .with_captures(&context.data_dir()?);
+    let outbox = crate::alerts::outbox::Outbox::new(
+        store.clone(),
+        context.config.alert_settings(),
+        context.config.capture_settings(),
+    )
+    .with_captures(&context.data_dir()?);
     outbox.release_dead_leases().await?;
     let alerts = outbox.deliver_due().await?;
 
@@ -204,7 +206,10 @@ impl Progress {
     }
 
     fn show(&self, scans: &[Scan]) {
-        let listing = scans.iter().filter(|s| s.status == "discovering").count();
+        let listing = scans
+            .iter()
+            .filter(|s| s.status == ScanStatus::Discovering)
+            .count();
         let new: i64 = scans.iter().map(|s| s.new_candidates).sum();
         let pending: i64 = scans.iter().map(|s| s.pending_jobs).sum();
         let matches: i64 = scans.iter().map(|s| s.new_matches).sum();
@@ -228,6 +233,7 @@ pub async fn run_scans(context: &Context, command: ScansCommand) -> anyhow::Resu
         ScansCommand::List { limit, json } => {
             let scans = store.list_scans(limit).await?;
             if json {
+                let scans: Vec<ScanJson> = scans.iter().map(ScanJson::from).collect();
                 println!("{}", serde_json::json!({ "scans": scans }));
             } else if scans.is_empty() {
                 println!("no scans yet; run `reelguard scan` or `reelguard daemon`");
@@ -237,8 +243,8 @@ pub async fn run_scans(context: &Context, command: ScansCommand) -> anyhow::Resu
                         "{}  {}  started {}  ended {}",
                         s.id,
                         s.source,
-                        s.started_at,
-                        s.ended_at.as_deref().unwrap_or("-")
+                        clock::stored(s.started_at),
+                        s.ended_at.map(clock::stored).as_deref().unwrap_or("-")
                     );
                     print!("  ");
                     print_scan(s);
@@ -248,4 +254,36 @@ pub async fn run_scans(context: &Context, command: ScansCommand) -> anyhow::Resu
     }
     store.close().await;
     Ok(())
+}
+
+/// One scan as `scans list --json` shows it.
+#[derive(serde::Serialize)]
+struct ScanJson<'a> {
+    id: &'a str,
+    source: &'a str,
+    status: ScanStatus,
+    started_at: String,
+    ended_at: Option<String>,
+    candidates: i64,
+    new_candidates: i64,
+    new_matches: i64,
+    pending_jobs: i64,
+    errors: &'a [String],
+}
+
+impl<'a> From<&'a Scan> for ScanJson<'a> {
+    fn from(s: &'a Scan) -> Self {
+        ScanJson {
+            id: &s.id,
+            source: &s.source,
+            status: s.status,
+            started_at: clock::stored(s.started_at),
+            ended_at: s.ended_at.map(clock::stored),
+            candidates: s.candidates,
+            new_candidates: s.new_candidates,
+            new_matches: s.new_matches,
+            pending_jobs: s.pending_jobs,
+            errors: &s.errors,
+        }
+    }
 }

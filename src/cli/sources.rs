@@ -3,8 +3,10 @@
 use clap::{Args, Subcommand};
 
 use super::{Context, InputError};
-use crate::daemon::{now_string, sync_config_sources};
-use crate::sources::config::{SourceConfig, SourceKind};
+use crate::clock;
+use crate::daemon::sync_config_sources;
+use crate::domain::SourceOrigin;
+use crate::source_config::{SourceConfig, SourceKind};
 use crate::sources::http::HttpClient;
 use crate::sources::{self, ScanContext};
 
@@ -91,7 +93,9 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
                 ))
                 .into());
             }
-            store.upsert_source(&config, "cli", &now_string()).await?;
+            store
+                .upsert_source(&config, SourceOrigin::Cli, clock::now())
+                .await?;
             println!(
                 "source {} added ({} {}, schedule {:?} {})",
                 config.name,
@@ -107,9 +111,7 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
             for s in &mut sources {
                 if s.next_run_at.is_none() && s.last_run_at.is_some() {
                     if let Ok((schedule, tz)) = s.config.cron() {
-                        s.next_run_at =
-                            crate::daemon::scheduler::next_fire(&schedule, tz, chrono::Utc::now())
-                                .map(crate::daemon::time_string);
+                        s.next_run_at = crate::crontab::next_fire(&schedule, tz, clock::now());
                     }
                 }
             }
@@ -124,8 +126,8 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
                             "schedule": s.config.schedule,
                             "timezone": s.config.timezone,
                             "origin": s.origin,
-                            "last_run": s.last_run_at,
-                            "next_run": s.next_run_at,
+                            "last_run": s.last_run_at.map(clock::stored),
+                            "next_run": s.next_run_at.map(clock::stored),
                             "last_error": s.last_error,
                         })
                     })
@@ -145,8 +147,14 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
                         s.config.schedule,
                         s.config.timezone,
                         s.origin,
-                        s.last_run_at.as_deref().unwrap_or("never"),
-                        s.next_run_at.as_deref().unwrap_or("when the daemon starts"),
+                        s.last_run_at
+                            .map(clock::stored)
+                            .as_deref()
+                            .unwrap_or("never"),
+                        s.next_run_at
+                            .map(clock::stored)
+                            .as_deref()
+                            .unwrap_or("when the daemon starts"),
                         s.last_error
                             .as_deref()
                             .map(|e| format!("\n    last error: {e}"))
@@ -190,7 +198,7 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
                     .map(|c| {
                         serde_json::json!({
                             "url": c.canonical_url, "platform": c.platform, "uploader": c.uploader,
-                            "title": c.title, "published_at": c.published_at, "media_url": c.media_url,
+                            "title": c.title, "published_at": c.published_at.map(clock::to_seconds), "media_url": c.media_url,
                         })
                     })
                     .collect();

@@ -1,5 +1,6 @@
 //! `reelguard works list|show|remove`.
 
+use crate::clock::to_seconds;
 use clap::Subcommand;
 
 use std::path::PathBuf;
@@ -93,7 +94,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                         "seq": head.seq,
                         "hash": head.head_hash,
                         "timestamp": head.stamp.as_ref().map(|s| serde_json::json!({
-                            "time": s.tsa_time, "tsa": s.tsa_name, "serial": s.tsa_serial,
+                            "time": to_seconds(s.tsa_time), "tsa": s.tsa_name, "serial": s.tsa_serial,
                         })),
                     }),
                     None => serde_json::Value::Null,
@@ -113,7 +114,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                     "sha256:    {} ({} bytes)",
                     work.source_sha256, work.source_bytes
                 );
-                println!("created:   {}", work.created_at);
+                println!("created:   {}", to_seconds(work.created_at));
                 if let Some(rights) = &work.rights_statement {
                     println!("rights:    {rights}");
                 }
@@ -121,7 +122,9 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                 register::print_artifacts(&artifacts);
                 if let Some(head) = head {
                     let stamp = match &head.stamp {
-                        Some(s) => format!("timestamped {} by {}", s.tsa_time, s.tsa_name),
+                        Some(s) => {
+                            format!("timestamped {} by {}", to_seconds(s.tsa_time), s.tsa_name)
+                        }
                         None => "pending timestamp".into(),
                     };
                     println!("chain head: {} ({stamp})", head.head_hash);
@@ -245,6 +248,6 @@ fn work_json(work: &Work) -> serde_json::Value {
         "codec": work.codec,
         "source_path": work.source_path,
         "source_sha256": work.source_sha256,
-        "created_at": work.created_at,
+        "created_at": to_seconds(work.created_at),
     })
 }

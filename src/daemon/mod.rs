@@ -21,8 +21,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::sources::config::SourceConfig;
-use crate::store::Store;
+use crate::clock;
+use crate::domain::{JobKind, Named, Role, SourceOrigin};
+use crate::source_config::SourceConfig;
+use crate::store::{JobFilter, Node, Store};
 pub use pipeline::Pipeline;
 use scheduler::Scheduler;
 
@@ -54,6 +56,9 @@ pub struct DaemonConfig {
     pub shutdown_grace_s: u64,
     /// Attempts at a job before it is given up (a job whose process keeps dying).
     pub max_attempts: u32,
+    /// What this node does (default: everything). On PostgreSQL several
+    /// nodes share the work; e.g. `["capture"]` for the machine with Chromium.
+    pub roles: Vec<Role>,
 }
 
 impl Default for DaemonConfig {
@@ -65,12 +70,32 @@ impl Default for DaemonConfig {
             lease_s: 300,
             shutdown_grace_s: 30,
             max_attempts: 3,
+            roles: Role::ALL.to_vec(),
         }
     }
 }
 
 impl DaemonConfig {
+    /// The job kinds this node's workers take.
+    pub fn job_kinds(&self) -> Vec<JobKind> {
+        JobKind::ALL
+            .iter()
+            .copied()
+            .filter(|kind| self.roles.contains(&kind.role()))
+            .collect()
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.roles.is_empty() {
+            anyhow::bail!(
+                "daemon.roles = []: give at least one of {}",
+                Role::ALL
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if self.workers == 0 || self.workers > 64 {
             anyhow::bail!("daemon.workers = {}: must be 1 to 64", self.workers);
         }
@@ -87,76 +112,72 @@ impl DaemonConfig {
     }
 }
 
-/// Now, as stored (RFC 3339, UTC, milliseconds).
-pub fn now_string() -> String {
-    time_string(Utc::now())
-}
-
-pub fn time_string(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// This process's lease owner name: `pid:random`.
-pub fn owner_id() -> String {
-    format!("{}:{}", std::process::id(), uuid::Uuid::now_v7().simple())
-}
-
-/// Whether the process named in a lease owner is still running (this machine).
-pub(crate) fn owner_alive(owner: &str) -> bool {
-    match owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) => std::path::Path::new("/proc").join(pid.to_string()).exists(),
-        None => false,
-    }
+/// What the daemon reads of the configuration: its own section, matching,
+/// the review allowlist, and what alerts and evidence capture need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DaemonSettings {
+    pub daemon: DaemonConfig,
+    pub matching: crate::matcher::MatchConfig,
+    pub review: crate::evidence::ReviewConfig,
+    pub alerts: crate::alerts::AlertSettings,
+    pub capture: crate::evidence::CaptureSettings,
 }
 
 /// Makes the stored `[[sources]]` of the config file match the file.
 pub async fn sync_config_sources(store: &Store, sources: &[SourceConfig]) -> anyhow::Result<()> {
-    let now = now_string();
+    let now = clock::now();
     for source in sources {
-        store.upsert_source(source, "config", &now).await?;
+        store
+            .upsert_source(source, SourceOrigin::Config, now)
+            .await?;
     }
     for stored in store.list_sources().await? {
-        if stored.origin == "config" && !sources.iter().any(|s| s.name == stored.config.name) {
+        if stored.origin == SourceOrigin::Config
+            && !sources.iter().any(|s| s.name == stored.config.name)
+        {
             store.remove_source(&stored.config.name).await?;
         }
     }
     Ok(())
 }
 
+/// The lease the node that fires cron schedules holds.
+pub const SCHEDULER_LEASE: &str = "scheduler";
+
 /// Releases leases of processes that are gone.
 pub async fn release_dead_leases(store: &Store) -> anyhow::Result<()> {
     let released = store
-        .release_leases(None, owner_alive, &now_string())
+        .release_leases(None, clock::owner_alive, clock::now())
         .await?;
     if released > 0 {
         tracing::info!(released, "released jobs of a process that stopped");
     }
+    if let Some(holder) = store.lease_holder(SCHEDULER_LEASE).await? {
+        if !clock::owner_alive(&holder.owner) {
+            store.release_lease(SCHEDULER_LEASE, &holder.owner).await?;
+            tracing::info!(owner = %holder.owner, "released the scheduler lease of a process that stopped");
+        }
+    }
     Ok(())
 }
 
-/// Runs `count` workers until `stop` turns true; each takes jobs (only of
-/// `scans` when given) and runs them. Returns when all workers are done or
+/// Runs `count` workers until `stop` turns true; each takes the jobs
+/// `filter` lets through and runs them. Returns when all workers are done or
 /// the grace period after the stop ran out, with the jobs left released.
 pub async fn run_workers(
     pipeline: Arc<Pipeline>,
     count: usize,
-    scans: Option<Vec<String>>,
+    filter: JobFilter,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let owner = owner_id();
+    let owner = clock::owner_id();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..count {
         let pipeline = pipeline.clone();
-        let scans = scans.clone();
+        let filter = filter.clone();
         let stop = stop.clone();
         let owner = owner.clone();
-        tasks.spawn(async move { worker(pipeline, owner, scans, stop).await });
+        tasks.spawn(async move { worker(pipeline, owner, filter, stop).await });
     }
     let mut stopped = stop.clone();
     let grace = Duration::from_secs(pipeline.daemon_config().shutdown_grace_s);
@@ -179,7 +200,7 @@ pub async fn run_workers(
     }
     let released = pipeline
         .store
-        .release_leases(Some(&owner), |_| true, &now_string())
+        .release_leases(Some(&owner), |_| true, clock::now())
         .await?;
     if released > 0 {
         tracing::info!(released, "released unfinished jobs");
@@ -190,7 +211,7 @@ pub async fn run_workers(
 async fn worker(
     pipeline: Arc<Pipeline>,
     owner: String,
-    scans: Option<Vec<String>>,
+    filter: JobFilter,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let lease = chrono::Duration::seconds(pipeline.daemon_config().lease_s as i64);
@@ -201,12 +222,7 @@ async fn worker(
         let now = Utc::now();
         let job = pipeline
             .store
-            .claim_job(
-                &owner,
-                &time_string(now + lease),
-                &time_string(now),
-                scans.as_deref(),
-            )
+            .claim_job(&owner, now + lease, now, &filter)
             .await?;
         let Some(job) = job else {
             tokio::select! {
@@ -229,8 +245,8 @@ async fn worker(
                 let period = (lease / 3).to_std().unwrap_or(Duration::from_secs(60));
                 loop {
                     tokio::time::sleep(period).await;
-                    let until = time_string(Utc::now() + lease);
-                    if !matches!(store.renew_lease(&id, &owner, &until).await, Ok(true)) {
+                    let until = Utc::now() + lease;
+                    if !matches!(store.renew_lease(&id, &owner, until).await, Ok(true)) {
                         break;
                     }
                 }
@@ -256,44 +272,86 @@ pub async fn run_daemon(
     let workers = tokio::spawn(run_workers(
         pipeline.clone(),
         pipeline.daemon_config().workers,
-        None,
+        JobFilter {
+            kinds: pipeline.daemon_config().job_kinds(),
+            scans: None,
+        },
         stop.clone(),
     ));
     let stamps = tokio::spawn(retry_pending_stamps(
         store.clone(),
-        pipeline.timestamp_config().clone(),
+        pipeline.settings().capture.timestamp.clone(),
         stop.clone(),
     ));
-    let outbox = crate::alerts::outbox::Outbox::new(store.clone(), pipeline.config().clone())
-        .with_captures(pipeline.data_dir());
+    let outbox = crate::alerts::outbox::Outbox::new(
+        store.clone(),
+        pipeline.settings().alerts.clone(),
+        pipeline.settings().capture.clone(),
+    )
+    .with_captures(pipeline.data_dir());
+    let delivers_alerts = pipeline.daemon_config().roles.contains(&Role::Alerts);
     let alerts = tokio::spawn({
         let stop = stop.clone();
-        async move { outbox.run(stop).await }
+        async move {
+            match delivers_alerts {
+                true => outbox.run(stop).await,
+                false => Ok(()),
+            }
+        }
     });
+    let config = pipeline.daemon_config();
+    let node = Node {
+        id: clock::owner_id(),
+        host: clock::host_name(),
+        roles: config
+            .roles
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: clock::now(),
+        last_seen: clock::now(),
+    };
+    let lease = chrono::Duration::seconds(config.lease_s as i64);
     let mut scheduler = Scheduler::new();
     let mut stop_signal = stop.clone();
     let mut last_reload: Option<std::time::Instant> = None;
-    tracing::info!(workers = pipeline.daemon_config().workers, "daemon started");
+    let mut last_heartbeat: Option<std::time::Instant> = None;
+    let mut scheduling = false;
+    tracing::info!(workers = config.workers, node = %node.id, roles = %node.roles, "daemon started");
     loop {
         if *stop_signal.borrow() {
             break;
         }
         let now = Utc::now();
-        if last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+        if last_heartbeat.is_none_or(|t| t.elapsed() >= (lease / 3).to_std().unwrap_or_default()) {
+            store.heartbeat(&node, now).await?;
+            last_heartbeat = Some(std::time::Instant::now());
+        }
+        // One node at a time fires the schedules: the one that holds the
+        // scheduler lease (renewed here every second or so; taken over by
+        // another node once it expires).
+        let holds = config.roles.contains(&Role::Scheduler)
+            && store
+                .hold_lease(SCHEDULER_LEASE, &node.id, now + lease, now)
+                .await?;
+        if holds != scheduling {
+            tracing::info!(node = %node.id, "{}", if holds { "this node fires the schedules" } else { "another node fires the schedules" });
+            scheduling = holds;
+            last_reload = None;
+        }
+        if holds && last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
             reload_sources(&store, &mut scheduler, now).await?;
             last_reload = Some(std::time::Instant::now());
         }
-        for name in scheduler.due(now) {
+        for name in scheduler.due(now).into_iter().filter(|_| holds) {
             let scan = store
-                .enqueue_scan(
-                    &name,
-                    &time_string(now),
-                    pipeline.daemon_config().max_attempts.into(),
-                )
+                .enqueue_scan(&name, now, pipeline.daemon_config().max_attempts.into())
                 .await?;
             tracing::info!(source = %name, scan = %scan, "scan queued");
-            let next = scheduler.next_of(&name).map(time_string);
-            store.set_next_run(&name, next.as_deref()).await?;
+            let next = scheduler.next_of(&name);
+            store.set_next_run(&name, next).await?;
         }
         let wake = scheduler
             .next_wake()
@@ -310,7 +368,11 @@ pub async fn run_daemon(
         }
     }
     tracing::info!("stopping: finishing running jobs");
+    if scheduling {
+        store.release_lease(SCHEDULER_LEASE, &node.id).await?;
+    }
     workers.await??;
+    store.remove_node(&node.id).await?;
     stamps.await?;
     alerts.await??;
     tracing::info!("daemon stopped");
@@ -361,17 +423,14 @@ async fn reload_sources(
     let names: Vec<String> = sources.iter().map(|s| s.config.name.clone()).collect();
     scheduler.retain(&names);
     for source in sources {
-        let last = source.last_run_at.as_deref().and_then(parse_time);
-        let next = source.next_run_at.as_deref().and_then(parse_time);
+        let (last, next) = (source.last_run_at, source.next_run_at);
         if let Err(e) = scheduler.upsert(&source.config, last, next, now) {
             tracing::error!(source = %source.config.name, "not scheduled: {e:#}");
             continue;
         }
-        let planned = scheduler.next_of(&source.config.name).map(time_string);
+        let planned = scheduler.next_of(&source.config.name);
         if planned != source.next_run_at {
-            store
-                .set_next_run(&source.config.name, planned.as_deref())
-                .await?;
+            store.set_next_run(&source.config.name, planned).await?;
         }
     }
     Ok(())

@@ -12,10 +12,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::{now_string, DaemonConfig, Retention};
-use crate::config::Config;
+use super::{DaemonConfig, DaemonSettings, Retention};
+use crate::clock;
+use crate::domain::{JobKind, StoredSegment};
 use crate::engine::{self, Catalog};
-use crate::sources::config::{SourceConfig, SourceKind};
+use crate::source_config::{SourceConfig, SourceKind};
 use crate::sources::http::HttpClient;
 use crate::sources::{self, page, ytdlp, ScanContext};
 use crate::store::{Job, NewMatch, Store};
@@ -38,8 +39,7 @@ pub struct StageTimes {
 
 pub struct Pipeline {
     pub store: Arc<Store>,
-    config: Config,
-    daemon: DaemonConfig,
+    settings: DaemonSettings,
     media_dir: PathBuf,
     data_dir: PathBuf,
     clients: std::sync::Mutex<HashMap<String, (SourceConfig, Arc<HttpClient>)>>,
@@ -48,16 +48,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(store: Arc<Store>, config: Config, data_dir: &Path) -> Pipeline {
-        let daemon = config.daemon.clone();
-        let media_dir = daemon
-            .media_dir
-            .clone()
-            .unwrap_or_else(|| data_dir.join("media"));
+    pub fn new(store: Arc<Store>, settings: DaemonSettings, data_dir: &Path) -> Pipeline {
+        let media_dir = settings.capture.media_dir_in(data_dir);
         Pipeline {
             store,
-            config,
-            daemon,
+            settings,
             media_dir,
             data_dir: data_dir.to_path_buf(),
             clients: std::sync::Mutex::new(HashMap::new()),
@@ -71,16 +66,12 @@ impl Pipeline {
         &self.data_dir
     }
 
-    pub fn timestamp_config(&self) -> &crate::timestamp::TimestampConfig {
-        &self.config.timestamp
-    }
-
     pub fn daemon_config(&self) -> &DaemonConfig {
-        &self.daemon
+        &self.settings.daemon
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    pub fn settings(&self) -> &DaemonSettings {
+        &self.settings
     }
 
     /// The HTTP client of a source (rebuilt when its settings change).
@@ -105,7 +96,7 @@ impl Pipeline {
                 return Ok(catalog.clone());
             }
         }
-        let catalog = Arc::new(Catalog::load(&self.store, &self.config.matching).await?);
+        let catalog = Arc::new(Catalog::load(&self.store, &self.settings.matching).await?);
         for work in &catalog.stale {
             tracing::warn!(work = %work.id, "work {:?} was fingerprinted by an older version and is skipped; register it again", work.title);
         }
@@ -122,29 +113,23 @@ impl Pipeline {
                 "gave up after {} attempts: the process handling this job stopped each time (a crash while decoding?)",
                 job.max_attempts
             );
-            return match job.kind.as_str() {
-                "scan" => {
+            let now = clock::now();
+            return match job.kind {
+                JobKind::Scan => {
                     let scan_id = job.scan_id.clone().unwrap_or_default();
-                    Ok(self
-                        .store
-                        .fail_scan(job, &scan_id, &error, &now_string())
-                        .await?)
+                    Ok(self.store.fail_scan(job, &scan_id, &error, now).await?)
                 }
-                "capture" => Ok(self
+                JobKind::Capture => Ok(self.store.give_up_capture(job, &error, now).await?),
+                JobKind::Candidate => Ok(self
                     .store
-                    .give_up_capture(job, &error, &now_string())
-                    .await?),
-                _ => Ok(self
-                    .store
-                    .fail_candidate(job, &job.subject, &error, &now_string())
+                    .fail_candidate(job, &job.subject, &error, now)
                     .await?),
             };
         }
-        match job.kind.as_str() {
-            "scan" => self.scan(job).await,
-            "candidate" => self.candidate(job).await,
-            "capture" => self.capture(job).await,
-            other => anyhow::bail!("job {} has unknown kind {other:?}", job.id),
+        match job.kind {
+            JobKind::Scan => self.scan(job).await,
+            JobKind::Candidate => self.candidate(job).await,
+            JobKind::Capture => self.capture(job).await,
         }
     }
 
@@ -152,7 +137,7 @@ impl Pipeline {
     async fn capture(&self, job: &Job) -> anyhow::Result<()> {
         let env = crate::evidence::capture::CaptureEnv {
             store: &self.store,
-            config: &self.config,
+            settings: &self.settings.capture,
             data_dir: &self.data_dir,
             media_dir: &self.media_dir,
         };
@@ -163,9 +148,9 @@ impl Pipeline {
     async fn scan(&self, job: &Job) -> anyhow::Result<()> {
         let scan_id = job.scan_id.clone().context("scan job without a scan")?;
         let name = &job.subject;
-        let started = now_string();
+        let started = clock::now();
         let outcome = self.list_source(name).await;
-        let now = now_string();
+        let now = clock::now();
         match outcome {
             Ok(listing) => {
                 let mut seen = std::collections::HashSet::new();
@@ -176,20 +161,20 @@ impl Pipeline {
                     .collect();
                 let (listed, new) = self
                     .store
-                    .record_discovery(job, &scan_id, name, &candidates, &listing.errors, &now)
+                    .record_discovery(job, &scan_id, name, &candidates, &listing.errors, now)
                     .await?;
                 tracing::info!(source = %name, scan = %scan_id, listed, new, errors = listing.errors.len(), "source listed");
                 let error = listing.errors.first().map(String::as_str);
-                self.store.record_source_run(name, &started, error).await?;
+                self.store.record_source_run(name, started, error).await?;
             }
             Err(error) => {
                 let message = format!("{error:#}");
                 tracing::warn!(source = %name, scan = %scan_id, error = %message, "scan failed");
-                self.store.fail_scan(job, &scan_id, &message, &now).await?;
+                self.store.fail_scan(job, &scan_id, &message, now).await?;
                 // The source may have been removed meanwhile; then there is nothing to update.
                 let _ = self
                     .store
-                    .record_source_run(name, &started, Some(&message))
+                    .record_source_run(name, started, Some(&message))
                     .await;
             }
         }
@@ -229,7 +214,7 @@ impl Pipeline {
             let candidate = self.store.get_candidate(candidate_id).await?;
             tracing::warn!(candidate = %candidate.canonical_url, error = %message, "candidate failed");
             self.store
-                .fail_candidate(job, candidate_id, &message, &now_string())
+                .fail_candidate(job, candidate_id, &message, clock::now())
                 .await?;
         }
         Ok(())
@@ -272,7 +257,7 @@ impl Pipeline {
                 })
                 .filter(|_| {
                     !self
-                        .config
+                        .settings
                         .review
                         .allows(&candidate.uploader, &candidate.canonical_url)
                 })
@@ -286,15 +271,15 @@ impl Pipeline {
                     None,
                     Some(&original),
                     &copies,
-                    &crate::alerts::plan(&self.config, Utc::now())?,
-                    &now_string(),
+                    &crate::alerts::plan(&self.settings.alerts, Utc::now())?,
+                    clock::now(),
                 )
                 .await?;
             self.retain(&media, !copies.is_empty());
             return Ok(());
         }
 
-        let mut limits = self.config.limits.clone();
+        let mut limits = self.settings.capture.limits.clone();
         limits.max_duration_s = limits.max_duration_s.min(source.max_duration_s);
         let path = media.path.clone();
         let decode_started = Instant::now();
@@ -317,19 +302,19 @@ impl Pipeline {
 
         let match_started = Instant::now();
         let catalog = self.catalog().await?;
-        let found = catalog.find(&query, info.duration_s, &self.config.matching);
-        let mut by_work: Vec<(String, f64, Vec<serde_json::Value>)> = Vec::new();
+        let found = catalog.find(&query, info.duration_s, &self.settings.matching);
+        let mut by_work: Vec<(String, f64, Vec<StoredSegment>)> = Vec::new();
         for f in &found {
             let s = &f.segment;
-            let segment = serde_json::json!({
-                "score": round3(s.score),
-                "query_start_s": round3(s.query_start_s),
-                "query_end_s": round3(s.query_end_s),
-                "work_start_s": round3(s.work_start_s),
-                "work_end_s": round3(s.work_end_s),
-                "matched_frames": s.matched_frames(),
-                "speed": round3(s.speed),
-            });
+            let segment = StoredSegment {
+                score: round3(s.score),
+                query_start_s: round3(s.query_start_s),
+                query_end_s: round3(s.query_end_s),
+                work_start_s: round3(s.work_start_s),
+                work_end_s: round3(s.work_end_s),
+                matched_frames: s.matched_frames() as u64,
+                speed: round3(s.speed),
+            };
             match by_work.iter_mut().find(|(id, _, _)| *id == f.work.id) {
                 Some((_, score, segments)) => {
                     *score = score.max(s.score);
@@ -343,12 +328,12 @@ impl Pipeline {
             .map(|(work_id, score, segments)| NewMatch {
                 work_id,
                 score: round3(score),
-                segments: serde_json::Value::Array(segments).to_string(),
+                segments,
             })
             .collect();
         // The creator's own and licensed channels are not infringements.
         let allowed = self
-            .config
+            .settings
             .review
             .allows(&candidate.uploader, &candidate.canonical_url);
         let matches = if allowed && !matches.is_empty() {
@@ -368,8 +353,8 @@ impl Pipeline {
                 Some(info.duration_s),
                 None,
                 &matches,
-                &crate::alerts::plan(&self.config, Utc::now())?,
-                &now_string(),
+                &crate::alerts::plan(&self.settings.alerts, Utc::now())?,
+                clock::now(),
             )
             .await?;
         {
@@ -473,7 +458,7 @@ impl Pipeline {
         if !media.owned {
             return;
         }
-        let keep = match self.daemon.retention {
+        let keep = match self.settings.daemon.retention {
             Retention::All => true,
             Retention::Matches => matched,
             Retention::Delete => false,

@@ -15,14 +15,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::sources::config::SourceConfig;
-
-/// The first time after `after` that `schedule` fires in `tz`.
-pub fn next_fire(schedule: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let mut times = schedule.after(&after.with_timezone(&tz));
-    let first = times.next()?.with_timezone(&Utc);
-    Some(first)
-}
+use crate::crontab::next_fire;
+use crate::source_config::SourceConfig;
 
 struct Entry {
     schedule: cron::Schedule,
@@ -109,7 +103,7 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::config::SourceKind;
+    use crate::source_config::SourceKind;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

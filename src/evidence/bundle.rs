@@ -25,13 +25,15 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 use super::capture::{self, CaptureEnv};
-use super::frames::{parse_segments, Segment};
+use super::frames::best_first;
 use super::{report, sha256_hex, takedown, Blobs};
-use crate::config::OwnerConfig;
+use crate::clock::to_seconds;
+use crate::domain::OwnerConfig;
+use crate::domain::{CaptureState, MatchStatus, StoredSegment};
 use crate::provenance::package::{self, token_check, Check, Files};
 use crate::store::{MatchRecord, StatusChange};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
-use crate::timestamp::{format_time, Stamper};
+use crate::timestamp::Stamper;
 
 /// What `manifest.json` says this zip is.
 pub const BUNDLE_KIND: &str = "reelguard-evidence-bundle";
@@ -45,9 +47,9 @@ const WORK_PREFIX: &str = "work/";
 /// Everything the report and the takedown texts say, gathered once.
 pub struct Claim {
     pub match_id: String,
-    pub status: String,
+    pub status: MatchStatus,
     pub score: f64,
-    pub segments: Vec<Segment>,
+    pub segments: Vec<StoredSegment>,
     pub history: Vec<StatusChange>,
     pub work_id: String,
     pub work_title: String,
@@ -100,7 +102,7 @@ pub async fn export(
     let store = env.store;
     let record = store.find_match(match_id).await?;
     let capture = store.capture(&record.id).await?;
-    if capture.state != "done" {
+    if capture.state != CaptureState::Done {
         anyhow::bail!(
             "the capture of match {} is {}{}; run `reelguard evidence capture {}` first",
             record.id,
@@ -153,8 +155,14 @@ pub async fn export(
     let work = store.find_work(&record.work_id).await?;
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let package_path = temp.path().join("work.zip");
-    match crate::provenance::export_package(store, stamper, &work, &env.config.owner, &package_path)
-        .await
+    match crate::provenance::export_package(
+        store,
+        stamper,
+        &work,
+        &env.settings.owner,
+        &package_path,
+    )
+    .await
     {
         Ok(pending) => {
             if pending > 0 {
@@ -171,32 +179,32 @@ pub async fn export(
 
     let (status_history, segments) = (
         store.status_history(&record.id).await?,
-        parse_segments(&record.segments)?,
+        best_first(&record.segments),
     );
-    let exported_at = format_time(&Utc::now());
+    let exported_at = to_seconds(Utc::now());
     let claim = Claim {
         match_id: record.id.clone(),
-        status: record.status.clone(),
+        status: record.status,
         score: record.score,
         segments,
         history: status_history,
         work_id: work.id.clone(),
         work_title: work.title.clone(),
         work_owner: work.owner.clone(),
-        work_registered_at: work.created_at.clone(),
+        work_registered_at: to_seconds(work.created_at),
         work_sha256: work.source_sha256.clone(),
         rights_statement: work.rights_statement.clone(),
         upload_url: record.candidate_url.clone(),
         upload_title: record.candidate_title.clone(),
         platform: record.platform.clone(),
         uploader: record.uploader.clone(),
-        published_at: record.published_at.clone(),
-        found_at: record.created_at.clone(),
-        captured_at: capture.started_at.clone().unwrap_or_default(),
+        published_at: record.published_at.map(to_seconds),
+        found_at: crate::clock::stored(record.created_at),
+        captured_at: capture.started_at.map(to_seconds).unwrap_or_default(),
         capture_manifest_sha256: capture.manifest_sha256.clone().unwrap_or_default(),
-        capture_tsa_time: capture.tsa_time.clone(),
+        capture_tsa_time: capture.tsa_time.map(to_seconds),
         capture_tsa_name,
-        owner: env.config.owner.clone(),
+        owner: env.settings.owner.clone(),
         exported_at: exported_at.clone(),
         captured_files: capture
             .files
@@ -209,8 +217,8 @@ pub async fn export(
     match report::render_pdf(
         &html,
         &files,
-        env.config.evidence.chromium.as_deref(),
-        env.config.evidence.chromium_timeout_s,
+        env.settings.evidence.chromium.as_deref(),
+        env.settings.evidence.chromium_timeout_s,
     )
     .await
     {
@@ -308,15 +316,17 @@ fn manifest(
             "status": record.status,
             "score": record.score,
             "segments": claim.segments,
-            "found_at": record.created_at,
-            "history": claim.history,
+            "found_at": crate::clock::stored(record.created_at),
+            "history": claim.history.iter().map(|c| json!({
+                "from": c.from, "to": c.to, "note": c.note, "at": to_seconds(c.at),
+            })).collect::<Vec<_>>(),
         },
         "upload": {
             "url": record.candidate_url,
             "platform": record.platform,
             "uploader": record.uploader,
             "title": record.candidate_title,
-            "published_at": record.published_at,
+            "published_at": record.published_at.map(to_seconds),
             "media_sha256": record.media_sha256,
         },
         "work": {

@@ -29,11 +29,11 @@ use sha2::Digest as _;
 use super::chromium::{self, Output};
 use super::{frames, tls_chain};
 use super::{sha256_hex, Blobs};
-use crate::config::Config;
-use crate::sources::config::SourceConfig;
+use crate::clock::to_seconds;
+use crate::source_config::SourceConfig;
 use crate::sources::http::HttpClient;
 use crate::store::{CaptureOutcome, CaptureRecord, CapturedFile, Job, MatchRecord, Store};
-use crate::timestamp::{format_time, Stamper};
+use crate::timestamp::Stamper;
 
 /// Path of the capture manifest and its token in the bundle.
 pub const MANIFEST: &str = "capture/manifest.json";
@@ -46,21 +46,10 @@ const MAX_ATTEMPTS: i64 = 3;
 /// Where the capture's inputs are.
 pub struct CaptureEnv<'a> {
     pub store: &'a Store,
-    pub config: &'a Config,
+    pub settings: &'a super::CaptureSettings,
     pub data_dir: &'a Path,
     /// Where the daemon keeps downloaded media (`[daemon] media_dir`).
     pub media_dir: &'a Path,
-}
-
-impl CaptureEnv<'_> {
-    /// The media directory the daemon uses for this data dir.
-    pub fn default_media_dir(config: &Config, data_dir: &Path) -> PathBuf {
-        config
-            .daemon
-            .media_dir
-            .clone()
-            .unwrap_or_else(|| data_dir.join("media"))
-    }
 }
 
 /// Files gathered by one attempt, by bundle path.
@@ -83,9 +72,7 @@ pub async fn run(
     match_id: &str,
 ) -> anyhow::Result<CaptureRecord> {
     let started = Utc::now();
-    env.store
-        .start_capture(match_id, &format_time(&started))
-        .await?;
+    env.store.start_capture(match_id, started).await?;
     let record = env.store.find_match(match_id).await?;
     let mut gathered = Gathered::default();
     if let Err(error) = gather(env, &record, &started, &mut gathered).await {
@@ -130,7 +117,7 @@ pub async fn run(
         let bytes = serde_json::to_vec_pretty(&manifest)?;
         let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         manifest_sha256 = Some(blobs.put(&bytes)?);
-        let stamper = Stamper::new(&env.config.timestamp)?;
+        let stamper = Stamper::new(&env.settings.timestamp)?;
         if stamper.is_configured() {
             match stamper.stamp(&digest).await {
                 Ok(s) => stamp = Some(s),
@@ -155,17 +142,15 @@ pub async fn run(
     let attempts = env.store.capture(match_id).await?.attempts;
     let retry_at = match (&gathered.failure, job) {
         (Some(_), Some(_)) if attempts < MAX_ATTEMPTS => {
-            let delay = env.config.evidence.retry_after_s * 2f64.powi(attempts as i32 - 1);
-            Some(format_time(
-                &(Utc::now() + chrono::Duration::milliseconds((delay * 1000.0) as i64)),
-            ))
+            let delay = env.settings.evidence.retry_after_s * 2f64.powi(attempts as i32 - 1);
+            Some(crate::clock::after(Utc::now(), delay))
         }
         _ => None,
     };
     if let Some(failure) = &gathered.failure {
         tracing::warn!(r#match = %match_id, url = %record.candidate_url, error = %failure, "capture failed");
     }
-    let tsa_time = stamp.as_ref().map(|s| format_time(&s.verified.gen_time));
+    let tsa_time = stamp.as_ref().map(|s| s.verified.gen_time);
     env.store
         .finish_capture(
             job,
@@ -175,11 +160,11 @@ pub async fn run(
                 manifest_sha256: manifest_sha256.as_deref(),
                 token: stamp.as_ref().map(|s| s.token.as_slice()),
                 tsa_url: stamp.as_ref().map(|s| s.tsa_url.as_str()),
-                tsa_time: tsa_time.as_deref(),
+                tsa_time,
                 error: gathered.failure.as_deref(),
             },
-            retry_at.as_deref(),
-            &format_time(&Utc::now()),
+            retry_at,
+            Utc::now(),
         )
         .await?;
     Ok(env.store.capture(match_id).await?)
@@ -197,7 +182,7 @@ fn capture_manifest(
         "match_id": record.id,
         "work_id": record.work_id,
         "upload_url": record.candidate_url,
-        "captured_at": format_time(started),
+        "captured_at": to_seconds(*started),
         "files": files,
     })
 }
@@ -208,7 +193,7 @@ async fn gather(
     started: &chrono::DateTime<Utc>,
     out: &mut Gathered,
 ) -> anyhow::Result<()> {
-    let evidence = &env.config.evidence;
+    let evidence = &env.settings.evidence;
     let source = env
         .store
         .get_source(&record.source)
@@ -224,7 +209,7 @@ async fn gather(
     let url = record.candidate_url.clone();
     let mut fetch = json!({
         "requested_url": url,
-        "fetched_at": format_time(started),
+        "fetched_at": to_seconds(*started),
         "proxy": source.proxy,
         "source": source.name,
     });
@@ -305,9 +290,14 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
         None => None,
     };
     let timeout = std::time::Duration::from_secs_f64(source.timeout_s);
-    let recorded = tls_chain::record(&parsed, source.allow(), extra_roots.as_deref(), timeout)
-        .await
-        .and_then(|chain| Ok((chain.to_pem()?, chain)));
+    let recorded = tls_chain::record(
+        &parsed,
+        crate::sources::ssrf::Allow::of(source),
+        extra_roots.as_deref(),
+        timeout,
+    )
+    .await
+    .and_then(|chain| Ok((chain.to_pem()?, chain)));
     match recorded {
         Ok((pem, chain)) => {
             out.files.push((TLS_CHAIN.into(), pem.into_bytes()));
@@ -318,7 +308,7 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
 }
 
 async fn chromium_captures(env: &CaptureEnv<'_>, url: &str, out: &mut Gathered) {
-    let evidence = &env.config.evidence;
+    let evidence = &env.settings.evidence;
     let Some(binary) = chromium::find(evidence.chromium.as_deref()) else {
         out.notes.push(
             "chromium not installed: no screenshot or PDF of the page (scripts/setup.sh installs it; or set evidence.chromium)".into(),
@@ -382,7 +372,7 @@ fn media(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathered) {
         return;
     };
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    if size > env.config.evidence.max_media_bytes {
+    if size > env.settings.evidence.max_media_bytes {
         out.notes.push(format!(
             "the media ({size} bytes) is larger than evidence.max_media_bytes: only its SHA-256 is captured"
         ));
@@ -409,13 +399,7 @@ fn media(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathered) {
 }
 
 async fn frame_files(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathered) {
-    let segments = match frames::parse_segments(&record.segments) {
-        Ok(s) => s,
-        Err(e) => {
-            out.notes.push(format!("no frames: {e:#}"));
-            return;
-        }
-    };
+    let segments = frames::best_first(&record.segments);
     let work = match env.store.find_work(&record.work_id).await {
         Ok(work) => work,
         Err(e) => {
@@ -440,7 +424,7 @@ async fn frame_files(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathe
         .enumerate()
         .map(|(i, m)| json!({"file": format!("frames/pair-{}.png", i + 1), "upload_s": m.upload_s, "work_s": m.work_s}))
         .collect();
-    let limits = env.config.limits.clone();
+    let limits = env.settings.limits.clone();
     let result = tokio::task::spawn_blocking(move || {
         frames::frame_pairs(&work_file, &upload, &moments, &limits)
     })

@@ -2,6 +2,7 @@
 //! and a timeline plot of which seconds of the upload copy which seconds of
 //! the work. PNG bytes out; decoding goes through `media::frames_at`.
 
+use crate::domain::StoredSegment;
 use std::io::Cursor;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -19,24 +20,11 @@ const GAP: u32 = 16;
 /// Longer side the frames are decoded at.
 const DECODE_SIDE: u32 = 640;
 
-/// One matched segment as the matcher recorded it (`matches.segments`).
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
-pub struct Segment {
-    pub score: f64,
-    pub query_start_s: f64,
-    pub query_end_s: f64,
-    pub work_start_s: f64,
-    pub work_end_s: f64,
-    #[serde(default)]
-    pub matched_frames: u64,
-}
-
 /// The segments of a match, best first.
-pub fn parse_segments(json: &str) -> anyhow::Result<Vec<Segment>> {
-    let mut segments: Vec<Segment> =
-        serde_json::from_str(json).context("the match's segments are not valid JSON")?;
+pub fn best_first(segments: &[StoredSegment]) -> Vec<StoredSegment> {
+    let mut segments = segments.to_vec();
     segments.sort_by(|a, b| b.score.total_cmp(&a.score));
-    Ok(segments)
+    segments
 }
 
 /// A matched moment: seconds into the upload and into the work.
@@ -48,7 +36,7 @@ pub struct Moment {
 
 /// `count` moments spread over the best segment (a quarter, half and three
 /// quarters in, for three), mapping upload time to work time linearly.
-pub fn moments(segments: &[Segment], count: usize) -> Vec<Moment> {
+pub fn moments(segments: &[StoredSegment], count: usize) -> Vec<Moment> {
     let Some(best) = segments.first() else {
         return Vec::new();
     };
@@ -114,10 +102,10 @@ pub fn frame_pairs(
 pub fn best_frame_pair(
     work_file: &Path,
     upload_file: &Path,
-    segments_json: &str,
+    segments: &[StoredSegment],
     limits: &DecodeLimits,
 ) -> anyhow::Result<Vec<u8>> {
-    let segments = parse_segments(segments_json)?;
+    let segments = best_first(segments);
     let moment = moments(&segments, 1);
     anyhow::ensure!(!moment.is_empty(), "the match has no segments");
     frame_pairs(work_file, upload_file, &moment, limits)?
@@ -145,7 +133,7 @@ fn label_font() -> bool {
 /// The timeline plot: upload seconds across, work seconds up, one line per
 /// matched segment (a straight copy is a diagonal; a gap is a missing part).
 pub fn timeline_png(
-    segments: &[Segment],
+    segments: &[StoredSegment],
     upload_duration_s: f64,
     work_duration_s: f64,
 ) -> anyhow::Result<Vec<u8>> {
@@ -230,14 +218,15 @@ fn encode_png(picture: &RgbImage) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn segment(q: (f64, f64), w: (f64, f64), score: f64) -> Segment {
-        Segment {
+    fn segment(q: (f64, f64), w: (f64, f64), score: f64) -> StoredSegment {
+        StoredSegment {
             score,
             query_start_s: q.0,
             query_end_s: q.1,
             work_start_s: w.0,
             work_end_s: w.1,
             matched_frames: 10,
+            speed: 1.0,
         }
     }
 

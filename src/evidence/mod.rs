@@ -27,6 +27,27 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 
+/// What capture and evidence export read of the configuration: `[evidence]`,
+/// `[timestamp]`, `[limits]`, `[owner]` and where the daemon keeps media.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaptureSettings {
+    pub evidence: EvidenceConfig,
+    pub timestamp: crate::timestamp::TimestampConfig,
+    pub limits: crate::media::DecodeLimits,
+    pub owner: crate::domain::OwnerConfig,
+    /// `[daemon] media_dir` (default: `media/` in the data directory).
+    pub media_dir: Option<PathBuf>,
+}
+
+impl CaptureSettings {
+    /// Where downloaded media is kept for the data directory `data_dir`.
+    pub fn media_dir_in(&self, data_dir: &Path) -> PathBuf {
+        self.media_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("media"))
+    }
+}
+
 /// `[evidence]`: how captures are made.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

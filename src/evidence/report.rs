@@ -3,6 +3,7 @@
 //! `capture/`, so it renders inside the unpacked bundle) and the same page
 //! printed to PDF by headless Chromium.
 
+use crate::domain::Named;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -87,7 +88,7 @@ pub fn render_html(claim: &Claim) -> String {
         "相似度",
         &format!("{:.3}", claim.score),
     ));
-    html.push_str(&row("Review status", "审核状态", &claim.status));
+    html.push_str(&row("Review status", "审核状态", claim.status.name()));
     for (i, s) in claim.segments.iter().enumerate() {
         html.push_str(&row(
             &format!("Segment {}", i + 1),
@@ -153,9 +154,9 @@ pub fn render_html(claim: &Claim) -> String {
         for change in &claim.history {
             html.push_str(&format!(
                 "<tr><td>{}</td><td>{} → {}</td><td>{}</td></tr>\n",
-                esc(&change.at),
-                esc(&change.from),
-                esc(&change.to),
+                esc(&crate::clock::to_seconds(change.at)),
+                esc(change.from.name()),
+                esc(change.to.name()),
                 esc(change.note.as_deref().unwrap_or(""))
             ));
         }

@@ -254,7 +254,7 @@ impl ServerCertVerifier for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::config::{SourceConfig, SourceKind};
+    use crate::source_config::{SourceConfig, SourceKind};
     use crate::sources::http::HttpClient;
     use crate::testkit::tls::TestCertificates;
     use std::path::Path;

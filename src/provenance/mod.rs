@@ -7,15 +7,15 @@
 //! timestamp" in the store and is retried by `stamp_pending`; nothing is lost.
 
 pub mod certificate;
-pub mod chain;
 pub mod package;
 
 use std::path::Path;
 
 use anyhow::Context as _;
 
+use crate::clock::to_seconds;
 use crate::store::{PendingStamp, StampTarget, Store, StoredStamp};
-use crate::timestamp::{format_time, Stamper};
+use crate::timestamp::Stamper;
 
 /// Creation stages, in the order they usually happen.
 pub const STAGES: [&str; 10] = [
@@ -104,7 +104,7 @@ pub async fn stamp_pending(
                 let stored = StoredStamp {
                     token: stamp.token,
                     tsa_url: stamp.tsa_url,
-                    tsa_time: format_time(&stamp.verified.gen_time),
+                    tsa_time: stamp.verified.gen_time,
                     tsa_serial: stamp.verified.serial,
                     tsa_name: stamp.verified.tsa_name,
                 };
@@ -146,7 +146,7 @@ pub fn certificate_data(
     work: &crate::store::Work,
     artifacts: &[crate::store::Artifact],
     head: &crate::store::ChainHead,
-    owner: &crate::config::OwnerConfig,
+    owner: &crate::domain::OwnerConfig,
 ) -> certificate::CertificateData {
     let contact: Vec<&str> = [owner.email.as_deref(), owner.address.as_deref()]
         .into_iter()
@@ -158,7 +158,7 @@ pub fn certificate_data(
         owner_name: work.owner.clone().or_else(|| owner.name.clone()),
         owner_contact: (!contact.is_empty()).then(|| contact.join(", ")),
         rights_statement: work.rights_statement.clone(),
-        registered_at: work.created_at.clone(),
+        registered_at: to_seconds(work.created_at),
         stages: artifacts
             .iter()
             .map(|a| certificate::CertificateStage {
@@ -167,13 +167,13 @@ pub fn certificate_data(
                 file_name: a.file_name.clone(),
                 size_bytes: a.size_bytes,
                 sha256: a.sha256.clone(),
-                tsa_time: a.stamp.as_ref().map(|s| s.tsa_time.clone()),
+                tsa_time: a.stamp.as_ref().map(|s| to_seconds(s.tsa_time)),
                 tsa_name: a.stamp.as_ref().map(|s| s.tsa_name.clone()),
                 tsa_serial: a.stamp.as_ref().map(|s| s.tsa_serial.clone()),
             })
             .collect(),
         chain_head_sha256: head.head_hash.clone(),
-        chain_head_time: head.stamp.as_ref().map(|s| s.tsa_time.clone()),
+        chain_head_time: head.stamp.as_ref().map(|s| to_seconds(s.tsa_time)),
         chain_head_tsa: head.stamp.as_ref().map(|s| s.tsa_name.clone()),
     }
 }
@@ -200,7 +200,7 @@ pub async fn export_package(
     store: &Store,
     stamper: &Stamper,
     work: &crate::store::Work,
-    owner: &crate::config::OwnerConfig,
+    owner: &crate::domain::OwnerConfig,
     out: &Path,
 ) -> anyhow::Result<usize> {
     if stamper.is_configured() {

@@ -26,10 +26,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
-use super::chain::{self, ChainEntry};
+use crate::chain::{self, ChainEntry};
+use crate::clock::to_seconds;
 use crate::store::{Artifact, ChainHead, Work};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
-use crate::timestamp::{format_time, Stamp};
+use crate::timestamp::Stamp;
 
 /// What `manifest.json` says this zip is.
 pub const PACKAGE_KIND: &str = "reelguard-provenance-package";
@@ -127,12 +128,12 @@ pub fn manifest(input: &ExportInput, files: &Files) -> serde_json::Value {
                 "size_bytes": a.size_bytes,
                 "sha256": a.sha256,
                 "media_created_at": a.media_created_at,
-                "added_at": a.added_at,
+                "added_at": to_seconds(a.added_at),
                 "prev_hash": a.prev_hash,
                 "entry_hash": a.entry_hash,
                 "entry_file": format!("chain/{stem}.txt"),
                 "token_file": a.stamp.as_ref().map(|_| format!("tokens/{stem}.tsr")),
-                "tsa_time": a.stamp.as_ref().map(|s| s.tsa_time.clone()),
+                "tsa_time": a.stamp.as_ref().map(|s| to_seconds(s.tsa_time)),
                 "tsa_name": a.stamp.as_ref().map(|s| s.tsa_name.clone()),
                 "tsa_serial": a.stamp.as_ref().map(|s| s.tsa_serial.clone()),
                 "tsa_url": a.stamp.as_ref().map(|s| s.tsa_url.clone()),
@@ -144,13 +145,13 @@ pub fn manifest(input: &ExportInput, files: &Files) -> serde_json::Value {
         "kind": PACKAGE_KIND,
         "version": 1,
         "reelguard_version": env!("CARGO_PKG_VERSION"),
-        "exported_at": format_time(&chrono::Utc::now()),
+        "exported_at": to_seconds(chrono::Utc::now()),
         "work": {
             "id": work.id,
             "title": work.title,
             "owner": work.owner,
             "rights_statement": work.rights_statement,
-            "registered_at": work.created_at,
+            "registered_at": to_seconds(work.created_at),
             "duration_s": work.duration_s,
             "width": work.width,
             "height": work.height,
@@ -161,7 +162,7 @@ pub fn manifest(input: &ExportInput, files: &Files) -> serde_json::Value {
             "seq": head.seq,
             "hash": head.head_hash,
             "token_file": head.stamp.as_ref().map(|_| HEAD_TOKEN),
-            "tsa_time": head.stamp.as_ref().map(|s| s.tsa_time.clone()),
+            "tsa_time": head.stamp.as_ref().map(|s| to_seconds(s.tsa_time)),
             "tsa_name": head.stamp.as_ref().map(|s| s.tsa_name.clone()),
             "tsa_serial": head.stamp.as_ref().map(|s| s.tsa_serial.clone()),
         },
@@ -478,7 +479,7 @@ pub fn token_check(
             item,
             format!(
                 "RFC 3161 token over {what}: {} by {} (serial {})",
-                format_time(&verified.gen_time),
+                to_seconds(verified.gen_time),
                 verified.tsa_name,
                 verified.serial
             ),

@@ -32,10 +32,7 @@ impl Source for FolderSource {
                 let url = url::Url::from_file_path(&path)
                     .map(|u| u.to_string())
                     .unwrap_or_else(|_| format!("file://{}", path.display()));
-                let published_at = modified.map(|m| {
-                    chrono::DateTime::<chrono::Utc>::from(m)
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                });
+                let published_at = modified.map(chrono::DateTime::<chrono::Utc>::from);
                 listing.candidates.push(NewCandidate {
                     canonical_url: url.clone(),
                     platform: "folder".into(),

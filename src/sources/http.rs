@@ -14,8 +14,9 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use url::Url;
 
-use super::config::SourceConfig;
 use super::ssrf::{self, Allow, GuardedResolver};
+use crate::source_config::SourceConfig;
+use crate::store::Validators;
 
 /// Largest feed, page or API response read, in bytes.
 pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -64,13 +65,6 @@ pub enum FetchError {
     },
     #[error("invalid URL {url:?}: {message}")]
     BadUrl { url: String, message: String },
-}
-
-/// Conditional-GET validators of an earlier response.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
 }
 
 /// A fetched document.
@@ -124,7 +118,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(config: &SourceConfig) -> Result<HttpClient, FetchError> {
-        let allow = config.allow();
+        let allow = Allow::of(config);
         let timeout = Duration::from_secs_f64(config.timeout_s);
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
@@ -631,7 +625,7 @@ pub type SharedClient = Arc<HttpClient>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::config::SourceKind;
+    use crate::source_config::SourceKind;
     use crate::testkit::mock_platform::MockPlatform;
 
     /// A mock platform serving one 100 kB file `blob.mp4` (not a video: the

@@ -4,7 +4,6 @@
 //! that). Outbound HTTP goes through [`http::HttpClient`], which applies the
 //! source's proxy, rate limit, retries and the SSRF guard.
 
-pub mod config;
 pub mod feed;
 pub mod folder;
 pub mod http;
@@ -17,8 +16,8 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use url::Url;
 
+use crate::source_config::{SourceConfig, SourceKind};
 use crate::store::{NewCandidate, Store};
-use config::{SourceConfig, SourceKind};
 use http::{Document, HttpClient};
 
 /// What one source needs while it lists uploads.
@@ -63,14 +62,11 @@ impl ScanContext<'_> {
     }
 
     /// Whether an upload published at `published` is inside the source's window.
-    pub fn in_window(&self, published: Option<&str>) -> bool {
+    pub fn in_window(&self, published: Option<DateTime<Utc>>) -> bool {
         let (Some(days), Some(published)) = (self.config.published_within_days, published) else {
             return true;
         };
-        match DateTime::parse_from_rfc3339(published) {
-            Ok(time) => time.with_timezone(&Utc) >= self.now - chrono::Duration::days(days.into()),
-            Err(_) => true,
-        }
+        published >= self.now - chrono::Duration::days(days.into())
     }
 }
 

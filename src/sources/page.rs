@@ -19,7 +19,7 @@ use crate::store::NewCandidate;
 pub struct PageVideo {
     pub title: String,
     pub uploader: String,
-    pub published_at: Option<String>,
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Video URLs in order of preference, without repeats.
     pub media_urls: Vec<String>,
 }
@@ -40,7 +40,7 @@ impl Source for PageSource {
                 );
             }
             let mut listing = Listing::default();
-            if !cx.in_window(video.published_at.as_deref()) {
+            if !cx.in_window(video.published_at) {
                 return Ok(listing);
             }
             let page = canonical_url(final_url.as_str());
@@ -56,7 +56,7 @@ impl Source for PageSource {
                     platform: platform_of(&page),
                     uploader: video.uploader.clone(),
                     title: video.title.clone(),
-                    published_at: video.published_at.clone(),
+                    published_at: video.published_at,
                     media_url: Some(media.clone()),
                 });
             }
@@ -226,7 +226,10 @@ mod tests {
         );
         assert_eq!(v.title, "Clip");
         assert_eq!(v.uploader, "Uploader");
-        assert_eq!(v.published_at.as_deref(), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(
+            v.published_at.map(crate::clock::to_seconds).as_deref(),
+            Some("2026-11-01T00:00:00Z")
+        );
     }
 
     #[test]

@@ -26,6 +26,14 @@ pub struct Allow {
 }
 
 impl Allow {
+    /// Which non-public addresses the guard lets through for `source`.
+    pub fn of(source: &crate::source_config::SourceConfig) -> Allow {
+        Allow {
+            loopback: source.allow_loopback,
+            private: source.allow_private,
+        }
+    }
+
     /// Whether a connection to `ip` is allowed.
     pub fn permits(self, ip: IpAddr) -> bool {
         if self.private {

@@ -115,7 +115,7 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
             let published_at = snippet["publishedAt"]
                 .as_str()
                 .and_then(super::feed::parse_time);
-            if !cx.in_window(published_at.as_deref()) {
+            if !cx.in_window(published_at) {
                 continue;
             }
             if let Some(seconds) = item["contentDetails"]["duration"]

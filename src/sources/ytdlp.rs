@@ -15,8 +15,8 @@ use anyhow::{bail, Context as _};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use super::config::SourceConfig;
 use super::{canonical_url, platform_of, ssrf, Listing, ScanContext, Source};
+use crate::source_config::SourceConfig;
 use crate::store::NewCandidate;
 
 pub struct YtdlpSource;
@@ -48,10 +48,10 @@ pub fn program(config: &SourceConfig) -> anyhow::Result<PathBuf> {
 /// Refuses URLs the SSRF guard would refuse (yt-dlp connects by itself).
 async fn guard(config: &SourceConfig, url: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(url).with_context(|| format!("invalid URL {url:?}"))?;
-    ssrf::check_url(&parsed, config.allow())?;
+    ssrf::check_url(&parsed, ssrf::Allow::of(config))?;
     if let Some(url::Host::Domain(host)) = parsed.host() {
         if config.proxy.is_none() {
-            ssrf::resolve_checked(host, config.allow())
+            ssrf::resolve_checked(host, ssrf::Allow::of(config))
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
         }
@@ -121,7 +121,7 @@ impl Source for YtdlpSource {
                 match serde_json::from_str::<Value>(line) {
                     Ok(entry) => {
                         if let Some(candidate) = candidate_from_entry(&entry) {
-                            if cx.in_window(candidate.published_at.as_deref()) {
+                            if cx.in_window(candidate.published_at) {
                                 listing.candidates.push(candidate);
                             }
                         }
@@ -152,8 +152,7 @@ pub fn candidate_from_entry(entry: &Value) -> Option<NewCandidate> {
     let published_at = entry
         .get("timestamp")
         .and_then(Value::as_i64)
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
     Some(NewCandidate {
         canonical_url: canonical_url(&page),
         platform,
@@ -231,14 +230,17 @@ mod tests {
         let c = candidate_from_entry(&entry).unwrap();
         assert_eq!(c.platform, "bilibili");
         assert_eq!(c.uploader, "up");
-        assert_eq!(c.published_at.as_deref(), Some("2025-11-24T16:00:00Z"));
+        assert_eq!(
+            c.published_at.map(crate::clock::to_seconds).as_deref(),
+            Some("2025-11-24T16:00:00Z")
+        );
     }
 
     #[test]
     fn a_missing_program_is_reported_clearly() {
         let mut config = SourceConfig::new(
             "tt",
-            super::super::config::SourceKind::Ytdlp,
+            crate::source_config::SourceKind::Ytdlp,
             "https://www.tiktok.com/@x",
         );
         config.ytdlp_path = Some("/nonexistent/yt-dlp".into());

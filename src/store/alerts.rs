@@ -9,9 +9,11 @@
 //! lease expired is taken over: it is sent again only because no answer was
 //! recorded for it.
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
 
+use super::codec::{time, MaybeStoredTime, StoredTime};
 use super::{Store, StoreError};
+use crate::domain::{AlertState, CaptureState};
 
 /// Who gets alerts for new matches, decided by the `[alerts]` configuration
 /// when a match is recorded. The default plan alerts nobody.
@@ -22,27 +24,31 @@ pub struct AlertPlan {
     pub targets: Vec<(String, String)>,
     /// Matches scoring below this are not alerted.
     pub min_score: f64,
-    /// The end of the current digest window (RFC 3339) when alerts are
-    /// gathered into digests; None sends each alert at once.
-    pub digest_at: Option<String>,
+    /// The end of the current digest window when alerts are gathered into
+    /// digests; None sends each alert at once.
+    pub digest_at: Option<DateTime<Utc>>,
 }
 
 /// A stored outbox row.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AlertRecord {
     pub id: String,
     pub match_id: String,
     pub channel: String,
     pub recipient: String,
     pub batch: String,
-    pub due_at: String,
-    pub state: String,
+    #[sqlx(try_from = "StoredTime")]
+    pub due_at: DateTime<Utc>,
+    pub state: AlertState,
     pub attempts: i64,
-    pub next_attempt_at: String,
+    #[sqlx(try_from = "StoredTime")]
+    pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub server_response: Option<String>,
-    pub created_at: String,
-    pub delivered_at: Option<String>,
+    #[sqlx(try_from = "StoredTime")]
+    pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "MaybeStoredTime")]
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 const ALERT_COLUMNS: &str = "id, match_id, channel, recipient, batch, due_at, state, attempts, \
@@ -55,7 +61,7 @@ pub(super) async fn enqueue_for_match(
     plan: &AlertPlan,
     match_id: &str,
     score: f64,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     if score < plan.min_score {
         return Ok(0);
@@ -63,13 +69,13 @@ pub(super) async fn enqueue_for_match(
     let mut written = 0;
     for (channel, recipient) in &plan.targets {
         let id = uuid::Uuid::now_v7().simple().to_string();
-        let (batch, due_at) = match &plan.digest_at {
-            Some(at) => (format!("digest:{at}:{channel}:{recipient}"), at.as_str()),
+        let (batch, due_at) = match plan.digest_at {
+            Some(at) => (format!("digest:{}:{channel}:{recipient}", time(at)), at),
             None => (format!("alert:{id}"), now),
         };
         written += sqlx::query(
             "INSERT INTO alerts (id, match_id, channel, recipient, batch, due_at, state, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8) \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8) \
              ON CONFLICT (match_id, recipient, channel) DO NOTHING",
         )
         .bind(&id)
@@ -77,9 +83,9 @@ pub(super) async fn enqueue_for_match(
         .bind(channel)
         .bind(recipient)
         .bind(&batch)
-        .bind(due_at)
-        .bind(due_at)
-        .bind(now)
+        .bind(time(due_at))
+        .bind(AlertState::Queued)
+        .bind(time(now))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -96,42 +102,43 @@ impl Store {
     pub async fn claim_alert_batch(
         &self,
         owner: &str,
-        lease_until: &str,
-        now: &str,
-        capture_wait_since: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        capture_wait_since: DateTime<Utc>,
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let mut tx = self.write_transaction().await?;
         let batch: Option<String> = sqlx::query_scalar(
-            "SELECT batch FROM alerts a WHERE ((state = 'queued' AND next_attempt_at <= $1 AND due_at <= $2) \
-             OR (state = 'sending' AND lease_expires_at < $3)) \
+            "SELECT batch FROM alerts a WHERE ((state = $1 AND next_attempt_at <= $2 AND due_at <= $2) \
+             OR (state = $3 AND lease_expires_at < $2)) \
              AND NOT EXISTS (SELECT 1 FROM alerts b JOIN captures c ON c.match_id = b.match_id \
-             WHERE b.batch = a.batch AND c.state = 'pending' AND b.created_at > $4) \
+             WHERE b.batch = a.batch AND c.state = $4 AND b.created_at > $5) \
              ORDER BY next_attempt_at, created_at, id LIMIT 1",
         )
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(capture_wait_since)
+        .bind(AlertState::Queued)
+        .bind(time(now))
+        .bind(AlertState::Sending)
+        .bind(CaptureState::Pending)
+        .bind(time(capture_wait_since))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(batch) = batch else {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "UPDATE alerts SET state = 'sending', lease_owner = $1, lease_expires_at = $2, \
-             attempts = attempts + 1 WHERE batch = $3 AND (state = 'queued' \
-             OR (state = 'sending' AND lease_expires_at < $4)) RETURNING {ALERT_COLUMNS}"
+            "UPDATE alerts SET state = $1, lease_owner = $2, lease_expires_at = $3, \
+             attempts = attempts + 1 WHERE batch = $4 AND (state = $5 \
+             OR (state = $1 AND lease_expires_at < $6)) RETURNING {ALERT_COLUMNS}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut alerts: Vec<AlertRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(AlertState::Sending)
             .bind(owner)
-            .bind(lease_until)
+            .bind(time(lease_until))
             .bind(&batch)
-            .bind(now)
+            .bind(AlertState::Queued)
+            .bind(time(now))
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        let mut alerts: Vec<AlertRecord> =
-            rows.iter().map(alert_from_row).collect::<Result<_, _>>()?;
         alerts.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(alerts)
     }
@@ -143,17 +150,19 @@ impl Store {
         batch: &str,
         owner: &str,
         response: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE alerts SET state = 'delivered', server_response = $1, delivered_at = $2, \
+            "UPDATE alerts SET state = $1, server_response = $2, delivered_at = $3, \
              last_error = NULL, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE batch = $3 AND lease_owner = $4 AND state = 'sending'",
+             WHERE batch = $4 AND lease_owner = $5 AND state = $6",
         )
+        .bind(AlertState::Delivered)
         .bind(response)
-        .bind(now)
+        .bind(time(now))
         .bind(batch)
         .bind(owner)
+        .bind(AlertState::Sending)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -166,23 +175,23 @@ impl Store {
         batch: &str,
         owner: &str,
         error: &str,
-        retry_at: Option<&str>,
+        retry_at: Option<DateTime<Utc>>,
     ) -> Result<u64, StoreError> {
-        let state = if retry_at.is_some() {
-            "queued"
-        } else {
-            "failed"
+        let state = match retry_at {
+            Some(_) => AlertState::Queued,
+            None => AlertState::Failed,
         };
         let result = sqlx::query(
             "UPDATE alerts SET state = $1, last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
              lease_owner = NULL, lease_expires_at = NULL \
-             WHERE batch = $4 AND lease_owner = $5 AND state = 'sending'",
+             WHERE batch = $4 AND lease_owner = $5 AND state = $6",
         )
         .bind(state)
         .bind(error)
-        .bind(retry_at)
+        .bind(retry_at.map(time))
         .bind(batch)
         .bind(owner)
+        .bind(AlertState::Sending)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -195,16 +204,19 @@ impl Store {
         is_alive: impl Fn(&str) -> bool,
     ) -> Result<u64, StoreError> {
         let owners: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT lease_owner FROM alerts WHERE state = 'sending' AND lease_owner IS NOT NULL",
+            "SELECT DISTINCT lease_owner FROM alerts WHERE state = $1 AND lease_owner IS NOT NULL",
         )
+        .bind(AlertState::Sending)
         .fetch_all(&self.pool)
         .await?;
         let mut released = 0;
         for owner in owners.iter().filter(|o| !is_alive(o)) {
             released += sqlx::query(
-                "UPDATE alerts SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE state = 'sending' AND lease_owner = $1",
+                "UPDATE alerts SET state = $1, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE state = $2 AND lease_owner = $3",
             )
+            .bind(AlertState::Queued)
+            .bind(AlertState::Sending)
             .bind(owner)
             .execute(&self.pool)
             .await?
@@ -215,15 +227,13 @@ impl Store {
 
     /// Makes every queued digest due at `now` (the digests go out at the
     /// next delivery instead of at their scheduled time). Returns the rows.
-    pub async fn flush_digests(&self, now: &str) -> Result<u64, StoreError> {
+    pub async fn flush_digests(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE alerts SET due_at = $1, next_attempt_at = CASE WHEN next_attempt_at < $2 THEN next_attempt_at ELSE $3 END \
-             WHERE state = 'queued' AND batch LIKE 'digest:%' AND due_at > $4",
+            "UPDATE alerts SET due_at = $1, next_attempt_at = CASE WHEN next_attempt_at < $1 THEN next_attempt_at ELSE $1 END \
+             WHERE state = $2 AND batch LIKE 'digest:%' AND due_at > $1",
         )
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(now)
+        .bind(time(now))
+        .bind(AlertState::Queued)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -231,11 +241,13 @@ impl Store {
 
     /// Queues every failed alert again with a fresh count of attempts
     /// (after the cause, e.g. a wrong password, was fixed). Returns the rows.
-    pub async fn retry_failed_alerts(&self, now: &str) -> Result<u64, StoreError> {
+    pub async fn retry_failed_alerts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE alerts SET state = 'queued', attempts = 0, next_attempt_at = $1 WHERE state = 'failed'",
+            "UPDATE alerts SET state = $1, attempts = 0, next_attempt_at = $2 WHERE state = $3",
         )
-        .bind(now)
+        .bind(AlertState::Queued)
+        .bind(time(now))
+        .bind(AlertState::Failed)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -246,39 +258,28 @@ impl Store {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT $1"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(limit)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(alert_from_row).collect()
+            .await?)
     }
 
     /// Rows waiting to be sent (queued or sending), and the earliest time one is due.
-    pub async fn pending_alerts(&self) -> Result<(i64, Option<String>), StoreError> {
-        let row = sqlx::query(
+    pub async fn pending_alerts(&self) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Pending {
+            n: i64,
+            #[sqlx(try_from = "MaybeStoredTime")]
+            next: Option<DateTime<Utc>>,
+        }
+        let pending: Pending = sqlx::query_as(
             "SELECT COUNT(*) AS n, MIN(CASE WHEN next_attempt_at > due_at THEN next_attempt_at ELSE due_at END) AS next FROM alerts \
-             WHERE state IN ('queued', 'sending')",
+             WHERE state IN ($1, $2)",
         )
+        .bind(AlertState::Queued)
+        .bind(AlertState::Sending)
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get("n")?, row.try_get("next")?))
+        Ok((pending.n, pending.next))
     }
-}
-
-fn alert_from_row(row: &sqlx::any::AnyRow) -> Result<AlertRecord, StoreError> {
-    Ok(AlertRecord {
-        id: row.try_get("id")?,
-        match_id: row.try_get("match_id")?,
-        channel: row.try_get("channel")?,
-        recipient: row.try_get("recipient")?,
-        batch: row.try_get("batch")?,
-        due_at: row.try_get("due_at")?,
-        state: row.try_get("state")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_error: row.try_get("last_error")?,
-        server_response: row.try_get("server_response")?,
-        created_at: row.try_get("created_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-    })
 }

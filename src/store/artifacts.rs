@@ -1,10 +1,11 @@
 //! Artifacts (creation-stage files) of works, their hash chain and the
 //! RFC 3161 tokens on artifacts and chain heads.
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
 
+use super::codec::{time, MaybeStoredTime, StoredTime};
 use super::{Store, StoreError};
-use crate::provenance::chain;
+use crate::chain;
 
 /// A checked token as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,10 +13,34 @@ pub struct StoredStamp {
     /// DER TimeStampToken.
     pub token: Vec<u8>,
     pub tsa_url: String,
-    /// RFC 3339, UTC.
-    pub tsa_time: String,
+    /// The TSA's genTime.
+    pub tsa_time: DateTime<Utc>,
     pub tsa_serial: String,
     pub tsa_name: String,
+}
+
+/// The token columns of an artifact or chain head row: a stamp when the
+/// token is there.
+#[derive(sqlx::FromRow)]
+struct StampColumns {
+    token: Option<Vec<u8>>,
+    tsa_url: Option<String>,
+    #[sqlx(try_from = "MaybeStoredTime")]
+    tsa_time: Option<DateTime<Utc>>,
+    tsa_serial: Option<String>,
+    tsa_name: Option<String>,
+}
+
+impl From<StampColumns> for Option<StoredStamp> {
+    fn from(columns: StampColumns) -> Self {
+        Some(StoredStamp {
+            token: columns.token?,
+            tsa_url: columns.tsa_url.unwrap_or_default(),
+            tsa_time: columns.tsa_time.unwrap_or_default(),
+            tsa_serial: columns.tsa_serial.unwrap_or_default(),
+            tsa_name: columns.tsa_name.unwrap_or_default(),
+        })
+    }
 }
 
 /// An artifact to add: the facts about the file.
@@ -29,20 +54,25 @@ pub struct NewArtifact {
     pub media_created_at: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Artifact {
     pub work_id: String,
+    #[sqlx(try_from = "i64")]
     pub seq: u32,
     pub stage: String,
     pub file_name: String,
     pub source_path: String,
+    #[sqlx(try_from = "i64")]
     pub size_bytes: u64,
     pub sha256: String,
+    /// The creation time the file's own metadata states, as it states it.
     pub media_created_at: Option<String>,
-    pub added_at: String,
+    #[sqlx(try_from = "StoredTime")]
+    pub added_at: DateTime<Utc>,
     pub prev_hash: String,
     pub entry_hash: String,
     /// None while the timestamp is pending.
+    #[sqlx(flatten, try_from = "StampColumns")]
     pub stamp: Option<StoredStamp>,
     pub stamp_error: Option<String>,
 }
@@ -62,11 +92,13 @@ impl Artifact {
 }
 
 /// A timestamped (or pending) chain head: the hash of entry `seq`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ChainHead {
     pub work_id: String,
+    #[sqlx(try_from = "i64")]
     pub seq: u32,
     pub head_hash: String,
+    #[sqlx(flatten, try_from = "StampColumns")]
     pub stamp: Option<StoredStamp>,
     pub stamp_error: Option<String>,
 }
@@ -95,6 +127,14 @@ pub struct PendingStamp {
     pub seq: u32,
     /// Hex SHA-256 the token must cover.
     pub digest: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    work_id: String,
+    #[sqlx(try_from = "i64")]
+    seq: u32,
+    digest: String,
 }
 
 const STAMP_COLUMNS: &str = "token, tsa_url, tsa_time, tsa_serial, tsa_name, stamp_error";
@@ -126,7 +166,7 @@ impl Store {
             })
             .collect();
         let entries = chain::extend(work_id, head.map(|(seq, hash)| (seq as u32, hash)), &items);
-        let added_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let added_at = crate::clock::now();
         let mut out = Vec::with_capacity(new.len());
         for (artifact, (entry, hash)) in new.iter().zip(&entries) {
             sqlx::query(
@@ -142,7 +182,7 @@ impl Store {
             .bind(artifact.size_bytes as i64)
             .bind(&artifact.sha256)
             .bind(&artifact.media_created_at)
-            .bind(&added_at)
+            .bind(time(added_at))
             .bind(&entry.prev_hash)
             .bind(hash)
             .execute(&mut *tx)
@@ -156,7 +196,7 @@ impl Store {
                 size_bytes: artifact.size_bytes,
                 sha256: artifact.sha256.clone(),
                 media_created_at: artifact.media_created_at.clone(),
-                added_at: added_at.clone(),
+                added_at,
                 prev_hash: entry.prev_hash.clone(),
                 entry_hash: hash.clone(),
                 stamp: None,
@@ -182,29 +222,10 @@ impl Store {
              media_created_at, added_at, prev_hash, entry_hash, {STAMP_COLUMNS} \
              FROM artifacts WHERE work_id = $1 ORDER BY seq"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(work_id)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Artifact {
-                    work_id: row.try_get("work_id")?,
-                    seq: row.try_get::<i64, _>("seq")? as u32,
-                    stage: row.try_get("stage")?,
-                    file_name: row.try_get("file_name")?,
-                    source_path: row.try_get("source_path")?,
-                    size_bytes: row.try_get::<i64, _>("size_bytes")? as u64,
-                    sha256: row.try_get("sha256")?,
-                    media_created_at: row.try_get("media_created_at")?,
-                    added_at: row.try_get("added_at")?,
-                    prev_hash: row.try_get("prev_hash")?,
-                    entry_hash: row.try_get("entry_hash")?,
-                    stamp: stamp_from_row(row)?,
-                    stamp_error: row.try_get("stamp_error")?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// A work's chain heads, oldest first; the last is the current head.
@@ -213,21 +234,10 @@ impl Store {
             "SELECT work_id, seq, head_hash, {STAMP_COLUMNS} FROM chain_heads \
              WHERE work_id = $1 ORDER BY seq"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(work_id)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ChainHead {
-                    work_id: row.try_get("work_id")?,
-                    seq: row.try_get::<i64, _>("seq")? as u32,
-                    head_hash: row.try_get("head_hash")?,
-                    stamp: stamp_from_row(row)?,
-                    stamp_error: row.try_get("stamp_error")?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// Every artifact and chain head still without a token (of one work, or all).
@@ -245,19 +255,17 @@ impl Store {
                  WHERE token IS NULL AND ($1 IS NULL OR work_id = $2) ORDER BY work_id, seq",
                 target.table()
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<PendingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(work_id)
                 .bind(work_id)
                 .fetch_all(&self.pool)
                 .await?;
-            for row in rows {
-                out.push(PendingStamp {
-                    target,
-                    work_id: row.try_get("work_id")?,
-                    seq: row.try_get::<i64, _>("seq")? as u32,
-                    digest: row.try_get("digest")?,
-                });
-            }
+            out.extend(rows.into_iter().map(|row| PendingStamp {
+                target,
+                work_id: row.work_id,
+                seq: row.seq,
+                digest: row.digest,
+            }));
         }
         Ok(out)
     }
@@ -278,7 +286,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&stamp.token)
             .bind(&stamp.tsa_url)
-            .bind(&stamp.tsa_time)
+            .bind(time(stamp.tsa_time))
             .bind(&stamp.tsa_serial)
             .bind(&stamp.tsa_name)
             .bind(work_id)
@@ -308,26 +316,4 @@ impl Store {
             .await?;
         Ok(())
     }
-}
-
-fn stamp_from_row(row: &sqlx::any::AnyRow) -> Result<Option<StoredStamp>, StoreError> {
-    let token: Option<Vec<u8>> = row.try_get("token")?;
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    Ok(Some(StoredStamp {
-        token,
-        tsa_url: row
-            .try_get::<Option<String>, _>("tsa_url")?
-            .unwrap_or_default(),
-        tsa_time: row
-            .try_get::<Option<String>, _>("tsa_time")?
-            .unwrap_or_default(),
-        tsa_serial: row
-            .try_get::<Option<String>, _>("tsa_serial")?
-            .unwrap_or_default(),
-        tsa_name: row
-            .try_get::<Option<String>, _>("tsa_name")?
-            .unwrap_or_default(),
-    }))
 }

@@ -8,7 +8,8 @@ use sqlx::Row;
 use super::{Backend, Store, StoreError};
 
 /// Every table, parents before children (foreign keys), with the columns
-/// that order its rows.
+/// that order its rows. `nodes` and `leases` are not copied: they are the
+/// running cluster's state, rebuilt by the nodes that run on the target.
 const TABLES: &[(&str, &str)] = &[
     ("works", "id"),
     ("fingerprints", "work_id"),

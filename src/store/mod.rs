@@ -7,30 +7,30 @@
 
 mod alerts;
 mod artifacts;
+mod cluster;
+mod codec;
 mod copy;
 mod evidence;
 mod jobs;
 mod matches;
+mod queue;
 mod sources;
 mod works;
 
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::Row;
-
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 pub use alerts::{AlertPlan, AlertRecord};
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
+pub use cluster::{LeaseHolder, Node, QueueDepth};
 pub use copy::TableCopy;
-pub use evidence::{
-    allowed_transition, capture_job_id, CaptureOutcome, CaptureRecord, CapturedFile, StatusChange,
-    MATCH_STATUSES,
-};
-pub use jobs::{Candidate, Job, NewCandidate, Scan};
+pub use evidence::{CaptureOutcome, CaptureRecord, CapturedFile, StatusChange};
+pub use jobs::{Candidate, NewCandidate, Scan};
 pub use matches::{MatchRecord, NewMatch};
-pub use sources::StoredSource;
+pub use queue::{job_id, Job, JobFilter};
+pub use sources::{StoredSource, Validators};
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +72,8 @@ pub enum StoreError {
     #[error("match {id} is {from}; it cannot become {to} (pending → confirmed / dismissed / licensed → claimed (confirmed only) → resolved)")]
     BadTransition {
         id: String,
-        from: String,
-        to: String,
+        from: crate::domain::MatchStatus,
+        to: crate::domain::MatchStatus,
     },
     #[error("cannot copy the database: {0}")]
     Copy(String),
@@ -112,6 +112,23 @@ pub fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+/// The row whose id is `query`, else the one row whose id starts with it.
+/// Err(None): no such row; Err(Some(ids)): several, their ids listed.
+fn by_id_prefix<T>(
+    query: &str,
+    found: Vec<T>,
+    id: impl Fn(&T) -> &str,
+) -> Result<T, Option<String>> {
+    let exact = found.iter().position(|row| id(row) == query);
+    let count = found.len();
+    match (exact, count) {
+        (Some(at), _) => Ok(found.into_iter().nth(at).expect("found above")),
+        (None, 1) => Ok(found.into_iter().next().expect("one row")),
+        (None, 0) => Err(None),
+        (None, _) => Err(Some(found.iter().map(&id).collect::<Vec<_>>().join(", "))),
     }
 }
 
@@ -281,11 +298,7 @@ impl Store {
                  WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'"
             }
         };
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        let mut columns = rows
-            .iter()
-            .map(|row| Ok((row.try_get("table_name")?, row.try_get("column_name")?)))
-            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
+        let mut columns: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
         columns.sort();
         Ok(columns)
     }

@@ -1,22 +1,60 @@
 //! Sources (their settings and run state), conditional-GET validators and
 //! the YouTube API quota count.
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
 
+use super::codec::{json, time, MaybeStoredTime};
 use super::{Store, StoreError};
-use crate::sources::config::SourceConfig;
-use crate::sources::http::Validators;
+use crate::domain::SourceOrigin;
+use crate::source_config::SourceConfig;
+
+/// Conditional-GET validators of an earlier response (ETag, Last-Modified).
+#[derive(Clone, Debug, Default, PartialEq, sqlx::FromRow)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
 
 /// A stored source with its run state.
 #[derive(Clone, Debug)]
 pub struct StoredSource {
     pub config: SourceConfig,
-    /// `cli` (added with `sources add`) or `config` (from `[[sources]]`).
-    pub origin: String,
-    pub last_run_at: Option<String>,
-    pub next_run_at: Option<String>,
+    pub origin: SourceOrigin,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub next_run_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
+
+/// A `sources` row; its settings are checked when read ([`SourceRow::parse`]).
+#[derive(sqlx::FromRow)]
+struct SourceRow {
+    name: String,
+    settings: String,
+    origin: SourceOrigin,
+    #[sqlx(try_from = "MaybeStoredTime")]
+    last_run_at: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "MaybeStoredTime")]
+    next_run_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+}
+
+impl SourceRow {
+    fn parse(self) -> Result<StoredSource, StoreError> {
+        let config = serde_json::from_str(&self.settings).map_err(|e| StoreError::BadSource {
+            name: self.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(StoredSource {
+            config,
+            origin: self.origin,
+            last_run_at: self.last_run_at,
+            next_run_at: self.next_run_at,
+            last_error: self.last_error,
+        })
+    }
+}
+
+const SOURCE_COLUMNS: &str = "name, settings, origin, last_run_at, next_run_at, last_error";
 
 impl Store {
     /// Adds a source, or replaces the settings of one with the same name
@@ -24,10 +62,10 @@ impl Store {
     pub async fn upsert_source(
         &self,
         config: &SourceConfig,
-        origin: &str,
-        now: &str,
+        origin: SourceOrigin,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let settings = serde_json::to_string(config).expect("a source config serializes");
+        let settings = json(config);
         sqlx::query(
             "INSERT INTO sources (name, kind, url, settings, origin, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url, \
@@ -38,7 +76,7 @@ impl Store {
         .bind(&config.url)
         .bind(settings)
         .bind(origin)
-        .bind(now)
+        .bind(time(now))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -53,25 +91,21 @@ impl Store {
     }
 
     pub async fn list_sources(&self) -> Result<Vec<StoredSource>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, settings, origin, last_run_at, next_run_at, last_error FROM sources ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(source_from_row).collect()
+        let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources ORDER BY name");
+        let rows: Vec<SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(SourceRow::parse).collect()
     }
 
     pub async fn get_source(&self, name: &str) -> Result<StoredSource, StoreError> {
-        let row = sqlx::query(
-            "SELECT name, settings, origin, last_run_at, next_run_at, last_error FROM sources WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => source_from_row(&row),
-            None => Err(StoreError::SourceNotFound(name.to_string())),
-        }
+        let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE name = $1");
+        let row: Option<SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or_else(|| StoreError::SourceNotFound(name.to_string()))?
+            .parse()
     }
 
     pub async fn remove_source(&self, name: &str) -> Result<(), StoreError> {
@@ -93,11 +127,11 @@ impl Store {
     pub async fn record_source_run(
         &self,
         name: &str,
-        ran_at: &str,
+        ran_at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE sources SET last_run_at = $1, last_error = $2 WHERE name = $3")
-            .bind(ran_at)
+            .bind(time(ran_at))
             .bind(error)
             .bind(name)
             .execute(&self.pool)
@@ -105,9 +139,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_next_run(&self, name: &str, next: Option<&str>) -> Result<(), StoreError> {
+    pub async fn set_next_run(
+        &self,
+        name: &str,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE sources SET next_run_at = $1 WHERE name = $2")
-            .bind(next)
+            .bind(next.map(time))
             .bind(name)
             .execute(&self.pool)
             .await?;
@@ -119,20 +157,13 @@ impl Store {
         source: &str,
         url: &str,
     ) -> Result<Option<Validators>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT etag, last_modified FROM http_validators WHERE source = $1 AND url = $2",
         )
         .bind(source)
         .bind(url)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(row) => Some(Validators {
-                etag: row.try_get("etag")?,
-                last_modified: row.try_get("last_modified")?,
-            }),
-            None => None,
-        })
+        .await?)
     }
 
     pub async fn save_validators(
@@ -165,14 +196,13 @@ impl Store {
         limit: u32,
     ) -> Result<Option<u32>, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let row = sqlx::query("SELECT quota_day, quota_used FROM sources WHERE name = $1")
-            .bind(source)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row: Option<(Option<String>, i64)> =
+            sqlx::query_as("SELECT quota_day, quota_used FROM sources WHERE name = $1")
+                .bind(source)
+                .fetch_optional(&mut *tx)
+                .await?;
         let used = match row {
-            Some(row) => {
-                let quota_day: Option<String> = row.try_get("quota_day")?;
-                let used: i64 = row.try_get("quota_used")?;
+            Some((quota_day, used)) => {
                 if quota_day.as_deref() == Some(day) {
                     used as u32
                 } else {
@@ -193,21 +223,4 @@ impl Store {
         tx.commit().await?;
         Ok(Some(used))
     }
-}
-
-fn source_from_row(row: &sqlx::any::AnyRow) -> Result<StoredSource, StoreError> {
-    let name: String = row.try_get("name")?;
-    let settings: String = row.try_get("settings")?;
-    let config: SourceConfig =
-        serde_json::from_str(&settings).map_err(|e| StoreError::BadSource {
-            name: name.clone(),
-            reason: e.to_string(),
-        })?;
-    Ok(StoredSource {
-        config,
-        origin: row.try_get("origin")?,
-        last_run_at: row.try_get("last_run_at")?,
-        next_run_at: row.try_get("next_run_at")?,
-        last_error: row.try_get("last_error")?,
-    })
 }

@@ -1,12 +1,14 @@
 //! Works and their frame fingerprints.
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 
+use super::codec::{time, StoredTime};
 use super::{Store, StoreError};
 use crate::fingerprint::{Fingerprint, FrameHash, Hash256, ALGORITHM};
 
 /// A registered work as stored.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Work {
     pub id: String,
     pub title: String,
@@ -20,9 +22,22 @@ pub struct Work {
     pub width: i64,
     pub height: i64,
     pub codec: String,
-    pub created_at: String,
-    /// Number of fingerprinted samples.
+    #[sqlx(try_from = "StoredTime")]
+    pub created_at: DateTime<Utc>,
+    /// Number of fingerprinted samples (main track).
+    #[sqlx(rename = "frame_count")]
     pub frames: i64,
+}
+
+/// A work's row with its fingerprint's.
+#[derive(sqlx::FromRow)]
+struct FingerprintRow {
+    #[sqlx(flatten)]
+    work: Work,
+    algorithm: String,
+    sample_rate: f64,
+    hashes: Vec<u8>,
+    qualities: Vec<u8>,
 }
 
 /// A work's stored fingerprint, with the scheme it was computed with.
@@ -81,7 +96,7 @@ impl Store {
         .bind(work.width)
         .bind(work.height)
         .bind(&work.codec)
-        .bind(&work.created_at)
+        .bind(time(work.created_at))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -102,44 +117,34 @@ impl Store {
 
     pub async fn list_works(&self) -> Result<Vec<Work>, StoreError> {
         let sql = select_works!("", "ORDER BY w.created_at, w.id");
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        rows.iter().map(work_from_row).collect()
+        Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
     }
 
     /// The work whose id is `query` or starts with it.
     pub async fn find_work(&self, query: &str) -> Result<Work, StoreError> {
         let sql = select_works!("", "WHERE w.id = $1 OR w.id LIKE $2 ORDER BY w.id LIMIT 6");
         let pattern = format!("{}%", query.replace(['%', '_'], ""));
-        let rows = sqlx::query(sql)
+        let works: Vec<Work> = sqlx::query_as(sql)
             .bind(query)
             .bind(pattern)
             .fetch_all(&self.pool)
             .await?;
-        let works: Vec<Work> = rows.iter().map(work_from_row).collect::<Result<_, _>>()?;
-        if let Some(exact) = works.iter().find(|w| w.id == query) {
-            return Ok(exact.clone());
-        }
-        match works.len() {
-            0 => Err(StoreError::WorkNotFound(query.to_string())),
-            1 => Ok(works.into_iter().next().expect("one work")),
-            _ => Err(StoreError::AmbiguousWork {
+        match super::by_id_prefix(query, works, |w| &w.id) {
+            Ok(work) => Ok(work),
+            Err(None) => Err(StoreError::WorkNotFound(query.to_string())),
+            Err(Some(ids)) => Err(StoreError::AmbiguousWork {
                 query: query.to_string(),
-                ids: works
-                    .iter()
-                    .map(|w| w.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                ids,
             }),
         }
     }
 
     async fn work_by_sha256(&self, sha256: &str) -> Result<Option<Work>, StoreError> {
         let sql = select_works!("", "WHERE w.source_sha256 = $1");
-        let row = sqlx::query(sql)
+        Ok(sqlx::query_as(sql)
             .bind(sha256)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(work_from_row).transpose()
+            .await?)
     }
 
     /// Removes a work and its fingerprint.
@@ -154,74 +159,79 @@ impl Store {
         Ok(())
     }
 
-    /// Every work with its stored fingerprint.
-    pub async fn load_fingerprints(&self) -> Result<Vec<(Work, StoredFingerprint)>, StoreError> {
+    /// How many hashes the stored fingerprints hold in all (every track),
+    /// to size the index before [`Store::each_fingerprint`] fills it.
+    pub async fn stored_hash_count(&self) -> Result<usize, StoreError> {
+        let bytes: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(SUM(LENGTH(hashes)) AS BIGINT) FROM fingerprints")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(bytes.unwrap_or(0) as usize / Hash256::BYTES)
+    }
+
+    /// Calls `add` with every work and its stored fingerprint, oldest first.
+    /// Rows are streamed: one work's blobs are in memory at a time besides
+    /// what `add` keeps, so the index is built without a second full copy.
+    pub async fn each_fingerprint(
+        &self,
+        mut add: impl FnMut(Work, StoredFingerprint),
+    ) -> Result<(), StoreError> {
         let sql = select_works!(
             ", f.algorithm, f.sample_rate, f.hashes, f.qualities",
             "ORDER BY w.created_at, w.id"
         );
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let work = work_from_row(row)?;
-            let hashes: Vec<u8> = row.try_get("hashes")?;
-            let qualities: Vec<u8> = row.try_get("qualities")?;
-            if hashes.len() != qualities.len() * Hash256::BYTES
-                || (qualities.len() as i64) < work.frames
-            {
-                return Err(StoreError::Damaged {
-                    work_id: work.id,
-                    reason: format!(
-                        "{} hash bytes and {} qualities for {} frames",
-                        hashes.len(),
-                        qualities.len(),
-                        work.frames
-                    ),
-                });
-            }
-            let frames = hashes
-                .chunks_exact(Hash256::BYTES)
-                .zip(&qualities)
-                .map(|(bytes, &quality)| FrameHash {
-                    hash: Hash256::from_bytes(bytes.try_into().expect("32-byte chunk")),
-                    quality: f32::from(quality) / 255.0,
-                })
-                .collect();
-            let fingerprint =
-                Fingerprint::from_stored(row.try_get("sample_rate")?, frames, work.frames as usize)
-                    .map_err(|reason| StoreError::Damaged {
-                        work_id: work.id.clone(),
-                        reason,
-                    })?;
-            let algorithm = row.try_get("algorithm")?;
-            out.push((
-                work,
-                StoredFingerprint {
-                    algorithm,
-                    fingerprint,
-                },
-            ));
+        let mut rows = sqlx::query_as::<_, FingerprintRow>(sql).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let (work, stored) = row.parse()?;
+            add(work, stored);
         }
-        Ok(out)
+        Ok(())
     }
 }
 
-fn work_from_row(row: &sqlx::any::AnyRow) -> Result<Work, StoreError> {
-    Ok(Work {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        owner: row.try_get("owner")?,
-        rights_statement: row.try_get("rights_statement")?,
-        source_path: row.try_get("source_path")?,
-        source_sha256: row.try_get("source_sha256")?,
-        source_bytes: row.try_get("source_bytes")?,
-        duration_s: row.try_get("duration_s")?,
-        width: row.try_get("width")?,
-        height: row.try_get("height")?,
-        codec: row.try_get("codec")?,
-        created_at: row.try_get("created_at")?,
-        frames: row.try_get("frame_count")?,
-    })
+impl FingerprintRow {
+    fn parse(self) -> Result<(Work, StoredFingerprint), StoreError> {
+        let FingerprintRow {
+            work,
+            algorithm,
+            sample_rate,
+            hashes,
+            qualities,
+        } = self;
+        if hashes.len() != qualities.len() * Hash256::BYTES
+            || (qualities.len() as i64) < work.frames
+        {
+            return Err(StoreError::Damaged {
+                work_id: work.id,
+                reason: format!(
+                    "{} hash bytes and {} qualities for {} frames",
+                    hashes.len(),
+                    qualities.len(),
+                    work.frames
+                ),
+            });
+        }
+        let frames = hashes
+            .chunks_exact(Hash256::BYTES)
+            .zip(&qualities)
+            .map(|(bytes, &quality)| FrameHash {
+                hash: Hash256::from_bytes(bytes.try_into().expect("32-byte chunk")),
+                quality: f32::from(quality) / 255.0,
+            })
+            .collect();
+        let fingerprint = Fingerprint::from_stored(sample_rate, frames, work.frames as usize)
+            .map_err(|reason| StoreError::Damaged {
+                work_id: work.id.clone(),
+                reason,
+            })?;
+        Ok((
+            work,
+            StoredFingerprint {
+                algorithm,
+                fingerprint,
+            },
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -241,7 +251,7 @@ mod tests {
             width: 640,
             height: 360,
             codec: "h264".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
+            created_at: crate::clock::parse("2026-01-01T00:00:00Z").unwrap(),
             frames: 3,
         }
     }
@@ -304,7 +314,11 @@ mod tests {
             Err(StoreError::WorkNotFound(_))
         ));
 
-        let loaded = store.load_fingerprints().await.unwrap();
+        let mut loaded = Vec::new();
+        store
+            .each_fingerprint(|work, stored| loaded.push((work, stored)))
+            .await
+            .unwrap();
         assert_eq!(loaded[0].1.algorithm, ALGORITHM);
         let original = fingerprint();
         for (got, want) in loaded[0].1.fingerprint.frames.iter().zip(&original.frames) {

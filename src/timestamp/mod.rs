@@ -7,7 +7,6 @@ pub mod token;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use x509_cert::Certificate;
 
@@ -236,9 +235,4 @@ fn load_pem_file(path: &Path) -> Result<Vec<Certificate>, StampError> {
         return Err(error("no certificate in the file".into()));
     }
     Ok(certificates)
-}
-
-/// RFC 3339 text of a token time, to the second.
-pub fn format_time(time: &DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

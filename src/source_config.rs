@@ -175,18 +175,10 @@ impl SourceConfig {
         }
     }
 
-    /// Which non-public addresses the SSRF guard lets through.
-    pub fn allow(&self) -> super::ssrf::Allow {
-        super::ssrf::Allow {
-            loopback: self.allow_loopback,
-            private: self.allow_private,
-        }
-    }
-
     /// The schedule parsed in its time zone.
     pub fn cron(&self) -> anyhow::Result<(cron::Schedule, chrono_tz::Tz)> {
         let key = |field: &str| format!("sources.{}.{field}", self.name);
-        let schedule = parse_cron(&self.schedule).map_err(|e| {
+        let schedule = crate::crontab::parse(&self.schedule).map_err(|e| {
             anyhow::anyhow!(
                 "{} = {:?}: {e}; use 6 fields `sec min hour day month weekday` (e.g. \"0 0 * * * *\" hourly) or a 5-field crontab",
                 key("schedule"),
@@ -280,17 +272,6 @@ impl SourceConfig {
         }
         Ok(())
     }
-}
-
-/// Parses a cron expression; a classic 5-field crontab gets a seconds field of 0.
-pub fn parse_cron(expression: &str) -> Result<cron::Schedule, cron::error::Error> {
-    let fields = expression.split_whitespace().count();
-    let full = if fields == 5 {
-        format!("0 {expression}")
-    } else {
-        expression.to_string()
-    };
-    cron::Schedule::from_str(&full)
 }
 
 #[cfg(test)]
