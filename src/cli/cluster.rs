@@ -10,9 +10,9 @@ use crate::domain::{JobKind, Named};
 use crate::store::{LeaseHolder, Node, QueueDepth, Store};
 
 /// Nodes silent for longer than this are left out.
-const FORGOTTEN_AFTER_S: f64 = 3600.0;
+const FORGOTTEN_AFTER_S: i64 = 3600;
 /// Jobs per minute are counted over this many minutes.
-const RATE_WINDOW_MIN: f64 = 5.0;
+const RATE_WINDOW_MIN: i64 = 5;
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
@@ -38,7 +38,7 @@ pub async fn run(context: &Context, command: ClusterCommand) -> anyhow::Result<(
 async fn status(store: &Store, lease_s: f64, json: bool) -> anyhow::Result<()> {
     let now = clock::now();
     let nodes = store
-        .nodes_seen_since(clock::after(now, -FORGOTTEN_AFTER_S))
+        .nodes_seen_since(now - chrono::Duration::seconds(FORGOTTEN_AFTER_S))
         .await?;
     let scheduler = store
         .lease_holder(SCHEDULER_LEASE)
@@ -46,9 +46,9 @@ async fn status(store: &Store, lease_s: f64, json: bool) -> anyhow::Result<()> {
         .filter(|holder| holder.expires_at >= now);
     let queue = store.queue_depths().await?;
     let finished = store
-        .jobs_finished_since(clock::after(now, -RATE_WINDOW_MIN * 60.0))
+        .jobs_finished_since(now - chrono::Duration::minutes(RATE_WINDOW_MIN))
         .await?;
-    let per_minute = finished as f64 / RATE_WINDOW_MIN;
+    let per_minute = finished as f64 / RATE_WINDOW_MIN as f64;
     // A node is up while its heartbeat (every third of a lease) is fresh.
     let up = |node: &Node| (now - node.last_seen).num_milliseconds() as f64 <= lease_s * 1000.0;
     if json {
