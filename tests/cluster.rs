@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -53,19 +52,6 @@ fn status(data: &Path, config: &Path) -> Value {
         data,
         &["--config", common::path_str(config), "cluster", "status"],
     )
-}
-
-fn stop(child: &mut Child) {
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The pid in a node id (`host:pid:random`).
@@ -127,7 +113,7 @@ fn each_scheduled_scan_fires_once_and_another_node_takes_over_when_the_scheduler
     );
     let took_over_at = Utc::now();
     std::thread::sleep(Duration::from_secs(5));
-    stop(&mut second);
+    common::sigterm_and_wait(&mut second, Duration::from_secs(30));
 
     let scans = with_store(&b, async |store| store.list_scans(100).await.unwrap());
     assert!(
@@ -204,6 +190,6 @@ fn roles_limit_what_a_node_does() {
         pid_of(s["scheduler"]["node"].as_str().unwrap()),
         scheduler.id()
     );
-    stop(&mut scanner);
-    stop(&mut scheduler);
+    common::sigterm_and_wait(&mut scanner, Duration::from_secs(30));
+    common::sigterm_and_wait(&mut scheduler, Duration::from_secs(30));
 }

@@ -8,7 +8,6 @@ mod common;
 
 use reelguard::domain::ScanStatus;
 use std::path::Path;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::platform::{fresh_data_dir, start_platform, with_store, works, write_catalog, Upload};
@@ -98,25 +97,6 @@ fn wait_for(
 
 fn processed(statuses: &[String]) -> usize {
     statuses.iter().filter(|s| *s == "done").count()
-}
-
-fn sigterm_and_wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the daemon did not stop within {limit:?} of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 on_both_backends!(killed_and_restarted_daemon_processes_every_candidate_exactly_once);
@@ -211,7 +191,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: B
     wait_for(&data, &log, limit, "progress after the restart", |c, _| {
         processed(c) > before
     });
-    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(60));
+    let status = common::sigterm_and_wait(&mut daemon, Duration::from_secs(60));
     assert!(status.success(), "SIGTERM: {status:?}");
     let (_, states) = progress(&data);
     assert_eq!(
@@ -228,7 +208,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: B
             && jobs.get("queued").is_none()
             && jobs.get("running").is_none()
     });
-    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(60));
+    let status = common::sigterm_and_wait(&mut daemon, Duration::from_secs(60));
     assert!(status.success(), "SIGTERM: {status:?}");
 
     // Exactly the three copies matched, once each; one scan in all.
@@ -291,7 +271,7 @@ fn the_daemon_queues_scans_when_their_schedules_fire(backend: Backend) {
     let log = scratch.path().join("daemon.log");
     let mut daemon = common::start_daemon(&data, &config, &log);
     std::thread::sleep(Duration::from_millis(6500));
-    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+    let status = common::sigterm_and_wait(&mut daemon, Duration::from_secs(30));
     assert!(status.success(), "SIGTERM: {status:?}");
 
     let scans = with_store(&data, async |store| store.list_scans(50).await.unwrap());
@@ -357,7 +337,7 @@ fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(backend: Bac
         |c, jobs| c.len() == 1 && jobs.get("running") == Some(&1),
     );
     let started = Instant::now();
-    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+    let status = common::sigterm_and_wait(&mut daemon, Duration::from_secs(30));
     assert!(status.success(), "SIGTERM: {status:?}");
     assert!(
         started.elapsed() < Duration::from_secs(10),

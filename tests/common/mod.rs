@@ -512,3 +512,26 @@ pub fn start_daemon(data: &Path, config: &Path, log: &Path) -> std::process::Chi
         .spawn()
         .expect("start the daemon")
 }
+
+/// Sends SIGTERM to `child` and waits (up to `limit`) for it to exit.
+pub fn sigterm_and_wait(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the daemon did not stop within {limit:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
