@@ -75,56 +75,13 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let m = &self.matching;
-        if let Some(radius) = m.coarse_chunk_radius.filter(|&r| r > 4) {
-            bail!("matching.coarse_chunk_radius = {radius}: must be 0 (off) to 4");
-        }
-        if let Some(radius) = m.chunk_radius.filter(|&r| r > 2) {
-            bail!("matching.chunk_radius = {radius}: must be 0, 1 or 2");
-        }
-        if m.frame_radius > 256 {
-            bail!(
-                "matching.frame_radius = {}: must be at most 256 bits",
-                m.frame_radius
-            );
-        }
-        if !(0.0..=1.0).contains(&m.min_quality) {
-            bail!(
-                "matching.min_quality = {}: must be between 0 and 1",
-                m.min_quality
-            );
-        }
-        if !(0.0..=1.0).contains(&m.min_score) {
-            bail!(
-                "matching.min_score = {}: must be between 0 and 1",
-                m.min_score
-            );
-        }
-        if m.min_matched_frames < 2 {
-            bail!(
-                "matching.min_matched_frames = {}: must be at least 2",
-                m.min_matched_frames
-            );
-        }
-        if !(m.min_speed > 0.0 && m.min_speed <= 1.0 && m.max_speed >= 1.0 && m.max_speed <= 4.0) {
-            bail!(
-                "matching.min_speed = {}, max_speed = {}: need 0 < min_speed <= 1 <= max_speed <= 4",
-                m.min_speed,
-                m.max_speed
-            );
-        }
+        // Each section checks its own keys (every number finite and in
+        // range, naming key, value and range) beside its struct.
+        self.matching.validate()?;
+        self.limits.validate()?;
         self.timestamp.validate()?;
-        let l = &self.limits;
-        if l.min_side == 0 || l.min_side > l.max_side {
-            bail!(
-                "limits.min_side = {}, max_side = {}: need 0 < min_side <= max_side",
-                l.min_side,
-                l.max_side
-            );
-        }
-        if l.max_duration_s <= 0.0 || l.max_decode_s <= 0.0 {
-            bail!("limits.max_duration_s and limits.max_decode_s must be positive");
-        }
+        self.evidence.validate()?;
+        self.review.validate()?;
         for (i, source) in self.sources.iter().enumerate() {
             source.validate()?;
             if self.sources[..i].iter().any(|s| s.name == source.name) {
@@ -135,6 +92,7 @@ impl Config {
             }
         }
         self.daemon.validate()?;
+        // `[smtp]` and `[alerts]`.
         crate::alerts::validate(&self.alert_settings())?;
         if let Some(url) = &self.database_url {
             if crate::store::Backend::of_url(url).is_none() {
