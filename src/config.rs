@@ -75,56 +75,13 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let m = &self.matching;
-        if let Some(radius) = m.coarse_chunk_radius.filter(|&r| r > 4) {
-            bail!("matching.coarse_chunk_radius = {radius}: must be 0 (off) to 4");
-        }
-        if let Some(radius) = m.chunk_radius.filter(|&r| r > 2) {
-            bail!("matching.chunk_radius = {radius}: must be 0, 1 or 2");
-        }
-        if m.frame_radius > 256 {
-            bail!(
-                "matching.frame_radius = {}: must be at most 256 bits",
-                m.frame_radius
-            );
-        }
-        if !(0.0..=1.0).contains(&m.min_quality) {
-            bail!(
-                "matching.min_quality = {}: must be between 0 and 1",
-                m.min_quality
-            );
-        }
-        if !(0.0..=1.0).contains(&m.min_score) {
-            bail!(
-                "matching.min_score = {}: must be between 0 and 1",
-                m.min_score
-            );
-        }
-        if m.min_matched_frames < 2 {
-            bail!(
-                "matching.min_matched_frames = {}: must be at least 2",
-                m.min_matched_frames
-            );
-        }
-        if !(m.min_speed > 0.0 && m.min_speed <= 1.0 && m.max_speed >= 1.0 && m.max_speed <= 4.0) {
-            bail!(
-                "matching.min_speed = {}, max_speed = {}: need 0 < min_speed <= 1 <= max_speed <= 4",
-                m.min_speed,
-                m.max_speed
-            );
-        }
+        // Each section checks its own keys (every number finite and in
+        // range, naming key, value and range) beside its struct.
+        self.matching.validate()?;
+        self.limits.validate()?;
         self.timestamp.validate()?;
-        let l = &self.limits;
-        if l.min_side == 0 || l.min_side > l.max_side {
-            bail!(
-                "limits.min_side = {}, max_side = {}: need 0 < min_side <= max_side",
-                l.min_side,
-                l.max_side
-            );
-        }
-        if l.max_duration_s <= 0.0 || l.max_decode_s <= 0.0 {
-            bail!("limits.max_duration_s and limits.max_decode_s must be positive");
-        }
+        self.evidence.validate()?;
+        self.review.validate()?;
         for (i, source) in self.sources.iter().enumerate() {
             source.validate()?;
             if self.sources[..i].iter().any(|s| s.name == source.name) {
@@ -135,6 +92,7 @@ impl Config {
             }
         }
         self.daemon.validate()?;
+        // `[smtp]` and `[alerts]`.
         crate::alerts::validate(&self.alert_settings())?;
         if let Some(url) = &self.database_url {
             if crate::store::Backend::of_url(url).is_none() {
@@ -239,6 +197,191 @@ mod tests {
         expected.ytdlp_path = Some("/usr/local/bin/yt-dlp".into());
         expected.user_agent = Some("reelguard/0.1.0".into());
         assert_eq!(config.sources, vec![expected]);
+    }
+
+    /// Why `text` is refused as a config file: a parse error (toml's
+    /// message shows the offending line, key included) or a validation error.
+    fn refusal(text: &str) -> Option<Result<String, String>> {
+        match toml::from_str::<Config>(text) {
+            Err(e) => Some(Err(e.to_string())),
+            Ok(config) => config.validate().err().map(|e| Ok(format!("{e:#}"))),
+        }
+    }
+
+    /// Whether a key holds a float or an integer.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Num {
+        Float,
+        Int,
+    }
+
+    /// Every numeric key of every section.
+    const NUMERIC_KEYS: &[(&str, &str, Num)] = &[
+        ("matching", "chunk_radius", Num::Int),
+        ("matching", "coarse_chunk_radius", Num::Int),
+        ("matching", "frame_radius", Num::Int),
+        ("matching", "min_quality", Num::Float),
+        ("matching", "min_matched_frames", Num::Int),
+        ("matching", "min_score", Num::Float),
+        ("matching", "max_gap_s", Num::Float),
+        ("matching", "min_speed", Num::Float),
+        ("matching", "max_speed", Num::Float),
+        ("matching", "max_seeds_per_sample", Num::Int),
+        ("matching", "max_hypotheses", Num::Int),
+        ("limits", "min_side", Num::Int),
+        ("limits", "max_side", Num::Int),
+        ("limits", "max_duration_s", Num::Float),
+        ("limits", "max_decode_s", Num::Float),
+        ("timestamp", "timeout_s", Num::Float),
+        ("timestamp", "retries", Num::Int),
+        ("timestamp", "retry_interval_s", Num::Float),
+        ("daemon", "workers", Num::Int),
+        ("daemon", "lease_s", Num::Int),
+        ("daemon", "shutdown_grace_s", Num::Int),
+        ("daemon", "max_attempts", Num::Int),
+        ("evidence", "chromium_timeout_s", Num::Float),
+        ("evidence", "max_media_bytes", Num::Int),
+        ("evidence", "max_page_bytes", Num::Int),
+        ("evidence", "retry_after_s", Num::Float),
+        ("smtp", "port", Num::Int),
+        ("smtp", "timeout_s", Num::Float),
+        ("alerts", "min_score", Num::Float),
+        ("alerts", "max_attachment_bytes", Num::Int),
+        ("alerts", "evidence_wait_s", Num::Float),
+        ("alerts", "max_attempts", Num::Int),
+        ("alerts", "retry_base_s", Num::Float),
+        ("alerts", "retry_max_s", Num::Float),
+        ("sources", "rate_limit_per_minute", Num::Int),
+        ("sources", "max_media_bytes", Num::Int),
+        ("sources", "max_duration_s", Num::Float),
+        ("sources", "published_within_days", Num::Int),
+        ("sources", "retries", Num::Int),
+        ("sources", "timeout_s", Num::Float),
+        ("sources", "quota_per_day", Num::Int),
+        ("sources", "max_results", Num::Int),
+    ];
+
+    /// A config file setting `section.key = value` (in a valid source for
+    /// `sources`), and the key as errors name it.
+    fn with(section: &str, key: &str, value: &str) -> (String, String) {
+        if section == "sources" {
+            (
+                format!("[[sources]]\nname = \"s\"\nkind = \"feed\"\nurl = \"https://x.example/f\"\n{key} = {value}\n"),
+                format!("sources.s.{key}"),
+            )
+        } else {
+            (
+                format!("[{section}]\n{key} = {value}\n"),
+                format!("{section}.{key}"),
+            )
+        }
+    }
+
+    #[test]
+    fn every_number_of_every_section_is_checked_by_name() {
+        let huge_int = i64::MAX.to_string();
+        let mut unchecked = Vec::new();
+        for &(section, key, num) in NUMERIC_KEYS {
+            let bad: Vec<&str> = match num {
+                // Every float key is non-negative, so -1 is out of range too.
+                Num::Float => vec!["nan", "inf", "-inf", "-1", "-1.0", "1e300"],
+                // Integers: non-integers and negatives fail to parse (toml
+                // shows the line), a huge value fails the range.
+                Num::Int => vec!["nan", "inf", "-1", "1e300", &huge_int],
+            };
+            for value in bad {
+                let (text, full_key) = with(section, key, value);
+                match refusal(&text) {
+                    None => unchecked.push(format!("{full_key} = {value} is accepted")),
+                    Some(Ok(message)) => {
+                        if !(message.contains(&format!("{full_key} = "))
+                            && message.contains(" between "))
+                        {
+                            unchecked.push(format!(
+                                "{full_key} = {value}: the error does not name key and range: {message}"
+                            ));
+                        }
+                    }
+                    Some(Err(message)) => {
+                        if !message.contains(&format!("{key} = {value}")) {
+                            unchecked.push(format!(
+                                "{full_key} = {value}: the parse error does not show the key: {message}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(unchecked.is_empty(), "{}", unchecked.join("\n"));
+    }
+
+    #[test]
+    fn range_errors_name_key_value_unit_and_range() {
+        let (text, _) = with("limits", "max_decode_s", "inf");
+        assert_eq!(
+            refusal(&text),
+            Some(Ok(
+                "limits.max_decode_s = inf: must be a finite number of seconds between 1 and 86400"
+                    .into()
+            ))
+        );
+        for (section, key, value) in [
+            ("limits", "max_duration_s", "nan"),
+            ("evidence", "chromium_timeout_s", "-5.0"),
+            ("daemon", "lease_s", "1000000000"),
+            ("matching", "max_seeds_per_sample", "0"),
+            ("matching", "max_hypotheses", "0"),
+            ("alerts", "retry_max_s", "1e300"),
+            ("sources", "published_within_days", "0"),
+        ] {
+            let (text, full_key) = with(section, key, value);
+            let message = refusal(&text)
+                .unwrap_or_else(|| panic!("{full_key} = {value} is accepted"))
+                .unwrap_or_else(|e| panic!("{full_key} = {value}: parse error {e}"));
+            assert!(message.starts_with(&format!("{full_key} = ")), "{message}");
+            assert!(message.contains("must be"), "{message}");
+        }
+        let message = refusal("[alerts]\nretry_base_s = 60.0\nretry_max_s = 30.0\n");
+        assert!(
+            matches!(&message, Some(Ok(m)) if m.contains("alerts.retry_base_s = 60")),
+            "{message:?}"
+        );
+        let message = refusal("[limits]\nmin_side = 100\nmax_side = 50\n");
+        assert!(
+            matches!(&message, Some(Ok(m)) if m.contains("limits.min_side = 100")),
+            "{message:?}"
+        );
+    }
+
+    #[test]
+    fn defaults_and_the_values_tests_and_benches_use_stay_valid() {
+        Config::default()
+            .validate()
+            .expect("the defaults are valid");
+        for (section, key, value) in [
+            ("daemon", "workers", "1"),
+            ("daemon", "lease_s", "600"),
+            ("daemon", "shutdown_grace_s", "1"),
+            ("timestamp", "timeout_s", "2.0"),
+            ("timestamp", "retries", "0"),
+            ("timestamp", "retry_interval_s", "1.0"),
+            ("alerts", "retry_base_s", "0.2"),
+            ("alerts", "max_attempts", "1"),
+            ("alerts", "min_score", "0.3"),
+            ("evidence", "retry_after_s", "600.0"),
+            ("evidence", "max_media_bytes", "0"),
+            ("smtp", "timeout_s", "10.0"),
+            ("sources", "timeout_s", "1.0"),
+            ("sources", "timeout_s", "100.0"),
+            ("sources", "retries", "0"),
+            ("sources", "max_duration_s", "5.0"),
+            ("sources", "published_within_days", "1"),
+            ("sources", "published_within_days", "100000"),
+            ("sources", "rate_limit_per_minute", "100000"),
+        ] {
+            let (text, full_key) = with(section, key, value);
+            assert_eq!(refusal(&text), None, "{full_key} = {value}");
+        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! take them down.
 //!
 //! # Layout
-//! - [`domain`], [`clock`], [`crontab`], [`chain`], [`source_config`]: leaf
-//!   modules every layer shares (typed statuses, stored times and leases,
-//!   cron schedules, the artifact hash chain, a source's settings).
+//! - [`domain`], [`clock`], [`crontab`], [`chain`], [`source_config`],
+//!   [`bounds`]: leaf modules every layer shares (typed statuses, stored
+//!   times and leases, cron schedules, the artifact hash chain, a source's
+//!   settings, the range checks of configuration numbers).
 //! - [`fingerprint`], [`index`], [`matcher`]: the matching engine. Pure code:
 //!   frames in, hashes out; hashes in, matches out. No I/O, no clock.
 //! - [`media`]: decoding with FFmpeg into small greyscale samples (the only
@@ -25,6 +26,7 @@
 //! - [`cli`]: the `reelguard` command line.
 
 pub mod alerts;
+pub mod bounds;
 pub mod chain;
 pub mod cli;
 pub mod clock;

@@ -72,6 +72,50 @@ impl Default for MatchConfig {
     }
 }
 
+impl MatchConfig {
+    /// Checks `[matching]`: every number finite and in range, naming the
+    /// key, the value and the range.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::bounds::{float, int};
+        if let Some(radius) = self.chunk_radius {
+            int("matching.chunk_radius", radius, 0..=2, "bit flips")?;
+        }
+        if let Some(radius) = self.coarse_chunk_radius {
+            int("matching.coarse_chunk_radius", radius, 0..=4, "bit flips")?;
+        }
+        int("matching.frame_radius", self.frame_radius, 0..=256, "bits")?;
+        float("matching.min_quality", self.min_quality, 0.0..=1.0, "")?;
+        int(
+            "matching.min_matched_frames",
+            self.min_matched_frames,
+            2..=1_000_000,
+            "samples",
+        )?;
+        float("matching.min_score", self.min_score, 0.0..=1.0, "")?;
+        float(
+            "matching.max_gap_s",
+            self.max_gap_s,
+            0.0..=3600.0,
+            "seconds",
+        )?;
+        float("matching.min_speed", self.min_speed, 0.25..=1.0, "")?;
+        float("matching.max_speed", self.max_speed, 1.0..=4.0, "")?;
+        int(
+            "matching.max_seeds_per_sample",
+            self.max_seeds_per_sample,
+            1..=10_000,
+            "",
+        )?;
+        int(
+            "matching.max_hypotheses",
+            self.max_hypotheses,
+            1..=10_000,
+            "",
+        )?;
+        Ok(())
+    }
+}
+
 /// A pair of samples that agree along a segment.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FramePair {

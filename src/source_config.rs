@@ -197,6 +197,7 @@ impl SourceConfig {
 
     /// Checks every value, naming the key, the value and the reason.
     pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::bounds::{float, int, TIB, WEEK_S};
         let name = &self.name;
         if name.is_empty()
             || !name
@@ -230,29 +231,36 @@ impl SourceConfig {
                 );
             }
         }
-        if self.rate_limit_per_minute == 0 {
-            bail!("{} = 0: must be at least 1", key("rate_limit_per_minute"));
+        int(
+            &key("rate_limit_per_minute"),
+            self.rate_limit_per_minute,
+            1..=1_000_000,
+            "requests per minute",
+        )?;
+        float(&key("timeout_s"), self.timeout_s, 0.1..=3600.0, "seconds")?;
+        int(&key("retries"), self.retries, 0..=10, "")?;
+        int(
+            &key("max_media_bytes"),
+            self.max_media_bytes,
+            1..=TIB,
+            "bytes",
+        )?;
+        float(
+            &key("max_duration_s"),
+            self.max_duration_s,
+            1.0..=WEEK_S,
+            "seconds",
+        )?;
+        if let Some(days) = self.published_within_days {
+            // Up to about 2,700 years back: the date stays representable.
+            int(&key("published_within_days"), days, 1..=1_000_000, "days")?;
         }
-        if !(self.timeout_s > 0.0 && self.timeout_s <= 3600.0) {
-            bail!(
-                "{} = {}: must be between 0 and 3600 seconds",
-                key("timeout_s"),
-                self.timeout_s
-            );
-        }
-        if self.retries > 10 {
-            bail!("{} = {}: must be at most 10", key("retries"), self.retries);
-        }
-        if self.max_media_bytes == 0 {
-            bail!("{} = 0: must be positive", key("max_media_bytes"));
-        }
-        if self.max_duration_s <= 0.0 {
-            bail!(
-                "{} = {}: must be positive",
-                key("max_duration_s"),
-                self.max_duration_s
-            );
-        }
+        int(
+            &key("quota_per_day"),
+            self.quota_per_day,
+            1..=100_000_000,
+            "units",
+        )?;
         for (header, value) in &self.headers {
             if reqwest::header::HeaderName::from_str(header).is_err()
                 || reqwest::header::HeaderValue::from_str(value).is_err()
@@ -263,13 +271,7 @@ impl SourceConfig {
                 );
             }
         }
-        if self.max_results == 0 || self.max_results > 50 {
-            bail!(
-                "{} = {}: must be 1 to 50",
-                key("max_results"),
-                self.max_results
-            );
-        }
+        int(&key("max_results"), self.max_results, 1..=50, "results")?;
         Ok(())
     }
 }

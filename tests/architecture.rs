@@ -97,6 +97,7 @@ const LAYERS: &[&[&str]] = &[
         "crontab",
         "chain",
         "source_config",
+        "bounds",
         "fingerprint",
         "index",
         "matcher",

@@ -221,8 +221,45 @@ impl AlertsConfig {
 
 /// Checks `[smtp]` and `[alerts]`, naming the key, the value and the reason.
 pub fn validate(config: &AlertSettings) -> anyhow::Result<()> {
+    use crate::bounds::{float, int, DAY_S, GIB, WEEK_S};
     let smtp = &config.smtp;
     let alerts = &config.alerts;
+    // Every number, whether or not email is configured.
+    float("smtp.timeout_s", smtp.timeout_s, 0.1..=600.0, "seconds")?;
+    float("alerts.min_score", alerts.min_score, 0.0..=1.0, "")?;
+    // 0: bundles are never attached, only named.
+    int(
+        "alerts.max_attachment_bytes",
+        alerts.max_attachment_bytes,
+        0..=GIB,
+        "bytes",
+    )?;
+    float(
+        "alerts.evidence_wait_s",
+        alerts.evidence_wait_s,
+        0.0..=WEEK_S,
+        "seconds",
+    )?;
+    int("alerts.max_attempts", alerts.max_attempts, 1..=100, "")?;
+    float(
+        "alerts.retry_base_s",
+        alerts.retry_base_s,
+        0.0..=DAY_S,
+        "seconds",
+    )?;
+    float(
+        "alerts.retry_max_s",
+        alerts.retry_max_s,
+        0.0..=WEEK_S,
+        "seconds",
+    )?;
+    if alerts.retry_base_s > alerts.retry_max_s {
+        bail!(
+            "alerts.retry_base_s = {}, retry_max_s = {}: need retry_base_s <= retry_max_s",
+            alerts.retry_base_s,
+            alerts.retry_max_s
+        );
+    }
     if !smtp.host.is_empty() {
         if smtp.port == 0 {
             bail!("smtp.port = 0: give the server's port (587 for starttls, 465 for tls, 25 for none)");
@@ -241,12 +278,6 @@ pub fn validate(config: &AlertSettings) -> anyhow::Result<()> {
                 );
             }
         }
-        if !(smtp.timeout_s > 0.0 && smtp.timeout_s <= 600.0) {
-            bail!(
-                "smtp.timeout_s = {}: must be between 0 and 600 seconds",
-                smtp.timeout_s
-            );
-        }
         if !smtp.username.is_empty() && smtp.password_env.is_empty() {
             bail!("smtp.password_env is empty: name the environment variable holding the password of {:?}", smtp.username);
         }
@@ -259,23 +290,7 @@ pub fn validate(config: &AlertSettings) -> anyhow::Result<()> {
     if !alerts.to.is_empty() && smtp.host.is_empty() {
         bail!("alerts.to is set but smtp.host is empty: configure [smtp] to send email alerts");
     }
-    if !(0.0..=1.0).contains(&alerts.min_score) {
-        bail!(
-            "alerts.min_score = {}: must be between 0 and 1",
-            alerts.min_score
-        );
-    }
     alerts.digest_schedule()?;
-    if alerts.max_attempts == 0 {
-        bail!("alerts.max_attempts = 0: must be at least 1");
-    }
-    if !(alerts.retry_base_s >= 0.0 && alerts.retry_max_s >= alerts.retry_base_s) {
-        bail!(
-            "alerts.retry_base_s = {}, retry_max_s = {}: need 0 <= retry_base_s <= retry_max_s",
-            alerts.retry_base_s,
-            alerts.retry_max_s
-        );
-    }
     if !alerts.dashboard_url.is_empty() && url::Url::parse(&alerts.dashboard_url).is_err() {
         bail!(
             "alerts.dashboard_url = {:?}: not a URL",

@@ -85,7 +85,10 @@ impl DaemonConfig {
             .collect()
     }
 
+    /// Checks `[daemon]`: every number in range, naming the key, the value
+    /// and the range; at least one role.
     pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::bounds::int;
         if self.roles.is_empty() {
             anyhow::bail!(
                 "daemon.roles = []: give at least one of {}",
@@ -96,18 +99,15 @@ impl DaemonConfig {
                     .join(", ")
             );
         }
-        if self.workers == 0 || self.workers > 64 {
-            anyhow::bail!("daemon.workers = {}: must be 1 to 64", self.workers);
-        }
-        if self.lease_s < 10 {
-            anyhow::bail!(
-                "daemon.lease_s = {}: must be at least 10 seconds",
-                self.lease_s
-            );
-        }
-        if self.max_attempts == 0 {
-            anyhow::bail!("daemon.max_attempts = 0: must be at least 1");
-        }
+        int("daemon.workers", self.workers, 1..=64, "")?;
+        int("daemon.lease_s", self.lease_s, 10..=86_400, "seconds")?;
+        int(
+            "daemon.shutdown_grace_s",
+            self.shutdown_grace_s,
+            0..=3600,
+            "seconds",
+        )?;
+        int("daemon.max_attempts", self.max_attempts, 1..=100, "")?;
         Ok(())
     }
 }

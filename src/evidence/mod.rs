@@ -77,6 +77,40 @@ impl Default for EvidenceConfig {
     }
 }
 
+impl EvidenceConfig {
+    /// Checks `[evidence]`: every number finite and in range, naming the key,
+    /// the value and the range.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::bounds::{float, int, DAY_S, GIB, TIB};
+        float(
+            "evidence.chromium_timeout_s",
+            self.chromium_timeout_s,
+            1.0..=600.0,
+            "seconds",
+        )?;
+        // 0: media is never copied, only its SHA-256 recorded.
+        int(
+            "evidence.max_media_bytes",
+            self.max_media_bytes,
+            0..=TIB,
+            "bytes",
+        )?;
+        int(
+            "evidence.max_page_bytes",
+            self.max_page_bytes,
+            1024..=GIB,
+            "bytes",
+        )?;
+        float(
+            "evidence.retry_after_s",
+            self.retry_after_s,
+            0.0..=DAY_S,
+            "seconds",
+        )?;
+        Ok(())
+    }
+}
+
 /// `[review]`: how matches are reviewed.
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -87,6 +121,13 @@ pub struct ReviewConfig {
 }
 
 impl ReviewConfig {
+    /// Checks `[review]`. It holds no numbers and any allowlist entry is
+    /// valid (blank ones never match), so there is nothing to refuse yet;
+    /// `Config::validate` calls it like every other section's.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Whether an upload by `uploader` on `url` is allowed (by name, or by a
     /// URL that starts with an allowlisted URL).
     pub fn allows(&self, uploader: &str, url: &str) -> bool {

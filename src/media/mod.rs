@@ -39,6 +39,36 @@ impl Default for DecodeLimits {
     }
 }
 
+impl DecodeLimits {
+    /// Checks `[limits]`: every number finite and in range, naming the key,
+    /// the value and the range.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::bounds::{float, int, WEEK_S};
+        int("limits.min_side", self.min_side, 1..=65_536, "pixels")?;
+        int("limits.max_side", self.max_side, 1..=65_536, "pixels")?;
+        if self.min_side > self.max_side {
+            anyhow::bail!(
+                "limits.min_side = {}, max_side = {}: need min_side <= max_side",
+                self.min_side,
+                self.max_side
+            );
+        }
+        float(
+            "limits.max_duration_s",
+            self.max_duration_s,
+            1.0..=WEEK_S,
+            "seconds",
+        )?;
+        float(
+            "limits.max_decode_s",
+            self.max_decode_s,
+            1.0..=86_400.0,
+            "seconds",
+        )?;
+        Ok(())
+    }
+}
+
 /// Why a file could not be read as a video. Every variant is a problem with
 /// the input, not with reelguard.
 #[derive(Debug, thiserror::Error)]

@@ -50,21 +50,20 @@ impl TimestampConfig {
                 anyhow::bail!("timestamp.urls: {url:?} must be an http:// or https:// URL");
             }
         }
-        if !(self.timeout_s > 0.0 && self.timeout_s <= 600.0) {
-            anyhow::bail!(
-                "timestamp.timeout_s = {}: must be between 0 and 600 seconds",
-                self.timeout_s
-            );
-        }
-        if !(self.retry_interval_s >= 1.0 && self.retry_interval_s <= 86_400.0) {
-            anyhow::bail!(
-                "timestamp.retry_interval_s = {}: must be between 1 and 86400 seconds",
-                self.retry_interval_s
-            );
-        }
-        if self.retries > 10 {
-            anyhow::bail!("timestamp.retries = {}: must be at most 10", self.retries);
-        }
+        use crate::bounds::{float, int, DAY_S};
+        float(
+            "timestamp.timeout_s",
+            self.timeout_s,
+            0.1..=600.0,
+            "seconds",
+        )?;
+        int("timestamp.retries", self.retries, 0..=10, "")?;
+        float(
+            "timestamp.retry_interval_s",
+            self.retry_interval_s,
+            1.0..=DAY_S,
+            "seconds",
+        )?;
         if !self.urls.is_empty() && self.trust_anchors.is_empty() {
             anyhow::bail!(
                 "timestamp.trust_anchors is empty: list the PEM file(s) of the CA certificates your TSAs chain to, so their tokens can be checked"
