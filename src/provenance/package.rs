@@ -814,22 +814,111 @@ fn check_sums_file(files: &Files, prefix: &str) -> Vec<Check> {
     }
 }
 
+/// Checks one original file in `dir` (the user's `--files DIR`). The name
+/// comes from a manifest someone else wrote: it must be a plain relative
+/// path that stays inside `dir` once symbolic links are resolved, and lead
+/// to a regular file (never a device, FIFO or directory); at most the
+/// registered size plus one byte is read.
 fn check_original(dir: &Path, entry: &ChainEntry) -> Check {
-    let file = dir.join(&entry.file_name);
-    let item = format!("original {}", file.display());
-    match crate::engine::sha256_file(&file) {
-        Ok((sha256, size)) if sha256 == entry.sha256 && size == entry.size_bytes => {
-            Check::pass(item, format!("matches stage {} {}", entry.seq, entry.stage))
+    let name = &entry.file_name;
+    let item = format!("original {}", dir.join(name).display());
+    let path = match original_path(dir, name) {
+        Ok(path) => path,
+        Err(reason) => {
+            return Check::fail(format!("original {name:?}"), format!("refused: {reason}"))
         }
-        Ok((sha256, size)) => Check::fail(
-            item,
+    };
+    let differs = |sha256: &str, size: String| {
+        Check::fail(
+            &item,
             format!(
                 "differs from stage {} {}: SHA-256 {sha256} ({size} bytes), registered {} ({} bytes)",
                 entry.seq, entry.stage, entry.sha256, entry.size_bytes
             ),
-        ),
-        Err(e) => Check::fail(item, format!("cannot read: {e}")),
+        )
+    };
+    match hash_capped(&path, entry.size_bytes) {
+        Ok((sha256, size)) if size > entry.size_bytes => {
+            differs(&sha256, format!("more than {}", entry.size_bytes))
+        }
+        Ok((sha256, size)) if sha256 == entry.sha256 && size == entry.size_bytes => {
+            Check::pass(item, format!("matches stage {} {}", entry.seq, entry.stage))
+        }
+        Ok((sha256, size)) => differs(&sha256, size.to_string()),
+        Err(e) => Check::fail(item, format!("cannot read: {e:#}")),
     }
+}
+
+/// `name` under `dir`, refused unless it is a relative path without `..`
+/// that resolves (symbolic links followed) to a regular file inside `dir`.
+fn original_path(dir: &Path, name: &str) -> Result<std::path::PathBuf, String> {
+    use std::path::Component;
+    let relative = Path::new(name);
+    let altered = |what: &str| {
+        format!(
+            "the manifest names {what}, outside --files {}; the package was altered after export: ask the sender for the original",
+            dir.display()
+        )
+    };
+    if name.is_empty() || name.contains('\\') || name.contains('\0') {
+        return Err(altered("no plain file name"));
+    }
+    for component in relative.components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return Err(altered("a path that contains \"..\"")),
+            Component::RootDir | Component::Prefix(_) => return Err(altered("an absolute path")),
+        }
+    }
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+    let joined = root.join(relative);
+    let resolved = match joined.canonicalize() {
+        Ok(resolved) => resolved,
+        // Missing: reported by the read below, as for any missing original.
+        Err(_) if std::fs::symlink_metadata(&joined).is_err() => return Ok(joined),
+        Err(e) => return Err(format!("cannot resolve it: {e}")),
+    };
+    if !resolved.starts_with(&root) {
+        return Err(format!(
+            "{} leads to {}, a symbolic link out of the directory: copy the original file itself into {}",
+            joined.display(),
+            resolved.display(),
+            dir.display()
+        ));
+    }
+    let metadata = std::fs::metadata(&resolved).map_err(|e| format!("cannot read it: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a device, FIFO, socket or directory): put the original file there",
+            resolved.display()
+        ));
+    }
+    Ok(resolved)
+}
+
+/// SHA-256 and size of at most `limit + 1` bytes of the regular file at
+/// `path` (a size above `limit` means the file is longer than registered).
+fn hash_capped(path: &Path, limit: u64) -> anyhow::Result<(String, u64)> {
+    let file = std::fs::File::open(path)?;
+    // Checked again on the open file, in case the path changed meanwhile.
+    if !file.metadata()?.is_file() {
+        anyhow::bail!("not a regular file");
+    }
+    let mut reader = file.take(limit.saturating_add(1));
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
