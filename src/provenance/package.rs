@@ -40,9 +40,17 @@ const MANIFEST_TOKEN: &str = "timestamp/manifest.tsr";
 const HEAD_TOKEN: &str = "chain-head.tsr";
 const CA_FILE: &str = "tsa/tsa-ca.pem";
 const TSA_CERTS_FILE: &str = "tsa/tsa-certs.pem";
-/// Largest file a package may hold, and the largest package, when reading.
-const MAX_ENTRY_BYTES: u64 = 1 << 30;
-const MAX_TOTAL_BYTES: u64 = 4 << 30;
+/// Largest member an untrusted zip may hold, and all members together, when reading.
+pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
+pub const MAX_TOTAL_BYTES: u64 = 1 << 30;
+/// Beyond [`RATIO_ALLOWANCE`] bytes, a member may expand to at most this
+/// many times its compressed size (deflate reaches about 1030:1 on zeros;
+/// real files stay far below 200:1).
+pub const MAX_RATIO: u64 = 200;
+const RATIO_ALLOWANCE: u64 = 1 << 20;
+/// Most entries, and the largest central directory, an untrusted zip may have.
+const MAX_ENTRIES: usize = 100_000;
+const MAX_DIRECTORY_BYTES: u64 = 64 << 20;
 
 /// Files of a package by path, in a stable order.
 pub type Files = BTreeMap<String, Vec<u8>>;
@@ -226,42 +234,285 @@ pub fn write_zip(path: &Path, files: &Files) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads every file of a zip, refusing unsafe names and oversized contents.
+/// Reads every file of an untrusted zip (a package or bundle sent by
+/// someone else), refusing anything an export never contains before a
+/// single member is decompressed:
+/// - a name held twice (also after dropping `./`), the forged-first trick;
+/// - an absolute name (`/x`, `C:\x`), a `..` or `.` component, a backslash;
+/// - a symbolic link or anything else that is not a regular file or directory;
+/// - encrypted members, compression other than stored or deflate;
+/// - a local header that disagrees with the central directory, entries whose
+///   bytes overlap, bytes before the zip or local headers the directory does
+///   not list.
+///
+/// Then each member is read with a cap on its uncompressed data: at most
+/// [`MAX_ENTRY_BYTES`], [`MAX_TOTAL_BYTES`] in all, and beyond its first
+/// MiB at most [`MAX_RATIO`] times its compressed size; the cap holds on the
+/// data while decompressing (a member longer than its header says is
+/// refused after one byte too many), so a zip bomb never fills memory.
 pub fn read_zip(path: &Path) -> anyhow::Result<Files> {
-    let file =
+    let refuse = |what: String| {
+        anyhow::anyhow!(
+            "{} is refused: {what}; a reelguard export never looks like this, so the file was \
+             altered or damaged after export: ask the sender for the original",
+            path.display()
+        )
+    };
+    let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .with_context(|| format!("{} is not a zip file", path.display()))?;
-    let mut files = Files::new();
-    let mut total = 0u64;
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index)?;
-        let name = entry.name()?.to_string();
-        if entry.is_dir() {
-            continue;
-        }
-        if entry.enclosed_name().is_none() || name.starts_with('/') {
-            anyhow::bail!("{} holds an unsafe file name {name:?}", path.display());
-        }
-        if entry.size() > MAX_ENTRY_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
-            anyhow::bail!("{}: {name} is too large to check", path.display());
-        }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        // Read one byte more than declared to catch a lying header.
-        let declared = entry.size();
-        (&mut entry)
-            .take(declared + 1)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("{}: cannot read {name}", path.display()))?;
-        if bytes.len() as u64 != entry.size() {
-            anyhow::bail!("{}: {name} is not the size its header says", path.display());
-        }
-        total += bytes.len() as u64;
-        if files.insert(name.clone(), bytes).is_some() {
-            anyhow::bail!("{} holds {name} twice", path.display());
+    let file_len = file.metadata()?.len();
+    let mut archive = zip::ZipArchive::new(
+        file.try_clone()
+            .with_context(|| format!("cannot open {}", path.display()))?,
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a zip file or is damaged ({e}): ask the sender for the original",
+            path.display()
+        )
+    })?;
+    if archive.offset() != 0 {
+        return Err(refuse(format!(
+            "{} bytes precede the zip",
+            archive.offset()
+        )));
+    }
+    if archive.len() > MAX_ENTRIES {
+        return Err(refuse(format!(
+            "it holds {} entries, more than the {MAX_ENTRIES} an export may hold",
+            archive.len()
+        )));
+    }
+
+    // Every name as stored in the central directory, duplicates included
+    // (the zip crate keeps one entry per name).
+    let dir_start = archive.central_directory_start();
+    let raw_names = central_directory_names(&mut file, dir_start, file_len)
+        .map_err(|e| refuse(format!("its central directory is unreadable ({e})")))?;
+    let mut seen = std::collections::BTreeMap::<Vec<u8>, &[u8]>::new();
+    for raw in &raw_names {
+        let shown = String::from_utf8_lossy(raw);
+        if let Some(first) = seen.insert(normalised_name(raw), raw) {
+            return Err(if first == raw.as_slice() {
+                refuse(format!(
+                    "the zip holds {shown:?} twice (a second copy can hide a forged file)"
+                ))
+            } else {
+                refuse(format!(
+                    "the zip holds {:?} and {shown:?}, the same file twice",
+                    String::from_utf8_lossy(first)
+                ))
+            });
         }
     }
+    if raw_names.len() != archive.len() || archive.has_duplicate_names() {
+        return Err(refuse(format!(
+            "its central directory lists {} records but the zip says it holds {}",
+            raw_names.len(),
+            archive.len()
+        )));
+    }
+
+    // Names, types, methods, headers and byte ranges, before reading any data.
+    let mut ranges = Vec::new();
+    let mut members = Vec::new();
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| {
+            let name = raw_names.get(index).map(|n| String::from_utf8_lossy(n));
+            refuse(format!(
+                "entry {:?} cannot be located ({e})",
+                name.unwrap_or_default()
+            ))
+        })?;
+        let name = entry
+            .name()
+            .map_err(|e| refuse(format!("an entry's name cannot be read ({e})")))?
+            .to_string();
+        if let Err(reason) = check_entry_name(&name) {
+            return Err(refuse(format!("entry {name:?} {reason}")));
+        }
+        let is_dir = name.ends_with('/');
+        let kind = entry.unix_mode().map(|mode| mode & 0o170_000).unwrap_or(0);
+        if entry.is_symlink() || kind == 0o120_000 {
+            return Err(refuse(format!("entry {name:?} is a symbolic link")));
+        }
+        let expected_kind = if is_dir { 0o040_000 } else { 0o100_000 };
+        if (kind != 0 && kind != expected_kind) || entry.is_dir() != is_dir {
+            return Err(refuse(format!(
+                "entry {name:?} is not a regular file or directory (mode {:o})",
+                entry.unix_mode().unwrap_or(0)
+            )));
+        }
+        if entry.encrypted() {
+            return Err(refuse(format!("entry {name:?} is encrypted")));
+        }
+        if !matches!(
+            entry.compression(),
+            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+        ) {
+            return Err(refuse(format!(
+                "entry {name:?} is compressed with {}, not stored or deflate",
+                entry.compression()
+            )));
+        }
+        let data_start = entry
+            .data_start()
+            .ok_or_else(|| refuse(format!("entry {name:?} has no data offset")))?;
+        let data_end = data_start
+            .checked_add(entry.compressed_size())
+            .filter(|end| *end <= dir_start)
+            .ok_or_else(|| refuse(format!("entry {name:?} reaches past its data")))?;
+        ranges.push((entry.header_start(), data_end, name.clone()));
+        if is_dir {
+            continue;
+        }
+        let size = entry.size();
+        let ratio_cap =
+            RATIO_ALLOWANCE.saturating_add(MAX_RATIO.saturating_mul(entry.compressed_size()));
+        if size > ratio_cap {
+            return Err(refuse(format!(
+                "entry {name:?} expands {} compressed bytes to {size} (more than {MAX_RATIO}:1: a zip bomb)",
+                entry.compressed_size()
+            )));
+        }
+        if size > MAX_ENTRY_BYTES {
+            return Err(refuse(format!(
+                "entry {name:?} expands to {size} bytes, more than the {MAX_ENTRY_BYTES} a member may hold"
+            )));
+        }
+        total += size;
+        if total > MAX_TOTAL_BYTES {
+            return Err(refuse(format!(
+                "its members expand to more than {MAX_TOTAL_BYTES} bytes in all"
+            )));
+        }
+        members.push((index, name, size));
+    }
+    ranges.sort();
+    for pair in ranges.windows(2) {
+        let ((_, first_end, first), (second_start, _, second)) = (
+            (pair[0].0, pair[0].1, &pair[0].2),
+            (pair[1].0, pair[1].1, &pair[1].2),
+        );
+        if first_end > second_start {
+            return Err(refuse(format!(
+                "entries {first:?} and {second:?} overlap (share bytes)"
+            )));
+        }
+    }
+    // Each local header says what its central directory record says (a
+    // tool reading local headers would otherwise see other files), and no
+    // local header hides between the entries.
+    for index in 0..archive.len() {
+        let options = zip::ZipReadOptions::new().enforce_header_consistency(true);
+        if let Err(e) = archive.by_index_with_options(index, options) {
+            let name = raw_names.get(index).map(|n| String::from_utf8_lossy(n));
+            return Err(refuse(format!("entry {:?}: {e}", name.unwrap_or_default())));
+        }
+    }
+    archive
+        .validate_header_consistency()
+        .map_err(|e| refuse(format!("{e}")))?;
+
+    // The data, each member capped at the size its header gave (checked above).
+    let mut files = Files::new();
+    for (index, name, size) in members {
+        let mut entry = archive.by_index(index)?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        (&mut entry)
+            .take(size + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| refuse(format!("entry {name:?} cannot be read ({e})")))?;
+        if bytes.len() as u64 != size {
+            return Err(refuse(format!(
+                "entry {name:?} holds {}{} bytes, but its header says {size} (a zip bomb or a damaged zip)",
+                if bytes.len() as u64 > size { "more than " } else { "" },
+                bytes.len()
+            )));
+        }
+        files.insert(name, bytes);
+    }
     Ok(files)
+}
+
+/// The file names of a zip's central directory records, in order, read
+/// from the raw bytes (duplicates included).
+fn central_directory_names(
+    file: &mut std::fs::File,
+    dir_start: u64,
+    file_len: u64,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    use std::io::{Seek, SeekFrom};
+    const RECORD: usize = 46;
+    const SIGNATURE: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
+    let length = file_len
+        .checked_sub(dir_start)
+        .filter(|l| *l <= MAX_DIRECTORY_BYTES)
+        .context("the central directory is out of range or too large")?;
+    let mut directory = Vec::with_capacity(length as usize);
+    file.seek(SeekFrom::Start(dir_start))?;
+    file.take(length).read_to_end(&mut directory)?;
+    let mut names = Vec::new();
+    let mut at = 0usize;
+    while directory.len() >= at + 4 && directory[at..at + 4] == SIGNATURE {
+        let record = directory
+            .get(at..at + RECORD)
+            .context("a record is cut short")?;
+        let field =
+            |offset: usize| u16::from_le_bytes([record[offset], record[offset + 1]]) as usize;
+        let (name_len, extra_len, comment_len) = (field(28), field(30), field(32));
+        let name = directory
+            .get(at + RECORD..at + RECORD + name_len)
+            .context("a name is cut short")?;
+        names.push(name.to_vec());
+        at += RECORD + name_len + extra_len + comment_len;
+        if names.len() > MAX_ENTRIES {
+            anyhow::bail!("more than {MAX_ENTRIES} records");
+        }
+    }
+    Ok(names)
+}
+
+/// A raw entry name without `.` and empty components (`./a//b` is `a/b`),
+/// as stored otherwise (case kept): two entries with the same normalised
+/// name are the same file.
+fn normalised_name(raw: &[u8]) -> Vec<u8> {
+    let parts: Vec<&[u8]> = raw
+        .split(|b| *b == b'/')
+        .filter(|part| !part.is_empty() && *part != b".")
+        .collect();
+    parts.join(&b'/')
+}
+
+/// A name an export writes: relative, `/`-separated, no `.`/`..`/empty
+/// components, no backslash, drive letter or control character.
+fn check_entry_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("has an empty name");
+    }
+    if name.starts_with('/') {
+        return Err("is an absolute path");
+    }
+    if name.contains('\\') {
+        return Err("contains a backslash (a Windows path separator)");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("contains a control character");
+    }
+    let body = name.strip_suffix('/').unwrap_or(name);
+    for (i, part) in body.split('/').enumerate() {
+        match part {
+            "" => return Err("has an empty path component"),
+            "." => return Err("has a \".\" component"),
+            ".." => return Err("has a \"..\" component (it would point outside the package)"),
+            _ if i == 0 && part.len() >= 2 && part.as_bytes()[1] == b':' => {
+                return Err("starts with a drive letter (an absolute Windows path)")
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// One line of a verification report.
@@ -563,22 +814,111 @@ fn check_sums_file(files: &Files, prefix: &str) -> Vec<Check> {
     }
 }
 
+/// Checks one original file in `dir` (the user's `--files DIR`). The name
+/// comes from a manifest someone else wrote: it must be a plain relative
+/// path that stays inside `dir` once symbolic links are resolved, and lead
+/// to a regular file (never a device, FIFO or directory); at most the
+/// registered size plus one byte is read.
 fn check_original(dir: &Path, entry: &ChainEntry) -> Check {
-    let file = dir.join(&entry.file_name);
-    let item = format!("original {}", file.display());
-    match crate::engine::sha256_file(&file) {
-        Ok((sha256, size)) if sha256 == entry.sha256 && size == entry.size_bytes => {
-            Check::pass(item, format!("matches stage {} {}", entry.seq, entry.stage))
+    let name = &entry.file_name;
+    let item = format!("original {}", dir.join(name).display());
+    let path = match original_path(dir, name) {
+        Ok(path) => path,
+        Err(reason) => {
+            return Check::fail(format!("original {name:?}"), format!("refused: {reason}"))
         }
-        Ok((sha256, size)) => Check::fail(
-            item,
+    };
+    let differs = |sha256: &str, size: String| {
+        Check::fail(
+            &item,
             format!(
                 "differs from stage {} {}: SHA-256 {sha256} ({size} bytes), registered {} ({} bytes)",
                 entry.seq, entry.stage, entry.sha256, entry.size_bytes
             ),
-        ),
-        Err(e) => Check::fail(item, format!("cannot read: {e}")),
+        )
+    };
+    match hash_capped(&path, entry.size_bytes) {
+        Ok((sha256, size)) if size > entry.size_bytes => {
+            differs(&sha256, format!("more than {}", entry.size_bytes))
+        }
+        Ok((sha256, size)) if sha256 == entry.sha256 && size == entry.size_bytes => {
+            Check::pass(item, format!("matches stage {} {}", entry.seq, entry.stage))
+        }
+        Ok((sha256, size)) => differs(&sha256, size.to_string()),
+        Err(e) => Check::fail(item, format!("cannot read: {e:#}")),
     }
+}
+
+/// `name` under `dir`, refused unless it is a relative path without `..`
+/// that resolves (symbolic links followed) to a regular file inside `dir`.
+fn original_path(dir: &Path, name: &str) -> Result<std::path::PathBuf, String> {
+    use std::path::Component;
+    let relative = Path::new(name);
+    let altered = |what: &str| {
+        format!(
+            "the manifest names {what}, outside --files {}; the package was altered after export: ask the sender for the original",
+            dir.display()
+        )
+    };
+    if name.is_empty() || name.contains('\\') || name.contains('\0') {
+        return Err(altered("no plain file name"));
+    }
+    for component in relative.components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return Err(altered("a path that contains \"..\"")),
+            Component::RootDir | Component::Prefix(_) => return Err(altered("an absolute path")),
+        }
+    }
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+    let joined = root.join(relative);
+    let resolved = match joined.canonicalize() {
+        Ok(resolved) => resolved,
+        // Missing: reported by the read below, as for any missing original.
+        Err(_) if std::fs::symlink_metadata(&joined).is_err() => return Ok(joined),
+        Err(e) => return Err(format!("cannot resolve it: {e}")),
+    };
+    if !resolved.starts_with(&root) {
+        return Err(format!(
+            "{} leads to {}, a symbolic link out of the directory: copy the original file itself into {}",
+            joined.display(),
+            resolved.display(),
+            dir.display()
+        ));
+    }
+    let metadata = std::fs::metadata(&resolved).map_err(|e| format!("cannot read it: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a device, FIFO, socket or directory): put the original file there",
+            resolved.display()
+        ));
+    }
+    Ok(resolved)
+}
+
+/// SHA-256 and size of at most `limit + 1` bytes of the regular file at
+/// `path` (a size above `limit` means the file is longer than registered).
+fn hash_capped(path: &Path, limit: u64) -> anyhow::Result<(String, u64)> {
+    let file = std::fs::File::open(path)?;
+    // Checked again on the open file, in case the path changed meanwhile.
+    if !file.metadata()?.is_file() {
+        anyhow::bail!("not a regular file");
+    }
+    let mut reader = file.take(limit.saturating_add(1));
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
