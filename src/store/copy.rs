@@ -7,9 +7,12 @@ use sqlx::Row;
 
 use super::{Backend, Store, StoreError};
 
-/// Every table, parents before children (foreign keys), with the columns
-/// that order its rows. `nodes` and `leases` are not copied: they are the
-/// running cluster's state, rebuilt by the nodes that run on the target.
+/// The running cluster's state, not copied: the nodes that run on the
+/// target rebuild it.
+const NOT_COPIED: &[&str] = &["leases", "nodes"];
+
+/// Every other table, parents before children (foreign keys), with the
+/// columns that order its rows.
 const TABLES: &[(&str, &str)] = &[
     ("works", "id"),
     ("fingerprints", "work_id"),
@@ -170,7 +173,11 @@ impl Store {
                     .into(),
             ));
         }
-        let mut tables: Vec<&str> = ours.iter().map(|(t, _)| t.as_str()).collect();
+        let mut tables: Vec<&str> = ours
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .filter(|t| !NOT_COPIED.contains(t))
+            .collect();
         tables.dedup();
         let mut known: Vec<&str> = TABLES.iter().map(|(t, _)| *t).collect();
         known.sort();
