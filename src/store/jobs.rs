@@ -321,6 +321,11 @@ impl Store {
         .bind(duration_s)
         .bind(time(now))
         .bind(candidate_id)
+        // Not kept prepared: a connection that first ran it for a duplicate
+        // (no duration, a NULL) kept a parameter type that a later duration
+        // did not fit on PostgreSQL ("incorrect binary data format in bind
+        // parameter 5"); a fresh statement takes this call's types.
+        .persistent(false)
         .execute(&mut *tx)
         .await?;
         queue::finish(&mut tx, &job.id, JobState::Done, None, now).await?;
