@@ -30,18 +30,24 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// `now` plus `seconds` (fractions kept to the millisecond).
+/// `now` plus `seconds` (fractions kept to the millisecond; a negative
+/// delay counts as none, so this never goes back in time).
 pub fn after(now: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
     now + chrono::Duration::milliseconds((seconds.max(0.0) * 1000.0) as i64)
 }
 
 /// This machine's name (`/proc/sys/kernel/hostname`), or `localhost`.
+/// Read once per process: lease checks ask for it once per lease.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty() && !name.contains(':'))
-        .unwrap_or_else(|| "localhost".to_string())
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty() && !name.contains(':'))
+            .unwrap_or_else(|| "localhost".to_string())
+    })
+    .clone()
 }
 
 /// This process's lease owner name: `host:pid:random`.

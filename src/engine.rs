@@ -51,13 +51,17 @@ pub fn fingerprint_candidate(
 
 /// SHA-256 (hex) and size of a file.
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    sha256_reader(std::fs::File::open(path)?)
+}
+
+/// SHA-256 (hex) and size of everything `reader` yields.
+pub fn sha256_reader(mut reader: impl Read) -> std::io::Result<(String, u64)> {
     use sha2::{Digest, Sha256};
-    let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
-        let read = file.read(&mut buffer)?;
+        let read = reader.read(&mut buffer)?;
         if read == 0 {
             break;
         }

@@ -345,7 +345,12 @@ pub async fn run_daemon(
             reload_sources(&store, &mut scheduler, now).await?;
             last_reload = Some(std::time::Instant::now());
         }
-        for name in scheduler.due(now).into_iter().filter(|_| holds) {
+        let due = if holds {
+            scheduler.due(now)
+        } else {
+            Vec::new()
+        };
+        for name in due {
             let scan = store
                 .enqueue_scan(&name, now, pipeline.daemon_config().max_attempts.into())
                 .await?;
@@ -353,8 +358,10 @@ pub async fn run_daemon(
             let next = scheduler.next_of(&name);
             store.set_next_run(&name, next).await?;
         }
+        // A node that does not schedule only asks for the lease again.
         let wake = scheduler
             .next_wake()
+            .filter(|_| holds)
             .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
             .unwrap_or(Duration::from_secs(1))
             .min(Duration::from_secs(1));

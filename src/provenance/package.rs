@@ -906,19 +906,9 @@ fn hash_capped(path: &Path, limit: u64) -> anyhow::Result<(String, u64)> {
     if !file.metadata()?.is_file() {
         anyhow::bail!("not a regular file");
     }
-    let mut reader = file.take(limit.saturating_add(1));
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = reader.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-    }
-    Ok((hex::encode(hasher.finalize()), size))
+    Ok(crate::engine::sha256_reader(
+        file.take(limit.saturating_add(1)),
+    )?)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
