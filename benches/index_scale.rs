@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use reelguard::fingerprint::{Hash256, Probe, QueryFingerprint, Rect, View, SAMPLE_RATE};
 use reelguard::index::IndexBuilder;
-use reelguard::matcher::{find_matches, MatchConfig};
+use reelguard::matcher::{find_matches, KeypointIndexBuilder, MatchConfig};
 
 /// Works are 10 minutes long.
 const WORK_SAMPLES: usize = 1200;
@@ -97,12 +97,15 @@ fn main() {
                 .collect();
             slots.push(probes);
         }
+        // Synthetic hashes have no keypoints: this measures the hash index.
         let query = QueryFingerprint {
             sample_rate: SAMPLE_RATE,
             slots,
+            keyframes: Vec::new(),
         };
+        let no_keypoints = KeypointIndexBuilder::new().build();
         let started = Instant::now();
-        let segments = find_matches(&index, &query, 600.0, &config);
+        let segments = find_matches(&index, &no_keypoints, &query, 600.0, &config);
         let match_time = started.elapsed();
         let found = segments.first().is_some_and(|s| {
             s.work == target

@@ -5,11 +5,11 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::fingerprint::{
-    Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Track, ALGORITHM,
-    ANALYSIS_SIDE, MAIN_ONLY_ALGORITHM, QUERY_SAMPLE_RATE, SAMPLE_RATE,
+    Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Track,
+    ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE, QUERY_SAMPLE_RATE, READABLE_ALGORITHMS, SAMPLE_RATE,
 };
 use crate::index::{Index, IndexBuilder, TrackSpec};
-use crate::matcher::{find_matches, MatchConfig, Segment};
+use crate::matcher::{find_matches, KeypointIndex, KeypointIndexBuilder, MatchConfig, Segment};
 use crate::media::{sample_video, DecodeLimits, MediaError, VideoInfo};
 use crate::store::{Store, StoreError, Work};
 
@@ -41,7 +41,7 @@ pub fn fingerprint_candidate(
     let info = sample_video(
         path,
         QUERY_SAMPLE_RATE,
-        ANALYSIS_SIDE,
+        QUERY_ANALYSIS_SIDE,
         limits,
         |f| fingerprinter.push(f),
         on_progress,
@@ -80,6 +80,7 @@ pub struct Found<'a> {
 /// The registered works and their index, rebuilt from the store.
 pub struct Catalog {
     index: Index,
+    keypoints: KeypointIndex,
     works: Vec<Work>,
     /// Works left out because their fingerprint uses another scheme.
     pub stale: Vec<Work>,
@@ -89,11 +90,12 @@ impl Catalog {
     pub async fn load(store: &Store, config: &MatchConfig) -> Result<Catalog, StoreError> {
         let mut builder = IndexBuilder::new();
         builder.reserve(store.stored_hash_count().await?);
+        let mut keypoints = KeypointIndexBuilder::new();
         let mut works = Vec::new();
         let mut stale = Vec::new();
         store
             .each_fingerprint(|work, stored| {
-                if stored.algorithm != ALGORITHM && stored.algorithm != MAIN_ONLY_ALGORITHM {
+                if !READABLE_ALGORITHMS.contains(&stored.algorithm.as_str()) {
                     stale.push(work);
                     return;
                 }
@@ -114,11 +116,19 @@ impl Catalog {
                     };
                     builder.add_track(&spec, &region.frames, config.min_quality);
                 }
+                keypoints.add_work(
+                    owner,
+                    &fingerprint.keyframes,
+                    fingerprint.region_sample_rate(),
+                    work.duration_s,
+                    work.width as f32 / work.height.max(1) as f32,
+                );
                 works.push(work);
             })
             .await?;
         Ok(Catalog {
             index: builder.build(),
+            keypoints: keypoints.build(),
             works,
             stale,
         })
@@ -135,7 +145,7 @@ impl Catalog {
         duration_s: f64,
         config: &MatchConfig,
     ) -> Vec<Found<'_>> {
-        find_matches(&self.index, query, duration_s, config)
+        find_matches(&self.index, &self.keypoints, query, duration_s, config)
             .into_iter()
             .map(|segment| Found {
                 work: &self.works[segment.work],

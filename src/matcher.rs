@@ -12,6 +12,10 @@
 //!    agree. A lone frame never makes a match: a segment needs
 //!    `min_matched_frames` distinct work samples agreeing.
 
+mod local;
+
+pub use local::{KeypointIndex, KeypointIndexBuilder};
+
 use crate::fingerprint::{Probe, QueryFingerprint, Rect, Track, View};
 use crate::index::{Hit, Index};
 
@@ -292,10 +296,12 @@ const OFFSET_BIN_S: f64 = 0.5;
 /// Finds the segments of `query` that copy registered works, best first.
 pub fn find_matches(
     index: &Index,
+    keypoints: &KeypointIndex,
     query: &QueryFingerprint,
     query_duration_s: f64,
     config: &MatchConfig,
 ) -> Vec<Segment> {
+    let local = local::find_local(keypoints, query, query_duration_s, config);
     // Flat probes are dropped once here; every later step sees usable ones.
     let query = &QueryFingerprint {
         sample_rate: query.sample_rate,
@@ -310,6 +316,7 @@ pub fn find_matches(
                     .collect()
             })
             .collect(),
+        keyframes: Vec::new(),
     };
     let seeds = collect_seeds(index, query, config);
     let hypotheses = vote(index, &seeds, query.sample_rate, config);
@@ -320,6 +327,7 @@ pub fn find_matches(
             segments.extend(refined);
         }
     }
+    segments.extend(local);
     segments
         .retain(|s| s.score >= config.min_score && s.work_samples() >= config.min_matched_frames);
     deduplicate(segments, config)
@@ -696,6 +704,10 @@ mod tests {
         (0..flips).fold(*hash, |h, i| h.flipped((i * 37 + salt * 11) % 256))
     }
 
+    fn no_keypoints() -> KeypointIndex {
+        KeypointIndexBuilder::new().build()
+    }
+
     fn query_of(hashes: &[Hash256]) -> QueryFingerprint {
         QueryFingerprint {
             sample_rate: 2.0,
@@ -716,6 +728,7 @@ mod tests {
                     }]
                 })
                 .collect(),
+            keyframes: Vec::new(),
         }
     }
 
@@ -745,7 +758,13 @@ mod tests {
                 .map(|(i, h)| noisy(h, 20, i)),
         );
         candidate.extend(random_hashes(4, 8));
-        let segments = find_matches(&index, &query_of(&candidate), 20.0, &MatchConfig::default());
+        let segments = find_matches(
+            &index,
+            &no_keypoints(),
+            &query_of(&candidate),
+            20.0,
+            &MatchConfig::default(),
+        );
         assert_eq!(segments.len(), 1, "{segments:?}");
         let s = &segments[0];
         assert_eq!(s.work, 1);
@@ -762,7 +781,13 @@ mod tests {
             .map(|i| work[((i as f64 * 1.2).round() as usize).min(59)])
             .map(|h| noisy(&h, 10, 3))
             .collect();
-        let segments = find_matches(&index, &query_of(&candidate), 20.0, &MatchConfig::default());
+        let segments = find_matches(
+            &index,
+            &no_keypoints(),
+            &query_of(&candidate),
+            20.0,
+            &MatchConfig::default(),
+        );
         assert!(!segments.is_empty());
         let s = &segments[0];
         assert!((s.speed - 1.2).abs() <= 0.03, "speed {}", s.speed);
@@ -775,6 +800,7 @@ mod tests {
         let candidate = random_hashes(7, 200);
         assert!(find_matches(
             &index,
+            &no_keypoints(),
             &query_of(&candidate),
             100.0,
             &MatchConfig::default()
@@ -795,8 +821,13 @@ mod tests {
         let index = index_of(&[&work]);
         let mut candidate = random_hashes(9, 20);
         candidate[10] = work[4];
-        assert!(
-            find_matches(&index, &query_of(&candidate), 10.0, &MatchConfig::default()).is_empty()
-        );
+        assert!(find_matches(
+            &index,
+            &no_keypoints(),
+            &query_of(&candidate),
+            10.0,
+            &MatchConfig::default()
+        )
+        .is_empty());
     }
 }

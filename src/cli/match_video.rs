@@ -111,6 +111,7 @@ pub fn views_json(segment: &Segment) -> serde_json::Value {
         Track::Main => "picture",
         Track::Centre => "centre",
         Track::Strip => "strip",
+        Track::Keypoints => "keypoints",
     };
     let view = match views.view {
         View::Crop(_) => "picture inside bars",
@@ -120,6 +121,7 @@ pub fn views_json(segment: &Segment) -> serde_json::Value {
         View::Uncovered(_) => "boxes painted over",
         View::Centre => "cropped or zoomed window",
         View::Strip => "narrow window",
+        View::Keypoints => "keypoints fitted to one transform",
     };
     let rotation = match views.view {
         View::Derotated(clockwise) => Some(if clockwise {

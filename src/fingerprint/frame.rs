@@ -68,6 +68,27 @@ impl Rect {
     }
 }
 
+/// The frame at half its width and height, each pixel the mean of a 2×2
+/// block (an odd last row or column is dropped).
+pub fn halved(frame: &GrayImage) -> GrayImage {
+    let (width, height) = (frame.width() / 2, frame.height() / 2);
+    GrayImage::from_fn(width.max(1), height.max(1), |x, y| {
+        let (x, y) = (
+            (2 * x).min(frame.width() - 1),
+            (2 * y).min(frame.height() - 1),
+        );
+        let (x1, y1) = (
+            (x + 1).min(frame.width() - 1),
+            (y + 1).min(frame.height() - 1),
+        );
+        let sum: u32 = [(x, y), (x1, y), (x, y1), (x1, y1)]
+            .iter()
+            .map(|&(px, py)| u32::from(frame.get_pixel(px, py)[0]))
+            .sum();
+        image::Luma([((sum + 2) / 4) as u8])
+    })
+}
+
 /// Summed-area table of a frame, for exact box averages at fractional coordinates.
 pub struct IntegralImage {
     width: usize,

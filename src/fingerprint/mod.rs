@@ -11,24 +11,53 @@
 //! the windows that meet the region tracks; each also mirrored), so that
 //! cropped, zoomed, reframed, surrounded, split, mirrored, picture-in-picture,
 //! rotated and captioned copies still meet some hash of the work.
+//!
+//! Both also get *keypoints* (`keypoints.rs`): corners with binary
+//! descriptors, once a second on a work and several times a second on a
+//! candidate (also mirrored). They need no guess of where the work lies in
+//! the copy, so they reach what no window can: crops up to a quarter per
+//! side, zooms anywhere, reframed windows, split-screen parts.
 
 pub mod frame;
 pub mod hash;
+pub mod keypoints;
 pub mod regions;
 
 use image::GrayImage;
 
 pub use frame::Rect;
 pub use hash::{DctHasher, Hash256};
+pub use keypoints::{Keypoint, KeypointDescriber};
 
 /// Name and version of the hashing scheme; stored with every fingerprint.
 /// Change it whenever a change here alters the hashes of the same video.
-/// v2 = v1's main hashes followed by the region tracks.
-pub const ALGORITHM: &str = "reelguard-dct256-v2";
-/// The earlier scheme whose fingerprints are still read: its main hashes
-/// are v2's, it only lacks the region tracks (such works are matched on
-/// their main hashes until registered again).
-pub const MAIN_ONLY_ALGORITHM: &str = "reelguard-dct256-v1";
+/// v2 = v1's main hashes followed by the region tracks; v3 = v2 and
+/// keypoints.
+pub const ALGORITHM: &str = "reelguard-dct256-v3";
+/// Earlier schemes whose fingerprints are still read: their hashes are
+/// v3's, they only lack the keypoints (v2) or also the region tracks (v1);
+/// such works are matched on what they have until registered again.
+pub const READABLE_ALGORITHMS: [&str; 3] =
+    [ALGORITHM, "reelguard-dct256-v2", "reelguard-dct256-v1"];
+/// Keypoints described per work keyframe, and per candidate keyframe (each
+/// way round: as seen and mirrored). A candidate gets more: it may show the
+/// work small among other things.
+pub const WORK_KEYPOINTS: usize = 32;
+pub const QUERY_KEYPOINTS: usize = 128;
+/// Pyramid levels keypoints are sought in (each `1/√2` the size of the one
+/// before). A candidate is decoded at twice the work's size
+/// ([`QUERY_ANALYSIS_SIDE`]) and searched over more levels, so a work shown
+/// small in it (a picture-in-picture, a split-screen part) still meets the
+/// work's patches at their size, and one shown large (a 9:16 window of a
+/// 16:9 work) too.
+pub const WORK_KEYPOINT_LEVELS: usize = 4;
+pub const QUERY_KEYPOINT_LEVELS: usize = 6;
+/// Every `QUERY_KEYFRAME_STEP`-th candidate sample is a keyframe (5 per
+/// second at 10 samples per second): a work keyframe (1 per second) then
+/// always has a candidate keyframe within a tenth of a second. Past
+/// `DENSE_QUERY_MAX_S`, every `SPARSE_QUERY_KEYFRAME_STEP`-th (2 per second).
+const QUERY_KEYFRAME_STEP: usize = 2;
+const SPARSE_QUERY_KEYFRAME_STEP: usize = 5;
 /// Every `REGION_STEP`-th main sample also gets region hashes (1 per second).
 pub const REGION_STEP: usize = 2;
 /// Region tracks every work keeps besides its strips: the centre region.
@@ -45,6 +74,10 @@ pub const QUERY_SAMPLE_RATE: f64 = 10.0;
 const DENSE_QUERY_MAX_S: f64 = 60.0;
 /// Longer side, in pixels, of the analysis frames the decoder produces.
 pub const ANALYSIS_SIDE: u32 = 256;
+/// Longer side of a candidate's decoded frames: its keyframes' keypoints
+/// are sought at this size, everything else on the frame halved to
+/// [`ANALYSIS_SIDE`].
+pub const QUERY_ANALYSIS_SIDE: u32 = 2 * ANALYSIS_SIDE;
 /// Work samples analysed together for bars (8 s at 2 fps).
 const BLOCK_SAMPLES: usize = 16;
 /// Candidate samples analysed together for bars, inner pictures, rotation
@@ -78,6 +111,9 @@ pub struct Fingerprint {
     pub frames: Vec<FrameHash>,
     /// Region tracks, each with one hash per `REGION_STEP` main samples.
     pub regions: Vec<RegionTrack>,
+    /// Keypoints of every `REGION_STEP`-th main sample (the keyframes, at
+    /// [`Fingerprint::region_sample_rate`]); empty for older schemes.
+    pub keyframes: Vec<Vec<Keypoint>>,
 }
 
 /// Which hashes of a work a probe can meet.
@@ -89,6 +125,8 @@ pub enum Track {
     Centre,
     /// A vertical strip (reframed windows, split-screen parts).
     Strip,
+    /// The keyframes' keypoints.
+    Keypoints,
 }
 
 /// A region of a work's picture hashed into its own track.
@@ -146,6 +184,7 @@ impl Fingerprint {
         sample_rate: f64,
         mut all: Vec<FrameHash>,
         main_frames: usize,
+        keyframes: Vec<Vec<Keypoint>>,
     ) -> Result<Fingerprint, String> {
         if all.len() < main_frames {
             return Err(format!(
@@ -182,10 +221,17 @@ impl Fingerprint {
                 });
             }
         }
+        if keyframes.len() > main_frames.div_ceil(REGION_STEP) {
+            return Err(format!(
+                "{} keyframes for {main_frames} samples",
+                keyframes.len()
+            ));
+        }
         Ok(Fingerprint {
             sample_rate,
             frames: all,
             regions,
+            keyframes,
         })
     }
 }
@@ -210,6 +256,10 @@ pub enum View {
     Centre,
     /// A strip-shaped window of a narrow part of the frame.
     Strip,
+    /// Keypoints of the whole frame whose positions fit one geometric
+    /// transform of the work's (the window is the work's picture mapped
+    /// into the frame).
+    Keypoints,
 }
 
 impl View {
@@ -218,6 +268,7 @@ impl View {
         match self {
             View::Centre => Track::Centre,
             View::Strip => Track::Strip,
+            View::Keypoints => Track::Keypoints,
             _ => Track::Main,
         }
     }
@@ -240,11 +291,26 @@ pub struct Probe {
 pub struct QueryFingerprint {
     pub sample_rate: f64,
     pub slots: Vec<Vec<Probe>>,
+    /// Keyframes with their keypoints, in time order.
+    pub keyframes: Vec<QueryKeyframe>,
+}
+
+/// The keypoints of one candidate sample, as seen and mirrored.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryKeyframe {
+    pub time_s: f64,
+    /// Width / height of the sample.
+    pub aspect: f32,
+    pub points: Vec<Keypoint>,
+    /// The sample seen in a mirror (positions in the sample's own frame).
+    pub mirrored: Vec<Keypoint>,
 }
 
 /// Builds a work's [`Fingerprint`] from its sampled frames, in order.
 pub struct ReferenceFingerprinter {
     hasher: DctHasher,
+    describer: KeypointDescriber,
+    keyframes: Vec<Vec<Keypoint>>,
     pending: Vec<GrayImage>,
     frames: Vec<FrameHash>,
     /// Strips per region sample, fixed by the first block's content.
@@ -263,6 +329,8 @@ impl ReferenceFingerprinter {
     pub fn new() -> Self {
         ReferenceFingerprinter {
             hasher: DctHasher::new(),
+            describer: KeypointDescriber::new(),
+            keyframes: Vec::new(),
             pending: Vec::new(),
             frames: Vec::new(),
             strips: None,
@@ -301,6 +369,7 @@ impl ReferenceFingerprinter {
             sample_rate: SAMPLE_RATE,
             frames: self.frames,
             regions,
+            keyframes: self.keyframes,
         }
     }
 
@@ -331,6 +400,11 @@ impl ReferenceFingerprinter {
                 for (track, rect) in self.regions.iter_mut().zip(&region_windows) {
                     track.push(hash_of(rect));
                 }
+                self.keyframes.push(self.describer.describe(
+                    &sample,
+                    WORK_KEYPOINTS,
+                    WORK_KEYPOINT_LEVELS,
+                ));
             }
             self.frames.push(hash_of(&window));
         }
@@ -340,6 +414,8 @@ impl ReferenceFingerprinter {
 /// Builds a candidate's [`QueryFingerprint`] from its sampled frames, in order.
 pub struct QueryFingerprinter {
     hasher: DctHasher,
+    describer: KeypointDescriber,
+    keyframes: Vec<QueryKeyframe>,
     pending: Vec<GrayImage>,
     /// Inner pictures of the previous block: they usually persist.
     previous_inner: Vec<Rect>,
@@ -356,15 +432,45 @@ impl QueryFingerprinter {
     pub fn new() -> Self {
         QueryFingerprinter {
             hasher: DctHasher::new(),
+            describer: KeypointDescriber::new(),
+            keyframes: Vec::new(),
             pending: Vec::new(),
             previous_inner: Vec::new(),
             slots: Vec::new(),
         }
     }
 
-    /// Adds the next sample (the frame at `count / QUERY_SAMPLE_RATE` s).
+    /// Adds the next sample (the frame at `count / QUERY_SAMPLE_RATE` s),
+    /// decoded with its longer side [`QUERY_ANALYSIS_SIDE`] (a smaller one
+    /// is used as it is).
     pub fn push(&mut self, frame: GrayImage) {
-        self.pending.push(frame);
+        let count = self.slots.len() + self.pending.len();
+        let dense = (count as f64) < DENSE_QUERY_MAX_S * QUERY_SAMPLE_RATE;
+        let step = if dense {
+            QUERY_KEYFRAME_STEP
+        } else {
+            SPARSE_QUERY_KEYFRAME_STEP
+        };
+        if count.is_multiple_of(step) {
+            self.keyframes.push(QueryKeyframe {
+                time_s: count as f64 / QUERY_SAMPLE_RATE,
+                aspect: frame.width() as f32 / frame.height().max(1) as f32,
+                points: self
+                    .describer
+                    .describe(&frame, QUERY_KEYPOINTS, QUERY_KEYPOINT_LEVELS),
+                mirrored: self.describer.describe_mirrored(
+                    &frame,
+                    QUERY_KEYPOINTS,
+                    QUERY_KEYPOINT_LEVELS,
+                ),
+            });
+        }
+        let analysis = if frame.width().max(frame.height()) > ANALYSIS_SIDE {
+            frame::halved(&frame)
+        } else {
+            frame
+        };
+        self.pending.push(analysis);
         if self.pending.len() == QUERY_BLOCK_SAMPLES {
             self.flush();
         }
@@ -384,6 +490,7 @@ impl QueryFingerprinter {
         QueryFingerprint {
             sample_rate: QUERY_SAMPLE_RATE / step as f64,
             slots,
+            keyframes: self.keyframes,
         }
     }
 

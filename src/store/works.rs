@@ -5,7 +5,7 @@ use futures_util::TryStreamExt;
 
 use super::codec::{time, StoredTime};
 use super::{Store, StoreError};
-use crate::fingerprint::{Fingerprint, FrameHash, Hash256, ALGORITHM};
+use crate::fingerprint::{keypoints, Fingerprint, FrameHash, Hash256, ALGORITHM};
 
 /// A registered work as stored.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -38,6 +38,7 @@ struct FingerprintRow {
     sample_rate: f64,
     hashes: Vec<u8>,
     qualities: Vec<u8>,
+    keypoints: Option<Vec<u8>>,
 }
 
 /// A work's stored fingerprint, with the scheme it was computed with.
@@ -100,8 +101,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO fingerprints (work_id, algorithm, sample_rate, frame_count, hashes, qualities) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO fingerprints (work_id, algorithm, sample_rate, frame_count, hashes, qualities, \
+             keypoints) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&work.id)
         .bind(ALGORITHM)
@@ -109,6 +110,7 @@ impl Store {
         .bind(fingerprint.frames.len() as i64)
         .bind(hashes)
         .bind(qualities)
+        .bind(keypoints::encode(&fingerprint.keyframes))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -177,7 +179,7 @@ impl Store {
         mut add: impl FnMut(Work, StoredFingerprint),
     ) -> Result<(), StoreError> {
         let sql = select_works!(
-            ", f.algorithm, f.sample_rate, f.hashes, f.qualities",
+            ", f.algorithm, f.sample_rate, f.hashes, f.qualities, f.keypoints",
             "ORDER BY w.created_at, w.id"
         );
         let mut rows = sqlx::query_as::<_, FingerprintRow>(sql).fetch(&self.pool);
@@ -197,6 +199,7 @@ impl FingerprintRow {
             sample_rate,
             hashes,
             qualities,
+            keypoints,
         } = self;
         if hashes.len() != qualities.len() * Hash256::BYTES
             || (qualities.len() as i64) < work.frames
@@ -219,11 +222,19 @@ impl FingerprintRow {
                 quality: f32::from(quality) / 255.0,
             })
             .collect();
-        let fingerprint = Fingerprint::from_stored(sample_rate, frames, work.frames as usize)
-            .map_err(|reason| StoreError::Damaged {
-                work_id: work.id.clone(),
-                reason,
-            })?;
+        let damaged = |reason| StoreError::Damaged {
+            work_id: work.id.clone(),
+            reason,
+        };
+        let keyframes = keypoints
+            .as_deref()
+            .map(keypoints::decode)
+            .transpose()
+            .map_err(|reason| damaged(format!("keypoints: {reason}")))?
+            .unwrap_or_default();
+        let fingerprint =
+            Fingerprint::from_stored(sample_rate, frames, work.frames as usize, keyframes)
+                .map_err(damaged)?;
         Ok((
             work,
             StoredFingerprint {
@@ -263,10 +274,17 @@ mod tests {
                 quality: i as f32 / 2.0,
             })
             .collect();
+        let point = |i: u64| crate::fingerprint::Keypoint {
+            x: 0.25,
+            y: 0.5,
+            scale: 0.5,
+            descriptor: Hash256([i, 7, !i, 9]),
+        };
         Fingerprint {
             sample_rate: 2.0,
             frames,
             regions: Vec::new(),
+            keyframes: vec![vec![point(1), point(2)], vec![point(3)]],
         }
     }
 
@@ -324,6 +342,17 @@ mod tests {
         for (got, want) in loaded[0].1.fingerprint.frames.iter().zip(&original.frames) {
             assert_eq!(got.hash, want.hash);
             assert!((got.quality - want.quality).abs() < 0.01);
+        }
+        let keyframes = &loaded[0].1.fingerprint.keyframes;
+        assert_eq!(keyframes.len(), original.keyframes.len());
+        for (got, want) in keyframes
+            .iter()
+            .flatten()
+            .zip(original.keyframes.iter().flatten())
+        {
+            assert_eq!(got.descriptor, want.descriptor);
+            assert!((got.x - want.x).abs() < 1e-4 && (got.y - want.y).abs() < 1e-4);
+            assert_eq!(got.scale, want.scale);
         }
         store.remove_work("0abc").await.unwrap();
         assert_eq!(store.list_works().await.unwrap().len(), 1);
