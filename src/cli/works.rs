@@ -190,8 +190,13 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::Certificate { work, output } => {
             let work = store.find_work(&work).await?;
             let (artifacts, head) = provenance::load_chain(&store, &work).await?;
-            let data =
-                provenance::certificate_data(&work, &artifacts, &head, &context.config.owner);
+            let data = provenance::certificate_data(
+                &work,
+                &artifacts,
+                &head,
+                &context.config.owner,
+                provenance::certificate::DEFAULT_PACKAGE_FILE,
+            );
             let bytes = match output
                 .extension()
                 .and_then(|e| e.to_str())

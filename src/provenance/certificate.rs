@@ -20,6 +20,8 @@ use std::path::PathBuf;
 
 use qrcode::{EcLevel, QrCode};
 
+use super::{commands, package};
+
 pub use fonts::CJK_FONT_ENV;
 
 /// Everything a certificate shows.
@@ -42,7 +44,15 @@ pub struct CertificateData {
     pub chain_head_time: Option<String>,
     /// Name of the TSA that stamped the chain head.
     pub chain_head_tsa: Option<String>,
+    /// File name of the provenance package the certificate belongs to, as
+    /// the printed `reelguard verify` command names it (see
+    /// [`DEFAULT_PACKAGE_FILE`]).
+    pub package_file: String,
 }
+
+/// The package name a certificate made on its own (`works certificate`)
+/// names: the one `works export WORK -o work.zip` writes in the README.
+pub const DEFAULT_PACKAGE_FILE: &str = "work.zip";
 
 /// One creation stage: a file, its hash and its timestamp.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,17 +106,34 @@ pub enum CertificateError {
 
 /// The text the QR code carries: the chain head and how to verify it.
 ///
-/// Four lines, no trailing newline. Line breaks inside the work id are
-/// replaced by spaces so each field stays on its line.
+/// Four lines, no trailing newline: the last one holds the commands of
+/// [`verify_commands`], separated by `  |  `. Line breaks inside the work id
+/// are replaced by spaces so each field stays on its line.
 pub fn qr_payload(data: &CertificateData) -> String {
     let work_id = one_line(&data.work_id);
     let head = one_line(&data.chain_head_sha256);
+    let verify = verify_commands(data).map(|c| one_line(&c)).join("  |  ");
     format!(
         "reelguard provenance v1\n\
          work: {work_id}\n\
          chain-head-sha256: {head}\n\
-         verify: reelguard verify <package.zip>  |  openssl ts -verify -digest {head} -in chain-head.tsr -CAfile tsa-ca.pem"
+         verify: {verify}"
     )
+}
+
+/// The commands of the "How to verify" paragraph (and the QR code), run in
+/// the unpacked package: `reelguard verify` of the package, and `openssl ts
+/// -verify` of the chain head's token.
+pub fn verify_commands(data: &CertificateData) -> [String; 2] {
+    [
+        commands::reelguard_verify(&data.package_file),
+        commands::openssl_verify_digest(
+            package::HEAD_TOKEN,
+            &data.chain_head_sha256,
+            package::CA_FILE,
+            package::TSA_CERTS_FILE,
+        ),
+    ]
 }
 
 /// A self-contained HTML page (inline CSS, the QR code as an inline SVG),
@@ -260,14 +287,6 @@ mod text {
         或用上述 OpenSSL 命令单独校验链头时间戳。二维码包含相同的信息。";
     pub const CLOSING: &str = "This certificate summarises the provenance package; the package and \
         its timestamp tokens are the evidence. · 本证书为存证包的摘要，证据以存证包及其时间戳令牌为准。";
-
-    /// The commands of the "How to verify" paragraph, for a chain head.
-    pub fn verify_commands(head: &str) -> [String; 2] {
-        [
-            "reelguard verify <package.zip>".to_string(),
-            format!("openssl ts -verify -digest {head} -in chain-head.tsr -CAfile tsa-ca.pem"),
-        ]
-    }
 }
 
 #[cfg(test)]
@@ -333,6 +352,7 @@ mod tests {
             chain_head_sha256: sha256_hex("chain head"),
             chain_head_time: Some("2026-11-25T10:12:44Z".to_string()),
             chain_head_tsa: Some("CN=reelguard test TSA,O=reelguard".to_string()),
+            package_file: DEFAULT_PACKAGE_FILE.to_string(),
         }
     }
 
@@ -350,14 +370,18 @@ mod tests {
 
     #[test]
     fn qr_payload_has_the_documented_lines() {
-        let data = sample(1);
-        let head = &data.chain_head_sha256;
+        let mut data = sample(1);
+        let head = data.chain_head_sha256.clone();
         let expected = format!(
             "reelguard provenance v1\nwork: 0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b\n\
              chain-head-sha256: {head}\n\
-             verify: reelguard verify <package.zip>  |  openssl ts -verify -digest {head} -in chain-head.tsr -CAfile tsa-ca.pem"
+             verify: reelguard verify work.zip  |  openssl ts -verify -token_in -in chain-head.tsr \
+             -digest {head} -CAfile tsa/tsa-ca.pem -untrusted tsa/tsa-certs.pem"
         );
         assert_eq!(qr_payload(&data), expected);
+
+        data.package_file = "my work.zip".into();
+        assert!(qr_payload(&data).contains("verify: reelguard verify 'my work.zip'  |  "));
     }
 
     #[test]

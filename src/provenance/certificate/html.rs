@@ -242,10 +242,10 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
     }
     out.push_str("</tbody>\n</table>\n");
 
-    let [reelguard_cmd, openssl_cmd] = text::verify_commands(&data.chain_head_sha256);
+    let [reelguard_cmd, openssl_cmd] = super::verify_commands(data);
     out.push_str(&format!(
         "<section class=\"verify\"><h2>How to verify / <span lang=\"zh-Hans\">如何验证</span></h2>\n\
-         <p>{verify_en}</p>\n<code>{reelguard_cmd}</code>\n<code>{openssl_cmd}</code>\n\
+         <p>{verify_en}</p>\n<code class=\"command\">{reelguard_cmd}</code>\n<code class=\"command\">{openssl_cmd}</code>\n\
          <p lang=\"zh-Hans\">{verify_zh}</p></section>\n",
         verify_en = text::VERIFY_EN,
         reelguard_cmd = escape(&reelguard_cmd),

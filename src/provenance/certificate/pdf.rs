@@ -541,7 +541,7 @@ impl Layout<'_> {
         self.heading("How to verify / 如何验证", 2.0 * first);
         self.flow(MARGIN, &english);
         self.y += 3.0;
-        for command in text::verify_commands(&data.chain_head_sha256) {
+        for command in super::verify_commands(data) {
             let lines = self.wrap(&command, Style::Mono, 8.0, INK, CONTENT_W - 14.0);
             self.flow(MARGIN + 14.0, &lines);
             self.y += 2.0;
