@@ -216,6 +216,13 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             std::fs::write(&output, bytes)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             println!("certificate: {}", output.display());
+            if let Some(draft) = provenance::certificate::Draft::of(&data) {
+                eprintln!(
+                    "warning: {}: the certificate says DRAFT at the top; run `reelguard works timestamp {}` and make it again",
+                    draft.both(),
+                    work.id
+                );
+            }
         }
         WorksCommand::Export { work, output } => {
             let work = store.find_work(&work).await?;
@@ -226,7 +233,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             println!("provenance package: {}", output.display());
             if pending > 0 {
                 eprintln!(
-                    "warning: {pending} item(s) are still pending a timestamp; verify will report them until `reelguard works timestamp` succeeds and you export again"
+                    "warning: DRAFT: {pending} item(s) are still pending a timestamp (the package and its certificate say DRAFT at the top); verify will report them until `reelguard works timestamp` succeeds and you export again"
                 );
             }
         }

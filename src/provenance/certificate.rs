@@ -121,6 +121,72 @@ pub fn qr_payload(data: &CertificateData) -> String {
     )
 }
 
+/// Whether a certificate is a draft, and how it says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// Stages without a timestamp.
+    pub pending: usize,
+    /// All stages.
+    pub stages: usize,
+    /// The chain head has no timestamp.
+    pub head_pending: bool,
+}
+
+impl Draft {
+    /// `None` when every stage and the chain head are timestamped.
+    pub fn of(data: &CertificateData) -> Option<Draft> {
+        Draft::counting(
+            data.stages.iter().filter(|s| s.tsa_time.is_none()).count(),
+            data.stages.len(),
+            data.chain_head_time.is_none(),
+        )
+    }
+
+    /// `None` when nothing is pending.
+    pub fn counting(pending: usize, stages: usize, head_pending: bool) -> Option<Draft> {
+        (pending > 0 || head_pending).then_some(Draft {
+            pending,
+            stages,
+            head_pending,
+        })
+    }
+
+    /// "DRAFT — 1 of 4 stages not yet timestamped".
+    pub fn english(&self) -> String {
+        if self.pending == 0 {
+            "DRAFT — the chain head is not yet timestamped".to_string()
+        } else {
+            format!(
+                "DRAFT — {} of {} stages not yet timestamped",
+                self.pending, self.stages
+            )
+        }
+    }
+
+    /// "草稿 — 4 个阶段中有 1 个尚未加盖时间戳".
+    pub fn chinese(&self) -> String {
+        if self.pending == 0 {
+            "草稿 — 存证链头尚未加盖时间戳".to_string()
+        } else {
+            format!(
+                "草稿 — {} 个阶段中有 {} 个尚未加盖时间戳",
+                self.stages, self.pending
+            )
+        }
+    }
+
+    /// What to do about it, in both languages.
+    pub fn advice(&self) -> &'static str {
+        "Run `reelguard works timestamp`, then make the certificate again. · \
+         请运行 reelguard works timestamp 后重新生成证书。"
+    }
+
+    /// Both languages on one line, for warnings.
+    pub fn both(&self) -> String {
+        format!("{} / {}", self.english(), self.chinese())
+    }
+}
+
 /// The commands of the "How to verify" paragraph (and the QR code), run in
 /// the unpacked package: `reelguard verify` of the package, and `openssl ts
 /// -verify` of the chain head's token.
@@ -523,6 +589,60 @@ mod tests {
         assert!(html.contains("作品创作存证证书"));
         assert!(html.contains("待加盖时间戳") || data.stages.iter().all(|s| s.tsa_time.is_some()));
         std::fs::write(test_media_dir().join("certificate.html"), &html).expect("write HTML");
+    }
+
+    #[test]
+    fn a_certificate_with_pending_stages_is_a_draft_at_the_top() {
+        let mut data = sample(4);
+        for stage in &mut data.stages {
+            stage.tsa_time = Some("2026-11-25T10:00:00Z".into());
+        }
+        assert_eq!(Draft::of(&data), None);
+        let html = render_html(&data);
+        assert!(
+            !html.contains("DRAFT") && !html.contains("草稿"),
+            "complete"
+        );
+
+        data.stages[1].tsa_time = None;
+        let draft = Draft::of(&data).expect("a draft");
+        assert_eq!(draft.english(), "DRAFT — 1 of 4 stages not yet timestamped");
+        assert_eq!(draft.chinese(), "草稿 — 4 个阶段中有 1 个尚未加盖时间戳");
+        let html = render_html(&data);
+        let banner = html
+            .find("DRAFT — 1 of 4 stages not yet timestamped")
+            .expect("banner");
+        assert!(html.contains("草稿 — 4 个阶段中有 1 个尚未加盖时间戳"));
+        assert!(
+            banner < html.find("<h1>").expect("title"),
+            "above the title"
+        );
+
+        let fonts = fonts::Fonts::locate().expect("fonts");
+        let pages = pdf::layout(&data, &fonts);
+        let first_page: String = pages[0]
+            .iter()
+            .filter_map(|mark| match mark {
+                pdf::Mark::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            first_page.starts_with(
+                "DRAFT — 1 of 4 stages not yet timestamped草稿 — 4 个阶段中有 1 个尚未加盖时间戳"
+            ),
+            "{first_page}"
+        );
+
+        for stage in &mut data.stages {
+            stage.tsa_time = Some("2026-11-25T10:00:00Z".into());
+        }
+        data.chain_head_time = None;
+        let draft = Draft::of(&data).expect("the head is pending");
+        assert_eq!(
+            draft.english(),
+            "DRAFT — the chain head is not yet timestamped"
+        );
     }
 
     #[test]

@@ -928,7 +928,23 @@ fn verify_instructions(input: &ExportInput) -> String {
         sha256sum_check,
     };
     let work = input.work;
-    let mut text = format!(
+    let draft = super::certificate::Draft::counting(
+        input.artifacts.iter().filter(|a| a.stamp.is_none()).count(),
+        input.artifacts.len(),
+        input.head.stamp.is_none(),
+    );
+    let mut text = match &draft {
+        Some(draft) => format!(
+            "**{}**\n\n**{}**\n\n\
+             Until every stage and the chain head are timestamped, this package does not prove\n\
+             when they existed. `reelguard works timestamp` retries; then export it again.\n\
+             在所有阶段及存证链头加盖时间戳之前，本存证包不能证明其存在时间。\n\n",
+            draft.english(),
+            draft.chinese()
+        ),
+        None => String::new(),
+    };
+    text += &format!(
         "# Verifying this provenance package\n\n\
          Work **{}** (`{}`), registered {}.\n\n\
          Every creation stage below was hashed with SHA-256 and the hash was\n\
