@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{path_str, run, scratch_dir};
+use std::path::Path;
+
+use common::{path_str, run, run_with_env, scratch_dir};
 
 /// Runs `reelguard --config FILE works list` with `text` as FILE.
 fn with_config(text: &str) -> (i32, String, String, String) {
@@ -57,4 +59,140 @@ fn out_of_range_numbers_of_other_sections_are_refused() {
         assert_eq!(code, 2, "{context}");
         assert!(stderr.contains(&format!("{key} = ")), "{context}");
     }
+}
+
+/// A home directory of its own for each discovery case: `HOME` and
+/// `XDG_CONFIG_HOME` (empty: unset) as given, nothing else configured.
+fn discover_run(
+    home: &Path,
+    xdg: &Path,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut env = vec![
+        ("HOME", path_str(home)),
+        ("XDG_CONFIG_HOME", path_str(xdg)),
+        ("XDG_DATA_HOME", ""),
+    ];
+    env.extend_from_slice(extra_env);
+    let mut full = vec!["-v"];
+    full.extend_from_slice(args);
+    run_with_env(&full, &env)
+}
+
+/// Writes a config file at `path` whose data dir is `data`.
+fn config_with_data_dir(path: &Path, data: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("data_dir = {:?}\n", path_str(data))).unwrap();
+}
+
+#[test]
+fn each_command_finds_its_config_flag_env_xdg_home_and_says_which_with_v() {
+    let dir = scratch_dir();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let no_xdg = Path::new("");
+    let data = |name: &str| dir.path().join(name);
+    let has_database = |name: &str| data(name).join("reelguard.db").exists();
+
+    // Nothing anywhere: the embedded defaults, data under ~/.local/share.
+    let (code, stdout, stderr) = discover_run(&home, no_xdg, &[], &["works", "list"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("configuration: the embedded defaults"),
+        "{stderr}"
+    );
+    assert!(home.join(".local/share/reelguard/reelguard.db").exists());
+
+    // ~/.config/reelguard/config.toml when XDG_CONFIG_HOME is unset.
+    let home_config = home.join(".config/reelguard/config.toml");
+    config_with_data_dir(&home_config, &data("from-home"));
+    let (code, stdout, stderr) = discover_run(&home, no_xdg, &[], &["works", "list"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "configuration: {} (the user's config file)",
+            home_config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(has_database("from-home"));
+
+    // $XDG_CONFIG_HOME/reelguard/config.toml in its place when set.
+    let xdg = dir.path().join("xdg");
+    let xdg_config = xdg.join("reelguard/config.toml");
+    config_with_data_dir(&xdg_config, &data("from-xdg"));
+    let (code, stdout, stderr) = discover_run(&home, &xdg, &[], &["sources", "list"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("configuration: {}", xdg_config.display())),
+        "{stderr}"
+    );
+    assert!(has_database("from-xdg"));
+
+    // REELGUARD_CONFIG before both, --config before it.
+    let env_config = dir.path().join("env.toml");
+    config_with_data_dir(&env_config, &data("from-env"));
+    let env = [("REELGUARD_CONFIG", path_str(&env_config))];
+    let (code, stdout, stderr) = discover_run(&home, &xdg, &env, &["works", "list"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "configuration: {} (REELGUARD_CONFIG)",
+            env_config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(has_database("from-env"));
+    let flag_config = dir.path().join("flag.toml");
+    config_with_data_dir(&flag_config, &data("from-flag"));
+    let (code, stdout, stderr) = discover_run(
+        &home,
+        &xdg,
+        &env,
+        &["--config", path_str(&flag_config), "matches", "list"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "configuration: {} (--config)",
+            flag_config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(has_database("from-flag"));
+
+    // A named file that does not exist is an error naming it; a discovered
+    // one is not looked for then.
+    let missing = dir.path().join("missing.toml");
+    let (code, _, stderr) = discover_run(
+        &home,
+        &xdg,
+        &[],
+        &["--config", path_str(&missing), "works", "list"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} (--config) does not exist", missing.display())),
+        "{stderr}"
+    );
+    let env = [("REELGUARD_CONFIG", path_str(&missing))];
+    let (code, _, stderr) = discover_run(&home, &xdg, &env, &["works", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} (REELGUARD_CONFIG) does not exist",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+
+    // A discovered file is read like a named one: a bad one is refused.
+    std::fs::write(&xdg_config, "[limits]\nmax_decode_s = nan\n").unwrap();
+    let (code, _, stderr) = discover_run(&home, &xdg, &[], &["works", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("invalid config file {}", xdg_config.display())),
+        "{stderr}"
+    );
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::media::MediaError;
 use crate::store::{Store, StoreError};
 use crate::timestamp::Stamper;
@@ -37,10 +37,12 @@ pub struct Cli {
     /// Directory holding the database and blobs [default: ~/.local/share/reelguard]
     #[arg(long, env = "REELGUARD_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML configuration file (see config/reelguard.example.toml)
-    #[arg(long, env = "REELGUARD_CONFIG", global = true, value_name = "FILE")]
+    /// TOML configuration file (see config/reelguard.example.toml) [env:
+    /// REELGUARD_CONFIG; default: $XDG_CONFIG_HOME/reelguard/config.toml,
+    /// then /etc/reelguard/config.toml, else built-in defaults]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// More log output (-v: info, -vv: debug)
+    /// More log output (-v: info, including which config file was read; -vv: debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -120,7 +122,10 @@ pub fn main() -> u8 {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
+    let source =
+        config::discover(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
+    tracing::info!("{}", source.describe());
+    let config = Config::load(source.path()).map_err(|e| InputError(format!("{e:#}")))?;
     let context = Context {
         config,
         data_dir_flag: cli.data_dir,
