@@ -196,3 +196,108 @@ fn each_command_finds_its_config_flag_env_xdg_home_and_says_which_with_v() {
         "{stderr}"
     );
 }
+
+#[test]
+fn init_from_a_clean_home_then_commands_need_no_flags() {
+    let dir = scratch_dir();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = [
+        ("HOME", path_str(&home)),
+        ("XDG_CONFIG_HOME", ""),
+        ("XDG_DATA_HOME", ""),
+    ];
+    let (code, stdout, stderr) = run_with_env(
+        &[
+            "init",
+            "--owner-name",
+            "Li Hua 李华",
+            "--owner-email",
+            "lihua@example.com",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let config = home.join(".config/reelguard/config.toml");
+    let data = home.join(".local/share/reelguard");
+    assert!(
+        stdout.contains(&format!("wrote {}", config.display())),
+        "{stdout}"
+    );
+    assert!(data.is_dir(), "init creates the data directory");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("name = \"Li Hua 李华\""), "{text}");
+    assert!(text.contains("email = \"lihua@example.com\""), "{text}");
+    assert!(text.contains("\nsystem_roots = true\n"), "{text}");
+    assert!(
+        text.contains("\nurls = [\"http://timestamp.digicert.com\""),
+        "{text}"
+    );
+    // The next three commands, without --config: the file is found.
+    let next: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .collect();
+    assert_eq!(next.len(), 3, "{stdout}");
+    for (line, command) in next.iter().zip(["register", "sources add", "daemon"]) {
+        assert!(
+            line.trim_start()
+                .starts_with(&format!("reelguard {command}")),
+            "{stdout}"
+        );
+    }
+
+    // Any command now runs with no flags, on that file and data directory.
+    let (code, stdout, stderr) = run_with_env(&["-v", "works", "list"], &env);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("no works registered yet"), "{stdout}");
+    assert!(
+        stderr.contains(&format!("configuration: {}", config.display())),
+        "{stderr}"
+    );
+    assert!(data.join("reelguard.db").exists());
+
+    // A second init refuses to overwrite; --force replaces the file.
+    let (code, _, stderr) = run_with_env(&["init", "--no-timestamps"], &env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} already exists", config.display()))
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+    let (code, stdout, stderr) = run_with_env(&["init", "--no-timestamps", "--force"], &env);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("trusted timestamps: off"), "{stdout}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\nurls = []\n") && !text.contains("system_roots = true"));
+    let (code, stdout, stderr) = run_with_env(&["works", "list"], &env);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    // --config writes elsewhere, --data-dir goes into it, and the next
+    // commands name the file they would not find on their own.
+    let other = dir.path().join("elsewhere/reelguard.toml");
+    let other_data = dir.path().join("other-data");
+    let (code, stdout, stderr) = run_with_env(
+        &[
+            "--config",
+            path_str(&other),
+            "--data-dir",
+            path_str(&other_data),
+            "init",
+            "--no-timestamps",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(other_data.is_dir());
+    assert!(
+        stdout.contains(&format!("reelguard --config {} daemon", other.display())),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) =
+        run_with_env(&["--config", path_str(&other), "sources", "list"], &env);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(other_data.join("reelguard.db").exists());
+}

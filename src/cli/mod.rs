@@ -6,6 +6,7 @@ mod cluster;
 mod daemon;
 mod db;
 mod evidence;
+mod init;
 mod local_tsa;
 mod match_video;
 mod matches;
@@ -51,6 +52,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a config file where every command finds it, create the data
+    /// directory and print what to run next
+    Init(init::InitArgs),
     /// Register a finished video as a work: fingerprint it and store it
     Register(register::RegisterArgs),
     /// Look for registered works in a video
@@ -122,6 +126,10 @@ pub fn main() -> u8 {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // `init` writes the file the others read.
+    if let Command::Init(args) = cli.command {
+        return init::run(args, cli.config.as_deref(), cli.data_dir.as_deref());
+    }
     let source =
         config::discover(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
     tracing::info!("{}", source.describe());
@@ -131,6 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir_flag: cli.data_dir,
     };
     match cli.command {
+        Command::Init(_) => unreachable!("handled above"),
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,
