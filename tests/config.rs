@@ -301,3 +301,27 @@ fn init_from_a_clean_home_then_commands_need_no_flags() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(other_data.join("reelguard.db").exists());
 }
+
+#[test]
+fn completions_and_the_man_page_read_no_configuration() {
+    let env = [("REELGUARD_CONFIG", "/nonexistent/reelguard.toml")];
+    for (args, needles) in [
+        (
+            &["completions", "bash"][..],
+            &["register", "works", "init", "completions", "man"][..],
+        ),
+        (&["completions", "zsh"][..], &["register", "verify"][..]),
+        (&["completions", "fish"][..], &["register", "verify"][..]),
+        (&["man"][..], &[".TH reelguard 1", "reelguard\\-init"][..]),
+    ] {
+        let (code, stdout, stderr) = run_with_env(args, &env);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        for needle in needles {
+            assert!(stdout.contains(needle), "{args:?} lacks {needle:?}");
+        }
+    }
+    // Any other command reads it, and names it when it is missing.
+    let (code, _, stderr) = run_with_env(&["works", "list"], &env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("/nonexistent/reelguard.toml"), "{stderr}");
+}

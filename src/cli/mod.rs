@@ -14,6 +14,7 @@ mod mock_platform;
 mod progress;
 mod register;
 mod scan;
+mod shell;
 mod smtp_sink;
 mod sources;
 mod verify;
@@ -98,6 +99,10 @@ pub enum Command {
     /// Run a local SMTP sink on 127.0.0.1 that keeps messages as .eml files
     #[command(hide = true)]
     SmtpSink(smtp_sink::SmtpSinkArgs),
+    /// Print the shell completion script for bash, zsh or fish
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff), e.g. `reelguard man > reelguard.1`
+    Man(shell::ManArgs),
 }
 
 /// A problem with what the user gave (exit code 2).
@@ -126,9 +131,14 @@ pub fn main() -> u8 {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    // `init` writes the file the others read.
-    if let Command::Init(args) = cli.command {
-        return init::run(args, cli.config.as_deref(), cli.data_dir.as_deref());
+    // These read no configuration: `init` writes the file the others read.
+    match cli.command {
+        Command::Init(args) => {
+            return init::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Command::Completions(args) => return shell::print(&shell::completions(args.shell)),
+        Command::Man(_) => return shell::print(&shell::man_page()?),
+        _ => {}
     }
     let source =
         config::discover(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
@@ -139,7 +149,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir_flag: cli.data_dir,
     };
     match cli.command {
-        Command::Init(_) => unreachable!("handled above"),
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("run before the configuration is read")
+        }
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,
