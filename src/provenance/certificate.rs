@@ -346,11 +346,12 @@ mod text {
     pub const VERIFY_EN: &str =
         "Each stage's SHA-256 above must match its file. The chain head links \
         all stages in order; its RFC 3161 token proves that the chain existed at the time shown. \
-        Check the whole package, or only the chain head's token with OpenSSL:";
+        Check the whole package where it is, or only the chain head's token with OpenSSL \
+        in the directory the package was unpacked into:";
     pub const VERIFY_ZH: &str =
         "上表各阶段文件的 SHA-256 须与原文件一致。存证链头按顺序串联全部阶段，\
         其 RFC 3161 时间戳令牌证明该链在所示时间已经存在。可用 reelguard verify 校验整个存证包，\
-        或用上述 OpenSSL 命令单独校验链头时间戳。二维码包含相同的信息。";
+        或在存证包解压后的目录中用上述 OpenSSL 命令单独校验链头时间戳。二维码包含相同的信息。";
     pub const CLOSING: &str = "This certificate summarises the provenance package; the package and \
         its timestamp tokens are the evidence. · 本证书为存证包的摘要，证据以存证包及其时间戳令牌为准。";
 }
