@@ -94,6 +94,25 @@ fn certificate_commands(html: &str) -> Vec<String> {
     commands
 }
 
+/// The certificate PDF prints `commands` as the HTML page does (wrapped
+/// only between words), when `pdftotext` is there to read it.
+fn assert_pdf_prints(pdf: &[u8], commands: &[String], dir: &Path) {
+    let path = dir.join("certificate.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let Ok(output) = Command::new("pdftotext").arg(&path).arg("-").output() else {
+        eprintln!("no pdftotext (poppler-utils): the PDF's commands are not read back");
+        return;
+    };
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = words(&String::from_utf8_lossy(&output.stdout));
+    for command in commands {
+        assert!(
+            text.contains(&words(command)),
+            "the PDF does not print {command:?}:\n{text}"
+        );
+    }
+}
+
 /// Writes `files` into `dir`, and the zip beside them as `zip_name`.
 fn unpack(files: &Files, dir: &Path, zip_name: &str) {
     let _ = std::fs::remove_dir_all(dir);
@@ -269,6 +288,7 @@ fn every_printed_command_runs_verbatim_and_fails_on_a_changed_byte() {
     let html = String::from_utf8(files["certificate.html"].clone()).unwrap();
     let on_certificate = certificate_commands(&html);
     assert_eq!(on_certificate.len(), 2, "{on_certificate:?}");
+    assert_pdf_prints(&files["certificate.pdf"], &on_certificate, dir);
     commands.extend(on_certificate);
     check_commands("package", &files, package_name, &commands, dir);
 
