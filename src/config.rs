@@ -1,9 +1,15 @@
-//! The TOML configuration: defaults, file, environment, validation.
+//! The TOML configuration: where it is found, defaults, file, environment,
+//! validation.
 //!
 //! Every key is optional. Precedence: command-line flags, then `REELGUARD_*`
 //! environment variables, then the file, then the defaults below. A bad file
 //! is rejected at start-up naming the key, the value and the reason.
+//!
+//! The file is found by [`discover`]: `--config`, `REELGUARD_CONFIG`,
+//! `$XDG_CONFIG_HOME/reelguard/config.toml` (`~/.config` when unset), then
+//! [`SYSTEM_CONFIG`]; with none of them, the embedded defaults.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -40,6 +46,131 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Who is alerted of new matches, and when.
     pub alerts: AlertsConfig,
+}
+
+/// The configuration file of a machine (the Debian package installs it).
+pub const SYSTEM_CONFIG: &str = "/etc/reelguard/config.toml";
+
+/// Where the configuration comes from, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Named by `--config`.
+    Flag(PathBuf),
+    /// Named by `REELGUARD_CONFIG`.
+    Env(PathBuf),
+    /// Found at the user's path (`$XDG_CONFIG_HOME/reelguard/config.toml`).
+    User(PathBuf),
+    /// Found at [`SYSTEM_CONFIG`].
+    System(PathBuf),
+    /// No file: the embedded defaults.
+    Defaults,
+}
+
+impl ConfigSource {
+    /// The file to read, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            ConfigSource::Flag(path)
+            | ConfigSource::Env(path)
+            | ConfigSource::User(path)
+            | ConfigSource::System(path) => Some(path),
+            ConfigSource::Defaults => None,
+        }
+    }
+
+    /// One line for the log: which file and how it was chosen.
+    pub fn describe(&self) -> String {
+        match self {
+            ConfigSource::Flag(path) => format!("configuration: {} (--config)", path.display()),
+            ConfigSource::Env(path) => {
+                format!("configuration: {} (REELGUARD_CONFIG)", path.display())
+            }
+            ConfigSource::User(path) => {
+                format!("configuration: {} (the user's config file)", path.display())
+            }
+            ConfigSource::System(path) => {
+                format!(
+                    "configuration: {} (the system's config file)",
+                    path.display()
+                )
+            }
+            ConfigSource::Defaults => format!(
+                "configuration: the embedded defaults (no --config, no REELGUARD_CONFIG, \
+                 no {}, no {SYSTEM_CONFIG})",
+                user_config_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "~/.config/reelguard/config.toml".into())
+            ),
+        }
+    }
+}
+
+/// The user's config file: `$XDG_CONFIG_HOME/reelguard/config.toml`, or
+/// `~/.config/reelguard/config.toml` when `XDG_CONFIG_HOME` is unset, empty
+/// or relative (as the XDG Base Directory specification says). `None`
+/// without either variable.
+pub fn user_config_path() -> Option<PathBuf> {
+    user_config_path_from(
+        std::env::var_os("XDG_CONFIG_HOME"),
+        std::env::var_os("HOME"),
+    )
+}
+
+fn user_config_path_from(xdg: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let base = match xdg.map(PathBuf::from).filter(|p| p.is_absolute()) {
+        Some(xdg) => xdg,
+        None => PathBuf::from(home.filter(|h| !h.is_empty())?).join(".config"),
+    };
+    Some(base.join("reelguard").join("config.toml"))
+}
+
+/// Finds the configuration: `flag` (`--config`), else `REELGUARD_CONFIG`,
+/// else the user's file, else [`SYSTEM_CONFIG`], else the defaults. A file
+/// named by the flag or the variable must exist (the error names it); the
+/// others are skipped when absent.
+pub fn discover(flag: Option<&Path>) -> anyhow::Result<ConfigSource> {
+    discover_from(
+        flag,
+        std::env::var_os("REELGUARD_CONFIG"),
+        user_config_path(),
+        Path::new(SYSTEM_CONFIG),
+    )
+}
+
+fn discover_from(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    user: Option<PathBuf>,
+    system: &Path,
+) -> anyhow::Result<ConfigSource> {
+    let named = match (flag, env.filter(|v| !v.is_empty())) {
+        (Some(path), _) => Some(ConfigSource::Flag(path.to_path_buf())),
+        (None, Some(path)) => Some(ConfigSource::Env(PathBuf::from(path))),
+        (None, None) => None,
+    };
+    if let Some(source) = named {
+        let path = source.path().expect("a named file");
+        let how = match source {
+            ConfigSource::Flag(_) => "--config",
+            _ => "REELGUARD_CONFIG",
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => return Ok(source),
+            Ok(_) => bail!("config file {} ({how}) is not a file", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "config file {} ({how}) does not exist: check the path, or run `reelguard init` to write one",
+                path.display()
+            ),
+            Err(e) => bail!("cannot read config file {} ({how}): {e}", path.display()),
+        }
+    }
+    if let Some(user) = user.filter(|p| p.exists()) {
+        return Ok(ConfigSource::User(user));
+    }
+    if system.exists() {
+        return Ok(ConfigSource::System(system.to_path_buf()));
+    }
+    Ok(ConfigSource::Defaults)
 }
 
 impl Config {
@@ -164,6 +295,87 @@ fn expand_home(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_config_follows_xdg_and_falls_back_to_home() {
+        let path = |xdg: Option<&str>, home: Option<&str>| {
+            user_config_path_from(xdg.map(Into::into), home.map(Into::into))
+        };
+        assert_eq!(
+            path(Some("/x/conf"), Some("/home/li")),
+            Some(PathBuf::from("/x/conf/reelguard/config.toml"))
+        );
+        for xdg in [None, Some(""), Some("relative/conf")] {
+            assert_eq!(
+                path(xdg, Some("/home/li")),
+                Some(PathBuf::from("/home/li/.config/reelguard/config.toml")),
+                "{xdg:?}"
+            );
+        }
+        assert_eq!(path(None, None), None);
+    }
+
+    #[test]
+    fn discovery_takes_the_first_of_flag_env_user_system() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            path
+        };
+        let (flag, env, user, system) = (file("f"), file("e"), file("u"), file("s"));
+        let missing = dir.path().join("missing.toml");
+        let find = |flag: Option<&Path>, env: Option<&Path>, user: &Path, system: &Path| {
+            discover_from(
+                flag,
+                env.map(|p| p.as_os_str().to_owned()),
+                Some(user.to_path_buf()),
+                system,
+            )
+        };
+        assert_eq!(
+            find(Some(&flag), Some(&env), &user, &system).unwrap(),
+            ConfigSource::Flag(flag.clone())
+        );
+        assert_eq!(
+            find(None, Some(&env), &user, &system).unwrap(),
+            ConfigSource::Env(env.clone())
+        );
+        assert_eq!(
+            find(None, None, &user, &system).unwrap(),
+            ConfigSource::User(user.clone())
+        );
+        assert_eq!(
+            find(None, None, &missing, &system).unwrap(),
+            ConfigSource::System(system.clone())
+        );
+        assert_eq!(
+            find(None, None, &missing, &missing).unwrap(),
+            ConfigSource::Defaults
+        );
+        // An empty REELGUARD_CONFIG is unset.
+        assert_eq!(
+            discover_from(None, Some("".into()), None, &missing).unwrap(),
+            ConfigSource::Defaults
+        );
+        // A named file must exist; the error names it and how it was named.
+        let error = find(Some(&missing), None, &user, &system).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("missing.toml (--config) does not exist"),
+            "{error}"
+        );
+        let error = find(None, Some(&missing), &user, &system).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("missing.toml (REELGUARD_CONFIG) does not exist"),
+            "{error}"
+        );
+        let error = find(Some(dir.path()), None, &user, &system).unwrap_err();
+        assert!(error.to_string().contains("is not a file"), "{error}");
+    }
 
     #[test]
     fn example_config_parses_and_matches_the_defaults() {

@@ -423,12 +423,23 @@ fn tsa_down_leaves_stamps_pending_until_it_returns(backend: Backend) {
         "{stdout}"
     );
 
-    // Exported while pending: verify says so.
+    // Exported while pending: verify says so, and the package, its
+    // certificate and a certificate made on its own say DRAFT at the top.
     let package = dir.path().join("pending.zip");
     export(&data, &config, work_id, &package);
     let (code, report) = verify(&package, &["--ca", path_str(&ca)]);
     assert_eq!(code, 1);
     assert!(report.contains("pending"), "{report}");
+    let english = "DRAFT — 1 of 1 stages not yet timestamped";
+    let chinese = "草稿 — 1 个阶段中有 1 个尚未加盖时间戳";
+    assert_draft(&read_zip(&package).unwrap(), Some((english, chinese)));
+    assert_certificate_draft(
+        &data,
+        &config,
+        work_id,
+        dir.path(),
+        Some((english, chinese)),
+    );
 
     let _tsa = TsaServer::start(&addr);
     let (code, stdout, stderr) = run(&[
@@ -455,6 +466,95 @@ fn tsa_down_leaves_stamps_pending_until_it_returns(backend: Backend) {
     export(&data, &config, work_id, &package);
     let (code, report) = verify(&package, &["--ca", path_str(&ca)]);
     assert_eq!(code, 0, "{report}");
+    assert_draft(&read_zip(&package).unwrap(), None);
+    assert_certificate_draft(&data, &config, work_id, dir.path(), None);
+}
+
+/// The package's VERIFY.md and certificate start with the draft notice in
+/// both languages (`Some`), or say nothing of a draft (`None`).
+fn assert_draft(files: &Files, draft: Option<(&str, &str)>) {
+    let verify_md = String::from_utf8(files["VERIFY.md"].clone()).unwrap();
+    let html = String::from_utf8(files["certificate.html"].clone()).unwrap();
+    match draft {
+        Some((english, chinese)) => {
+            assert!(
+                verify_md.starts_with(&format!("**{english}**\n\n**{chinese}**")),
+                "{verify_md}"
+            );
+            let at = html.find(english).expect("the certificate says DRAFT");
+            assert!(html.contains(chinese), "{html}");
+            assert!(at < html.find("<h1>").unwrap(), "above the title");
+        }
+        None => {
+            assert!(verify_md.starts_with("# Verifying"), "{verify_md}");
+            assert!(!verify_md.contains("DRAFT") && !verify_md.contains("草稿"));
+            assert!(!html.contains("DRAFT") && !html.contains("草稿"));
+        }
+    }
+}
+
+/// `works certificate` (PDF and HTML) warns on stderr and writes DRAFT at
+/// the top of both (`Some`), or neither (`None`).
+fn assert_certificate_draft(
+    data: &Path,
+    config: &Path,
+    work_id: &str,
+    dir: &Path,
+    draft: Option<(&str, &str)>,
+) {
+    for name in ["cert.html", "cert.pdf"] {
+        let out = dir.join(name);
+        let (code, stdout, stderr) = run(&[
+            "--data-dir",
+            path_str(data),
+            "--config",
+            path_str(config),
+            "works",
+            "certificate",
+            work_id,
+            "-o",
+            path_str(&out),
+        ]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let text = if name.ends_with(".html") {
+            std::fs::read_to_string(&out).unwrap()
+        } else {
+            let Ok(output) = Command::new("pdftotext")
+                .args(["-l", "1"])
+                .arg(&out)
+                .arg("-")
+                .output()
+            else {
+                eprintln!("no pdftotext (poppler-utils): the PDF's text is not checked");
+                continue;
+            };
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        match draft {
+            Some((english, chinese)) => {
+                assert!(
+                    stderr.contains("warning:")
+                        && stderr.contains(english)
+                        && stderr.contains(chinese),
+                    "{stderr}"
+                );
+                let first = text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with('<') && !l.starts_with(':'))
+                    .unwrap_or_default()
+                    .to_string();
+                assert!(text.contains(english), "{name}: {text}");
+                if name.ends_with(".pdf") {
+                    assert_eq!(first, english, "{name} starts with the notice:\n{text}");
+                }
+            }
+            None => {
+                assert!(!stderr.contains("DRAFT"), "{stderr}");
+                assert!(!text.contains("DRAFT"), "{name}: {text}");
+            }
+        }
+    }
 }
 
 on_both_backends!(a_bad_tsa_answer_is_refused_and_recorded);

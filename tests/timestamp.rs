@@ -133,3 +133,62 @@ async fn a_bad_tsa_is_skipped_for_the_next_one() {
         other => panic!("expected all failed, got {other:?}"),
     }
 }
+
+/// `system_roots = true` trusts the roots of the system's bundle (here
+/// `SSL_CERT_FILE` naming the local TSA's CA, as a root file), and nothing
+/// else: with the real system bundle the local TSA's tokens are refused, as
+/// is a TSA certificate whose timeStamping usage is not critical.
+#[test]
+fn system_roots_anchor_tokens_and_the_eku_is_still_required() {
+    let tsa = common::TsaServer::start("127.0.0.1:0");
+    let dir = common::scratch_dir();
+    let wrong_eku = format!("{}/fault/wrong-eku", tsa.base);
+    let register = |url: &str, roots: &std::path::Path, name: &str| {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[timestamp]\nurls = [{url:?}]\nsystem_roots = true\ntimeout_s = 3.0\nretries = 0\n"
+            ),
+        )
+        .unwrap();
+        let data = dir.path().join(name);
+        let (code, stdout, stderr) = common::run_with_env(
+            &[
+                "--data-dir",
+                common::path_str(&data),
+                "--config",
+                common::path_str(&config),
+                "register",
+                common::path_str(&common::repo_root().join("fixtures/bikes.mp4")),
+                "--title",
+                "Dawn ride",
+                "--json",
+            ],
+            &[("SSL_CERT_FILE", common::path_str(roots))],
+        );
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let work: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        (
+            work["artifacts"][0]["timestamp"]["time"].is_string(),
+            stderr,
+        )
+    };
+
+    let (stamped, stderr) = register(&tsa.url, &tsa.ca_cert, "anchored");
+    assert!(stamped, "the local CA as a system root: {stderr}");
+
+    let (stamped, stderr) = register(&wrong_eku, &tsa.ca_cert, "wrong-eku");
+    assert!(!stamped, "{stderr}");
+    assert!(stderr.contains("extendedKeyUsage"), "{stderr}");
+
+    let system = std::path::Path::new(reelguard::timestamp::SYSTEM_ROOT_FILES[0]);
+    if system.is_file() {
+        let (stamped, stderr) = register(&tsa.url, system, "other-roots");
+        assert!(!stamped, "a CA outside the system roots is not trusted");
+        assert!(
+            stderr.contains("does not chain to a trust anchor"),
+            "{stderr}"
+        );
+    }
+}

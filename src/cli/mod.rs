@@ -6,6 +6,7 @@ mod cluster;
 mod daemon;
 mod db;
 mod evidence;
+mod init;
 mod local_tsa;
 mod match_video;
 mod matches;
@@ -13,6 +14,7 @@ mod mock_platform;
 mod progress;
 mod register;
 mod scan;
+mod shell;
 mod smtp_sink;
 mod sources;
 mod verify;
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::media::MediaError;
 use crate::store::{Store, StoreError};
 use crate::timestamp::Stamper;
@@ -37,10 +39,12 @@ pub struct Cli {
     /// Directory holding the database and blobs [default: ~/.local/share/reelguard]
     #[arg(long, env = "REELGUARD_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML configuration file (see config/reelguard.example.toml)
-    #[arg(long, env = "REELGUARD_CONFIG", global = true, value_name = "FILE")]
+    /// TOML configuration file (see config/reelguard.example.toml) [env:
+    /// REELGUARD_CONFIG; default: $XDG_CONFIG_HOME/reelguard/config.toml,
+    /// then /etc/reelguard/config.toml, else built-in defaults]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// More log output (-v: info, -vv: debug)
+    /// More log output (-v: info, including which config file was read; -vv: debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -49,6 +53,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a config file where every command finds it, create the data
+    /// directory and print what to run next
+    Init(init::InitArgs),
     /// Register a finished video as a work: fingerprint it and store it
     Register(register::RegisterArgs),
     /// Look for registered works in a video
@@ -92,6 +99,10 @@ pub enum Command {
     /// Run a local SMTP sink on 127.0.0.1 that keeps messages as .eml files
     #[command(hide = true)]
     SmtpSink(smtp_sink::SmtpSinkArgs),
+    /// Print the shell completion script for bash, zsh or fish
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff), e.g. `reelguard man > reelguard.1`
+    Man(shell::ManArgs),
 }
 
 /// A problem with what the user gave (exit code 2).
@@ -120,12 +131,27 @@ pub fn main() -> u8 {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
+    // These read no configuration: `init` writes the file the others read.
+    match cli.command {
+        Command::Init(args) => {
+            return init::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Command::Completions(args) => return shell::print(&shell::completions(args.shell)),
+        Command::Man(_) => return shell::print(&shell::man_page()?),
+        _ => {}
+    }
+    let source =
+        config::discover(cli.config.as_deref()).map_err(|e| InputError(format!("{e:#}")))?;
+    tracing::info!("{}", source.describe());
+    let config = Config::load(source.path()).map_err(|e| InputError(format!("{e:#}")))?;
     let context = Context {
         config,
         data_dir_flag: cli.data_dir,
     };
     match cli.command {
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("run before the configuration is read")
+        }
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,

@@ -190,8 +190,13 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::Certificate { work, output } => {
             let work = store.find_work(&work).await?;
             let (artifacts, head) = provenance::load_chain(&store, &work).await?;
-            let data =
-                provenance::certificate_data(&work, &artifacts, &head, &context.config.owner);
+            let data = provenance::certificate_data(
+                &work,
+                &artifacts,
+                &head,
+                &context.config.owner,
+                provenance::certificate::DEFAULT_PACKAGE_FILE,
+            );
             let bytes = match output
                 .extension()
                 .and_then(|e| e.to_str())
@@ -211,6 +216,13 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             std::fs::write(&output, bytes)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             println!("certificate: {}", output.display());
+            if let Some(draft) = provenance::certificate::Draft::of(&data) {
+                eprintln!(
+                    "warning: {}: the certificate says DRAFT at the top; run `reelguard works timestamp {}` and make it again",
+                    draft.both(),
+                    work.id
+                );
+            }
         }
         WorksCommand::Export { work, output } => {
             let work = store.find_work(&work).await?;
@@ -221,7 +233,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             println!("provenance package: {}", output.display());
             if pending > 0 {
                 eprintln!(
-                    "warning: {pending} item(s) are still pending a timestamp; verify will report them until `reelguard works timestamp` succeeds and you export again"
+                    "warning: DRAFT: {pending} item(s) are still pending a timestamp (the package and its certificate say DRAFT at the top); verify will report them until `reelguard works timestamp` succeeds and you export again"
                 );
             }
         }

@@ -30,6 +30,7 @@ use super::{report, sha256_hex, takedown, Blobs};
 use crate::clock::to_seconds;
 use crate::domain::OwnerConfig;
 use crate::domain::{CaptureState, MatchStatus, StoredSegment};
+use crate::provenance::commands;
 use crate::provenance::package::{self, token_check, Check, Files};
 use crate::store::{MatchRecord, StatusChange};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
@@ -231,9 +232,15 @@ pub async fn export(
     for (path, text) in takedown::takedown_files(&claim) {
         files.insert(path, text.into_bytes());
     }
+    let printed = Printed {
+        bundle_file: commands::zip_name(out, "claim.zip"),
+        capture_token: !chains.is_empty(),
+        manifest_token: !chains.is_empty() && stamper.is_configured(),
+        work_package: files.contains_key(&format!("{WORK_PREFIX}{SUMS}")),
+    };
     files.insert(
         "VERIFY.md".into(),
-        verify_instructions(&claim, &files).into_bytes(),
+        verify_instructions(&claim, &printed).into_bytes(),
     );
     if !chains.is_empty() {
         let (anchors, tsa_certs) = split_chains(&chains);
@@ -349,39 +356,93 @@ fn manifest(
     })
 }
 
-fn verify_instructions(claim: &Claim, files: &Files) -> String {
+/// What `VERIFY.md` can promise about the bundle it goes into.
+struct Printed {
+    /// The bundle's file name, as `reelguard verify` is told it.
+    bundle_file: String,
+    /// The capture manifest has a token (and the bundle the CA certificates).
+    capture_token: bool,
+    /// The bundle's manifest is to be timestamped too (with the capture's
+    /// CA; without a token the bundle fails `reelguard verify` anyway).
+    manifest_token: bool,
+    /// `work/` holds the work's provenance package.
+    work_package: bool,
+}
+
+/// `VERIFY.md`. Every line inside its code blocks is a command that runs as
+/// printed (`provenance::commands` formats them); commands with placeholders
+/// are in the prose.
+fn verify_instructions(claim: &Claim, printed: &Printed) -> String {
     let mut text = format!(
         "# Verifying this evidence bundle\n\n\
          Match `{}`: the upload {} copies the work \"{}\" (`{}`).\n\
          The upload was captured on {} and the capture was sealed by an RFC 3161 timestamp;\n\
          the whole bundle is sealed by a second token over `manifest.json`.\n\n\
+         Each command in the blocks below runs as shown, in the directory the bundle is in\n\
+         (reelguard) or the directory it was unpacked into (the others).\n\n\
          ## With reelguard\n\n\
-         ```\nreelguard verify claim.zip                      # every check below\n\
-         reelguard verify claim.zip --ca your-tsa-ca.pem # against a CA you trust\n```\n\n\
+         ```\n{}\n```\n\n\
+         Add `--ca FILE` to check the tokens against a CA certificate you trust instead of the\n\
+         one in the bundle.\n\n\
          ## With standard tools only\n\n\
          Unpack the zip, then in its directory:\n\n\
-         ```\nsha256sum -c SHA256SUMS\n",
-        claim.match_id, claim.upload_url, claim.work_title, claim.work_id, claim.captured_at
+         ```\n{}\n",
+        claim.match_id,
+        claim.upload_url,
+        claim.work_title,
+        claim.work_id,
+        claim.captured_at,
+        commands::reelguard_verify(&printed.bundle_file),
+        commands::sha256sum_check(SUMS),
     );
-    if files.contains_key(CA_FILE) {
-        text.push_str(&format!(
-            "openssl ts -verify -in {MANIFEST_TOKEN} -token_in -data {MANIFEST} -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n\
-             openssl ts -verify -in {} -token_in -data {} -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n",
-            capture::MANIFEST_TOKEN,
-            capture::MANIFEST
+    if printed.manifest_token {
+        text.push_str(&commands::openssl_verify_data(
+            MANIFEST_TOKEN,
+            MANIFEST,
+            CA_FILE,
+            TSA_CERTS_FILE,
         ));
+        text.push('\n');
+    }
+    if printed.capture_token {
+        text.push_str(&commands::openssl_verify_data(
+            capture::MANIFEST_TOKEN,
+            capture::MANIFEST,
+            CA_FILE,
+            TSA_CERTS_FILE,
+        ));
+        text.push('\n');
+    }
+    if printed.work_package {
+        text.push_str(&commands::sha256sum_check_in(
+            WORK_PREFIX.trim_end_matches('/'),
+            SUMS,
+        ));
+        text.push('\n');
     }
     text.push_str(&format!(
         "```\n\n\
          `manifest.json` lists every file with its SHA-256 and size; `{}` lists the captured\n\
          files the same way, and its token proves they existed, unchanged, at the capture time.\n\
-         `openssl ts -reply -token_in -in {} -text` prints that time and the TSA.\n\
-         The work's own provenance package is under `work/` (see `work/VERIFY.md`;\n\
-         `cd work && sha256sum -c SHA256SUMS`).\n\
-         Compare the CA in `{CA_FILE}` (`openssl x509 -in {CA_FILE} -noout -fingerprint -sha256`)\n\
-         with the fingerprint your TSA publishes.\n",
+         `{}` prints that time and the TSA.\n",
         capture::MANIFEST,
-        capture::MANIFEST_TOKEN
+        commands::openssl_token_text(capture::MANIFEST_TOKEN)
+    ));
+    if printed.work_package {
+        text.push_str(
+            "The work's own provenance package is under `work/`: `work/VERIFY.md` says how to check\n\
+             its stages and chain head (from inside `work/`).\n",
+        );
+    }
+    if !printed.capture_token {
+        text.push_str(
+            "The capture has no timestamp token (no TSA was configured when it was made), so the\n\
+             bundle holds no TSA certificates and no `openssl ts -verify` step applies.\n",
+        );
+    }
+    text.push_str(&format!(
+        "Compare the CA in `{CA_FILE}` (`openssl x509 -in {CA_FILE} -noout -fingerprint -sha256`)\n\
+         with the fingerprint your TSA publishes.\n"
     ));
     text
 }

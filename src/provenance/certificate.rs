@@ -20,6 +20,8 @@ use std::path::PathBuf;
 
 use qrcode::{EcLevel, QrCode};
 
+use super::{commands, package};
+
 pub use fonts::CJK_FONT_ENV;
 
 /// Everything a certificate shows.
@@ -42,7 +44,15 @@ pub struct CertificateData {
     pub chain_head_time: Option<String>,
     /// Name of the TSA that stamped the chain head.
     pub chain_head_tsa: Option<String>,
+    /// File name of the provenance package the certificate belongs to, as
+    /// the printed `reelguard verify` command names it (see
+    /// [`DEFAULT_PACKAGE_FILE`]).
+    pub package_file: String,
 }
+
+/// The package name a certificate made on its own (`works certificate`)
+/// names: the one `works export WORK -o work.zip` writes in the README.
+pub const DEFAULT_PACKAGE_FILE: &str = "work.zip";
 
 /// One creation stage: a file, its hash and its timestamp.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,17 +106,100 @@ pub enum CertificateError {
 
 /// The text the QR code carries: the chain head and how to verify it.
 ///
-/// Four lines, no trailing newline. Line breaks inside the work id are
-/// replaced by spaces so each field stays on its line.
+/// Four lines, no trailing newline: the last one holds the commands of
+/// [`verify_commands`], separated by `  |  `. Line breaks inside the work id
+/// are replaced by spaces so each field stays on its line.
 pub fn qr_payload(data: &CertificateData) -> String {
     let work_id = one_line(&data.work_id);
     let head = one_line(&data.chain_head_sha256);
+    let verify = verify_commands(data).map(|c| one_line(&c)).join("  |  ");
     format!(
         "reelguard provenance v1\n\
          work: {work_id}\n\
          chain-head-sha256: {head}\n\
-         verify: reelguard verify <package.zip>  |  openssl ts -verify -digest {head} -in chain-head.tsr -CAfile tsa-ca.pem"
+         verify: {verify}"
     )
+}
+
+/// Whether a certificate is a draft, and how it says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// Stages without a timestamp.
+    pub pending: usize,
+    /// All stages.
+    pub stages: usize,
+    /// The chain head has no timestamp.
+    pub head_pending: bool,
+}
+
+impl Draft {
+    /// `None` when every stage and the chain head are timestamped.
+    pub fn of(data: &CertificateData) -> Option<Draft> {
+        Draft::counting(
+            data.stages.iter().filter(|s| s.tsa_time.is_none()).count(),
+            data.stages.len(),
+            data.chain_head_time.is_none(),
+        )
+    }
+
+    /// `None` when nothing is pending.
+    pub fn counting(pending: usize, stages: usize, head_pending: bool) -> Option<Draft> {
+        (pending > 0 || head_pending).then_some(Draft {
+            pending,
+            stages,
+            head_pending,
+        })
+    }
+
+    /// "DRAFT — 1 of 4 stages not yet timestamped".
+    pub fn english(&self) -> String {
+        if self.pending == 0 {
+            "DRAFT — the chain head is not yet timestamped".to_string()
+        } else {
+            format!(
+                "DRAFT — {} of {} stages not yet timestamped",
+                self.pending, self.stages
+            )
+        }
+    }
+
+    /// "草稿 — 4 个阶段中有 1 个尚未加盖时间戳".
+    pub fn chinese(&self) -> String {
+        if self.pending == 0 {
+            "草稿 — 存证链头尚未加盖时间戳".to_string()
+        } else {
+            format!(
+                "草稿 — {} 个阶段中有 {} 个尚未加盖时间戳",
+                self.stages, self.pending
+            )
+        }
+    }
+
+    /// What to do about it, in both languages.
+    pub fn advice(&self) -> &'static str {
+        "Run `reelguard works timestamp`, then make the certificate again. · \
+         请运行 reelguard works timestamp 后重新生成证书。"
+    }
+
+    /// Both languages on one line, for warnings.
+    pub fn both(&self) -> String {
+        format!("{} / {}", self.english(), self.chinese())
+    }
+}
+
+/// The commands of the "How to verify" paragraph (and the QR code), run in
+/// the unpacked package: `reelguard verify` of the package, and `openssl ts
+/// -verify` of the chain head's token.
+pub fn verify_commands(data: &CertificateData) -> [String; 2] {
+    [
+        commands::reelguard_verify(&data.package_file),
+        commands::openssl_verify_digest(
+            package::HEAD_TOKEN,
+            &data.chain_head_sha256,
+            package::CA_FILE,
+            package::TSA_CERTS_FILE,
+        ),
+    ]
 }
 
 /// A self-contained HTML page (inline CSS, the QR code as an inline SVG),
@@ -253,21 +346,14 @@ mod text {
     pub const VERIFY_EN: &str =
         "Each stage's SHA-256 above must match its file. The chain head links \
         all stages in order; its RFC 3161 token proves that the chain existed at the time shown. \
-        Check the whole package, or only the chain head's token with OpenSSL:";
+        Check the whole package where it is, or only the chain head's token with OpenSSL \
+        in the directory the package was unpacked into:";
     pub const VERIFY_ZH: &str =
         "上表各阶段文件的 SHA-256 须与原文件一致。存证链头按顺序串联全部阶段，\
         其 RFC 3161 时间戳令牌证明该链在所示时间已经存在。可用 reelguard verify 校验整个存证包，\
-        或用上述 OpenSSL 命令单独校验链头时间戳。二维码包含相同的信息。";
+        或在存证包解压后的目录中用上述 OpenSSL 命令单独校验链头时间戳。二维码包含相同的信息。";
     pub const CLOSING: &str = "This certificate summarises the provenance package; the package and \
         its timestamp tokens are the evidence. · 本证书为存证包的摘要，证据以存证包及其时间戳令牌为准。";
-
-    /// The commands of the "How to verify" paragraph, for a chain head.
-    pub fn verify_commands(head: &str) -> [String; 2] {
-        [
-            "reelguard verify <package.zip>".to_string(),
-            format!("openssl ts -verify -digest {head} -in chain-head.tsr -CAfile tsa-ca.pem"),
-        ]
-    }
 }
 
 #[cfg(test)]
@@ -333,6 +419,7 @@ mod tests {
             chain_head_sha256: sha256_hex("chain head"),
             chain_head_time: Some("2026-11-25T10:12:44Z".to_string()),
             chain_head_tsa: Some("CN=reelguard test TSA,O=reelguard".to_string()),
+            package_file: DEFAULT_PACKAGE_FILE.to_string(),
         }
     }
 
@@ -350,14 +437,18 @@ mod tests {
 
     #[test]
     fn qr_payload_has_the_documented_lines() {
-        let data = sample(1);
-        let head = &data.chain_head_sha256;
+        let mut data = sample(1);
+        let head = data.chain_head_sha256.clone();
         let expected = format!(
             "reelguard provenance v1\nwork: 0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b\n\
              chain-head-sha256: {head}\n\
-             verify: reelguard verify <package.zip>  |  openssl ts -verify -digest {head} -in chain-head.tsr -CAfile tsa-ca.pem"
+             verify: reelguard verify work.zip  |  openssl ts -verify -token_in -in chain-head.tsr \
+             -digest {head} -CAfile tsa/tsa-ca.pem -untrusted tsa/tsa-certs.pem"
         );
         assert_eq!(qr_payload(&data), expected);
+
+        data.package_file = "my work.zip".into();
+        assert!(qr_payload(&data).contains("verify: reelguard verify 'my work.zip'  |  "));
     }
 
     #[test]
@@ -499,6 +590,60 @@ mod tests {
         assert!(html.contains("作品创作存证证书"));
         assert!(html.contains("待加盖时间戳") || data.stages.iter().all(|s| s.tsa_time.is_some()));
         std::fs::write(test_media_dir().join("certificate.html"), &html).expect("write HTML");
+    }
+
+    #[test]
+    fn a_certificate_with_pending_stages_is_a_draft_at_the_top() {
+        let mut data = sample(4);
+        for stage in &mut data.stages {
+            stage.tsa_time = Some("2026-11-25T10:00:00Z".into());
+        }
+        assert_eq!(Draft::of(&data), None);
+        let html = render_html(&data);
+        assert!(
+            !html.contains("DRAFT") && !html.contains("草稿"),
+            "complete"
+        );
+
+        data.stages[1].tsa_time = None;
+        let draft = Draft::of(&data).expect("a draft");
+        assert_eq!(draft.english(), "DRAFT — 1 of 4 stages not yet timestamped");
+        assert_eq!(draft.chinese(), "草稿 — 4 个阶段中有 1 个尚未加盖时间戳");
+        let html = render_html(&data);
+        let banner = html
+            .find("DRAFT — 1 of 4 stages not yet timestamped")
+            .expect("banner");
+        assert!(html.contains("草稿 — 4 个阶段中有 1 个尚未加盖时间戳"));
+        assert!(
+            banner < html.find("<h1>").expect("title"),
+            "above the title"
+        );
+
+        let fonts = fonts::Fonts::locate().expect("fonts");
+        let pages = pdf::layout(&data, &fonts);
+        let first_page: String = pages[0]
+            .iter()
+            .filter_map(|mark| match mark {
+                pdf::Mark::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            first_page.starts_with(
+                "DRAFT — 1 of 4 stages not yet timestamped草稿 — 4 个阶段中有 1 个尚未加盖时间戳"
+            ),
+            "{first_page}"
+        );
+
+        for stage in &mut data.stages {
+            stage.tsa_time = Some("2026-11-25T10:00:00Z".into());
+        }
+        data.chain_head_time = None;
+        let draft = Draft::of(&data).expect("the head is pending");
+        assert_eq!(
+            draft.english(),
+            "DRAFT — the chain head is not yet timestamped"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! timestamp" in the store and is retried by `stamp_pending`; nothing is lost.
 
 pub mod certificate;
+pub mod commands;
 pub mod package;
 
 use std::path::Path;
@@ -141,12 +142,14 @@ pub fn parse_digest(hex_text: &str) -> anyhow::Result<[u8; 32]> {
         .map_err(|_| anyhow::anyhow!("{hex_text:?} is not a SHA-256 digest"))
 }
 
-/// The certificate's content for a work, its artifacts and its current head.
+/// The certificate's content for a work, its artifacts and its current head;
+/// `package_file` is the name of the package it goes into (or would).
 pub fn certificate_data(
     work: &crate::store::Work,
     artifacts: &[crate::store::Artifact],
     head: &crate::store::ChainHead,
     owner: &crate::domain::OwnerConfig,
+    package_file: &str,
 ) -> certificate::CertificateData {
     let contact: Vec<&str> = [owner.email.as_deref(), owner.address.as_deref()]
         .into_iter()
@@ -175,6 +178,7 @@ pub fn certificate_data(
         chain_head_sha256: head.head_hash.clone(),
         chain_head_time: head.stamp.as_ref().map(|s| to_seconds(s.tsa_time)),
         chain_head_tsa: head.stamp.as_ref().map(|s| s.tsa_name.clone()),
+        package_file: package_file.to_string(),
     }
 }
 
@@ -227,8 +231,10 @@ pub async fn export_package(
         })?;
         token_chains.push(verified.chain);
     }
-    let data = certificate_data(work, &artifacts, &head, owner);
+    let package_file = commands::zip_name(out, certificate::DEFAULT_PACKAGE_FILE);
+    let data = certificate_data(work, &artifacts, &head, owner, &package_file);
     let input = package::ExportInput {
+        package_file,
         work,
         artifacts: &artifacts,
         head: &head,

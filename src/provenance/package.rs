@@ -37,9 +37,11 @@ pub const PACKAGE_KIND: &str = "reelguard-provenance-package";
 const MANIFEST: &str = "manifest.json";
 const SUMS: &str = "SHA256SUMS";
 const MANIFEST_TOKEN: &str = "timestamp/manifest.tsr";
-const HEAD_TOKEN: &str = "chain-head.tsr";
-const CA_FILE: &str = "tsa/tsa-ca.pem";
-const TSA_CERTS_FILE: &str = "tsa/tsa-certs.pem";
+/// The chain head's token, the CA certificates and the TSA certificates, as
+/// named inside the package.
+pub const HEAD_TOKEN: &str = "chain-head.tsr";
+pub const CA_FILE: &str = "tsa/tsa-ca.pem";
+pub const TSA_CERTS_FILE: &str = "tsa/tsa-certs.pem";
 /// Largest member an untrusted zip may hold, and all members together, when reading.
 pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
 pub const MAX_TOTAL_BYTES: u64 = 1 << 30;
@@ -57,6 +59,8 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Everything an export needs, already loaded and checked.
 pub struct ExportInput<'a> {
+    /// The package's file name, as `VERIFY.md` names it.
+    pub package_file: String,
     pub work: &'a Work,
     pub artifacts: &'a [Artifact],
     /// The current chain head.
@@ -915,9 +919,32 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// `VERIFY.md`. Every line inside its code blocks is a command that runs
+/// as printed in the unpacked package (`provenance::commands` formats them);
+/// commands with placeholders are in the prose.
 fn verify_instructions(input: &ExportInput) -> String {
+    use super::commands::{
+        openssl_token_text, openssl_verify_data, openssl_verify_digest, reelguard_verify,
+        sha256sum_check,
+    };
     let work = input.work;
-    let mut text = format!(
+    let draft = super::certificate::Draft::counting(
+        input.artifacts.iter().filter(|a| a.stamp.is_none()).count(),
+        input.artifacts.len(),
+        input.head.stamp.is_none(),
+    );
+    let mut text = match &draft {
+        Some(draft) => format!(
+            "**{}**\n\n**{}**\n\n\
+             Until every stage and the chain head are timestamped, this package does not prove\n\
+             when they existed. `reelguard works timestamp` retries; then export it again.\n\
+             在所有阶段及存证链头加盖时间戳之前，本存证包不能证明其存在时间。\n\n",
+            draft.english(),
+            draft.chinese()
+        ),
+        None => String::new(),
+    };
+    text += &format!(
         "# Verifying this provenance package\n\n\
          Work **{}** (`{}`), registered {}.\n\n\
          Every creation stage below was hashed with SHA-256 and the hash was\n\
@@ -925,37 +952,69 @@ fn verify_instructions(input: &ExportInput) -> String {
          hash chain: each entry in `chain/` names the hash of the entry before it, and\n\
          the last entry's hash (the chain head) is timestamped too, so no stage can be\n\
          back-dated, reordered or removed without breaking a check.\n\n\
+         Each command in the blocks below runs as shown, in the directory the package\n\
+         is in (reelguard) or the directory it was unpacked into (the others).\n\n\
          ## With reelguard\n\n\
-         ```\nreelguard verify work.zip                      # everything in the package\n\
-         reelguard verify work.zip --files DIR          # also the original files in DIR\n\
-         reelguard verify work.zip --ca your-tsa-ca.pem # against a CA you trust\n```\n\n\
+         ```\n{}\n```\n\n\
+         Add `--files DIR` to check the original files in DIR too, and `--ca FILE` to check\n\
+         the tokens against a CA certificate you trust instead of the one in the package.\n\n\
          ## With standard tools only\n\n\
-         Unpack the zip, then in its directory:\n\n\
-         ```\nsha256sum -c SHA256SUMS                        # every file of the package\n```\n\n\
-         Each stage's token (OpenSSL 1.1 or later):\n\n```\n",
-        work.title, work.id, work.created_at
+         Unpack the zip, then in its directory, every file of the package:\n\n\
+         ```\n{}\n```\n\n",
+        work.title,
+        work.id,
+        work.created_at,
+        reelguard_verify(&input.package_file),
+        sha256sum_check(SUMS),
     );
-    for artifact in input.artifacts {
-        let stem = entry_stem(artifact);
+    let (stamped, pending): (Vec<&Artifact>, Vec<&Artifact>) =
+        input.artifacts.iter().partition(|a| a.stamp.is_some());
+    if !stamped.is_empty() {
+        text.push_str("Each stage's token (OpenSSL 1.1 or later):\n\n```\n");
+        for artifact in &stamped {
+            text.push_str(&openssl_verify_digest(
+                &format!("tokens/{}.tsr", entry_stem(artifact)),
+                &artifact.sha256,
+                CA_FILE,
+                TSA_CERTS_FILE,
+            ));
+            text.push('\n');
+        }
+        text.push_str(
+            "```\n\nWith the original file at hand, `-data FILE` in place of `-digest HASH` checks the\n\
+             file itself, and `sha256sum -c artifacts.sha256`, run where the files are, checks them all.\n\n",
+        );
+    }
+    if !pending.is_empty() {
+        let names: Vec<String> = pending.iter().map(|a| entry_stem(a)).collect();
         text.push_str(&format!(
-            "openssl ts -verify -token_in -in tokens/{stem}.tsr -digest {} -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n",
-            artifact.sha256
+            "Not yet timestamped (no token in this package): {}. `reelguard works timestamp`\n\
+             retries them; export the package again once it succeeds.\n\n",
+            names.join(", ")
         ));
     }
+    let last = input.artifacts.last().map(entry_stem).unwrap_or_default();
     text.push_str(&format!(
-        "```\n\nWith the original files at hand, `openssl ts -verify -token_in -in tokens/NN-STAGE.tsr -data FILE ...`\n\
-         checks the file itself, and `sha256sum -c artifacts.sha256` (run where the files are) checks them all.\n\n\
-         The chain: `sha256sum chain/*.txt` prints each entry hash; each file's `prev:` line must equal the hash\n\
-         of the file before it, and the last one is the chain head, timestamped by:\n\n\
-         ```\nopenssl ts -verify -token_in -in {HEAD_TOKEN} -data chain/{}.txt -CAfile {CA_FILE} -untrusted {TSA_CERTS_FILE}\n```\n\n\
-         `openssl ts -reply -token_in -in FILE.tsr -text` prints a token's time, serial number and TSA.\n\
-         The CA in `{CA_FILE}` is the one the TSA chains to: compare its fingerprint\n\
-         (`openssl x509 -in {CA_FILE} -noout -fingerprint -sha256`) with the one the TSA publishes.\n",
-        input
-            .artifacts
-            .last()
-            .map(entry_stem)
-            .unwrap_or_default()
+        "The chain: `sha256sum chain/*.txt` prints each entry hash; each file's `prev:` line must equal\n\
+         the hash of the file before it, and the last one, `chain/{last}.txt`, is the chain head"
+    ));
+    if input.head.stamp.is_some() {
+        text.push_str(&format!(
+            ", timestamped by:\n\n```\n{}\n```\n\n`{}` prints a token's time, serial number and TSA.\n",
+            openssl_verify_data(
+                HEAD_TOKEN,
+                &format!("chain/{last}.txt"),
+                CA_FILE,
+                TSA_CERTS_FILE
+            ),
+            openssl_token_text(HEAD_TOKEN),
+        ));
+    } else {
+        text.push_str(", not yet timestamped.\n");
+    }
+    text.push_str(&format!(
+        "The CA in `{CA_FILE}` is the one the TSA chains to: compare its fingerprint\n\
+         (`openssl x509 -in {CA_FILE} -noout -fingerprint -sha256`) with the one the TSA publishes.\n"
     ));
     text
 }

@@ -20,6 +20,10 @@ pub struct TimestampConfig {
     pub urls: Vec<String>,
     /// PEM files with the CA certificates tokens must chain to.
     pub trust_anchors: Vec<PathBuf>,
+    /// Also trust the system's root certificates ([`system_roots_file`]):
+    /// for public TSAs whose roots are there. Tokens must still be signed by
+    /// a certificate whose only, critical, extended key usage is timeStamping.
+    pub system_roots: bool,
     /// Seconds to wait for one TSA answer.
     pub timeout_s: f64,
     /// Further attempts per TSA after the first fails.
@@ -33,6 +37,7 @@ impl Default for TimestampConfig {
         TimestampConfig {
             urls: Vec::new(),
             trust_anchors: Vec::new(),
+            system_roots: false,
             timeout_s: 10.0,
             retries: 1,
             retry_interval_s: 300.0,
@@ -64,9 +69,9 @@ impl TimestampConfig {
             1.0..=DAY_S,
             "seconds",
         )?;
-        if !self.urls.is_empty() && self.trust_anchors.is_empty() {
+        if !self.urls.is_empty() && self.trust_anchors.is_empty() && !self.system_roots {
             anyhow::bail!(
-                "timestamp.trust_anchors is empty: list the PEM file(s) of the CA certificates your TSAs chain to, so their tokens can be checked"
+                "timestamp.trust_anchors is empty and timestamp.system_roots is false: list the PEM file(s) of the CA certificates your TSAs chain to, or set system_roots = true for public TSAs, so their tokens can be checked"
             );
         }
         Ok(())
@@ -82,6 +87,11 @@ pub enum StampError {
     AllFailed(Vec<(String, String)>),
     #[error("cannot read trust anchor {path}: {reason}")]
     TrustAnchor { path: PathBuf, reason: String },
+    #[error(
+        "timestamp.system_roots is set but no system root certificates were found: set SSL_CERT_FILE to a PEM bundle, install ca-certificates, or list the TSAs' CA files in timestamp.trust_anchors (looked at {})",
+        .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NoSystemRoots { tried: Vec<PathBuf> },
 }
 
 /// A checked token.
@@ -103,7 +113,10 @@ pub struct Stamper {
 
 impl Stamper {
     pub fn new(config: &TimestampConfig) -> Result<Stamper, StampError> {
-        let anchors = load_trust_anchors(&config.trust_anchors)?;
+        let mut anchors = load_trust_anchors(&config.trust_anchors)?;
+        if config.system_roots {
+            anchors.extend(load_system_roots()?);
+        }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs_f64(config.timeout_s))
             .connect_timeout(Duration::from_secs_f64(config.timeout_s))
@@ -213,6 +226,71 @@ fn random_nonce() -> u64 {
     u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))
 }
 
+/// The system's root certificate bundles, most common first (Debian and
+/// Ubuntu, Fedora and RHEL, openSUSE, Alpine and others).
+pub const SYSTEM_ROOT_FILES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The system's root certificates: the file `SSL_CERT_FILE` names when set
+/// (as OpenSSL does), else the first of [`SYSTEM_ROOT_FILES`] that exists.
+pub fn system_roots_file() -> Result<PathBuf, StampError> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty())
+    {
+        Some(file) => vec![PathBuf::from(file)],
+        None => SYSTEM_ROOT_FILES.iter().map(PathBuf::from).collect(),
+    };
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .ok_or(StampError::NoSystemRoots { tried: candidates })
+}
+
+/// The certificates of the system's root bundle ([`system_roots_file`]).
+/// A certificate in it that cannot be read is skipped (bundles carry a few
+/// with encodings other code refuses), but at least one must be read.
+pub fn load_system_roots() -> Result<Vec<Certificate>, StampError> {
+    let path = system_roots_file()?;
+    let text = std::fs::read_to_string(&path).map_err(|e| StampError::TrustAnchor {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let roots = pem_blocks_lenient(&text);
+    tracing::debug!(file = %path.display(), roots = roots.len(), "system root certificates");
+    if roots.is_empty() {
+        return Err(StampError::TrustAnchor {
+            path,
+            reason: "no certificate in the file".into(),
+        });
+    }
+    Ok(roots)
+}
+
+/// Every PEM certificate in `text` that parses; the others are left out.
+fn pem_blocks_lenient(text: &str) -> Vec<Certificate> {
+    use der::DecodePem;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certificates = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(end) = rest[start..].find(END) else {
+            break;
+        };
+        let block = &rest[start..start + end + END.len()];
+        match Certificate::from_pem(block) {
+            Ok(certificate) => certificates.push(certificate),
+            Err(e) => tracing::debug!("a system root certificate is skipped: {e}"),
+        }
+        rest = &rest[start + end + END.len()..];
+    }
+    certificates
+}
+
 /// Reads the CA certificates in the given PEM files.
 pub fn load_trust_anchors(paths: &[PathBuf]) -> Result<Vec<Certificate>, StampError> {
     let mut anchors = Vec::new();
@@ -234,4 +312,36 @@ fn load_pem_file(path: &Path) -> Result<Vec<Certificate>, StampError> {
         return Err(error("no certificate in the file".into()));
     }
     Ok(certificates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_with_an_unreadable_certificate_keeps_the_others() {
+        let good = std::fs::read_to_string(SYSTEM_ROOT_FILES[0]);
+        let Ok(good) = good else {
+            eprintln!("no {}: skipped", SYSTEM_ROOT_FILES[0]);
+            return;
+        };
+        let all = pem_blocks_lenient(&good);
+        assert!(all.len() > 10, "{} roots", all.len());
+        let broken = format!(
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n{good}"
+        );
+        assert_eq!(pem_blocks_lenient(&broken).len(), all.len());
+    }
+
+    #[test]
+    fn system_roots_satisfy_the_anchor_requirement() {
+        let mut config = TimestampConfig {
+            urls: vec!["http://timestamp.digicert.com".into()],
+            ..TimestampConfig::default()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("system_roots"), "{error}");
+        config.system_roots = true;
+        config.validate().expect("system roots are anchors");
+    }
 }

@@ -237,6 +237,12 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+/// An `XDG_CONFIG_HOME` without a reelguard config file, so the commands
+/// tests run never read the config file of the user running them.
+pub fn no_user_config() -> PathBuf {
+    test_media_root().join("no-user-config")
+}
+
 /// Runs the `reelguard` binary with `args` and returns (exit code, stdout, stderr).
 /// The exit code is -1 when the process was killed by a signal or timed out.
 pub fn run(args: &[&str]) -> (i32, String, String) {
@@ -247,11 +253,14 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reelguard"));
     set_database_url(&mut command, database_url_of_args(args));
+    // No configuration of the user's or of the environment's is found,
+    // unless the test names it.
     let mut child = command
         .args(args)
-        .envs(env.iter().copied())
         .env_remove("REELGUARD_DATA_DIR")
         .env_remove("REELGUARD_CONFIG")
+        .env("XDG_CONFIG_HOME", no_user_config())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -34,6 +34,8 @@ code, .hash { font-family: "DejaVu Sans Mono", "Noto Sans Mono", monospace; }
 .head { flex: 1 1 auto; min-width: 0; }
 .label { color: var(--muted); font-size: 11px; margin-top: 6px; }
 .pending { color: var(--amber); font-weight: bold; }
+.draft { margin: 0 0 16px; padding: 8px 12px; border: 2px solid var(--amber); color: var(--amber);
+  font-size: 16px; text-align: center; }
 .note { color: var(--muted); font-size: 11px; margin: 8px 0 0; }
 .verify p { margin: 4px 0; }
 .verify code { display: block; margin: 4px 0 4px 16px; font-size: 12px; word-break: break-all; }
@@ -162,6 +164,15 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
         text::TITLE_EN,
         escape(&data.title)
     ));
+    if let Some(draft) = super::Draft::of(data) {
+        out.push_str(&format!(
+            "<p class=\"draft\"><strong>{}</strong><br><strong lang=\"zh-Hans\">{}</strong>\
+             <br><span class=\"small\">{}</span></p>\n",
+            escape(&draft.english()),
+            escape(&draft.chinese()),
+            escape(draft.advice())
+        ));
+    }
     out.push_str(&format!(
         "<header><h1>{}<span lang=\"zh-Hans\">{}</span></h1>\n<p class=\"subtitle\">{}</p></header>\n<hr>\n",
         text::TITLE_EN,
@@ -242,10 +253,10 @@ pub(super) fn render(data: &CertificateData, qr: Result<QrModules, String>) -> S
     }
     out.push_str("</tbody>\n</table>\n");
 
-    let [reelguard_cmd, openssl_cmd] = text::verify_commands(&data.chain_head_sha256);
+    let [reelguard_cmd, openssl_cmd] = super::verify_commands(data);
     out.push_str(&format!(
         "<section class=\"verify\"><h2>How to verify / <span lang=\"zh-Hans\">如何验证</span></h2>\n\
-         <p>{verify_en}</p>\n<code>{reelguard_cmd}</code>\n<code>{openssl_cmd}</code>\n\
+         <p>{verify_en}</p>\n<code class=\"command\">{reelguard_cmd}</code>\n<code class=\"command\">{openssl_cmd}</code>\n\
          <p lang=\"zh-Hans\">{verify_zh}</p></section>\n",
         verify_en = text::VERIFY_EN,
         reelguard_cmd = escape(&reelguard_cmd),

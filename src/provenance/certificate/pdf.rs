@@ -231,6 +231,20 @@ impl Layout<'_> {
         }
     }
 
+    /// The draft banner above the title, when a timestamp is pending.
+    fn draft(&mut self, data: &CertificateData) {
+        let Some(draft) = super::Draft::of(data) else {
+            return;
+        };
+        let mut spans = vec![
+            Span::new(draft.english(), Style::Bold, 13.0, AMBER),
+            Span::new(draft.chinese(), Style::Bold, 12.0, AMBER),
+        ];
+        spans.extend(self.wrap(draft.advice(), Style::Regular, 8.0, AMBER, CONTENT_W));
+        self.flow(MARGIN, &spans);
+        self.y += 10.0;
+    }
+
     fn title_block(&mut self) {
         let spans = [
             Span::new(text::TITLE_EN, Style::Bold, 21.0, NAVY),
@@ -541,7 +555,7 @@ impl Layout<'_> {
         self.heading("How to verify / 如何验证", 2.0 * first);
         self.flow(MARGIN, &english);
         self.y += 3.0;
-        for command in text::verify_commands(&data.chain_head_sha256) {
+        for command in super::verify_commands(data) {
             let lines = self.wrap(&command, Style::Mono, 8.0, INK, CONTENT_W - 14.0);
             self.flow(MARGIN + 14.0, &lines);
             self.y += 2.0;
@@ -566,6 +580,7 @@ pub(super) fn layout(data: &CertificateData, fonts: &Fonts) -> Vec<Vec<Mark>> {
         pages: vec![Vec::new()],
         y: FIRST_PAGE_TOP,
     };
+    layout.draft(data);
     layout.title_block();
     layout.fields(data);
     layout.chain_head(data);
