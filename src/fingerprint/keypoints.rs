@@ -86,21 +86,25 @@ impl KeypointDescriber {
     pub fn describe(&self, frame: &GrayImage, limit: usize, levels: usize) -> Vec<Keypoint> {
         let mut keypoints = Vec::with_capacity(limit);
         let per_level = limit.div_ceil(levels.max(1));
-        let mut level_image = Plane::of(frame);
+        let full = Plane::of(frame);
         for level in 0..levels {
             let scale = 0.5f32.powf(level as f32 / 2.0);
-            if level > 0 {
+            let resized;
+            let level_image = if level == 0 {
+                &full
+            } else {
                 let width = (frame.width() as f32 * scale).round() as usize;
                 let height = (frame.height() as f32 * scale).round() as usize;
-                level_image = Plane::of(frame).resized(width, height);
-            }
+                resized = full.resized(width, height);
+                &resized
+            };
             if level_image.width as i32 <= 2 * MARGIN || level_image.height as i32 <= 2 * MARGIN {
                 break;
             }
-            let sums = BoxSums::of(&level_image);
+            let sums = BoxSums::of(level_image);
             let quota = per_level.min(limit - keypoints.len());
-            for (x, y) in corners(&level_image, quota) {
-                let angle = orientation(&level_image, x, y);
+            for (x, y) in corners(level_image, quota) {
+                let angle = orientation(level_image, x, y);
                 keypoints.push(Keypoint {
                     x: (x as f32 + 0.5) / level_image.width as f32,
                     y: (y as f32 + 0.5) / level_image.height as f32,
@@ -157,6 +161,14 @@ impl Plane {
             width: frame.width() as usize,
             height: frame.height() as usize,
             pixels: frame.as_raw().iter().map(|&p| f32::from(p)).collect(),
+        }
+    }
+
+    fn zeros(width: usize, height: usize) -> Plane {
+        Plane {
+            width,
+            height,
+            pixels: vec![0.0; width * height],
         }
     }
 
@@ -232,21 +244,11 @@ impl BoxSums {
 fn corners(plane: &Plane, quota: usize) -> Vec<(i32, i32)> {
     let (width, height) = (plane.width, plane.height);
     // Gradient products, then their box sums.
-    let mut xx = Plane {
-        width,
-        height,
-        pixels: vec![0.0; width * height],
-    };
-    let mut yy = Plane {
-        width,
-        height,
-        pixels: vec![0.0; width * height],
-    };
-    let mut xy = Plane {
-        width,
-        height,
-        pixels: vec![0.0; width * height],
-    };
+    let (mut xx, mut yy, mut xy) = (
+        Plane::zeros(width, height),
+        Plane::zeros(width, height),
+        Plane::zeros(width, height),
+    );
     for y in 1..height as i32 - 1 {
         for x in 1..width as i32 - 1 {
             let gx = (plane.at(x + 1, y) - plane.at(x - 1, y)) / 2.0;

@@ -202,6 +202,13 @@ impl Affine {
         )
     }
 
+    /// Whether this map puts the pair's work point within
+    /// `INLIER_TOLERANCE` of its candidate point.
+    fn carries(&self, pair: &PointPair) -> bool {
+        let (x, y) = self.apply(pair.work);
+        (x - pair.query.0).hypot(y - pair.query.1) <= INLIER_TOLERANCE
+    }
+
     /// Whether this is a way a copy shows a work: mirrored exactly when
     /// `mirrored`, scales in range, little stretch, little turn or shear.
     fn plausible(&self, mirrored: bool) -> bool {
@@ -375,16 +382,7 @@ fn fit(mut pairs: Vec<PointPair>, mirrored: bool) -> Option<(Affine, usize, u32)
         return None;
     }
     pairs.sort_by_key(|p| p.distance);
-    let tolerance = INLIER_TOLERANCE * INLIER_TOLERANCE;
-    let carried = |transform: &Affine| {
-        pairs
-            .iter()
-            .filter(|pair| {
-                let (x, y) = transform.apply(pair.work);
-                (x - pair.query.0).powi(2) + (y - pair.query.1).powi(2) <= tolerance
-            })
-            .count()
-    };
+    let carried = |transform: &Affine| pairs.iter().filter(|pair| transform.carries(pair)).count();
     let mut best: Option<(Affine, usize)> = None;
     let mut consider = |triple: [&PointPair; 3]| {
         let Some(transform) = Affine::through(triple) else {
@@ -425,10 +423,7 @@ fn fit(mut pairs: Vec<PointPair>, mirrored: bool) -> Option<(Affine, usize, u32)
     let (transform, inliers) = best.filter(|&(_, count)| count >= MIN_INLIERS)?;
     let mut distances: Vec<u32> = pairs
         .iter()
-        .filter(|pair| {
-            let (x, y) = transform.apply(pair.work);
-            (x - pair.query.0).powi(2) + (y - pair.query.1).powi(2) <= tolerance
-        })
+        .filter(|pair| transform.carries(pair))
         .map(|pair| pair.distance)
         .collect();
     distances.sort_unstable();
