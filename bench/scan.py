@@ -156,7 +156,7 @@ def scan_once(binary, backend, opts, uploads, truth, bikes, bunny):
             f"[[sources]]\nname = \"bench\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\n"
             "allow_loopback = true\nrate_limit_per_minute = 100000\nschedule = \"0 0 0 1 1 *\"\n")
         daemon_log = work / f"daemon-{backend.name}.log"
-        daemon_env = dict(env, REELGUARD_LOG="info", NO_COLOR="1")
+        daemon_env = dict(env, REELGUARD_LOG="info", NO_COLOR="1", REELGUARD_HTTP_LISTEN="127.0.0.1:0")
         with open(daemon_log, "w") as logf:
             started = time.monotonic()
             daemon = subprocess.Popen(

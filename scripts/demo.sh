@@ -229,3 +229,18 @@ else
     echo "No report.pdf page rendered (chromium or pdftoppm missing: run scripts/setup.sh)."
 fi
 echo "The report as HTML: $DEMO/claim/report.html; the takedown notices: $DEMO/claim/takedown/"
+
+echo
+echo "== the dashboard: the inbox of matches, each match beside its work =="
+REVIEWER_TOKEN=$(rgc tokens create "demo reviewer" --role reviewer 2>/dev/null)
+DASHBOARD="127.0.0.1:${DEMO_PORT:-8080}"
+if [ "${DEMO_SERVE:-1}" = "0" ]; then
+    echo "DEMO_SERVE=0: not serving. Serve the dashboard with:"
+    echo "  $BIN --data-dir $DATA --config $DEMO/reelguard.toml serve --listen $DASHBOARD"
+    echo "and sign in with the reviewer token $REVIEWER_TOKEN"
+else
+    echo "Dashboard: http://$DASHBOARD/"
+    echo "Sign in with the reviewer token: $REVIEWER_TOKEN"
+    echo "Serving until Ctrl-C (DEMO_SERVE=0 skips this step)."
+    rgc serve --listen "$DASHBOARD"
+fi

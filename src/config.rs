@@ -46,6 +46,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Who is alerted of new matches, and when.
     pub alerts: AlertsConfig,
+    /// Where the dashboard and the API listen (`[http]`).
+    pub http: crate::http::HttpConfig,
 }
 
 /// The configuration file of a machine (the Debian package installs it).
@@ -190,6 +192,9 @@ impl Config {
         if let Ok(url) = std::env::var("REELGUARD_DATABASE_URL") {
             config.database_url = Some(url);
         }
+        if let Ok(listen) = std::env::var("REELGUARD_HTTP_LISTEN") {
+            config.http.listen = listen;
+        }
         // Trust anchors named relative to the config file are found beside it.
         if let Some(dir) = path.and_then(Path::parent) {
             for anchor in &mut config.timestamp.trust_anchors {
@@ -223,6 +228,7 @@ impl Config {
             }
         }
         self.daemon.validate()?;
+        self.http.validate()?;
         // `[smtp]` and `[alerts]`.
         crate::alerts::validate(&self.alert_settings())?;
         if let Some(url) = &self.database_url {
@@ -238,10 +244,23 @@ impl Config {
 
     /// The sections alerting reads.
     pub fn alert_settings(&self) -> crate::alerts::AlertSettings {
+        let mut alerts = self.alerts.clone();
+        // Links go to the dashboard at its public address when no other is given.
+        if alerts.dashboard_url.is_empty() {
+            alerts.dashboard_url = self.http.public_url.clone();
+        }
         crate::alerts::AlertSettings {
             smtp: self.smtp.clone(),
-            alerts: self.alerts.clone(),
+            alerts,
             owner: self.owner.clone(),
+        }
+    }
+
+    /// The sections the dashboard and the API read.
+    pub fn http_settings(&self) -> crate::http::HttpSettings {
+        crate::http::HttpSettings {
+            http: self.http.clone(),
+            capture: self.capture_settings(),
         }
     }
 

@@ -94,6 +94,17 @@ macro_rules! named_enum {
                 Ok(<$name as Named>::from_name(text)?)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -224,6 +235,26 @@ impl MatchStatus {
             Resolved => self == Claimed,
             Pending => false,
         }
+    }
+}
+
+named_enum!(
+    /// What an access token may do in the dashboard and the API, each role
+    /// everything the one before may do and more.
+    AccessRole, "access role" {
+        /// Reads everything.
+        Viewer = "viewer",
+        /// Also reviews matches and exports evidence.
+        Reviewer = "reviewer",
+        /// Also manages works, sources and tokens.
+        Admin = "admin",
+    }
+);
+
+impl AccessRole {
+    /// Whether a token of this role may do what `needed` may.
+    pub fn includes(self, needed: AccessRole) -> bool {
+        self >= needed
     }
 }
 

@@ -21,6 +21,10 @@
 //!   bundle, its report and takedown texts, and the bundle's offline check.
 //! - [`alerts`]: email and webhook alerts of new matches, through a
 //!   persisted outbox.
+//! - [`shapes`]: the JSON shapes the command line prints and the HTTP API
+//!   answers.
+//! - [`http`]: the dashboard and the HTTP API (`reelguard serve`, and the
+//!   daemon), with access tokens, sessions and metrics.
 //! - [`testkit`]: local stand-ins on 127.0.0.1 for tests and the demo: a mock
 //!   video platform, an RFC 3161 TSA and an SMTP sink.
 //! - [`cli`]: the `reelguard` command line.
@@ -37,10 +41,12 @@ pub mod domain;
 pub mod engine;
 pub mod evidence;
 pub mod fingerprint;
+pub mod http;
 pub mod index;
 pub mod matcher;
 pub mod media;
 pub mod provenance;
+pub mod shapes;
 pub mod source_config;
 pub mod sources;
 pub mod store;

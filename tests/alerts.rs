@@ -197,7 +197,7 @@ fn sample_alert(id: &str) -> MatchAlert {
         frame_png: None,
         bundle: Err("the evidence capture is pending".into()),
         match_link: Some(format!("http://dash.example/matches/{id}")),
-        evidence_link: Some(format!("http://dash.example/matches/{id}/evidence")),
+        evidence_link: Some(format!("http://dash.example/matches/{id}/bundle.zip")),
     }
 }
 
@@ -270,7 +270,7 @@ fn alert_email_has_both_languages_html_and_the_inline_frame_pair() {
         "Platform:  youtube",
         "Score:     0.88",
         "upload 0:03.0–0:13.0 = work 0:00.0–0:10.0",
-        "http://dash.example/matches/m-1/evidence",
+        "http://dash.example/matches/m-1/bundle.zip",
         "上传者：copy<cat>",
         "相似度：0.88",
         "转载视频 0:03.0–0:13.0 = 原作 0:00.0–0:10.0",

@@ -106,11 +106,11 @@ const LAYERS: &[&[&str]] = &[
     // The database and trusted time.
     &["store", "timestamp"],
     // Wiring the engine to the store; where candidates come from.
-    &["engine", "sources"],
+    &["engine", "sources", "shapes"],
     &["provenance"],
     &["evidence"],
     &["alerts"],
-    &["daemon"],
+    &["daemon", "http"],
     // The whole configuration (it names every section), local stand-ins.
     &["config", "testkit"],
     &["cli"],

@@ -741,6 +741,7 @@ fn the_daemon_retries_pending_timestamps_when_the_tsa_returns(backend: Backend) 
             path_str(&config),
             "daemon",
         ])
+        .env("REELGUARD_HTTP_LISTEN", "127.0.0.1:0")
         .env_remove("REELGUARD_DATA_DIR")
         .env_remove("REELGUARD_CONFIG")
         .env_remove("REELGUARD_DATABASE_URL")

@@ -400,7 +400,7 @@ impl MatchAlert {
             frame_png: None,
             bundle: Err("the evidence bundle was not exported".into()),
             match_link: link(""),
-            evidence_link: link("/evidence"),
+            evidence_link: link("/bundle.zip"),
         }
     }
 }

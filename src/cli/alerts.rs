@@ -10,7 +10,6 @@ use crate::alerts::outbox::Outbox;
 use crate::alerts::{self, email};
 use crate::clock;
 use crate::domain::AlertState;
-use crate::store::AlertRecord;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -81,7 +80,7 @@ async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
     let store = context.open_store().await?;
     let rows = store.list_alerts(limit).await?;
     if json {
-        let rows: Vec<AlertJson> = rows.iter().map(AlertJson::from).collect();
+        let rows: Vec<_> = rows.iter().map(crate::shapes::AlertJson::from).collect();
         println!("{}", serde_json::json!({ "alerts": rows }));
     } else if rows.is_empty() {
         println!("no alerts yet; they are queued when a scan finds a match and [smtp]/[alerts] are configured");
@@ -170,42 +169,4 @@ async fn test(context: &Context, to: Option<String>) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// One outbox row as `alerts list --json` shows it.
-#[derive(serde::Serialize)]
-struct AlertJson<'a> {
-    id: &'a str,
-    match_id: &'a str,
-    channel: &'a str,
-    recipient: &'a str,
-    batch: &'a str,
-    due_at: String,
-    state: AlertState,
-    attempts: i64,
-    next_attempt_at: String,
-    last_error: Option<&'a str>,
-    server_response: Option<&'a str>,
-    created_at: String,
-    delivered_at: Option<String>,
-}
-
-impl<'a> From<&'a AlertRecord> for AlertJson<'a> {
-    fn from(a: &'a AlertRecord) -> Self {
-        AlertJson {
-            id: &a.id,
-            match_id: &a.match_id,
-            channel: &a.channel,
-            recipient: &a.recipient,
-            batch: &a.batch,
-            due_at: clock::stored(a.due_at),
-            state: a.state,
-            attempts: a.attempts,
-            next_attempt_at: clock::stored(a.next_attempt_at),
-            last_error: a.last_error.as_deref(),
-            server_response: a.server_response.as_deref(),
-            created_at: clock::stored(a.created_at),
-            delivered_at: a.delivered_at.map(clock::stored),
-        }
-    }
 }

@@ -1,4 +1,5 @@
-//! `reelguard daemon`: scheduled scans until SIGINT or SIGTERM.
+//! `reelguard daemon`: scheduled scans until SIGINT or SIGTERM, and the
+//! dashboard and the API beside them (`[http]`).
 
 use clap::Args;
 
@@ -20,9 +21,19 @@ pub async fn run(context: &Context, _args: DaemonArgs) -> anyhow::Result<()> {
         eprintln!("reelguard daemon: stopping (running jobs finish or are released)");
         let _ = stop_tx.send(true);
     });
+    let http = if context.config.http.enabled {
+        let server = super::serve::bind(context, &context.config.http.listen).await?;
+        Some(tokio::spawn(server.run(stop_rx.clone())))
+    } else {
+        None
+    };
     eprintln!(
         "reelguard daemon: running with {} worker(s); stop with Ctrl-C or SIGTERM",
         pipeline.daemon_config().workers
     );
-    daemon::run_daemon(pipeline, stop_rx).await
+    let ran = daemon::run_daemon(pipeline, stop_rx).await;
+    if let Some(http) = http {
+        http.await??;
+    }
+    ran
 }

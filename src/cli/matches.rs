@@ -5,8 +5,9 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::clock::{self, stored, to_seconds};
-use crate::domain::{CaptureState, MatchStatus, StoredSegment};
-use crate::store::{CaptureRecord, CapturedFile, MatchRecord, StatusChange, Store};
+use crate::domain::MatchStatus;
+use crate::shapes::{CaptureJson, MatchFullJson, MatchJson, ReviewDoneJson, ReviewJson};
+use crate::store::{MatchRecord, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum MatchesCommand {
@@ -46,102 +47,6 @@ pub struct Review {
     json: bool,
 }
 
-/// A match as `matches list --json` (and, with the details, `matches show
-/// --json`) shows it.
-#[derive(serde::Serialize)]
-struct MatchJson<'a> {
-    id: &'a str,
-    work_id: &'a str,
-    candidate_url: &'a str,
-    platform: &'a str,
-    uploader: &'a str,
-    score: f64,
-    status: MatchStatus,
-    segments: &'a [StoredSegment],
-    #[serde(flatten)]
-    details: Option<MatchDetailsJson<'a>>,
-}
-
-#[derive(serde::Serialize)]
-struct MatchDetailsJson<'a> {
-    work_title: &'a str,
-    candidate_title: &'a str,
-    published_at: Option<String>,
-    media_url: Option<&'a str>,
-    media_sha256: Option<&'a str>,
-    source: &'a str,
-    scan_id: &'a str,
-    created_at: String,
-}
-
-/// One review step (`matches show --json`, and the answer of a review).
-#[derive(serde::Serialize)]
-struct ReviewJson<'a> {
-    from: MatchStatus,
-    to: MatchStatus,
-    note: Option<&'a str>,
-    at: String,
-}
-
-impl<'a> From<&'a StatusChange> for ReviewJson<'a> {
-    fn from(c: &'a StatusChange) -> Self {
-        ReviewJson {
-            from: c.from,
-            to: c.to,
-            note: c.note.as_deref(),
-            at: to_seconds(c.at),
-        }
-    }
-}
-
-#[derive(serde::Serialize)]
-struct CaptureJson<'a> {
-    state: CaptureState,
-    attempts: i64,
-    error: Option<&'a str>,
-    files: &'a [CapturedFile],
-    manifest_sha256: Option<&'a str>,
-    tsa_time: Option<String>,
-    finished_at: Option<String>,
-}
-
-impl<'a> From<&'a CaptureRecord> for CaptureJson<'a> {
-    fn from(c: &'a CaptureRecord) -> Self {
-        CaptureJson {
-            state: c.state,
-            attempts: c.attempts,
-            error: c.error.as_deref(),
-            files: &c.files,
-            manifest_sha256: c.manifest_sha256.as_deref(),
-            tsa_time: c.tsa_time.map(to_seconds),
-            finished_at: c.finished_at.map(to_seconds),
-        }
-    }
-}
-
-fn to_json(m: &MatchRecord, full: bool) -> MatchJson<'_> {
-    MatchJson {
-        id: &m.id,
-        work_id: &m.work_id,
-        candidate_url: &m.candidate_url,
-        platform: &m.platform,
-        uploader: &m.uploader,
-        score: m.score,
-        status: m.status,
-        segments: &m.segments,
-        details: full.then(|| MatchDetailsJson {
-            work_title: &m.work_title,
-            candidate_title: &m.candidate_title,
-            published_at: m.published_at.map(to_seconds),
-            media_url: m.media_url.as_deref(),
-            media_sha256: m.media_sha256.as_deref(),
-            source: &m.source,
-            scan_id: &m.scan_id,
-            created_at: stored(m.created_at),
-        }),
-    }
-}
-
 fn print_segments(m: &MatchRecord) {
     for s in &m.segments {
         println!(
@@ -154,19 +59,17 @@ fn print_segments(m: &MatchRecord) {
 async fn review(store: &Store, to: MatchStatus, review: Review) -> anyhow::Result<()> {
     let m = store.find_match(&review.id).await?;
     let change = store
-        .set_match_status(&m.id, to, review.note.as_deref(), clock::now())
+        .set_match_status(&m.id, to, review.note.as_deref(), None, clock::now())
         .await?;
     if review.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "id": m.id,
-                "from": change.from,
-                "status": change.to,
-                "note": change.note,
-                "at": to_seconds(change.at),
-            })
-        );
+        let done = ReviewDoneJson {
+            id: m.id.clone(),
+            from: change.from,
+            status: change.to,
+            note: change.note.clone(),
+            at: to_seconds(change.at),
+        };
+        println!("{}", serde_json::json!(done));
     } else {
         println!(
             "match {}: {} -> {} at {}",
@@ -196,7 +99,7 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
         MatchesCommand::List { json } => {
             let matches = store.list_matches().await?;
             if json {
-                let list: Vec<_> = matches.iter().map(|m| to_json(m, false)).collect();
+                let list: Vec<_> = matches.iter().map(|m| MatchJson::new(m, false)).collect();
                 println!("{}", serde_json::json!({ "matches": list }));
             } else if matches.is_empty() {
                 println!("no matches");
@@ -221,11 +124,12 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
             let history = store.status_history(&m.id).await?;
             let capture = store.capture(&m.id).await?;
             if json {
-                let mut value = serde_json::json!(to_json(&m, true));
-                let history: Vec<ReviewJson> = history.iter().map(ReviewJson::from).collect();
-                value["history"] = serde_json::json!(history);
-                value["capture"] = serde_json::json!(CaptureJson::from(&capture));
-                println!("{value}");
+                let full = MatchFullJson {
+                    summary: MatchJson::new(&m, true),
+                    history: history.iter().map(ReviewJson::from).collect(),
+                    capture: CaptureJson::from(&capture),
+                };
+                println!("{}", serde_json::json!(full));
             } else {
                 println!("match {} [{}]", m.id, m.status);
                 println!("  work      \"{}\" ({})", m.work_title, m.work_id);
@@ -271,7 +175,7 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                 }
                 for change in &history {
                     println!(
-                        "  {}  {} -> {}{}",
+                        "  {}  {} -> {}{}  by {}",
                         to_seconds(change.at),
                         change.from,
                         change.to,
@@ -279,7 +183,8 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                             .note
                             .as_deref()
                             .map(|n| format!("  ({n})"))
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        change.actor.as_deref().unwrap_or("the command line")
                     );
                 }
             }

@@ -14,6 +14,7 @@ mod mock_platform;
 mod progress;
 mod register;
 mod scan;
+mod serve;
 mod shell;
 mod smtp_sink;
 mod sources;
@@ -71,8 +72,14 @@ pub enum Command {
     /// List past scans
     #[command(subcommand)]
     Scans(scan::ScansCommand),
-    /// Run the scheduler and workers until SIGINT/SIGTERM
+    /// Run the scheduler and workers until SIGINT/SIGTERM (and serve the
+    /// dashboard and the API, unless [http] enabled = false)
     Daemon(daemon::DaemonArgs),
+    /// Serve the dashboard and the JSON API until SIGINT/SIGTERM
+    Serve(serve::ServeArgs),
+    /// Create, list or revoke the access tokens of the dashboard and the API
+    #[command(subcommand)]
+    Tokens(serve::TokensCommand),
     /// List, show and review matches found by scans
     #[command(subcommand)]
     Matches(matches::MatchesCommand),
@@ -159,6 +166,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan(args) => scan::run(&context, args).await,
         Command::Scans(command) => scan::run_scans(&context, command).await,
         Command::Daemon(args) => daemon::run(&context, args).await,
+        Command::Serve(args) => serve::run(&context, args).await,
+        Command::Tokens(command) => serve::run_tokens(&context, command).await,
         Command::Matches(command) => matches::run(&context, command).await,
         Command::Evidence(command) => evidence::run(&context, command).await,
         Command::MockPlatform(args) => mock_platform::run(args).await,

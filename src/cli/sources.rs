@@ -118,19 +118,7 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
             if json {
                 let list: Vec<_> = sources
                     .iter()
-                    .map(|s| {
-                        serde_json::json!({
-                            "name": s.config.name,
-                            "kind": s.config.kind.as_str(),
-                            "url": s.config.url,
-                            "schedule": s.config.schedule,
-                            "timezone": s.config.timezone,
-                            "origin": s.origin,
-                            "last_run": s.last_run_at.map(clock::stored),
-                            "next_run": s.next_run_at.map(clock::stored),
-                            "last_error": s.last_error,
-                        })
-                    })
+                    .map(crate::shapes::SourceJson::from)
                     .collect();
                 println!("{}", serde_json::json!({ "sources": list }));
             } else if sources.is_empty() {

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 
 use super::{register, Context, InputError};
 use crate::provenance;
-use crate::store::Work;
 
 #[derive(Debug, Subcommand)]
 pub enum WorksCommand {
@@ -68,7 +67,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::List { json } => {
             let works = store.list_works().await?;
             if json {
-                let works: Vec<_> = works.iter().map(work_json).collect();
+                let works: Vec<_> = works.iter().map(crate::shapes::WorkJson::from).collect();
                 println!("{}", serde_json::json!({ "works": works }));
             } else if works.is_empty() {
                 println!(
@@ -86,7 +85,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::Show { id, json } => {
             let work = store.find_work(&id).await?;
             if json {
-                let mut out = work_json(&work);
+                let mut out = serde_json::json!(crate::shapes::WorkJson::from(&work));
                 let artifacts = store.artifacts(&work.id).await?;
                 out["artifacts"] = register::artifacts_json(&artifacts).into();
                 out["chain_head"] = match store.chain_heads(&work.id).await?.pop() {
@@ -245,21 +244,4 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
     }
     store.close().await;
     Ok(())
-}
-
-fn work_json(work: &Work) -> serde_json::Value {
-    serde_json::json!({
-        "work_id": work.id,
-        "title": work.title,
-        "owner": work.owner,
-        "rights_statement": work.rights_statement,
-        "duration_s": work.duration_s,
-        "frames": work.frames,
-        "width": work.width,
-        "height": work.height,
-        "codec": work.codec,
-        "source_path": work.source_path,
-        "source_sha256": work.source_sha256,
-        "created_at": to_seconds(work.created_at),
-    })
 }

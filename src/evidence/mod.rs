@@ -158,7 +158,8 @@ impl Blobs {
         }
     }
 
-    fn path(&self, sha256: &str) -> PathBuf {
+    /// Where the blob with this SHA-256 is kept.
+    pub fn path(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(&sha256[2..])
     }
 

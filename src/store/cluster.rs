@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::codec::{time, MaybeStoredTime, StoredTime};
 use super::{Store, StoreError};
-use crate::domain::{JobKind, JobState};
+use crate::domain::{AlertState, JobKind, JobState, ScanStatus};
 
 /// A node as it last reported itself.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -41,6 +41,16 @@ pub struct QueueDepth {
     /// When the longest-waiting queued job became due.
     #[sqlx(try_from = "MaybeStoredTime")]
     pub oldest_due: Option<DateTime<Utc>>,
+}
+
+/// Counts for the metrics, see [`Store::metric_counts`].
+#[derive(Clone, Debug, Default)]
+pub struct MetricCounts {
+    pub jobs: Vec<(JobKind, JobState, i64)>,
+    /// Source, status, scans, scans that met errors.
+    pub scans: Vec<(String, ScanStatus, i64, i64)>,
+    pub matches: Vec<(crate::domain::MatchStatus, u64)>,
+    pub alerts: Vec<(AlertState, i64)>,
 }
 
 impl Store {
@@ -139,6 +149,32 @@ impl Store {
         .bind(JobState::Running)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// What the metrics count: jobs per kind and state, scans per source
+    /// and status (with those that met errors), matches per status, alerts
+    /// per state.
+    pub async fn metric_counts(&self) -> Result<MetricCounts, StoreError> {
+        let jobs: Vec<(JobKind, JobState, i64)> = sqlx::query_as(
+            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let scans: Vec<(String, ScanStatus, i64, i64)> = sqlx::query_as(
+            "SELECT source, status, COUNT(*), SUM(CASE WHEN errors <> '[]' THEN 1 ELSE 0 END)              FROM scans GROUP BY source, status ORDER BY source, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let alerts: Vec<(AlertState, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM alerts GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(MetricCounts {
+            jobs,
+            scans,
+            matches: self.match_counts().await?,
+            alerts,
+        })
     }
 
     /// Jobs that finished (done or failed) since `since`.

@@ -27,6 +27,8 @@ const TABLES: &[(&str, &str)] = &[
     ("captures", "match_id"),
     ("match_status_history", "id"),
     ("alerts", "id"),
+    ("tokens", "id"),
+    ("server_keys", "name"),
 ];
 
 /// What one table held, as copied and as read back from the target.

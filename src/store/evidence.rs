@@ -51,6 +51,9 @@ pub struct StatusChange {
     pub note: Option<String>,
     #[sqlx(try_from = "StoredTime")]
     pub at: DateTime<Utc>,
+    /// The name of the token that made the change in the dashboard or the
+    /// API; `None` on the command line.
+    pub actor: Option<String>,
 }
 
 /// What a finished capture attempt stores.
@@ -203,13 +206,15 @@ impl Store {
             .await
     }
 
-    /// Changes a match's status and records the change. Refuses changes the
-    /// review flow does not allow (see [`MatchStatus::can_become`]).
+    /// Changes a match's status and records the change with who made it
+    /// (`actor`: a token's name, `None` on the command line). Refuses
+    /// changes the review flow does not allow (see [`MatchStatus::can_become`]).
     pub async fn set_match_status(
         &self,
         match_id: &str,
         to: MatchStatus,
         note: Option<&str>,
+        actor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<StatusChange, StoreError> {
         let mut tx = self.write_transaction().await?;
@@ -231,8 +236,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO match_status_history (id, match_id, from_status, to_status, note, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO match_status_history (id, match_id, from_status, to_status, note, at, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new_id())
         .bind(match_id)
@@ -240,6 +245,7 @@ impl Store {
         .bind(to)
         .bind(note)
         .bind(time(now))
+        .bind(actor)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -248,13 +254,14 @@ impl Store {
             to,
             note: note.map(str::to_string),
             at: now,
+            actor: actor.map(str::to_string),
         })
     }
 
     /// A match's status changes, oldest first.
     pub async fn status_history(&self, match_id: &str) -> Result<Vec<StatusChange>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT from_status, to_status, note, at FROM match_status_history \
+            "SELECT from_status, to_status, note, at, actor FROM match_status_history \
              WHERE match_id = $1 ORDER BY at, id",
         )
         .bind(match_id)

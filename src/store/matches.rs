@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{MaybeStoredTime, StoredJson, StoredTime};
+use super::codec::{time, MaybeStoredTime, StoredJson, StoredTime};
 use super::{Store, StoreError};
 use crate::domain::{MatchStatus, StoredSegment};
 
@@ -20,6 +20,8 @@ pub struct MatchRecord {
     pub id: String,
     pub work_id: String,
     pub work_title: String,
+    /// The work's length, seconds.
+    pub work_duration_s: f64,
     pub candidate_id: String,
     #[sqlx(rename = "canonical_url")]
     pub candidate_url: String,
@@ -41,7 +43,36 @@ pub struct MatchRecord {
     pub created_at: DateTime<Utc>,
 }
 
-const SELECT_MATCHES: &str = "SELECT m.id, m.work_id, w.title AS work_title, m.candidate_id, \
+/// Which matches a listing shows (every field optional: all of them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MatchFilter {
+    pub status: Option<MatchStatus>,
+    /// A work id.
+    pub work: Option<String>,
+    /// A source name.
+    pub source: Option<String>,
+    pub platform: Option<String>,
+    /// Found at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Found before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// One page of a listing, newest first, and how many match in all.
+#[derive(Clone, Debug)]
+pub struct MatchPage {
+    pub matches: Vec<MatchRecord>,
+    pub total: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CaptureFilesRow {
+    match_id: String,
+    #[sqlx(try_from = "StoredJson<Vec<crate::store::CapturedFile>>")]
+    files: Vec<crate::store::CapturedFile>,
+}
+
+const SELECT_MATCHES: &str = "SELECT m.id, m.work_id, w.title AS work_title, w.duration_s AS work_duration_s, m.candidate_id, \
      c.canonical_url, c.platform, c.uploader, c.title AS candidate_title, c.published_at, c.media_url, \
      c.media_sha256, c.source, c.scan_id, m.score, m.status, m.segments, m.created_at \
      FROM matches m JOIN candidates c ON c.id = m.candidate_id JOIN works w ON w.id = m.work_id";
@@ -53,6 +84,102 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// The matches `filter` selects, newest first: `limit` of them after
+    /// the first `offset`.
+    pub async fn page_of_matches(
+        &self,
+        filter: &MatchFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<MatchPage, StoreError> {
+        let mut clauses = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut add = |clause: &str, value: String| {
+            values.push(value);
+            clauses.push(clause.replace('?', &format!("${}", values.len())));
+        };
+        if let Some(status) = filter.status {
+            add("m.status = ?", status.to_string());
+        }
+        if let Some(work) = &filter.work {
+            add("m.work_id = ?", work.clone());
+        }
+        if let Some(source) = &filter.source {
+            add("c.source = ?", source.clone());
+        }
+        if let Some(platform) = &filter.platform {
+            add("c.platform = ?", platform.clone());
+        }
+        if let Some(since) = filter.since {
+            add("m.created_at >= ?", time(since));
+        }
+        if let Some(until) = filter.until {
+            add("m.created_at < ?", time(until));
+        }
+        let conditions = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM matches m JOIN candidates c ON c.id = m.candidate_id{conditions}"
+        );
+        let mut count = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql));
+        for value in &values {
+            count = count.bind(value);
+        }
+        let total: i64 = count.fetch_one(&self.pool).await?;
+        let page_sql = format!(
+            "{SELECT_MATCHES}{conditions} ORDER BY m.created_at DESC, m.id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut page = sqlx::query_as(sqlx::AssertSqlSafe(page_sql));
+        for value in &values {
+            page = page.bind(value);
+        }
+        Ok(MatchPage {
+            matches: page.fetch_all(&self.pool).await?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    /// The captured files of each of `match_ids` that has a capture.
+    pub async fn capture_files_of(
+        &self,
+        match_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<crate::store::CapturedFile>>, StoreError>
+    {
+        if match_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks: Vec<String> = (1..=match_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT match_id, files FROM captures WHERE match_id IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, CaptureFilesRow>(sqlx::AssertSqlSafe(sql));
+        for id in match_ids {
+            query = query.bind(id);
+        }
+        Ok(query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.match_id, row.files))
+            .collect())
+    }
+
+    /// Matches by status, for the metrics.
+    pub async fn match_counts(&self) -> Result<Vec<(MatchStatus, u64)>, StoreError> {
+        let rows: Vec<(MatchStatus, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM matches GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
+            .collect())
     }
 
     /// The matches recorded for one candidate.

@@ -5,6 +5,7 @@
 //! migrations in `migrations/sqlite/` and `migrations/postgres/`, which
 //! define the same tables and columns (a test checks it).
 
+mod access;
 mod alerts;
 mod artifacts;
 mod cluster;
@@ -22,13 +23,14 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
+pub use access::TokenRecord;
 pub use alerts::{AlertPlan, AlertRecord};
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
-pub use cluster::{LeaseHolder, Node, QueueDepth};
+pub use cluster::{LeaseHolder, MetricCounts, Node, QueueDepth};
 pub use copy::TableCopy;
 pub use evidence::{CaptureOutcome, CaptureRecord, CapturedFile, StatusChange};
 pub use jobs::{Candidate, NewCandidate, Scan};
-pub use matches::{MatchRecord, NewMatch};
+pub use matches::{MatchFilter, MatchPage, MatchRecord, NewMatch};
 pub use queue::{job_id, Job, JobFilter};
 pub use sources::{StoredSource, Validators};
 pub use works::{StoredFingerprint, Work};
@@ -75,6 +77,10 @@ pub enum StoreError {
         from: crate::domain::MatchStatus,
         to: crate::domain::MatchStatus,
     },
+    #[error("a live token is already named {0:?}; revoke it first (`reelguard tokens revoke {0}`) or choose another name")]
+    TokenNameTaken(String),
+    #[error("no live token named {0:?}; `reelguard tokens list` shows the tokens")]
+    TokenNotFound(String),
     #[error("cannot copy the database: {0}")]
     Copy(String),
     #[error("database error: {0}")]

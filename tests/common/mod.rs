@@ -513,6 +513,8 @@ pub fn start_daemon(data: &Path, config: &Path, log: &Path) -> std::process::Chi
             "daemon",
         ])
         .env("REELGUARD_LOG", "info")
+        // Each daemon serves its dashboard on a free port of its own.
+        .env("REELGUARD_HTTP_LISTEN", "127.0.0.1:0")
         .env_remove("REELGUARD_DATA_DIR")
         .env_remove("REELGUARD_CONFIG")
         .stdin(Stdio::null())

@@ -1,0 +1,140 @@
+//! `reelguard serve`: the dashboard and the API alone (the daemon serves
+//! them too); `reelguard tokens create|list|revoke`: who may use them.
+
+use clap::{Args, Subcommand};
+
+use super::{Context, InputError};
+use crate::clock::{self, to_seconds};
+use crate::domain::AccessRole;
+use crate::http::{self, AppState, Server};
+use crate::shapes::{NewTokenJson, TokenJson};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: [http] listen, 127.0.0.1:8080];
+    /// port 0 takes any free port (the first line printed names it)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn run(context: &Context, args: ServeArgs) -> anyhow::Result<()> {
+    let listen = args
+        .listen
+        .unwrap_or_else(|| context.config.http.listen.clone());
+    let server = bind(context, &listen).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        eprintln!("reelguard serve: stopping (requests under way finish first)");
+        let _ = stop_tx.send(true);
+    });
+    server.run(stop_rx).await
+}
+
+/// Binds the dashboard and the API on `listen` and says where they are.
+pub async fn bind(context: &Context, listen: &str) -> anyhow::Result<Server> {
+    let store = context.open_store().await?;
+    let state = AppState::new(store, context.config.http_settings(), context.data_dir()?).await?;
+    let server = Server::bind(listen, state).await?;
+    let bound = server.local_addr()?;
+    // The first line names the address: scripts read it when port 0 was asked for.
+    println!(
+        "reelguard: dashboard and API at {} (listening on {bound})",
+        http::public_base(&context.config.http, Some(bound))
+    );
+    Ok(server)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token and print it (only once: the database keeps its hash)
+    Create {
+        /// Who holds it; the review history shows this name
+        name: String,
+        /// viewer (reads), reviewer (also reviews and exports), admin (also
+        /// manages works, sources and tokens)
+        #[arg(long, default_value = "viewer")]
+        role: AccessRole,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tokens, live and revoked (never the tokens themselves)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name or id: its sessions end at once
+    Revoke { name: String },
+}
+
+pub async fn run_tokens(context: &Context, command: TokensCommand) -> anyhow::Result<()> {
+    let store = context.open_store().await?;
+    let result = async {
+        match command {
+            TokensCommand::Create { name, role, json } => {
+                let name = http::check_token_name(&name).map_err(InputError)?;
+                let token = http::new_token();
+                let record = store
+                    .create_token(name, role, &http::hash_token(&token), clock::now())
+                    .await
+                    .map_err(|e| InputError(e.to_string()))?;
+                if json {
+                    let out = NewTokenJson {
+                        record: TokenJson::from(&record),
+                        token,
+                    };
+                    println!("{}", serde_json::json!(out));
+                } else {
+                    println!("{token}");
+                    eprintln!(
+                        "token {:?} ({}) created; it is shown only now: keep it somewhere safe",
+                        record.name, record.role
+                    );
+                }
+            }
+            TokensCommand::List { json } => {
+                let tokens = store.list_tokens().await?;
+                if json {
+                    let list: Vec<_> = tokens.iter().map(TokenJson::from).collect();
+                    println!("{}", serde_json::json!({ "tokens": list }));
+                } else if tokens.is_empty() {
+                    println!(
+                        "no tokens; create one with `reelguard tokens create NAME --role reviewer`"
+                    );
+                } else {
+                    for t in &tokens {
+                        println!(
+                            "{}  {:<24} {:<8} created {}  last used {}{}",
+                            t.id,
+                            t.name,
+                            t.role,
+                            to_seconds(t.created_at),
+                            t.last_used_at
+                                .map(to_seconds)
+                                .unwrap_or_else(|| "never".into()),
+                            t.revoked_at
+                                .map(|r| format!("  REVOKED {}", to_seconds(r)))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            TokensCommand::Revoke { name } => {
+                let record = store
+                    .revoke_token(&name, clock::now())
+                    .await
+                    .map_err(|e| InputError(e.to_string()))?;
+                println!("token {:?} ({}) revoked", record.name, record.id);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}

@@ -1,0 +1,310 @@
+//! The JSON shapes reelguard shows: what the command line prints with
+//! `--json` and what the HTTP API answers, one struct each, so the two
+//! never drift apart. The API's OpenAPI schemas are derived from them.
+//! Times are RFC 3339 UTC to the second.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::{stored, to_seconds};
+use crate::domain::{
+    AccessRole, AlertState, CaptureState, MatchStatus, SourceOrigin, StoredSegment,
+};
+use crate::store::{
+    AlertRecord, CaptureRecord, CapturedFile, MatchRecord, StatusChange, StoredSource, TokenRecord,
+    Work,
+};
+
+/// A match (`matches list --json`, `GET /api/v1/matches`); with its
+/// details in `matches show --json` and `GET /api/v1/matches/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct MatchJson {
+    pub id: String,
+    pub work_id: String,
+    pub candidate_url: String,
+    pub platform: String,
+    pub uploader: String,
+    pub score: f64,
+    pub status: MatchStatus,
+    #[schema(value_type = Vec<SegmentJson>)]
+    pub segments: Vec<StoredSegment>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub details: Option<MatchDetailsJson>,
+}
+
+/// One matched segment: where in the upload and in the work, how well, at
+/// what speed.
+#[derive(Serialize, ToSchema)]
+pub struct SegmentJson {
+    pub score: f64,
+    pub query_start_s: f64,
+    pub query_end_s: f64,
+    pub work_start_s: f64,
+    pub work_end_s: f64,
+    pub matched_frames: u64,
+    pub speed: f64,
+}
+
+/// What `matches show` adds to a listed match.
+#[derive(Serialize, ToSchema)]
+pub struct MatchDetailsJson {
+    pub work_title: String,
+    pub candidate_title: String,
+    pub published_at: Option<String>,
+    pub media_url: Option<String>,
+    pub media_sha256: Option<String>,
+    pub source: String,
+    pub scan_id: String,
+    pub created_at: String,
+}
+
+impl MatchJson {
+    /// A match as listed (`full`: with its details).
+    pub fn new(m: &MatchRecord, full: bool) -> MatchJson {
+        MatchJson {
+            id: m.id.clone(),
+            work_id: m.work_id.clone(),
+            candidate_url: m.candidate_url.clone(),
+            platform: m.platform.clone(),
+            uploader: m.uploader.clone(),
+            score: m.score,
+            status: m.status,
+            segments: m.segments.clone(),
+            details: full.then(|| MatchDetailsJson {
+                work_title: m.work_title.clone(),
+                candidate_title: m.candidate_title.clone(),
+                published_at: m.published_at.map(to_seconds),
+                media_url: m.media_url.clone(),
+                media_sha256: m.media_sha256.clone(),
+                source: m.source.clone(),
+                scan_id: m.scan_id.clone(),
+                created_at: stored(m.created_at),
+            }),
+        }
+    }
+}
+
+/// One review step of a match.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewJson {
+    pub from: MatchStatus,
+    pub to: MatchStatus,
+    pub note: Option<String>,
+    pub at: String,
+    /// The token's name for a review made in the dashboard or the API;
+    /// null for one made on the command line.
+    pub by: Option<String>,
+}
+
+impl From<&StatusChange> for ReviewJson {
+    fn from(c: &StatusChange) -> Self {
+        ReviewJson {
+            from: c.from,
+            to: c.to,
+            note: c.note.clone(),
+            at: to_seconds(c.at),
+            by: c.actor.clone(),
+        }
+    }
+}
+
+/// A match's evidence capture.
+#[derive(Serialize, ToSchema)]
+pub struct CaptureJson {
+    pub state: CaptureState,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub files: Vec<CapturedFileJson>,
+    pub manifest_sha256: Option<String>,
+    pub tsa_time: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// One captured file: its path in the evidence bundle, hash and size.
+#[derive(Serialize, ToSchema)]
+pub struct CapturedFileJson {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl From<&CapturedFile> for CapturedFileJson {
+    fn from(f: &CapturedFile) -> Self {
+        CapturedFileJson {
+            path: f.path.clone(),
+            sha256: f.sha256.clone(),
+            size: f.size,
+        }
+    }
+}
+
+impl From<&CaptureRecord> for CaptureJson {
+    fn from(c: &CaptureRecord) -> Self {
+        CaptureJson {
+            state: c.state,
+            attempts: c.attempts,
+            error: c.error.clone(),
+            files: c.files.iter().map(CapturedFileJson::from).collect(),
+            manifest_sha256: c.manifest_sha256.clone(),
+            tsa_time: c.tsa_time.map(to_seconds),
+            finished_at: c.finished_at.map(to_seconds),
+        }
+    }
+}
+
+/// A match in full: its details, review history and capture.
+#[derive(Serialize, ToSchema)]
+pub struct MatchFullJson {
+    #[serde(flatten)]
+    pub summary: MatchJson,
+    pub history: Vec<ReviewJson>,
+    pub capture: CaptureJson,
+}
+
+/// The answer to a review: the match's status before and after.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewDoneJson {
+    pub id: String,
+    pub from: MatchStatus,
+    pub status: MatchStatus,
+    pub note: Option<String>,
+    pub at: String,
+}
+
+/// A registered work (`works list --json`, `GET /api/v1/works`).
+#[derive(Serialize, ToSchema)]
+pub struct WorkJson {
+    pub work_id: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub rights_statement: Option<String>,
+    pub duration_s: f64,
+    pub frames: i64,
+    pub width: i64,
+    pub height: i64,
+    pub codec: String,
+    pub source_path: String,
+    pub source_sha256: String,
+    pub created_at: String,
+}
+
+impl From<&Work> for WorkJson {
+    fn from(work: &Work) -> Self {
+        WorkJson {
+            work_id: work.id.clone(),
+            title: work.title.clone(),
+            owner: work.owner.clone(),
+            rights_statement: work.rights_statement.clone(),
+            duration_s: work.duration_s,
+            frames: work.frames,
+            width: work.width,
+            height: work.height,
+            codec: work.codec.clone(),
+            source_path: work.source_path.clone(),
+            source_sha256: work.source_sha256.clone(),
+            created_at: to_seconds(work.created_at),
+        }
+    }
+}
+
+/// A watched source (`sources list --json`, `GET /api/v1/sources`).
+#[derive(Serialize, ToSchema)]
+pub struct SourceJson {
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub origin: SourceOrigin,
+    pub last_run: Option<String>,
+    pub next_run: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl From<&StoredSource> for SourceJson {
+    fn from(s: &StoredSource) -> Self {
+        SourceJson {
+            name: s.config.name.clone(),
+            kind: s.config.kind.as_str().to_string(),
+            url: s.config.url.clone(),
+            schedule: s.config.schedule.clone(),
+            timezone: s.config.timezone.clone(),
+            origin: s.origin,
+            last_run: s.last_run_at.map(stored),
+            next_run: s.next_run_at.map(stored),
+            last_error: s.last_error.clone(),
+        }
+    }
+}
+
+/// One alert outbox row (`alerts list --json`, `GET /api/v1/alerts`).
+#[derive(Serialize, ToSchema)]
+pub struct AlertJson {
+    pub id: String,
+    pub match_id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub batch: String,
+    pub due_at: String,
+    pub state: AlertState,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub server_response: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+impl From<&AlertRecord> for AlertJson {
+    fn from(a: &AlertRecord) -> Self {
+        AlertJson {
+            id: a.id.clone(),
+            match_id: a.match_id.clone(),
+            channel: a.channel.clone(),
+            recipient: a.recipient.clone(),
+            batch: a.batch.clone(),
+            due_at: stored(a.due_at),
+            state: a.state,
+            attempts: a.attempts,
+            next_attempt_at: stored(a.next_attempt_at),
+            last_error: a.last_error.clone(),
+            server_response: a.server_response.clone(),
+            created_at: stored(a.created_at),
+            delivered_at: a.delivered_at.map(stored),
+        }
+    }
+}
+
+/// An access token as listed (`tokens list --json`, `GET /api/v1/tokens`):
+/// never the token itself.
+#[derive(Serialize, ToSchema)]
+pub struct TokenJson {
+    pub id: String,
+    pub name: String,
+    pub role: AccessRole,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&TokenRecord> for TokenJson {
+    fn from(t: &TokenRecord) -> Self {
+        TokenJson {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            role: t.role,
+            created_at: to_seconds(t.created_at),
+            last_used_at: t.last_used_at.map(to_seconds),
+            revoked_at: t.revoked_at.map(to_seconds),
+        }
+    }
+}
+
+/// A token just created: the only time its text is shown.
+#[derive(Serialize, ToSchema)]
+pub struct NewTokenJson {
+    #[serde(flatten)]
+    pub record: TokenJson,
+    /// The token; only its SHA-256 is stored.
+    pub token: String,
+}

@@ -1,0 +1,670 @@
+//! The dashboard and the HTTP API against `reelguard serve`, with data
+//! made by a real scan of the mock platform: every route of the route
+//! table under every role (the table here must list each route the server
+//! has, and no other), sessions and CSRF, a review through the API recorded
+//! with the token's name, the exported bundle passing `reelguard verify`,
+//! the OpenAPI document naming every API route, and the metrics.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use common::platform::{start_platform, write_catalog, Upload};
+use common::{
+    path_str, run, scratch_dir, shared_media, timestamp_config, transform, Backend, TsaServer,
+};
+use reelguard::http::{route_table, Access};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Who may call each route. A route added to the server and not here, or
+/// listed here and gone from the server, fails the test.
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "public"),
+    ("GET", "/readyz", "public"),
+    ("GET", "/metrics", "public"),
+    ("GET", "/static/{file}", "public"),
+    ("GET", "/lang/{lang}", "public"),
+    ("GET", "/signin", "public"),
+    ("POST", "/signin", "public"),
+    ("POST", "/signout", "viewer"),
+    ("GET", "/", "viewer"),
+    ("GET", "/inbox", "viewer"),
+    ("POST", "/inbox/review", "reviewer"),
+    ("GET", "/matches/{id}", "viewer"),
+    ("POST", "/matches/{id}/review", "reviewer"),
+    ("GET", "/matches/{id}/files/{*path}", "viewer"),
+    ("GET", "/matches/{id}/bundle.zip", "reviewer"),
+    ("GET", "/works", "viewer"),
+    ("GET", "/works/{id}/video", "viewer"),
+    ("GET", "/sources", "viewer"),
+    ("GET", "/alerts", "viewer"),
+    ("GET", "/api/openapi.json", "public"),
+    ("GET", "/api/v1/matches", "viewer"),
+    ("GET", "/api/v1/matches/{id}", "viewer"),
+    ("POST", "/api/v1/matches/{id}/review", "reviewer"),
+    ("GET", "/api/v1/matches/{id}/bundle", "reviewer"),
+    ("GET", "/api/v1/works", "viewer"),
+    ("GET", "/api/v1/sources", "viewer"),
+    ("GET", "/api/v1/alerts", "viewer"),
+    ("GET", "/api/v1/tokens", "admin"),
+    ("POST", "/api/v1/tokens", "admin"),
+    ("DELETE", "/api/v1/tokens/{id}", "admin"),
+];
+
+fn access_name(access: Access) -> String {
+    match access {
+        Access::Public => "public".into(),
+        Access::Signed(role) => role.to_string(),
+    }
+}
+
+#[test]
+fn the_route_table_is_the_one_this_test_expects() {
+    let served: Vec<(String, String, String)> = route_table()
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path.to_string(),
+                access_name(r.access),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = EXPECTED
+        .iter()
+        .map(|(m, p, a)| (m.to_string(), p.to_string(), a.to_string()))
+        .collect();
+    for route in &served {
+        assert!(
+            expected.contains(route),
+            "route {route:?} has no entry in EXPECTED"
+        );
+    }
+    for route in &expected {
+        assert!(
+            served.contains(route),
+            "EXPECTED lists {route:?}, which the server does not have"
+        );
+    }
+}
+
+/// The mock platform: v1 (mirrored, cropped) and v2 (scaled, re-encoded)
+/// copies of bikes.mp4.
+fn platform(backend: Backend) -> Option<&'static String> {
+    static MEDIA: OnceLock<PathBuf> = OnceLock::new();
+    static BASES: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    let bikes = shared_media("bikes.mp4")?;
+    let media = MEDIA.get_or_init(|| {
+        let dir = common::process_dir("dashboard-platform");
+        transform(
+            &bikes,
+            &["-vf", "hflip,crop=iw*0.9:ih*0.9,scale=480:-2"],
+            &dir.join("v1.mp4"),
+        );
+        transform(
+            &bikes,
+            &["-vf", "scale=320:-2", "-crf", "32"],
+            &dir.join("v2.mp4"),
+        );
+        write_catalog(
+            &dir,
+            &[
+                Upload {
+                    id: "v1",
+                    title: "bikes (reupload)",
+                    uploader: "copycat-1",
+                    channel: "UC-A",
+                },
+                Upload {
+                    id: "v2",
+                    title: "bikes small",
+                    uploader: "copycat-2",
+                    channel: "UC-A",
+                },
+            ],
+        );
+        dir
+    });
+    let base = match backend {
+        Backend::Sqlite => &BASES[0],
+        Backend::Postgres => &BASES[1],
+    };
+    Some(base.get_or_init(|| start_platform(media)))
+}
+
+/// A scanned data dir, tokens of each role and a running `reelguard serve`.
+pub struct Served {
+    _db: Option<reelguard::testkit::postgres::TestDatabase>,
+    _scratch: tempfile::TempDir,
+    _tsa: TsaServer,
+    server: Child,
+    pub dir: PathBuf,
+    pub data: PathBuf,
+    pub config: PathBuf,
+    pub ca: PathBuf,
+    pub base: String,
+    pub viewer: String,
+    pub reviewer: String,
+    pub admin: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Served {
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut full = vec![
+            "--data-dir",
+            path_str(&self.data),
+            "--config",
+            path_str(&self.config),
+        ];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let (code, stdout, stderr) = self.run(args);
+        assert_eq!(
+            code,
+            0,
+            "reelguard {} failed\n{stdout}\n{stderr}",
+            args.join(" ")
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}): {stdout}"))
+    }
+
+    fn token(&self, name: &str, role: &str) -> String {
+        let created = self.json(&["tokens", "create", name, "--role", role, "--json"]);
+        assert_eq!(created["role"], role, "{created}");
+        created["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Registers bikes.mp4, scans the platform (two matches, captured) and
+/// serves the dashboard on a free port. None when the media or the
+/// PostgreSQL runs are not there.
+pub fn served(backend: Backend) -> Option<Served> {
+    let base = platform(backend)?;
+    let scratch = scratch_dir();
+    let dir = scratch.path().to_path_buf();
+    let data = dir.join("data");
+    let db = common::database_for(backend, "dashboard", &data)?;
+    let tsa = TsaServer::start("127.0.0.1:0");
+    let config = timestamp_config(&dir, std::slice::from_ref(&tsa.url), &tsa.ca_cert);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[sources]]\nname = \"feed\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml?channel=UC-A\"\nallow_loopback = true\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let bikes = shared_media("bikes.mp4").expect("checked by platform()");
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "register",
+        path_str(&bikes),
+        "--title",
+        "Dawn ride 清晨骑行",
+    ]);
+    assert_eq!(code, 0, "register failed: {stdout}{stderr}");
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&config),
+        "scan",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "scan failed: {stdout}{stderr}");
+    let scan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(scan["scans"][0]["new_matches"], 2, "{scan}");
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reelguard"));
+    command
+        .args([
+            "--data-dir",
+            path_str(&data),
+            "--config",
+            path_str(&config),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("REELGUARD_DATA_DIR")
+        .env_remove("REELGUARD_CONFIG")
+        .env_remove("REELGUARD_DATABASE_URL")
+        .envs(common::database_url_of(&data).map(|url| ("REELGUARD_DATABASE_URL", url)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut server = command.spawn().expect("start reelguard serve");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .expect("read the first line of reelguard serve");
+    let address = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let mut s = Served {
+        _db: db,
+        _scratch: scratch,
+        ca: tsa.ca_cert.clone(),
+        _tsa: tsa,
+        server,
+        dir,
+        data,
+        config,
+        base: format!("http://{address}"),
+        viewer: String::new(),
+        reviewer: String::new(),
+        admin: String::new(),
+    };
+    s.viewer = s.token("Vera Viewer", "viewer");
+    s.reviewer = s.token("Rui Reviewer 审核员", "reviewer");
+    s.admin = s.token("Ada Admin", "admin");
+    Some(s)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn block<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A request of the matrix: the route's path with real ids, and a body
+/// that reaches the handler without changing anything that matters.
+fn concrete(path: &str, match_id: &str, work_id: &str) -> String {
+    path.replace("{id}/video", &format!("{work_id}/video"))
+        .replace("/works/{id}", &format!("/works/{work_id}"))
+        .replace("/tokens/{id}", "/tokens/no-such-token")
+        .replace("{id}", match_id)
+        .replace("{file}", "app.css")
+        .replace("{lang}", "zh")
+        .replace("{*path}", "frames/pair-1.png")
+}
+
+on_both_backends!(every_route_answers_each_role_as_the_table_says);
+
+fn every_route_answers_each_role_as_the_table_says(backend: Backend) {
+    let Some(s) = served(backend) else {
+        return;
+    };
+    let matches = s.json(&["matches", "list", "--json"]);
+    let match_id = matches["matches"][0]["id"].as_str().unwrap().to_string();
+    let work_id = s.json(&["works", "list", "--json"])["works"][0]["work_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let http = client();
+    let roles = [
+        ("viewer", &s.viewer),
+        ("reviewer", &s.reviewer),
+        ("admin", &s.admin),
+    ];
+    block(async {
+        for route in route_table() {
+            let url = format!("{}{}", s.base, concrete(route.path, &match_id, &work_id));
+            let request = |token: Option<&str>| {
+                let mut r = http.request(
+                    Method::from_bytes(route.method.as_str().as_bytes()).unwrap(),
+                    &url,
+                );
+                if let Some(token) = token {
+                    r = r.bearer_auth(token);
+                }
+                if route.method == Method::POST {
+                    r = r.header("content-type", "application/json").body("{}");
+                }
+                r
+            };
+            let anonymous = request(None).send().await.unwrap().status();
+            let needed = match route.access {
+                Access::Public => {
+                    assert!(
+                        !anonymous.is_server_error()
+                            && anonymous != StatusCode::FORBIDDEN
+                            && anonymous != StatusCode::UNAUTHORIZED,
+                        "{} {} without a token: {anonymous}",
+                        route.method,
+                        route.path
+                    );
+                    continue;
+                }
+                Access::Signed(role) => role,
+            };
+            let expected_anonymous = if route.is_api() || route.method != Method::GET {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::SEE_OTHER
+            };
+            assert_eq!(
+                anonymous, expected_anonymous,
+                "{} {} without a token",
+                route.method, route.path
+            );
+            for (name, token) in roles {
+                let role: reelguard::domain::AccessRole = name.parse().unwrap();
+                let status = request(Some(token)).send().await.unwrap().status();
+                if role.includes(needed) {
+                    assert!(
+                        status != StatusCode::UNAUTHORIZED
+                            && status != StatusCode::FORBIDDEN
+                            && !status.is_server_error(),
+                        "{} {} as {name}: {status}",
+                        route.method,
+                        route.path
+                    );
+                } else {
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{} {} as {name}",
+                        route.method,
+                        route.path
+                    );
+                }
+            }
+        }
+        // A wrong or revoked token is no token.
+        let status = http
+            .get(format!("{}/api/v1/matches", s.base))
+            .bearer_auth("rg_wrong")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    });
+    let (code, _, stderr) = s.run(&["tokens", "revoke", "Vera Viewer"]);
+    assert_eq!(code, 0, "{stderr}");
+    block(async {
+        let status = http
+            .get(format!("{}/api/v1/matches", s.base))
+            .bearer_auth(&s.viewer)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "a revoked token still works"
+        );
+    });
+}
+
+on_both_backends!(sessions_need_their_csrf_token_and_reviews_name_their_reviewer);
+
+fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backend) {
+    let Some(s) = served(backend) else {
+        return;
+    };
+    let http = client();
+    let list = s.json(&["matches", "list", "--json"]);
+    let first = list["matches"][0]["id"].as_str().unwrap().to_string();
+    let second = list["matches"][1]["id"].as_str().unwrap().to_string();
+    block(async {
+        // A bad token does not sign in; a good one gets an HttpOnly, SameSite=Strict cookie.
+        let refused = http
+            .post(format!("{}/signin", s.base))
+            .form(&[("token", "rg_wrong"), ("next", "/inbox")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        let signed = http
+            .post(format!("{}/signin", s.base))
+            .form(&[
+                ("token", s.reviewer.as_str()),
+                ("next", "https://elsewhere.example/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            signed.headers()["location"],
+            "/inbox",
+            "a sign-in never sends the browser elsewhere"
+        );
+        let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let session = cookie.split(';').next().unwrap().to_string();
+
+        // The inbox lists both pending matches, with the CSP that forbids inline script.
+        let inbox = http
+            .get(format!("{}/inbox", s.base))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(inbox.status(), StatusCode::OK);
+        let csp = inbox.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        let html = inbox.text().await.unwrap();
+        assert!(html.contains(&first) && html.contains(&second), "{html}");
+        assert!(!html.contains("<script>"), "inline script in the inbox");
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+
+        // A forged post (the cookie, no CSRF token) is refused and changes nothing.
+        let forged = http
+            .post(format!("{}/inbox/review", s.base))
+            .header("cookie", &session)
+            .form(&[("id", first.as_str()), ("action", "dismissed")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            s.json(&["matches", "show", &first, "--json"])["status"],
+            "pending"
+        );
+
+        // With it, the bulk review changes both and names the reviewer.
+        let done = http
+            .post(format!("{}/inbox/review", s.base))
+            .header("cookie", &session)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("id", first.as_str()),
+                ("id", second.as_str()),
+                ("action", "dismissed"),
+                ("note", "not ours"),
+                ("back", "/inbox"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(done.headers()["location"], "/inbox?done=2&failed=0");
+
+        // The API: back to confirmed, by bearer token; the history says who.
+        let answer: Value = http
+            .post(format!("{}/api/v1/matches/{first}/review", s.base))
+            .bearer_auth(&s.admin)
+            .json(&serde_json::json!({"status": "confirmed", "note": "it is ours after all"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["from"], "dismissed", "{answer}");
+        assert_eq!(answer["status"], "confirmed", "{answer}");
+        let refused = http
+            .post(format!("{}/api/v1/matches/{first}/review", s.base))
+            .bearer_auth(&s.reviewer)
+            .json(&serde_json::json!({"status": "resolved"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::CONFLICT,
+            "the review flow is the store's"
+        );
+        let shown: Value = http
+            .get(format!("{}/api/v1/matches/{first}", s.base))
+            .bearer_auth(&s.viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let by: Vec<&str> = shown["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["by"].as_str().unwrap())
+            .collect();
+        assert_eq!(by, ["Rui Reviewer 审核员", "Ada Admin"], "{shown}");
+        let cli = s.json(&["matches", "show", &first, "--json"]);
+        assert_eq!(
+            cli["history"], shown["history"],
+            "the CLI and the API show one shape"
+        );
+
+        // The match page shows the reviewer in its history.
+        let page = http
+            .get(format!("{}/matches/{first}", s.base))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Rui Reviewer 审核员") && page.contains("Ada Admin"),
+            "{page}"
+        );
+
+        // Filters and paging.
+        let listed: Value = http
+            .get(format!(
+                "{}/api/v1/matches?status=dismissed&limit=1",
+                s.base
+            ))
+            .bearer_auth(&s.viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed["total"], 1, "{listed}");
+        assert_eq!(listed["matches"][0]["id"].as_str(), Some(second.as_str()));
+        let bad = http
+            .get(format!("{}/api/v1/matches?status=maybe", s.base))
+            .bearer_auth(&s.viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let error: Value = bad.json().await.unwrap();
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .contains("unknown match status"),
+            "{error}"
+        );
+
+        // The evidence bundle downloads and verifies.
+        let bundle = http
+            .get(format!("{}/api/v1/matches/{first}/bundle", s.base))
+            .bearer_auth(&s.reviewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bundle.status(), StatusCode::OK);
+        let zip = s.dir.join("downloaded.zip");
+        std::fs::write(&zip, bundle.bytes().await.unwrap()).unwrap();
+        let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
+        assert_eq!(
+            code, 0,
+            "the downloaded bundle does not verify:\n{stdout}\n{stderr}"
+        );
+
+        // The OpenAPI document names every API route.
+        let doc: Value = http
+            .get(format!("{}/api/openapi.json", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+        for route in route_table()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v1/"))
+        {
+            let method = route.method.as_str().to_ascii_lowercase();
+            assert!(
+                doc["paths"][route.path][&method].is_object(),
+                "{} {} is not in the OpenAPI document",
+                route.method,
+                route.path
+            );
+        }
+
+        // Metrics count the matches by status and time the requests.
+        let metrics = http
+            .get(format!("{}/metrics", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("reelguard_matches{status=\"confirmed\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(
+                "reelguard_http_request_duration_seconds_count{method=\"GET\",route=\"/inbox\""
+            ),
+            "{metrics}"
+        );
+    });
+}
