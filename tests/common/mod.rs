@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod platform;
+pub mod served;
 
 use std::ffi::OsStr;
 use std::io::Read;
