@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # Debian packages the build and the tests need. Add new ones here.
-PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg fonts-wqy-microhei fonts-dejavu-core poppler-utils openssl chromium"
+PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg fonts-wqy-microhei fonts-dejavu-core poppler-utils openssl chromium chromium-driver"
 # With --bench, also what the benchmark's peers build against (vpdq needs
 # FFmpeg's device and filter libraries).
 if [ "${1:-}" = "--bench" ]; then

@@ -11,8 +11,8 @@ use crate::domain::{
     AccessRole, AlertState, CaptureState, MatchStatus, SourceOrigin, StoredSegment,
 };
 use crate::store::{
-    AlertRecord, CaptureRecord, CapturedFile, MatchRecord, StatusChange, StoredSource, TokenRecord,
-    Work,
+    AlertRecord, Candidate, CaptureRecord, CapturedFile, MatchRecord, StatusChange, StoredSource,
+    TokenRecord, Work,
 };
 
 /// A match (`matches list --json`, `GET /api/v1/matches`); with its
@@ -152,11 +152,37 @@ impl From<&CaptureRecord> for CaptureJson {
     }
 }
 
-/// A match in full: its details, review history and capture.
+/// Another place a match's upload was found (the same media at another URL).
+#[derive(Serialize, ToSchema)]
+pub struct LocationJson {
+    pub url: String,
+    pub platform: String,
+    pub uploader: String,
+    pub title: String,
+    pub source: String,
+    pub published_at: Option<String>,
+}
+
+impl From<&Candidate> for LocationJson {
+    fn from(c: &Candidate) -> Self {
+        LocationJson {
+            url: c.canonical_url.clone(),
+            platform: c.platform.clone(),
+            uploader: c.uploader.clone(),
+            title: c.title.clone(),
+            source: c.source.clone(),
+            published_at: c.published_at.map(to_seconds),
+        }
+    }
+}
+
+/// A match in full: its details, other locations, review history and capture.
 #[derive(Serialize, ToSchema)]
 pub struct MatchFullJson {
     #[serde(flatten)]
     pub summary: MatchJson,
+    /// Where else the same upload was found (one upload, one match).
+    pub locations: Vec<LocationJson>,
     pub history: Vec<ReviewJson>,
     pub capture: CaptureJson,
 }

@@ -907,7 +907,13 @@ fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back(backend: Backend)
     assert_eq!(alerts.len(), 2);
     for a in &alerts {
         assert_eq!(a.state, AlertState::Queued);
-        assert!(a.last_error.as_deref().unwrap().contains("451"), "{a:?}");
+        assert!(
+            a.last_error
+                .as_deref()
+                .unwrap()
+                .contains("4.3.0 Try again later"),
+            "{a:?}"
+        );
     }
 
     sink.stop();
@@ -918,7 +924,11 @@ fn refused_then_down_smtp_keeps_alerts_queued_until_it_is_back(backend: Backend)
         assert_eq!(a.state, AlertState::Queued);
         assert_eq!(a.attempts, 2);
         assert!(
-            !a.last_error.as_deref().unwrap().contains("451"),
+            // (not just "451": the sink's port may hold those digits)
+            !a.last_error
+                .as_deref()
+                .unwrap()
+                .contains("4.3.0 Try again later"),
             "a new error: {a:?}"
         );
     }

@@ -280,6 +280,28 @@ fn a_reviewer_and_a_viewer_use_the_dashboard_in_chromium() {
         let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
         assert_eq!(code, 0, "the downloaded bundle does not verify:\n{stdout}\n{stderr}");
 
+        // The public page checks it too, and finds a changed byte.
+        client.goto(&format!("{}/verify", s.base)).await.unwrap();
+        client.find(Locator::Css("#verify-file")).await.unwrap().send_keys(path_str(&zip)).await.unwrap();
+        client.find(Locator::Css("#verify-submit")).await.unwrap().click().await.unwrap();
+        let verdict = client.wait().for_element(Locator::Css("#verdict")).await.unwrap();
+        assert!(verdict.attr("class").await.unwrap().as_deref() == Some("pass"), "{}", verdict.text().await.unwrap());
+        shoot(&client, "verify").await;
+        let tampered = s.dir.join("tampered.zip");
+        let mut bytes = std::fs::read(&zip).unwrap();
+        let at = bytes.windows(7).position(|w| w == b"Segment" || w == b"segment").unwrap_or(bytes.len() / 3);
+        bytes[at] ^= 0x20;
+        std::fs::write(&tampered, bytes).unwrap();
+        client.goto(&format!("{}/verify", s.base)).await.unwrap();
+        client.find(Locator::Css("#verify-file")).await.unwrap().send_keys(path_str(&tampered)).await.unwrap();
+        client.find(Locator::Css("#verify-submit")).await.unwrap().click().await.unwrap();
+        let outcome = client.wait().for_element(Locator::Css("#verdict, #verify-error")).await.unwrap();
+        let id = outcome.attr("id").await.unwrap().unwrap_or_default();
+        let class = outcome.attr("class").await.unwrap().unwrap_or_default();
+        assert!(id == "verify-error" || class == "fail", "a changed byte was not caught: {}", outcome.text().await.unwrap());
+        shoot(&client, "verify-tampered").await;
+        client.goto(&format!("{}/matches/{trimmed}", s.base)).await.unwrap();
+
         // A post without the session's CSRF token is refused.
         let forged = client.execute_async(
             "const done = arguments[arguments.length - 1]; fetch(arguments[0], {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'action=dismissed'}).then(r => done(r.status));",

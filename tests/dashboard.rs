@@ -24,6 +24,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/signin", "public"),
     ("POST", "/signin", "public"),
     ("POST", "/signout", "viewer"),
+    ("GET", "/verify", "public"),
+    ("POST", "/verify", "public"),
     ("GET", "/", "viewer"),
     ("GET", "/inbox", "viewer"),
     ("POST", "/inbox/review", "reviewer"),
@@ -368,6 +370,45 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
         assert_eq!(
             cli["history"], shown["history"],
             "the CLI and the API show one shape"
+        );
+
+        // One upload, one match: v1 and v3 are the same file, found at two URLs.
+        let mut located = 0;
+        for id in [&first, &second] {
+            let shown: Value = http
+                .get(format!("{}/api/v1/matches/{id}", s.base))
+                .bearer_auth(&s.viewer)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let url = shown["candidate_url"].as_str().unwrap();
+            let locations = shown["locations"].as_array().unwrap();
+            if url.ends_with("v1") || url.ends_with("v3") {
+                assert_eq!(locations.len(), 1, "{shown}");
+                let other = locations[0]["url"].as_str().unwrap();
+                assert!(
+                    other.ends_with(if url.ends_with("v1") { "v3" } else { "v1" }),
+                    "{shown}"
+                );
+                assert_eq!(
+                    locations[0]["uploader"].as_str().unwrap(),
+                    if url.ends_with("v1") {
+                        "copycat-3"
+                    } else {
+                        "copycat-1"
+                    }
+                );
+                located += 1;
+            } else {
+                assert!(locations.is_empty(), "{shown}");
+            }
+        }
+        assert_eq!(
+            located, 1,
+            "the copy found twice is one match with two locations"
         );
 
         // The match page shows the reviewer in its history.

@@ -6,7 +6,9 @@ use clap::Subcommand;
 use super::Context;
 use crate::clock::{self, stored, to_seconds};
 use crate::domain::MatchStatus;
-use crate::shapes::{CaptureJson, MatchFullJson, MatchJson, ReviewDoneJson, ReviewJson};
+use crate::shapes::{
+    CaptureJson, LocationJson, MatchFullJson, MatchJson, ReviewDoneJson, ReviewJson,
+};
 use crate::store::{MatchRecord, Store};
 
 #[derive(Debug, Subcommand)]
@@ -123,9 +125,11 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
             let m = store.find_match(&id).await?;
             let history = store.status_history(&m.id).await?;
             let capture = store.capture(&m.id).await?;
+            let locations = store.match_locations(&m.id).await?;
             if json {
                 let full = MatchFullJson {
                     summary: MatchJson::new(&m, true),
+                    locations: locations.iter().map(LocationJson::from).collect(),
                     history: history.iter().map(ReviewJson::from).collect(),
                     capture: CaptureJson::from(&capture),
                 };
@@ -154,6 +158,12 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                     m.scan_id,
                     stored(m.created_at)
                 );
+                for l in &locations {
+                    println!(
+                        "  also at   {} ({} by {:?})",
+                        l.canonical_url, l.platform, l.uploader
+                    );
+                }
                 println!("  score     {:.3}", m.score);
                 print_segments(&m);
                 println!(

@@ -39,6 +39,17 @@ pub async fn run(context: &Context, args: ServeArgs) -> anyhow::Result<()> {
 /// Binds the dashboard and the API on `listen` and says where they are.
 pub async fn bind(context: &Context, listen: &str) -> anyhow::Result<Server> {
     let store = context.open_store().await?;
+    let live_tokens = store
+        .list_tokens()
+        .await?
+        .iter()
+        .filter(|t| t.revoked_at.is_none())
+        .count();
+    if live_tokens == 0 {
+        eprintln!(
+            "reelguard: no access tokens yet; create one to sign in: reelguard tokens create NAME --role admin"
+        );
+    }
     let state = AppState::new(store, context.config.http_settings(), context.data_dir()?).await?;
     let server = Server::bind(listen, state).await?;
     let bound = server.local_addr()?;

@@ -45,63 +45,18 @@ pub async fn run(context: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         }
     }
     let files = package::read_zip(&args.file).map_err(|e| InputError(format!("{e:#}")))?;
-    let is_bundle = files
-        .get("manifest.json")
-        .and_then(|m| serde_json::from_slice::<serde_json::Value>(m).ok())
-        .is_some_and(|m| m["kind"] == bundle::BUNDLE_KIND);
-
-    let (anchors, anchor_source) = if !args.ca.is_empty() {
+    let chosen = if !args.ca.is_empty() {
         let anchors = load_trust_anchors(&args.ca).map_err(|e| InputError(e.to_string()))?;
-        (anchors, "--ca".to_string())
+        Some((anchors, "--ca"))
     } else if !context.config.timestamp.trust_anchors.is_empty() {
         let anchors = load_trust_anchors(&context.config.timestamp.trust_anchors)
             .map_err(|e| InputError(e.to_string()))?;
-        (anchors, "timestamp.trust_anchors".to_string())
+        Some((anchors, "timestamp.trust_anchors"))
     } else {
-        let anchors = if is_bundle {
-            bundle::bundle_anchors(&files)
-        } else {
-            package::package_anchors(&files, "")
-        };
-        let fingerprints: Vec<String> = anchors
-            .iter()
-            .map(|c| {
-                use der::Encode;
-                use sha2::Digest;
-                let der = c.to_der().unwrap_or_default();
-                format!(
-                    "{} (SHA-256 {})",
-                    c.tbs_certificate.subject,
-                    hex::encode(sha2::Sha256::digest(der))
-                )
-            })
-            .collect();
-        (
-            anchors,
-            format!(
-                "the CA shipped in the package: {}; pass --ca to check against a CA you trust",
-                if fingerprints.is_empty() {
-                    "none".to_string()
-                } else {
-                    fingerprints.join(", ")
-                }
-            ),
-        )
+        None
     };
-
-    let checks = if is_bundle {
-        let mut checks = bundle::verify_bundle(&files, &anchors);
-        if let Some(dir) = args.files.as_deref() {
-            checks.extend(
-                package::verify_package(&files, "work/", &anchors, Some(dir))
-                    .into_iter()
-                    .filter(|c| c.item.starts_with("original ")),
-            );
-        }
-        checks
-    } else {
-        package::verify_package(&files, "", &anchors, args.files.as_deref())
-    };
+    let verified = bundle::verify_archive(&files, chosen, args.files.as_deref());
+    let (checks, anchor_source) = (verified.checks, verified.anchor_source);
     let failed = checks.iter().filter(|c| !c.ok).count();
     if args.json {
         let out = serde_json::json!({

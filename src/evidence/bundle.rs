@@ -77,6 +77,15 @@ pub struct Claim {
 }
 
 impl Claim {
+    /// Whether a reviewer confirmed the match (then claimed or resolved it):
+    /// only then are its notices signed.
+    pub fn is_confirmed(&self) -> bool {
+        matches!(
+            self.status,
+            MatchStatus::Confirmed | MatchStatus::Claimed | MatchStatus::Resolved
+        )
+    }
+
     /// "2026-11-25T10:00:00Z by CN=… (RFC 3161)" or why there is no token.
     pub fn capture_stamp_summary(&self) -> String {
         match (&self.capture_tsa_time, &self.capture_tsa_name) {
@@ -458,6 +467,86 @@ pub fn bundle_anchors(files: &Files) -> Vec<Certificate> {
 /// Checks an evidence bundle: every listed file, `SHA256SUMS`, the
 /// manifest's token, the capture manifest and its token, and the nested
 /// provenance package. Each failure names its file.
+/// What checking an export found: every check, and where its trust
+/// anchors came from.
+pub struct ArchiveVerification {
+    /// An evidence bundle (else a provenance package).
+    pub is_bundle: bool,
+    pub anchor_source: String,
+    pub checks: Vec<Check>,
+}
+
+impl ArchiveVerification {
+    pub fn failed(&self) -> usize {
+        self.checks.iter().filter(|c| !c.ok).count()
+    }
+}
+
+/// Checks a provenance package or an evidence bundle (by the `kind` in its
+/// manifest), as `reelguard verify` and the dashboard's public page do:
+/// against `anchors` (with the name of where they came from) or, without
+/// them, the CA shipped inside; with `originals`, the original artifact
+/// files in that directory too.
+pub fn verify_archive(
+    files: &Files,
+    anchors: Option<(Vec<Certificate>, &str)>,
+    originals: Option<&Path>,
+) -> ArchiveVerification {
+    let is_bundle = files
+        .get("manifest.json")
+        .and_then(|m| serde_json::from_slice::<serde_json::Value>(m).ok())
+        .is_some_and(|m| m["kind"] == BUNDLE_KIND);
+    let (anchors, anchor_source) = match anchors {
+        Some((anchors, source)) => (anchors, source.to_string()),
+        None => {
+            let shipped = if is_bundle {
+                bundle_anchors(files)
+            } else {
+                package::package_anchors(files, "")
+            };
+            let fingerprints: Vec<String> = shipped
+                .iter()
+                .map(|c| {
+                    use der::Encode;
+                    let der = c.to_der().unwrap_or_default();
+                    format!(
+                        "{} (SHA-256 {})",
+                        c.tbs_certificate.subject,
+                        hex::encode(Sha256::digest(der))
+                    )
+                })
+                .collect();
+            let source = format!(
+                "the CA shipped in the package: {}; pass --ca to check against a CA you trust",
+                if fingerprints.is_empty() {
+                    "none".to_string()
+                } else {
+                    fingerprints.join(", ")
+                }
+            );
+            (shipped, source)
+        }
+    };
+    let checks = if is_bundle {
+        let mut checks = verify_bundle(files, &anchors);
+        if let Some(dir) = originals {
+            checks.extend(
+                package::verify_package(files, "work/", &anchors, Some(dir))
+                    .into_iter()
+                    .filter(|c| c.item.starts_with("original ")),
+            );
+        }
+        checks
+    } else {
+        package::verify_package(files, "", &anchors, originals)
+    };
+    ArchiveVerification {
+        is_bundle,
+        anchor_source,
+        checks,
+    }
+}
+
 pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
     let mut checks = Vec::new();
     let Some(manifest_bytes) = files.get(MANIFEST) else {

@@ -44,6 +44,12 @@ pub fn render_html(claim: &Claim) -> String {
          td{padding:5px;border:1px solid #ddd;word-break:break-all} img{max-width:100%;border:1px solid #ccc}\n\
          code{font-size:12px} .note{color:#8a5a00}\n</style></head><body>\n",
     );
+    if let Some(notice) = super::takedown::draft_notice(claim) {
+        html.push_str(&format!(
+            "<p id=draft style=\"border:3px solid #b22;padding:8px;font-weight:bold;color:#b22\">{}</p>\n",
+            esc(&notice).replace('\n', "<br>")
+        ));
+    }
     html.push_str(&format!(
         "<h1>Evidence of copyright infringement</h1>\n<div class=zh style=\"font-size:18px\">视频侵权取证报告</div>\n\
          <p>The upload below copies the registered work <b>{}</b>. The page was captured by reelguard and sealed with an RFC 3161 trusted timestamp; \

@@ -6,8 +6,10 @@
 
 use super::bundle::Claim;
 
-/// The files of `takedown/` by name.
+/// The files of `takedown/` by name. Until a reviewer has confirmed the
+/// match they are drafts: marked so at the top, and unsigned.
 pub fn takedown_files(claim: &Claim) -> Vec<(String, String)> {
+    let draft = draft_notice(claim);
     vec![
         ("takedown/dmca-notice.txt".into(), dmca_notice(claim)),
         (
@@ -17,6 +19,35 @@ pub fn takedown_files(claim: &Claim) -> Vec<(String, String)> {
         ("takedown/tiktok-ip-report.txt".into(), tiktok_report(claim)),
         ("takedown/email.txt".into(), email(claim)),
     ]
+    .into_iter()
+    .map(|(path, text)| match &draft {
+        Some(notice) => (path, format!("{notice}\n\n{text}")),
+        None => (path, text),
+    })
+    .collect()
+}
+
+/// The notice at the top of a draft (a match not confirmed by a reviewer),
+/// in English and Chinese; `None` once the match is confirmed.
+pub fn draft_notice(claim: &Claim) -> Option<String> {
+    (!claim.is_confirmed()).then(|| {
+        format!(
+            "DRAFT - NOT A SWORN NOTICE. Match {id} is {status}: no reviewer has confirmed it, so this text is \
+             unsigned and must not be sent. Confirm the match (`reelguard matches confirm {id}` or the dashboard) \
+             and export the bundle again.\n             草稿，并非正式通知：匹配 {id} 尚未经审核确认，本文本未签署，请勿发送。确认该匹配后请重新导出证据包。",
+            id = claim.match_id,
+            status = claim.status,
+        )
+    })
+}
+
+/// The signature: the signer's name once the match is confirmed.
+fn signature(claim: &Claim, name: &str) -> String {
+    if claim.is_confirmed() {
+        name.to_string()
+    } else {
+        "[not signed: DRAFT, the match is not confirmed]".to_string()
+    }
 }
 
 fn or_gap(value: &Option<String>, what: &str) -> String {
@@ -88,7 +119,8 @@ pub fn dmca_notice(claim: &Claim) -> String {
          The information in this notification is accurate, and under penalty of perjury, I am the owner, or\n\
          authorized to act on behalf of the owner, of an exclusive right that is allegedly infringed.\n\n\
          (i) Signature of the owner or of a person authorized to act on the owner's behalf:\n\
-         /s/ {name}\n",
+         /s/ {signed}\n",
+        signed = signature(claim, &o.name),
         platform = claim.platform,
         date = claim.exported_at.get(..10).unwrap_or(&claim.exported_at),
         title = claim.work_title,
@@ -140,7 +172,8 @@ pub fn youtube_webform(claim: &Claim) -> String {
              allegedly infringed.\n\
          [x] I acknowledge that under Section 512(f) of the DMCA any person who knowingly materially\n\
              misrepresents that material or activity is infringing may be subject to liability for damages.\n\n\
-         Signature (type your full legal name): {name}\n",
+         Signature (type your full legal name): {signed}\n",
+        signed = signature(claim, &o.name),
         name = o.name,
         email = o.email,
         phone = o.phone,
@@ -176,7 +209,8 @@ pub fn tiktok_report(claim: &Claim) -> String {
              copyright owner, its agent, or the law.\n\
          [x] The information in this notice is accurate and, under penalty of perjury, I am the owner or\n\
              authorized to act on behalf of the owner.\n\n\
-         Signature: {name}\n",
+         Signature: {signed}\n",
+        signed = signature(claim, &o.name),
         name = o.name,
         email = o.email,
         phone = o.phone,

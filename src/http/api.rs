@@ -2,11 +2,13 @@
 //! (`/api/openapi.json`), derived from the handlers' annotations and the
 //! shapes of [`crate::shapes`], never written by hand.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -16,10 +18,10 @@ use crate::domain::{AccessRole, MatchStatus};
 use crate::evidence::bundle;
 use crate::evidence::capture::CaptureEnv;
 use crate::shapes::{
-    AlertJson, CaptureJson, MatchFullJson, MatchJson, NewTokenJson, ReviewDoneJson, ReviewJson,
-    SourceJson, TokenJson, WorkJson,
+    AlertJson, CaptureJson, LocationJson, MatchFullJson, MatchJson, NewTokenJson, ReviewDoneJson,
+    ReviewJson, SourceJson, TokenJson, WorkJson,
 };
-use crate::store::{MatchFilter, StoreError};
+use crate::store::{MatchFilter, MatchRecord, StoreError};
 
 /// An error answer: what went wrong and what to do.
 #[derive(Serialize, ToSchema)]
@@ -93,33 +95,130 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// A JSON request body; when it cannot be read, the answer is an
+/// [`ErrorJson`] with axum's status: 400 (not JSON), 413 (too large), 415
+/// (no `Content-Type: application/json`) or 422 (JSON of another shape).
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(body)) => Ok(Body(body)),
+            Err(rejection) => Err(ApiError(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// A query string; when it cannot be read, a 400 [`ErrorJson`].
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(query)) => Ok(Params(query)),
+            Err(rejection) => Err(ApiError(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// The `{id}` of a path; when it is not UTF-8, a 400 [`ErrorJson`].
+pub struct Id(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Id(id)),
+            Err(rejection) => Err(ApiError(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// The match whose id is `id` or starts with it. No id holds a NUL
+/// character (and PostgreSQL takes none in a query): such an `id` names
+/// no match.
+async fn find_match(state: &AppState, id: &str) -> Result<MatchRecord, ApiError> {
+    if id.contains('\0') {
+        return Err(StoreError::MatchNotFound(id.to_string()).into());
+    }
+    Ok(state.store.find_match(id).await?)
+}
+
 /// Which matches to list, and which page of them.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MatchQuery {
     /// pending, confirmed, dismissed, licensed, claimed or resolved
+    #[param(value_type = Option<MatchStatus>)]
     pub status: Option<String>,
     /// A work id.
+    #[param(pattern = r"^[^\x00]*$")]
     pub work: Option<String>,
     /// A source name.
+    #[param(pattern = r"^[^\x00]*$")]
     pub source: Option<String>,
+    #[param(pattern = r"^[^\x00]*$")]
     pub platform: Option<String>,
     /// Found on or after (YYYY-MM-DD or RFC 3339).
+    #[param(schema_with = day_or_time)]
     pub since: Option<String>,
     /// Found on or before (YYYY-MM-DD, the whole day) or before (RFC 3339).
+    #[param(schema_with = day_or_time)]
     pub until: Option<String>,
     /// Matches per page, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Matches skipped (default 0).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9007199254740991_u64)]
     pub offset: Option<String>,
+}
+
+/// The schema of `since` and `until`: a day or an RFC 3339 time.
+fn day_or_time() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    let one_of = OneOfBuilder::new()
+        .item(string(KnownFormat::Date))
+        .item(string(KnownFormat::DateTime))
+        .build();
+    Schema::OneOf(one_of)
 }
 
 /// The largest page of a listing.
 pub const MAX_PAGE: u32 = 200;
+/// The largest offset: 2⁵³ − 1, the largest whole number every JSON
+/// reader holds exactly.
+pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 
 impl MatchQuery {
     /// The store's filter, with every value checked.
     pub fn filter(&self) -> Result<MatchFilter, ApiError> {
+        let values = [
+            ("status", &self.status),
+            ("work", &self.work),
+            ("source", &self.source),
+            ("platform", &self.platform),
+            ("since", &self.since),
+            ("until", &self.until),
+        ];
+        for (key, value) in values {
+            if let Some(v) = value.as_deref().filter(|v| v.contains('\0')) {
+                return Err(ApiError::bad_request(format!(
+                    "{key} = {v:?}: no {key} holds a NUL character"
+                )));
+            }
+        }
         let status = match given(&self.status) {
             Some(s) => Some(
                 s.parse::<MatchStatus>()
@@ -159,13 +258,38 @@ impl MatchQuery {
             Some(v) => v
                 .parse::<u64>()
                 .ok()
-                .filter(|n| *n <= i64::MAX as u64)
+                .filter(|n| *n <= MAX_OFFSET)
                 .ok_or_else(|| {
-                    ApiError::bad_request(format!("offset = {v:?}: give a whole number from 0"))
+                    ApiError::bad_request(format!(
+                        "offset = {v:?}: give a whole number from 0 to {MAX_OFFSET}"
+                    ))
                 })?,
             None => 0,
         };
         Ok((limit, offset))
+    }
+}
+
+impl MatchQuery {
+    /// The API takes the values the document describes exactly: a blank
+    /// status, time or page value, or one with white space around it, is
+    /// refused there (the dashboard's forms send blanks for "any").
+    fn exact(&self) -> Result<(), ApiError> {
+        let values = [
+            ("status", &self.status),
+            ("since", &self.since),
+            ("until", &self.until),
+            ("limit", &self.limit),
+            ("offset", &self.offset),
+        ];
+        for (key, value) in values {
+            if let Some(v) = value.as_deref().filter(|v| v.is_empty() || v.trim() != *v) {
+                return Err(ApiError::bad_request(format!(
+                    "{key} = {v:?}: leave it out, or give a value without white space around it"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -204,13 +328,17 @@ pub struct MatchListJson {
 }
 
 #[utoipa::path(get, path = "/api/v1/matches", tag = "matches", params(MatchQuery),
-    responses((status = 200, body = MatchListJson), (status = 400, body = ErrorJson)),
+    responses(
+        (status = 200, body = MatchListJson, description = "One page of matches"),
+        (status = 400, body = ErrorJson, description = "A filter or the page is not one the API takes (see the parameters)"),
+    ),
     security(("bearer" = [])))]
 /// Matches, newest first, filtered and paged.
 pub async fn list_matches(
     State(state): State<AppState>,
-    Query(query): Query<MatchQuery>,
+    Params(query): Params<MatchQuery>,
 ) -> ApiResult<MatchListJson> {
+    query.exact()?;
     let filter = query.filter()?;
     let (limit, offset) = query.page()?;
     let page = state.store.page_of_matches(&filter, limit, offset).await?;
@@ -228,19 +356,21 @@ pub async fn list_matches(
 
 #[utoipa::path(get, path = "/api/v1/matches/{id}", tag = "matches",
     params(("id" = String, Path, description = "The match's id or a unique prefix")),
-    responses((status = 200, body = MatchFullJson), (status = 404, body = ErrorJson),
-        (status = 400, body = ErrorJson)),
+    responses(
+        (status = 200, body = MatchFullJson, description = "The match"),
+        (status = 400, body = ErrorJson, description = "The id is not UTF-8, or the prefix names more than one match"),
+        (status = 404, body = ErrorJson, description = "No match has this id or prefix"),
+    ),
     security(("bearer" = [])))]
 /// One match in full: details, review history (with who reviewed) and capture.
-pub async fn show_match(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<MatchFullJson> {
-    let m = state.store.find_match(&id).await?;
+pub async fn show_match(State(state): State<AppState>, Id(id): Id) -> ApiResult<MatchFullJson> {
+    let m = find_match(&state, &id).await?;
     let history = state.store.status_history(&m.id).await?;
     let capture = state.store.capture(&m.id).await?;
+    let locations = state.store.match_locations(&m.id).await?;
     Ok(Json(MatchFullJson {
         summary: MatchJson::new(&m, true),
+        locations: locations.iter().map(LocationJson::from).collect(),
         history: history.iter().map(ReviewJson::from).collect(),
         capture: CaptureJson::from(&capture),
     }))
@@ -251,24 +381,39 @@ pub async fn show_match(
 pub struct ReviewBody {
     /// confirmed, dismissed, licensed, claimed or resolved
     pub status: MatchStatus,
-    /// Why, in the reviewer's words (kept in the history).
+    /// Why, in the reviewer's words (kept in the history); any text but
+    /// the NUL character.
+    #[schema(pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/matches/{id}/review", tag = "matches",
     params(("id" = String, Path, description = "The match's id or a unique prefix")),
     request_body = ReviewBody,
-    responses((status = 200, body = ReviewDoneJson), (status = 404, body = ErrorJson),
-        (status = 409, body = ErrorJson, description = "The review flow does not allow this change")),
+    responses(
+        (status = 200, body = ReviewDoneJson, description = "The match's status before and after"),
+        (status = 400, body = ErrorJson, description = "The body is not JSON, the note holds a NUL character, the id is not UTF-8 or the prefix names more than one match"),
+        (status = 403, body = ErrorJson, description = "The token is a viewer's, or a session sent no CSRF token"),
+        (status = 404, body = ErrorJson, description = "No match has this id or prefix"),
+        (status = 409, body = ErrorJson, description = "The review flow does not allow this change"),
+        (status = 413, body = ErrorJson, description = "The body is larger than 2 MiB"),
+        (status = 415, body = ErrorJson, description = "The body is not sent as application/json"),
+        (status = 422, body = ErrorJson, description = "The JSON is not a review (e.g. an unknown status)"),
+    ),
     security(("bearer" = [])))]
 /// Reviews a match: the change is recorded with the token's name.
 pub async fn review_match(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Json(body): Json<ReviewBody>,
+    Id(id): Id,
+    Body(body): Body<ReviewBody>,
 ) -> ApiResult<ReviewDoneJson> {
-    let m = state.store.find_match(&id).await?;
+    let m = find_match(&state, &id).await?;
+    if body.note.as_deref().is_some_and(|n| n.contains('\0')) {
+        return Err(ApiError::bad_request(
+            "note: a NUL character cannot be kept; leave it out",
+        ));
+    }
     let note = body
         .note
         .as_deref()
@@ -295,7 +440,7 @@ pub async fn review_match(
 
 /// Exports the evidence bundle of match `id` and answers with it.
 pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, ApiError> {
-    let m = state.store.find_match(id).await?;
+    let m = find_match(state, id).await?;
     let settings = &state.settings.capture;
     let media_dir = settings.media_dir_in(&state.data_dir);
     let env = CaptureEnv {
@@ -343,15 +488,16 @@ pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, Api
 
 #[utoipa::path(get, path = "/api/v1/matches/{id}/bundle", tag = "matches",
     params(("id" = String, Path, description = "The match's id or a unique prefix")),
-    responses((status = 200, content_type = "application/zip", description = "The evidence bundle"),
-        (status = 404, body = ErrorJson),
-        (status = 409, body = ErrorJson, description = "The match is not captured yet")),
+    responses(
+        (status = 200, content_type = "application/zip", description = "The evidence bundle"),
+        (status = 400, body = ErrorJson, description = "The id is not UTF-8, or the prefix names more than one match"),
+        (status = 403, body = ErrorJson, description = "The token is a viewer's"),
+        (status = 404, body = ErrorJson, description = "No match has this id or prefix"),
+        (status = 409, body = ErrorJson, description = "The match is not captured yet"),
+    ),
     security(("bearer" = [])))]
 /// The evidence bundle of a match (a zip that `reelguard verify` checks).
-pub async fn match_bundle(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+pub async fn match_bundle(State(state): State<AppState>, Id(id): Id) -> Result<Response, ApiError> {
     bundle_response(&state, &id).await
 }
 
@@ -362,7 +508,8 @@ pub struct WorkListJson {
 }
 
 #[utoipa::path(get, path = "/api/v1/works", tag = "works",
-    responses((status = 200, body = WorkListJson)), security(("bearer" = [])))]
+    responses((status = 200, body = WorkListJson, description = "The works")),
+    security(("bearer" = [])))]
 /// The registered works, oldest first.
 pub async fn list_works(State(state): State<AppState>) -> ApiResult<WorkListJson> {
     let works = state.store.list_works().await?;
@@ -378,7 +525,8 @@ pub struct SourceListJson {
 }
 
 #[utoipa::path(get, path = "/api/v1/sources", tag = "sources",
-    responses((status = 200, body = SourceListJson)), security(("bearer" = [])))]
+    responses((status = 200, body = SourceListJson, description = "The sources")),
+    security(("bearer" = [])))]
 /// The watched sources with their last and next runs.
 pub async fn list_sources(State(state): State<AppState>) -> ApiResult<SourceListJson> {
     let sources = state.store.list_sources().await?;
@@ -394,7 +542,8 @@ pub struct AlertListJson {
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
-    responses((status = 200, body = AlertListJson)), security(("bearer" = [])))]
+    responses((status = 200, body = AlertListJson, description = "The alerts")),
+    security(("bearer" = [])))]
 /// The alert outbox, newest first (at most 500 rows).
 pub async fn list_alerts(State(state): State<AppState>) -> ApiResult<AlertListJson> {
     let alerts = state.store.list_alerts(500).await?;
@@ -410,7 +559,11 @@ pub struct TokenListJson {
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
-    responses((status = 200, body = TokenListJson)), security(("bearer" = [])))]
+    responses(
+        (status = 200, body = TokenListJson, description = "The tokens"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's"),
+    ),
+    security(("bearer" = [])))]
 /// Every token, live and revoked (never the tokens themselves).
 pub async fn list_tokens(State(state): State<AppState>) -> ApiResult<TokenListJson> {
     let tokens = state.store.list_tokens().await?;
@@ -422,7 +575,12 @@ pub async fn list_tokens(State(state): State<AppState>) -> ApiResult<TokenListJs
 /// A token to create.
 #[derive(Deserialize, ToSchema)]
 pub struct NewTokenBody {
-    /// Who holds it (shown in the review history); 1–64 characters.
+    /// Who holds it (shown in the review history): 1–64 characters without
+    /// control characters, once the white space around them is trimmed
+    /// (what [`check_token_name`] accepts).
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r \x85\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,62}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
     pub role: AccessRole,
 }
@@ -439,13 +597,20 @@ pub fn check_token_name(name: &str) -> Result<&str, String> {
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewTokenBody,
-    responses((status = 201, body = NewTokenJson), (status = 400, body = ErrorJson),
-        (status = 409, body = ErrorJson)),
+    responses(
+        (status = 201, body = NewTokenJson, description = "The token, shown this once"),
+        (status = 400, body = ErrorJson, description = "The body is not JSON, or the name is not one a token may have"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+        (status = 409, body = ErrorJson, description = "A live token has this name"),
+        (status = 413, body = ErrorJson, description = "The body is larger than 2 MiB"),
+        (status = 415, body = ErrorJson, description = "The body is not sent as application/json"),
+        (status = 422, body = ErrorJson, description = "The JSON is not a new token (e.g. an unknown role)"),
+    ),
     security(("bearer" = [])))]
 /// Creates a token; the answer is the only time its text is shown.
 pub async fn create_token(
     State(state): State<AppState>,
-    Json(body): Json<NewTokenBody>,
+    Body(body): Body<NewTokenBody>,
 ) -> Result<(StatusCode, Json<NewTokenJson>), ApiError> {
     let name = check_token_name(&body.name).map_err(ApiError::bad_request)?;
     let token = new_token();
@@ -464,13 +629,18 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path, description = "The token's id or name")),
-    responses((status = 200, body = TokenJson), (status = 404, body = ErrorJson)),
+    responses(
+        (status = 200, body = TokenJson, description = "The token, revoked"),
+        (status = 400, body = ErrorJson, description = "The id is not UTF-8"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+        (status = 404, body = ErrorJson, description = "No live token has this id or name"),
+    ),
     security(("bearer" = [])))]
 /// Revokes a token: its sessions end at once.
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<TokenJson> {
+pub async fn revoke_token(State(state): State<AppState>, Id(id): Id) -> ApiResult<TokenJson> {
+    if id.contains('\0') {
+        return Err(StoreError::TokenNotFound(id).into());
+    }
     let record = state.store.revoke_token(&id, crate::clock::now()).await?;
     Ok(Json(TokenJson::from(&record)))
 }
@@ -482,9 +652,53 @@ pub async fn revoke_token(
     paths(list_matches, show_match, review_match, match_bundle, list_works, list_sources,
         list_alerts, list_tokens, create_token, revoke_token),
     components(schemas(ErrorJson, MatchStatus, AccessRole)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonAnswers)
 )]
 pub struct ApiDoc;
+
+/// What every operation (all need a token) may also answer: 401 without a
+/// live token, 500 when the database fails, 503 when it is unreachable.
+struct CommonAnswers;
+
+impl utoipa::Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Header, Ref, ResponseBuilder};
+        let answers = [
+            (
+                "401",
+                "No token, or not a live one (see WWW-Authenticate)",
+                true,
+            ),
+            ("500", "The database failed; the server log says why", false),
+            ("503", "The database is unreachable", false),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, description, challenge) in answers {
+                    let mut answer = ResponseBuilder::new().description(description).content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("ErrorJson"))),
+                    );
+                    if challenge {
+                        answer = answer.header("WWW-Authenticate", Header::default());
+                    }
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| answer.build().into());
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 

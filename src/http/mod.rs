@@ -51,6 +51,8 @@ pub struct HttpConfig {
     pub public_url: String,
     /// Hours a dashboard sign-in lasts.
     pub session_hours: f64,
+    /// Largest file taken by an upload (the public verification page).
+    pub max_upload_bytes: u64,
 }
 
 impl Default for HttpConfig {
@@ -60,6 +62,7 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: String::new(),
             session_hours: 12.0,
+            max_upload_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -82,6 +85,12 @@ impl HttpConfig {
                 );
             }
         }
+        crate::bounds::int(
+            "http.max_upload_bytes",
+            self.max_upload_bytes,
+            1024 * 1024..=64 * 1024 * 1024 * 1024,
+            "bytes",
+        )?;
         crate::bounds::float(
             "http.session_hours",
             self.session_hours,
@@ -199,6 +208,14 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/signout",
             Signed(Viewer),
             post(pages::signout),
+        ),
+        (Method::GET, "/verify", Public, get(pages::verify_form)),
+        (
+            Method::POST,
+            "/verify",
+            Public,
+            // The handler streams the upload to disk and caps it itself.
+            post(pages::verify_upload).layer(axum::extract::DefaultBodyLimit::disable()),
         ),
         (Method::GET, "/", Signed(Viewer), get(pages::home)),
         (Method::GET, "/inbox", Signed(Viewer), get(pages::inbox)),

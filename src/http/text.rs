@@ -125,6 +125,7 @@ texts! {
     review_failed: "Not changed", "未更改";
     read_only: "This token may only read; ask an admin for a reviewer token to act.", "此令牌只能查看；如需审核，请向管理员申请审核员令牌。";
     upload: "The upload", "侵权副本";
+    also_at: "The same upload, also found at", "同一副本的其他发布地址";
     original: "The registered work", "登记作品";
     no_copy_video: "The upload's video was not kept by the capture.", "取证时未保存该副本的视频。";
     no_work_video: "The work's file is no longer at its registered path.", "作品文件已不在登记路径。";
@@ -160,6 +161,18 @@ texts! {
     attempts: "Attempts", "尝试次数";
     error: "Error", "错误";
     open: "Open", "打开";
+    verify: "Check a provenance package or an evidence bundle", "核验作品存证包或侵权证据包";
+    verify_help: "Upload the .zip that reelguard exported. Every hash, timestamp token, signature and the chain are checked here, as `reelguard verify` does; the file is not kept.", "上传 reelguard 导出的 .zip 文件。此处会像 `reelguard verify` 一样核验每个哈希值、时间戳令牌、签名和哈希链；文件不会被保存。";
+    verify_button: "Check", "核验";
+    verify_passed: "Every check passed", "全部核验通过";
+    verify_failed: "Some checks failed", "部分核验未通过";
+    evidence_bundle: "evidence bundle", "侵权证据包";
+    provenance_package: "provenance package", "作品存证包";
+    trust_anchors: "Trust anchors", "信任根";
+    check: "Check", "核验项";
+    detail: "Detail", "详情";
+    pass: "PASS", "通过";
+    fail: "FAIL", "未通过";
     select: "Select", "选择";
 }
 

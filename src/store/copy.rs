@@ -26,6 +26,7 @@ const TABLES: &[(&str, &str)] = &[
     ("matches", "id"),
     ("captures", "match_id"),
     ("match_status_history", "id"),
+    ("match_locations", "match_id, candidate_id"),
     ("alerts", "id"),
     ("tokens", "id"),
     ("server_keys", "name"),

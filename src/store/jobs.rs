@@ -15,7 +15,7 @@ use super::codec::{json, time, MaybeStoredTime, StoredJson, StoredTime};
 use super::matches::NewMatch;
 use super::queue::{self, Job};
 use super::{Store, StoreError};
-use crate::domain::{CandidateStatus, JobKind, JobState, MatchStatus, ScanStatus};
+use crate::domain::{CandidateStatus, JobKind, JobState, MatchStatus, ScanStatus, StoredSegment};
 
 /// An upload as a source listed it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,6 +63,68 @@ pub struct Scan {
     pub pending_jobs: i64,
     #[sqlx(try_from = "StoredJson<Vec<String>>")]
     pub errors: Vec<String>,
+}
+
+/// Seconds two copies' durations and aligned segments may differ by and
+/// still be the same upload.
+const SAME_UPLOAD_TOLERANCE_S: f64 = 0.5;
+
+/// The earlier match of `m.work_id` whose upload is this candidate's: the
+/// same media SHA-256, or a copy of the same length aligned with the work
+/// exactly as this one is (the same upload re-encoded by another site).
+async fn same_upload_matched(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    candidate_id: &str,
+    m: &NewMatch,
+    media_sha256: Option<&str>,
+    duration_s: Option<f64>,
+) -> Result<Option<String>, StoreError> {
+    if let Some(sha256) = media_sha256 {
+        let same_bytes: Option<String> = sqlx::query_scalar(
+            "SELECT m.id FROM matches m JOIN candidates c ON c.id = m.candidate_id \
+             WHERE m.work_id = $1 AND c.media_sha256 = $2 AND c.id <> $3 ORDER BY m.created_at, m.id LIMIT 1",
+        )
+        .bind(&m.work_id)
+        .bind(sha256)
+        .bind(candidate_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if same_bytes.is_some() {
+            return Ok(same_bytes);
+        }
+    }
+    let Some(duration) = duration_s else {
+        return Ok(None);
+    };
+    let alike: Vec<(String, StoredJson<Vec<StoredSegment>>)> = sqlx::query_as(
+        "SELECT m.id, m.segments FROM matches m JOIN candidates c ON c.id = m.candidate_id \
+         WHERE m.work_id = $1 AND c.id <> $2 AND c.duration_s IS NOT NULL \
+         AND c.duration_s >= $3 AND c.duration_s <= $4 ORDER BY m.created_at, m.id",
+    )
+    .bind(&m.work_id)
+    .bind(candidate_id)
+    .bind(duration - SAME_UPLOAD_TOLERANCE_S)
+    .bind(duration + SAME_UPLOAD_TOLERANCE_S)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(alike
+        .into_iter()
+        .map(|(id, segments)| (id, Vec::<StoredSegment>::from(segments)))
+        .find(|(_, segments)| same_alignment(segments, &m.segments))
+        .map(|(id, _)| id))
+}
+
+/// Whether two matches align their uploads with the work the same way.
+fn same_alignment(a: &[StoredSegment], b: &[StoredSegment]) -> bool {
+    let close = |x: f64, y: f64| (x - y).abs() <= SAME_UPLOAD_TOLERANCE_S;
+    !a.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).all(|(s, t)| {
+            close(s.query_start_s, t.query_start_s)
+                && close(s.query_end_s, t.query_end_s)
+                && close(s.work_start_s, t.work_start_s)
+                && close(s.work_end_s, t.work_end_s)
+        })
 }
 
 pub(super) fn new_id() -> String {
@@ -283,6 +345,22 @@ impl Store {
         let mut tx = self.write_transaction().await?;
         let mut inserted = 0;
         for m in matches {
+            // One upload, one match: the same media already matched this
+            // work elsewhere, so this URL is another location of that match.
+            if let Some(earlier) =
+                same_upload_matched(&mut tx, candidate_id, m, media_sha256, duration_s).await?
+            {
+                sqlx::query(
+                    "INSERT INTO match_locations (match_id, candidate_id, found_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (match_id, candidate_id) DO NOTHING",
+                )
+                .bind(&earlier)
+                .bind(candidate_id)
+                .bind(time(now))
+                .execute(&mut *tx)
+                .await?;
+                continue;
+            }
             let match_id = new_id();
             let added = sqlx::query(
                 "INSERT INTO matches (id, work_id, candidate_id, score, segments, status, created_at) \
@@ -332,6 +410,23 @@ impl Store {
         finish_scan_if_complete(&mut tx, job.scan_id.as_deref(), now).await?;
         tx.commit().await?;
         Ok(inserted)
+    }
+
+    /// The other places a match's upload was found, oldest first.
+    pub async fn match_locations(&self, match_id: &str) -> Result<Vec<Candidate>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM match_locations l JOIN candidates c ON c.id = l.candidate_id \
+             WHERE l.match_id = $1 ORDER BY l.found_at, c.id",
+            CANDIDATE_COLUMNS
+                .split(", ")
+                .map(|column| format!("c.{}", column.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(match_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Records a candidate that could not be processed.

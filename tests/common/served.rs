@@ -14,8 +14,9 @@ use super::{
     path_str, run, scratch_dir, shared_media, timestamp_config, transform, Backend, TsaServer,
 };
 
-/// The mock platform: v1 (mirrored, cropped) and v2 (from 2 s in, scaled, re-encoded)
-/// copies of bikes.mp4.
+/// The mock platform: v1 (mirrored, cropped) and v2 (from 2 s in, scaled,
+/// re-encoded) copies of bikes.mp4, and v3, the very file of v1 uploaded
+/// again by another channel (one upload, one match: a second location).
 fn platform(backend: Backend) -> Option<&'static String> {
     static MEDIA: OnceLock<PathBuf> = OnceLock::new();
     static BASES: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
@@ -32,6 +33,7 @@ fn platform(backend: Backend) -> Option<&'static String> {
             &["-ss", "2", "-vf", "scale=320:-2", "-crf", "32"],
             &dir.join("v2.mp4"),
         );
+        std::fs::copy(dir.join("v1.mp4"), dir.join("v3.mp4")).expect("copy v1 to v3");
         write_catalog(
             &dir,
             &[
@@ -45,6 +47,12 @@ fn platform(backend: Backend) -> Option<&'static String> {
                     id: "v2",
                     title: "bikes small",
                     uploader: "copycat-2",
+                    channel: "UC-A",
+                },
+                Upload {
+                    id: "v3",
+                    title: "bikes (again)",
+                    uploader: "copycat-3",
                     channel: "UC-A",
                 },
             ],
