@@ -17,10 +17,11 @@ test: setup
 demo: setup
 	bash scripts/demo.sh
 
-# Benchmarks: prints tables and writes bench/results/engine.md and scan.md.
+# Benchmarks: prints tables and writes bench/results/engine.md, scan.md and http.md.
 bench:
 	@bash scripts/setup.sh --bench
 	bash bench/run.sh
+	python3 bench/http.py --bin target/release/reelguard
 
 lint:
 	cargo fmt --check
