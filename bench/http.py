@@ -510,6 +510,10 @@ def main():
         sys.exit("error: --matches: give at least 1000")
 
     began = time.monotonic()
+    try:
+        load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load_before = "unknown"
     binary, binary_note = pick_binary(args.bin)
     log(f"http bench: {binary_note}")
     if WORK.exists():
@@ -577,8 +581,8 @@ def main():
         "# reelguard HTTP benchmark",
         "",
         f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Machine: {os.cpu_count()} cores, {cpu}; load average before the run: "
-        f"{' '.join(open('/proc/loadavg').read().split()[:3]) if Path('/proc/loadavg').exists() else 'unknown'}",
+        f"- Machine: {os.cpu_count()} cores, {cpu}; load average before the run: {load_before} "
+        "(other work on the machine skews the numbers)",
         f"- Commit: {commit}{' (uncommitted changes in src/)' if dirty else ''}",
         f"- Binary: {binary_note}",
         f"- Store: SQLite, {total:,} matches of 2 registered works (fixtures/bikes.mp4, bigbuckbunny.mp4) over 90 days "
