@@ -188,6 +188,16 @@ pub async fn authorize(
     request: Request,
     next: Next,
 ) -> Response {
+    // No stored text holds a NUL (PostgreSQL refuses it): a page address
+    // with one names nothing here. (The API checks its own parameters, with
+    // the statuses its document gives.)
+    let uri = request.uri();
+    let nul_in_query = uri.query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    });
+    if !spec.is_api() && (uri.path().contains("%00") || nul_in_query) {
+        return (StatusCode::BAD_REQUEST, "the address holds a NUL character").into_response();
+    }
     let caller = match state.caller(request.headers()).await {
         Ok(caller) => caller,
         Err(e) => {

@@ -451,6 +451,13 @@ pub async fn review_many(
             _ => {}
         }
     }
+    if ids.iter().chain(note.iter()).any(|v| v.contains('\0')) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "a match id or the note holds a NUL character",
+        )
+            .into_response();
+    }
     let Some(to) = action
         .as_deref()
         .and_then(|a| a.parse::<MatchStatus>().ok())
@@ -668,6 +675,13 @@ pub async fn review_one(
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.contains('\0')) || id.contains('\0') {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the match id or the note holds a NUL character",
+        )
+            .into_response();
+    }
     let m = match state.store.find_match(&id).await {
         Ok(m) => m,
         Err(e) => return failure(e.into()),
