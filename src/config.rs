@@ -272,6 +272,7 @@ impl Config {
             limits: self.limits.clone(),
             owner: self.owner.clone(),
             media_dir: self.daemon.media_dir.clone(),
+            public_url: self.http.public_url.clone(),
         }
     }
 

@@ -117,6 +117,9 @@ named_enum!(
         Candidate = "candidate",
         /// Capture the evidence of a match (subject: the match).
         Capture = "capture",
+        /// Fingerprint and register an uploaded video as a work (subject:
+        /// the upload).
+        Register = "register",
     }
 );
 
@@ -127,6 +130,8 @@ impl JobKind {
             JobKind::Scan => Role::Scan,
             JobKind::Candidate => Role::Candidate,
             JobKind::Capture => Role::Capture,
+            // Registering is fingerprinting, like a candidate's.
+            JobKind::Register => Role::Candidate,
         }
     }
 }
@@ -137,7 +142,8 @@ named_enum!(
     Role, "node role" {
         /// Scan jobs: listing sources.
         Scan = "scan",
-        /// Candidate jobs: download, fingerprint, match.
+        /// Candidate jobs: download, fingerprint, match; and register jobs:
+        /// fingerprinting a video uploaded to the dashboard.
         Candidate = "candidate",
         /// Capture jobs: evidence (Chromium).
         Capture = "capture",
@@ -187,6 +193,26 @@ named_enum!(
         Failed = "failed",
     }
 );
+
+named_enum!(
+    /// Where a video uploaded for registration is.
+    UploadState, "upload state" {
+        /// Received; waiting for a worker.
+        Queued = "queued",
+        /// Being fingerprinted (its progress is stored).
+        Fingerprinting = "fingerprinting",
+        /// Registered: the work exists.
+        Ready = "ready",
+        /// It could not be registered (the reason is stored).
+        Failed = "failed",
+    }
+);
+
+impl UploadState {
+    pub fn finished(self) -> bool {
+        matches!(self, UploadState::Ready | UploadState::Failed)
+    }
+}
 
 named_enum!(
     /// A match's evidence capture.
@@ -325,7 +351,7 @@ mod tests {
         let error = "fingerprint".parse::<JobKind>().unwrap_err().to_string();
         assert_eq!(
             error,
-            "unknown job kind \"fingerprint\" (known: scan, candidate, capture)"
+            "unknown job kind \"fingerprint\" (known: scan, candidate, capture, register)"
         );
     }
 

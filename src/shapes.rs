@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 
 use crate::clock::{stored, to_seconds};
 use crate::domain::{
-    AccessRole, AlertState, CaptureState, MatchStatus, SourceOrigin, StoredSegment,
+    AccessRole, AlertState, CaptureState, MatchStatus, SourceOrigin, StoredSegment, UploadState,
 };
 use crate::store::{
-    AlertRecord, Candidate, CaptureRecord, CapturedFile, MatchRecord, StatusChange, StoredSource,
-    TokenRecord, Work,
+    AlertRecord, Artifact, Candidate, CaptureRecord, CapturedFile, ChainHead, MatchRecord,
+    StatusChange, StoredSource, StoredStamp, TokenRecord, UploadRecord, Work,
 };
 
 /// A match (`matches list --json`, `GET /api/v1/matches`); with its
@@ -229,6 +229,140 @@ impl From<&Work> for WorkJson {
             source_path: work.source_path.clone(),
             source_sha256: work.source_sha256.clone(),
             created_at: to_seconds(work.created_at),
+        }
+    }
+}
+
+/// An RFC 3161 timestamp on a stage or a chain head.
+#[derive(Serialize, ToSchema)]
+pub struct StampJson {
+    /// The TSA's time.
+    pub time: String,
+    /// The TSA's name (its certificate's subject).
+    pub tsa: String,
+    pub serial: String,
+    pub url: String,
+}
+
+impl From<&StoredStamp> for StampJson {
+    fn from(stamp: &StoredStamp) -> Self {
+        StampJson {
+            time: to_seconds(stamp.tsa_time),
+            tsa: stamp.tsa_name.clone(),
+            serial: stamp.tsa_serial.clone(),
+            url: stamp.tsa_url.clone(),
+        }
+    }
+}
+
+/// A creation-stage file of a work, link `seq` of its hash chain
+/// (`register --json`, `works show --json`, `GET /api/v1/works/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct ArtifactJson {
+    pub seq: u32,
+    pub stage: String,
+    pub file_name: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    /// The creation time the file's own metadata states, as it states it.
+    pub media_created_at: Option<String>,
+    pub entry_hash: String,
+    /// `null` while the timestamp is pending.
+    pub timestamp: Option<StampJson>,
+    /// Why the last timestamp attempt failed.
+    pub stamp_error: Option<String>,
+}
+
+impl From<&Artifact> for ArtifactJson {
+    fn from(a: &Artifact) -> Self {
+        ArtifactJson {
+            seq: a.seq,
+            stage: a.stage.clone(),
+            file_name: a.file_name.clone(),
+            size_bytes: a.size_bytes,
+            sha256: a.sha256.clone(),
+            media_created_at: a.media_created_at.clone(),
+            entry_hash: a.entry_hash.clone(),
+            timestamp: a.stamp.as_ref().map(StampJson::from),
+            stamp_error: a.stamp_error.clone(),
+        }
+    }
+}
+
+/// A work's chain head: the hash of its last link, and its timestamp.
+#[derive(Serialize, ToSchema)]
+pub struct ChainHeadJson {
+    pub seq: u32,
+    /// Its SHA-256, hex.
+    pub hash: String,
+    /// `null` while the timestamp is pending.
+    pub timestamp: Option<StampJson>,
+}
+
+impl From<&ChainHead> for ChainHeadJson {
+    fn from(head: &ChainHead) -> Self {
+        ChainHeadJson {
+            seq: head.seq,
+            hash: head.head_hash.clone(),
+            timestamp: head.stamp.as_ref().map(StampJson::from),
+        }
+    }
+}
+
+/// A work with its creation stages and chain head (`works show --json`,
+/// `GET /api/v1/works/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct WorkFullJson {
+    #[serde(flatten)]
+    pub work: WorkJson,
+    pub artifacts: Vec<ArtifactJson>,
+    /// `null` before the first artifact.
+    pub chain_head: Option<ChainHeadJson>,
+}
+
+impl WorkFullJson {
+    pub fn new(work: &Work, artifacts: &[Artifact], head: Option<&ChainHead>) -> WorkFullJson {
+        WorkFullJson {
+            work: WorkJson::from(work),
+            artifacts: artifacts.iter().map(ArtifactJson::from).collect(),
+            chain_head: head.map(ChainHeadJson::from),
+        }
+    }
+}
+
+/// A video uploaded for registration and where its registration is
+/// (`GET /api/v1/uploads/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct UploadJson {
+    pub upload_id: String,
+    pub title: String,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub state: UploadState,
+    /// Share of the video fingerprinted, 0 to 1.
+    pub progress: f64,
+    pub error: Option<String>,
+    /// The work it became, once ready.
+    pub work_id: Option<String>,
+    pub uploaded_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&UploadRecord> for UploadJson {
+    fn from(u: &UploadRecord) -> Self {
+        UploadJson {
+            upload_id: u.id.clone(),
+            title: u.title.clone(),
+            file_name: u.file_name.clone(),
+            size_bytes: u.size_bytes,
+            state: u.state,
+            progress: u.progress,
+            error: u.error.clone(),
+            work_id: u.work_id.clone(),
+            uploaded_by: u.uploaded_by.clone(),
+            created_at: to_seconds(u.created_at),
+            updated_at: to_seconds(u.updated_at),
         }
     }
 }

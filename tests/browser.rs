@@ -3,7 +3,9 @@
 //! real scan of the mock platform. Signs in, reviews from the keyboard and
 //! in bulk (checking the stored statuses), plays the copy beside the work
 //! in step, downloads the evidence bundle and verifies it, checks what a
-//! viewer sees and that a forged post is refused, and switches to Chinese.
+//! viewer sees and that a forged post is refused, switches to Chinese, and
+//! registers a video by upload as an admin (the upload's page follows the
+//! fingerprinting until the work is ready; the work's chain page checks).
 //! Screenshots of every page go to `target/browser-screenshots/`.
 
 mod common;
@@ -14,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::served::{served, Served};
-use common::{path_str, repo_root, run, Backend};
+use common::{path_str, repo_root, run, shared_media, Backend};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -324,6 +326,43 @@ fn a_reviewer_and_a_viewer_use_the_dashboard_in_chromium() {
         assert_eq!(label, "待审核");
         shoot(&client, "inbox-zh").await;
         client.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
+
+        // An admin registers a video by upload; its page follows the
+        // fingerprinting until the work is ready.
+        client.find(Locator::Css("#signout")).await.unwrap().click().await.unwrap();
+        wait_for_url(&client, "the sign-in page after signing out", "/signin").await;
+        sign_in(&client, &s, &s.admin).await;
+        client.goto(&format!("{}/works", s.base)).await.unwrap();
+        let video = shared_media("carphone_pristine.mp4").expect("the shared footage is there");
+        client.find(Locator::Css("#register-title")).await.unwrap().send_keys("Car phone").await.unwrap();
+        client.find(Locator::Css("#register-file")).await.unwrap().send_keys(path_str(&video)).await.unwrap();
+        client.find(Locator::Css("#register-submit")).await.unwrap().click().await.unwrap();
+        wait_for_url(&client, "the upload's page", "/uploads/").await;
+        shoot(&client, "upload").await;
+        let started = Instant::now();
+        loop {
+            if client.find(Locator::Css("#upload-work")).await.is_ok() {
+                break;
+            }
+            if let Ok(error) = client.find(Locator::Css("#upload-error")).await {
+                panic!("the upload failed: {}", error.text().await.unwrap());
+            }
+            assert!(started.elapsed() < Duration::from_secs(180), "the upload is not ready after 3 minutes");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert_eq!(client.find(Locator::Css("#upload-state")).await.unwrap().text().await.unwrap(), "ready");
+        client.find(Locator::Css("#upload-work")).await.unwrap().click().await.unwrap();
+        wait_for_url(&client, "the work's page", "/works/").await;
+        let stages = client.find(Locator::Css("#stages")).await.unwrap().text().await.unwrap();
+        assert!(stages.contains("final-cut"), "{stages}");
+        shoot(&client, "work").await;
+        let head = client.find(Locator::Css("#chain-head")).await.unwrap().text().await.unwrap();
+        client.goto(&format!("{}/c/{head}", s.base)).await.unwrap();
+        let verdict = client.find(Locator::Css("#chain-verdict")).await.unwrap();
+        assert_eq!(verdict.attr("class").await.unwrap().as_deref(), Some("pass"), "{}", verdict.text().await.unwrap());
+        shoot(&client, "chain").await;
+        let works = s.json(&["works", "list", "--json"]);
+        assert!(works["works"].as_array().unwrap().iter().any(|w| w["title"] == "Car phone"), "{works}");
 
         // A viewer sees no action buttons, and its posts are refused.
         client.find(Locator::Css("#signout")).await.unwrap().click().await.unwrap();

@@ -4,15 +4,14 @@
 use crate::clock::to_seconds;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::progress::DecodeProgress;
-use super::{absolute, round3, Context, InputError};
-use crate::engine;
+use super::{round3, Context, InputError};
 use crate::provenance;
-use crate::store::{Artifact, Store, Work};
-use crate::timestamp::{StampError, Stamper};
+use crate::provenance::register::{register_work, NewWork};
+use crate::shapes::ArtifactJson;
+use crate::store::Artifact;
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
@@ -75,44 +74,36 @@ pub async fn run(context: &Context, args: RegisterArgs) -> anyhow::Result<()> {
     }
     let artifacts = parse_artifacts(&args.artifacts)?;
     let stamper = context.stamper()?;
-    let limits = context.config.limits.clone();
-    let path = args.video.clone();
-    let progress = DecodeProgress::new(&format!("fingerprinting {}", path.display()), args.json);
+    let progress = DecodeProgress::new(
+        &format!("fingerprinting {}", args.video.display()),
+        args.json,
+    );
     let bar = progress.clone_bar();
-    let (info, fingerprint) = tokio::task::spawn_blocking(move || {
-        engine::fingerprint_work(&path, &limits, |position, info| bar.update(position, info))
-    })
-    .await
-    .context("fingerprinting task failed")??;
-    progress.finish();
-    let (sha256, bytes) = engine::sha256_file(&args.video)
-        .with_context(|| format!("cannot read {}", args.video.display()))?;
-
-    let store = context.open_store().await?;
-    let work = Work {
+    let new = NewWork {
         id: uuid::Uuid::now_v7().simple().to_string(),
+        video: args.video.clone(),
         title,
         owner: args.owner.or_else(|| context.config.owner.name.clone()),
         rights_statement: args.rights.clone().filter(|r| !r.trim().is_empty()),
-        source_path: absolute(&args.video).display().to_string(),
-        source_sha256: sha256,
-        source_bytes: bytes as i64,
-        duration_s: info.duration_s,
-        width: i64::from(info.width),
-        height: i64::from(info.height),
-        codec: info.codec,
-        created_at: crate::clock::now(),
-        frames: fingerprint.frames.len() as i64,
+        artifacts,
     };
-    store.insert_work(&work, &fingerprint).await?;
-
-    let mut new_artifacts = Vec::with_capacity(artifacts.len() + 1);
-    for (stage, path) in &artifacts {
-        new_artifacts.push(provenance::describe_file(stage, path)?);
-    }
-    new_artifacts.push(provenance::describe_file("final-cut", &args.video)?);
-    store.append_artifacts(&work.id, &new_artifacts).await?;
-    let summary = stamp_new(&store, &stamper, Some(&work.id)).await?;
+    let store = context.open_store().await?;
+    let registered = register_work(
+        &store,
+        &stamper,
+        &context.config.limits,
+        &new,
+        move |position, info| bar.update(position, info),
+    )
+    .await;
+    progress.finish();
+    let (work, summary) = match registered {
+        Ok(done) => done,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let stored = store.artifacts(&work.id).await?;
     store.close().await;
 
@@ -136,25 +127,7 @@ pub async fn run(context: &Context, args: RegisterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stamps what was just added (if TSAs are configured); warns about the rest.
-pub(super) async fn stamp_new(
-    store: &Store,
-    stamper: &Stamper,
-    work_id: Option<&str>,
-) -> anyhow::Result<provenance::StampSummary> {
-    if !stamper.is_configured() {
-        return Ok(provenance::StampSummary {
-            stamped: 0,
-            pending: store
-                .pending_stamps(work_id)
-                .await?
-                .into_iter()
-                .map(|item| (item, StampError::NotConfigured.to_string()))
-                .collect(),
-        });
-    }
-    provenance::stamp_pending(store, stamper, work_id).await
-}
+pub(super) use crate::provenance::register::stamp_new;
 
 /// Tells the user (on stderr) what is still waiting for a timestamp.
 pub(super) fn report_pending(summary: &provenance::StampSummary) {
@@ -166,25 +139,8 @@ pub(super) fn report_pending(summary: &provenance::StampSummary) {
     }
 }
 
-pub(super) fn artifacts_json(artifacts: &[Artifact]) -> Vec<serde_json::Value> {
-    artifacts
-        .iter()
-        .map(|a| {
-            serde_json::json!({
-                "seq": a.seq,
-                "stage": a.stage,
-                "file_name": a.file_name,
-                "size_bytes": a.size_bytes,
-                "sha256": a.sha256,
-                "media_created_at": a.media_created_at,
-                "entry_hash": a.entry_hash,
-                "timestamp": a.stamp.as_ref().map(|s| serde_json::json!({
-                    "time": to_seconds(s.tsa_time), "tsa": s.tsa_name, "serial": s.tsa_serial, "url": s.tsa_url,
-                })),
-                "stamp_error": a.stamp_error,
-            })
-        })
-        .collect()
+pub(super) fn artifacts_json(artifacts: &[Artifact]) -> Vec<ArtifactJson> {
+    artifacts.iter().map(ArtifactJson::from).collect()
 }
 
 pub(super) fn print_artifacts(artifacts: &[Artifact]) {

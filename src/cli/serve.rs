@@ -1,13 +1,17 @@
 //! `reelguard serve`: the dashboard and the API alone (the daemon serves
 //! them too); `reelguard tokens create|list|revoke`: who may use them.
 
+use std::sync::Arc;
+
 use clap::{Args, Subcommand};
 
 use super::{Context, InputError};
 use crate::clock::{self, to_seconds};
-use crate::domain::AccessRole;
+use crate::daemon::{self, pipeline::Pipeline};
+use crate::domain::{AccessRole, JobKind};
 use crate::http::{self, AppState, Server};
 use crate::shapes::{NewTokenJson, TokenJson};
+use crate::store::JobFilter;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -17,7 +21,8 @@ pub struct ServeArgs {
     pub listen: Option<String>,
 }
 
-/// Serves until SIGINT or SIGTERM.
+/// Serves until SIGINT or SIGTERM, fingerprinting the videos uploaded for
+/// registration meanwhile (as a daemon would).
 pub async fn run(context: &Context, args: ServeArgs) -> anyhow::Result<()> {
     let listen = args
         .listen
@@ -33,7 +38,23 @@ pub async fn run(context: &Context, args: ServeArgs) -> anyhow::Result<()> {
         eprintln!("reelguard serve: stopping (requests under way finish first)");
         let _ = stop_tx.send(true);
     });
-    server.run(stop_rx).await
+    let pipeline = Arc::new(Pipeline::new(
+        Arc::new(context.open_store().await?),
+        context.config.daemon_settings(),
+        &context.data_dir()?,
+    ));
+    let registering = tokio::spawn(daemon::run_workers(
+        pipeline,
+        1,
+        JobFilter {
+            kinds: vec![JobKind::Register],
+            scans: None,
+        },
+        stop_rx.clone(),
+    ));
+    let served = server.run(stop_rx).await;
+    registering.await??;
+    served
 }
 
 /// Binds the dashboard and the API on `listen` and says where they are.

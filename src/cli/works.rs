@@ -85,19 +85,9 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::Show { id, json } => {
             let work = store.find_work(&id).await?;
             if json {
-                let mut out = serde_json::json!(crate::shapes::WorkJson::from(&work));
                 let artifacts = store.artifacts(&work.id).await?;
-                out["artifacts"] = register::artifacts_json(&artifacts).into();
-                out["chain_head"] = match store.chain_heads(&work.id).await?.pop() {
-                    Some(head) => serde_json::json!({
-                        "seq": head.seq,
-                        "hash": head.head_hash,
-                        "timestamp": head.stamp.as_ref().map(|s| serde_json::json!({
-                            "time": to_seconds(s.tsa_time), "tsa": s.tsa_name, "serial": s.tsa_serial,
-                        })),
-                    }),
-                    None => serde_json::Value::Null,
-                };
+                let head = store.chain_heads(&work.id).await?.pop();
+                let out = crate::shapes::WorkFullJson::new(&work, &artifacts, head.as_ref());
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 let artifacts = store.artifacts(&work.id).await?;
@@ -194,6 +184,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                 &artifacts,
                 &head,
                 &context.config.owner,
+                &context.config.http.public_url,
                 provenance::certificate::DEFAULT_PACKAGE_FILE,
             );
             let bytes = match output
@@ -226,9 +217,15 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
         WorksCommand::Export { work, output } => {
             let work = store.find_work(&work).await?;
             let stamper = context.stamper()?;
-            let pending =
-                provenance::export_package(&store, &stamper, &work, &context.config.owner, &output)
-                    .await?;
+            let pending = provenance::export_package(
+                &store,
+                &stamper,
+                &work,
+                &context.config.owner,
+                &context.config.http.public_url,
+                &output,
+            )
+            .await?;
             println!("provenance package: {}", output.display());
             if pending > 0 {
                 eprintln!(

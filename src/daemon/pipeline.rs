@@ -124,13 +124,87 @@ impl Pipeline {
                     .store
                     .fail_candidate(job, &job.subject, &error, now)
                     .await?),
+                JobKind::Register => Ok(self.store.finish_upload(job, Err(&error), now).await?),
             };
         }
         match job.kind {
             JobKind::Scan => self.scan(job).await,
             JobKind::Candidate => self.candidate(job).await,
             JobKind::Capture => self.capture(job).await,
+            JobKind::Register => self.register(job).await,
         }
+    }
+
+    /// Registers an uploaded video as a work, storing its progress about
+    /// once a second for the dashboard.
+    async fn register(&self, job: &Job) -> anyhow::Result<()> {
+        let Some(upload) = self.store.upload(&job.subject).await? else {
+            let error = format!("upload {} is no longer stored", job.subject);
+            return Ok(self
+                .store
+                .finish_upload(job, Err(&error), clock::now())
+                .await?);
+        };
+        let capture = &self.settings.capture;
+        let stamper = match crate::timestamp::Stamper::new(&capture.timestamp) {
+            Ok(stamper) => stamper,
+            Err(e) => {
+                let error = format!("[timestamp] does not load: {e:#}");
+                return Ok(self
+                    .store
+                    .finish_upload(job, Err(&error), clock::now())
+                    .await?);
+            }
+        };
+        let new = crate::provenance::register::NewWork {
+            id: upload.id.clone(),
+            video: PathBuf::from(&upload.path),
+            title: upload.title.clone(),
+            owner: upload.owner.clone().or_else(|| capture.owner.name.clone()),
+            rights_statement: upload.rights_statement.clone(),
+            artifacts: Vec::new(),
+        };
+        self.store
+            .set_upload_progress(&upload.id, 0.0, clock::now())
+            .await?;
+        let (progress_tx, mut progress_rx) = tokio::sync::watch::channel(0.0f64);
+        let reporter = {
+            let store = self.store.clone();
+            let id = upload.id.clone();
+            tokio::spawn(async move {
+                while progress_rx.changed().await.is_ok() {
+                    let fraction = *progress_rx.borrow_and_update();
+                    let _ = store.set_upload_progress(&id, fraction, clock::now()).await;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            })
+        };
+        let registered = crate::provenance::register::register_work(
+            &self.store,
+            &stamper,
+            &capture.limits,
+            &new,
+            move |position, info| {
+                if info.duration_s > 0.0 {
+                    let _ = progress_tx.send((position / info.duration_s).clamp(0.0, 1.0));
+                }
+            },
+        )
+        .await;
+        reporter.abort();
+        let now = clock::now();
+        match registered {
+            Ok((work, summary)) => {
+                tracing::info!(upload = %upload.id, work = %work.id, frames = work.frames, pending_stamps = summary.pending.len(), "uploaded video registered");
+                self.store.finish_upload(job, Ok(&work.id), now).await?;
+            }
+            Err(e) => {
+                let error = format!("{e:#}");
+                tracing::warn!(upload = %upload.id, error = %error, "uploaded video not registered");
+                self.store.finish_upload(job, Err(&error), now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Captures the evidence of a new match (see `evidence::capture`).

@@ -170,6 +170,7 @@ pub async fn export(
         stamper,
         &work,
         &env.settings.owner,
+        &env.settings.public_url,
         &package_path,
     )
     .await

@@ -37,6 +37,9 @@ pub struct CaptureSettings {
     pub owner: crate::domain::OwnerConfig,
     /// `[daemon] media_dir` (default: `media/` in the data directory).
     pub media_dir: Option<PathBuf>,
+    /// `[http] public_url`: where certificates' QR codes send people to
+    /// check a work (empty: nowhere; the QR code holds the chain head).
+    pub public_url: String,
 }
 
 impl CaptureSettings {

@@ -650,14 +650,17 @@ pub async fn revoke_token(State(state): State<AppState>, Id(id): Id) -> ApiResul
 #[openapi(
     info(title = "reelguard", description = "Matches of registered works found on watched platforms, their review and evidence."),
     paths(list_matches, show_match, review_match, match_bundle, list_works, list_sources,
-        list_alerts, list_tokens, create_token, revoke_token),
+        list_alerts, list_tokens, create_token, revoke_token,
+        super::works::api_register, super::works::api_show_work, super::works::api_add_artifact,
+        super::works::api_package, super::works::api_certificate, super::works::api_list_uploads,
+        super::works::api_show_upload, super::verify::api_verify),
     components(schemas(ErrorJson, MatchStatus, AccessRole)),
     modifiers(&BearerAuth, &CommonAnswers)
 )]
 pub struct ApiDoc;
 
-/// What every operation (all need a token) may also answer: 401 without a
-/// live token, 500 when the database fails, 503 when it is unreachable.
+/// What every operation may also answer: 401 without a live token (those
+/// that need one), 500 when the database fails, 503 when it is unreachable.
 struct CommonAnswers;
 
 impl utoipa::Modify for CommonAnswers {
@@ -681,7 +684,11 @@ impl utoipa::Modify for CommonAnswers {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
+                let public = operation.security.as_ref().is_none_or(|s| s.is_empty());
                 for (status, description, challenge) in answers {
+                    if challenge && public {
+                        continue; // no token needed, none refused
+                    }
                     let mut answer = ResponseBuilder::new().description(description).content(
                         "application/json",
                         Content::new(Some(Ref::from_schema_name("ErrorJson"))),

@@ -16,6 +16,9 @@ mod api;
 mod metrics;
 mod pages;
 mod text;
+mod upload;
+mod verify;
+mod works;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -209,13 +212,13 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Signed(Viewer),
             post(pages::signout),
         ),
-        (Method::GET, "/verify", Public, get(pages::verify_form)),
+        (Method::GET, "/verify", Public, get(verify::verify_form)),
         (
             Method::POST,
             "/verify",
             Public,
             // The handler streams the upload to disk and caps it itself.
-            post(pages::verify_upload).layer(axum::extract::DefaultBodyLimit::disable()),
+            post(verify::verify_upload).layer(axum::extract::DefaultBodyLimit::disable()),
         ),
         (Method::GET, "/", Signed(Viewer), get(pages::home)),
         (Method::GET, "/inbox", Signed(Viewer), get(pages::inbox)),
@@ -249,7 +252,56 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Signed(Reviewer),
             get(pages::bundle),
         ),
-        (Method::GET, "/works", Signed(Viewer), get(pages::works)),
+        (
+            Method::GET,
+            "/works",
+            Signed(Viewer),
+            get(works::works_page),
+        ),
+        (
+            Method::POST,
+            "/works",
+            Signed(Admin),
+            // The handler streams the video to disk and caps it itself.
+            post(works::register_upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        (
+            Method::GET,
+            "/uploads/{id}",
+            Signed(Viewer),
+            get(works::upload_page),
+        ),
+        (
+            Method::GET,
+            "/works/{id}",
+            Signed(Viewer),
+            get(works::work_page),
+        ),
+        (
+            Method::POST,
+            "/works/{id}/artifacts",
+            Signed(Admin),
+            post(works::add_artifact_form).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        (
+            Method::GET,
+            "/works/{id}/certificate.pdf",
+            Signed(Viewer),
+            get(works::certificate_pdf),
+        ),
+        (
+            Method::GET,
+            "/works/{id}/certificate.html",
+            Signed(Viewer),
+            get(works::certificate_html),
+        ),
+        (
+            Method::GET,
+            "/works/{id}/package.zip",
+            Signed(Reviewer),
+            get(works::package_zip),
+        ),
+        (Method::GET, "/c/{hash}", Public, get(works::chain_page)),
         (
             Method::GET,
             "/works/{id}/video",
@@ -260,6 +312,12 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (Method::GET, "/alerts", Signed(Viewer), get(pages::alerts)),
         // The JSON API.
         (Method::GET, "/api/openapi.json", Public, get(api::openapi)),
+        (
+            Method::POST,
+            "/api/v1/verify",
+            Public,
+            post(verify::api_verify).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
         (
             Method::GET,
             "/api/v1/matches",
@@ -289,6 +347,48 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/api/v1/works",
             Signed(Viewer),
             get(api::list_works),
+        ),
+        (
+            Method::POST,
+            "/api/v1/works",
+            Signed(Admin),
+            post(works::api_register).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/works/{id}",
+            Signed(Viewer),
+            get(works::api_show_work),
+        ),
+        (
+            Method::POST,
+            "/api/v1/works/{id}/artifacts",
+            Signed(Admin),
+            post(works::api_add_artifact).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/works/{id}/package",
+            Signed(Reviewer),
+            get(works::api_package),
+        ),
+        (
+            Method::GET,
+            "/api/v1/works/{id}/certificate",
+            Signed(Viewer),
+            get(works::api_certificate),
+        ),
+        (
+            Method::GET,
+            "/api/v1/uploads",
+            Signed(Viewer),
+            get(works::api_list_uploads),
+        ),
+        (
+            Method::GET,
+            "/api/v1/uploads/{id}",
+            Signed(Viewer),
+            get(works::api_show_upload),
         ),
         (
             Method::GET,

@@ -35,13 +35,13 @@ fn local_path(next: Option<&str>) -> String {
 }
 
 /// Who is signed in, as the header shows them.
-struct Who {
-    name: String,
-    role: AccessRole,
-    csrf: String,
+pub(super) struct Who {
+    pub name: String,
+    pub role: AccessRole,
+    pub csrf: String,
 }
 
-fn who(caller: &Caller) -> Who {
+pub(super) fn who(caller: &Caller) -> Who {
     Who {
         name: caller.token.name.clone(),
         role: caller.token.role,
@@ -49,7 +49,7 @@ fn who(caller: &Caller) -> Who {
     }
 }
 
-fn render(template: &impl Template) -> Response {
+pub(super) fn render(template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -841,41 +841,6 @@ fn table_page(
     })
 }
 
-/// `GET /works`.
-pub async fn works(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-) -> Response {
-    let works = match state.store.list_works().await {
-        Ok(works) => works,
-        Err(e) => return failure(e.into()),
-    };
-    let rows = works
-        .iter()
-        .map(|w| {
-            vec![
-                cell(&w.title),
-                cell(format!("{:.1} s", w.duration_s)),
-                cell(format!("{}×{} {}", w.width, w.height, w.codec)),
-                cell(to_seconds(w.created_at)),
-                Cell {
-                    text: w.id.clone(),
-                    href: Some(format!("/inbox?status=all&work={}", w.id)),
-                },
-            ]
-        })
-        .collect();
-    table_page(
-        &caller,
-        &headers,
-        "/works",
-        |t| t.works,
-        |t| vec![t.title, t.duration, t.kind, t.registered, t.inbox],
-        rows,
-    )
-}
-
 /// `GET /sources`.
 pub async fn sources(
     State(state): State<AppState>,
@@ -965,185 +930,4 @@ pub async fn alerts(
         },
         rows,
     )
-}
-
-/// One verified export, as the public page shows it.
-struct VerifyResult {
-    name: String,
-    is_bundle: bool,
-    anchors: String,
-    checks: Vec<crate::provenance::package::Check>,
-    passed: usize,
-    failed: usize,
-    total: usize,
-}
-
-#[derive(Template)]
-#[template(path = "verify.html", config = "src/http/askama.toml")]
-struct VerifyPage {
-    lang: Lang,
-    t: &'static Text,
-    who: Option<Who>,
-    here: String,
-    error: Option<String>,
-    result: Option<VerifyResult>,
-}
-
-fn verify_page(
-    headers: &HeaderMap,
-    caller: Option<&Caller>,
-    error: Option<String>,
-    result: Option<VerifyResult>,
-) -> VerifyPage {
-    let lang = Lang::of(headers);
-    VerifyPage {
-        lang,
-        t: lang.text(),
-        who: caller.map(who),
-        here: "/verify".into(),
-        error,
-        result,
-    }
-}
-
-/// `GET /verify`: the public page that checks an export (no sign-in).
-pub async fn verify_form(headers: HeaderMap, caller: Option<Extension<Caller>>) -> Response {
-    render(&verify_page(&headers, caller.as_deref(), None, None))
-}
-
-/// `POST /verify`: checks an uploaded provenance package or evidence
-/// bundle (at most `[http] max_upload_bytes`, kept only while checked)
-/// against this server's trust anchors, else the CA shipped inside.
-pub async fn verify_upload(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    caller: Option<Extension<Caller>>,
-    multipart: axum::extract::Multipart,
-) -> Response {
-    let caller = caller.as_deref();
-    let answer = |status: StatusCode, error: String| {
-        let mut page = render(&verify_page(&headers, caller, Some(error), None));
-        *page.status_mut() = status;
-        page
-    };
-    let scratch = match tempfile::Builder::new()
-        .prefix("verify-")
-        .tempdir_in(&state.data_dir)
-    {
-        Ok(dir) => dir,
-        Err(e) => {
-            return answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot keep the upload: {e}"),
-            )
-        }
-    };
-    let path = scratch.path().join("upload.zip");
-    let limit = state.settings.http.max_upload_bytes;
-    let name = match receive_file(multipart, &path, limit).await {
-        Ok(Some(name)) => name,
-        Ok(None) => {
-            return answer(
-                StatusCode::BAD_REQUEST,
-                "choose a .zip file to check".into(),
-            )
-        }
-        Err((status, why)) => return answer(status, why),
-    };
-    let anchors =
-        match crate::timestamp::load_trust_anchors(&state.settings.capture.timestamp.trust_anchors)
-        {
-            Ok(anchors) if !anchors.is_empty() => {
-                Some((anchors, "this server's timestamp.trust_anchors"))
-            }
-            Ok(_) => None,
-            Err(e) => {
-                return answer(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("this server's trust anchors do not load: {e}"),
-                )
-            }
-        };
-    let shown = name.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let files = crate::provenance::package::read_zip(&path)
-            .map_err(|e| format!("{e:#}").replace(&path.display().to_string(), &shown))?;
-        Ok::<_, String>(crate::evidence::bundle::verify_archive(
-            &files, anchors, None,
-        ))
-    })
-    .await;
-    drop(scratch);
-    let verified = match checked {
-        Ok(Ok(verified)) => verified,
-        Ok(Err(why)) => return answer(StatusCode::UNPROCESSABLE_ENTITY, why),
-        Err(e) => {
-            return answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the check stopped: {e}"),
-            )
-        }
-    };
-    let failed = verified.failed();
-    let total = verified.checks.len();
-    render(&verify_page(
-        &headers,
-        caller,
-        None,
-        Some(VerifyResult {
-            name,
-            is_bundle: verified.is_bundle,
-            anchors: verified.anchor_source,
-            passed: total - failed,
-            failed,
-            total,
-            checks: verified.checks,
-        }),
-    ))
-}
-
-/// Streams the multipart field `file` to `path`, refusing more than
-/// `limit` bytes. The uploaded file's name, or `None` without one.
-async fn receive_file(
-    mut multipart: axum::extract::Multipart,
-    path: &std::path::Path,
-    limit: u64,
-) -> Result<Option<String>, (StatusCode, String)> {
-    use tokio::io::AsyncWriteExt;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("the upload is damaged: {e}"),
-        )
-    };
-    let io = |e: std::io::Error| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot keep the upload: {e}"),
-        )
-    };
-    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("upload.zip").to_string();
-        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-        let mut written: u64 = 0;
-        while let Some(chunk) = field.chunk().await.map_err(bad)? {
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err((
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("{name} is larger than this server takes ({limit} bytes, [http] max_upload_bytes); check it with `reelguard verify {name}`"),
-                ));
-            }
-            file.write_all(&chunk).await.map_err(io)?;
-        }
-        file.flush().await.map_err(io)?;
-        if written == 0 {
-            return Ok(None);
-        }
-        return Ok(Some(name));
-    }
-    Ok(None)
 }

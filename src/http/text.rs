@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use crate::domain::MatchStatus;
+use crate::domain::{MatchStatus, UploadState};
 
 /// The cookie that keeps a chosen language.
 pub const LANG_COOKIE: &str = "reelguard_lang";
@@ -148,6 +148,29 @@ texts! {
     bundle: "Download the evidence bundle", "下载证据包";
     bundle_draft: "Not confirmed yet: the bundle's report and notices are drafts.", "尚未确认：证据包中的报告和通知为草稿。";
     title: "Title", "标题";
+    owner: "Owner", "权利人";
+    rights: "Rights statement", "权利声明";
+    register_video: "Register a video", "登记视频";
+    register_help: "The video is kept on this server and fingerprinted there; its page shows the progress.", "视频保存在本服务器并在此提取指纹；其页面显示进度。";
+    register_button: "Register", "登记";
+    uploads: "Uploads", "上传记录";
+    open_work: "Open the work", "打开作品";
+    stages: "Creation stages", "创作阶段";
+    stage: "Stage", "阶段";
+    size: "Size", "大小";
+    pending_stamp: "pending timestamp", "等待时间戳";
+    stamps_pending: "Not yet timestamped (retried by the daemon and `reelguard works timestamp`)", "尚未加盖时间戳（守护进程和 `reelguard works timestamp` 会重试）";
+    chain_head: "Chain head", "哈希链头";
+    downloads: "Downloads", "下载";
+    certificate: "Certificate", "存证证书";
+    download_package: "Download the provenance package", "下载作品存证包";
+    add_stage: "Add a creation-stage file", "添加创作阶段文件";
+    chain_page: "Provenance of a registered work", "登记作品的存证信息";
+    chain_holds: "Every timestamp token checks", "全部时间戳令牌核验通过";
+    chain_not_all: "Not every stage has a timestamp token that checks", "并非每个阶段的时间戳令牌都核验通过";
+    chain_earlier: "This is an earlier head of the work's chain; files were added since. The current head is shown below.", "这是该作品哈希链的较早链头，此后又添加了文件。下方显示当前链头。";
+    chain_unknown: "No work registered on this server has this chain head.", "本服务器上没有登记作品具有此哈希链头。";
+    chain_help: "Each token was checked on this server against its trust anchors. To check it yourself, download the provenance package from the owner and run `reelguard verify` on it.", "每个令牌均已在本服务器上依据其信任根核验。如需自行核验，请向权利人索取作品存证包并运行 `reelguard verify`。";
     duration: "Duration", "时长";
     registered: "Registered", "登记时间";
     name: "Name", "名称";
@@ -192,6 +215,21 @@ impl Text {
             (MatchStatus::Claimed, true) => "已申诉",
             (MatchStatus::Resolved, false) => "resolved",
             (MatchStatus::Resolved, true) => "已解决",
+        }
+    }
+
+    /// An upload's state, in words.
+    pub fn upload_state(&self, state: UploadState) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        match (state, zh) {
+            (UploadState::Queued, false) => "queued",
+            (UploadState::Queued, true) => "排队中",
+            (UploadState::Fingerprinting, false) => "fingerprinting",
+            (UploadState::Fingerprinting, true) => "提取指纹中",
+            (UploadState::Ready, false) => "ready",
+            (UploadState::Ready, true) => "已登记",
+            (UploadState::Failed, false) => "failed",
+            (UploadState::Failed, true) => "失败",
         }
     }
 

@@ -48,6 +48,9 @@ pub struct CertificateData {
     /// the printed `reelguard verify` command names it (see
     /// [`DEFAULT_PACKAGE_FILE`]).
     pub package_file: String,
+    /// The dashboard page that shows this chain head and checks its tokens
+    /// (`[http] public_url` + `/c/<head>`); the QR code opens it when set.
+    pub check_url: Option<String>,
 }
 
 /// The package name a certificate made on its own (`works certificate`)
@@ -109,7 +112,13 @@ pub enum CertificateError {
 /// Four lines, no trailing newline: the last one holds the commands of
 /// [`verify_commands`], separated by `  |  `. Line breaks inside the work id
 /// are replaced by spaces so each field stays on its line.
+///
+/// With a [`CertificateData::check_url`], the QR code holds that address
+/// alone, so a phone opens the page that checks the chain.
 pub fn qr_payload(data: &CertificateData) -> String {
+    if let Some(url) = &data.check_url {
+        return url.clone();
+    }
     let work_id = one_line(&data.work_id);
     let head = one_line(&data.chain_head_sha256);
     let verify = verify_commands(data).map(|c| one_line(&c)).join("  |  ");
@@ -420,6 +429,7 @@ mod tests {
             chain_head_time: Some("2026-11-25T10:12:44Z".to_string()),
             chain_head_tsa: Some("CN=reelguard test TSA,O=reelguard".to_string()),
             package_file: DEFAULT_PACKAGE_FILE.to_string(),
+            check_url: None,
         }
     }
 
@@ -449,6 +459,12 @@ mod tests {
 
         data.package_file = "my work.zip".into();
         assert!(qr_payload(&data).contains("verify: reelguard verify 'my work.zip'  |  "));
+        // With the dashboard's public address, the code opens its page.
+        data.check_url = Some(format!("https://rg.example/c/{}", data.chain_head_sha256));
+        assert_eq!(
+            qr_payload(&data),
+            format!("https://rg.example/c/{}", data.chain_head_sha256)
+        );
     }
 
     #[test]

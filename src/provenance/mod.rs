@@ -9,6 +9,7 @@
 pub mod certificate;
 pub mod commands;
 pub mod package;
+pub mod register;
 
 use std::path::Path;
 
@@ -143,12 +144,15 @@ pub fn parse_digest(hex_text: &str) -> anyhow::Result<[u8; 32]> {
 }
 
 /// The certificate's content for a work, its artifacts and its current head;
-/// `package_file` is the name of the package it goes into (or would).
+/// `package_file` is the name of the package it goes into (or would);
+/// `public_url` the dashboard's address (`[http] public_url`, may be empty)
+/// whose `/c/<chain head>` page the QR code opens.
 pub fn certificate_data(
     work: &crate::store::Work,
     artifacts: &[crate::store::Artifact],
     head: &crate::store::ChainHead,
     owner: &crate::domain::OwnerConfig,
+    public_url: &str,
     package_file: &str,
 ) -> certificate::CertificateData {
     let contact: Vec<&str> = [owner.email.as_deref(), owner.address.as_deref()]
@@ -179,7 +183,15 @@ pub fn certificate_data(
         chain_head_time: head.stamp.as_ref().map(|s| to_seconds(s.tsa_time)),
         chain_head_tsa: head.stamp.as_ref().map(|s| s.tsa_name.clone()),
         package_file: package_file.to_string(),
+        check_url: chain_page_url(public_url, &head.head_hash),
     }
+}
+
+/// The public page of a chain head on the dashboard at `public_url`
+/// (`None` without one).
+pub fn chain_page_url(public_url: &str, head_hash: &str) -> Option<String> {
+    let base = public_url.trim().trim_end_matches('/');
+    (!base.is_empty()).then(|| format!("{base}/c/{head_hash}"))
 }
 
 /// A work's artifacts and current chain head; an error when it has none.
@@ -205,6 +217,7 @@ pub async fn export_package(
     stamper: &Stamper,
     work: &crate::store::Work,
     owner: &crate::domain::OwnerConfig,
+    public_url: &str,
     out: &Path,
 ) -> anyhow::Result<usize> {
     if stamper.is_configured() {
@@ -232,7 +245,7 @@ pub async fn export_package(
         token_chains.push(verified.chain);
     }
     let package_file = commands::zip_name(out, certificate::DEFAULT_PACKAGE_FILE);
-    let data = certificate_data(work, &artifacts, &head, owner, &package_file);
+    let data = certificate_data(work, &artifacts, &head, owner, public_url, &package_file);
     let input = package::ExportInput {
         package_file,
         work,

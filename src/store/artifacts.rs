@@ -228,6 +228,20 @@ impl Store {
             .await?)
     }
 
+    /// The work (and link) whose chain had `head_hash` as a head, current
+    /// or earlier.
+    pub async fn chain_head_owner(
+        &self,
+        head_hash: &str,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT work_id, seq FROM chain_heads WHERE head_hash = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(head_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// A work's chain heads, oldest first; the last is the current head.
     pub async fn chain_heads(&self, work_id: &str) -> Result<Vec<ChainHead>, StoreError> {
         let sql = format!(

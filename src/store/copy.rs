@@ -30,6 +30,7 @@ const TABLES: &[(&str, &str)] = &[
     ("alerts", "id"),
     ("tokens", "id"),
     ("server_keys", "name"),
+    ("uploads", "id"),
 ];
 
 /// What one table held, as copied and as read back from the target.

@@ -123,23 +123,45 @@ impl Store {
         } else {
             format!(" WHERE {}", clauses.join(" AND "))
         };
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM matches m JOIN candidates c ON c.id = m.candidate_id{conditions}"
-        );
+        // The candidates are joined only when a filter needs them; the page's
+        // ids come from an index in page order, and only those rows are read
+        // whole.
+        let from = if filter.source.is_some() || filter.platform.is_some() {
+            "matches m JOIN candidates c ON c.id = m.candidate_id"
+        } else {
+            "matches m"
+        };
+        let count_sql = format!("SELECT COUNT(*) FROM {from}{conditions}");
         let mut count = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql));
         for value in &values {
             count = count.bind(value);
         }
         let total: i64 = count.fetch_one(&self.pool).await?;
-        let page_sql = format!(
-            "{SELECT_MATCHES}{conditions} ORDER BY m.created_at DESC, m.id DESC LIMIT {limit} OFFSET {offset}"
+        let ids_sql = format!(
+            "SELECT m.id FROM {from}{conditions} ORDER BY m.created_at DESC, m.id DESC \
+             LIMIT {limit} OFFSET {offset}"
         );
-        let mut page = sqlx::query_as(sqlx::AssertSqlSafe(page_sql));
+        let mut ids = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(ids_sql));
         for value in &values {
-            page = page.bind(value);
+            ids = ids.bind(value);
         }
+        let ids = ids.fetch_all(&self.pool).await?;
+        let matches = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let page_sql = format!(
+                "{SELECT_MATCHES} WHERE m.id IN ({}) ORDER BY m.created_at DESC, m.id DESC",
+                marks.join(", ")
+            );
+            let mut page = sqlx::query_as(sqlx::AssertSqlSafe(page_sql));
+            for id in &ids {
+                page = page.bind(id);
+            }
+            page.fetch_all(&self.pool).await?
+        };
         Ok(MatchPage {
-            matches: page.fetch_all(&self.pool).await?,
+            matches,
             total: u64::try_from(total).unwrap_or(0),
         })
     }

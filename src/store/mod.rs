@@ -16,6 +16,7 @@ mod jobs;
 mod matches;
 mod queue;
 mod sources;
+mod uploads;
 mod works;
 
 use std::path::Path;
@@ -33,6 +34,7 @@ pub use jobs::{Candidate, NewCandidate, Scan};
 pub use matches::{MatchFilter, MatchPage, MatchRecord, NewMatch};
 pub use queue::{job_id, Job, JobFilter};
 pub use sources::{StoredSource, Validators};
+pub use uploads::UploadRecord;
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]

@@ -141,6 +141,15 @@ impl Store {
         }
     }
 
+    /// The work with exactly this id, if stored.
+    pub async fn work_by_id(&self, id: &str) -> Result<Option<Work>, StoreError> {
+        let sql = select_works!("", "WHERE w.id = $1");
+        Ok(sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn work_by_sha256(&self, sha256: &str) -> Result<Option<Work>, StoreError> {
         let sql = select_works!("", "WHERE w.source_sha256 = $1");
         Ok(sqlx::query_as(sql)

@@ -67,4 +67,13 @@ function timeline() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { inbox(); players(); timeline(); });
+// A page whose work is under way (an upload being fingerprinted) reloads
+// itself until it is done.
+function refresh() {
+  const marker = document.getElementById("refresh");
+  if (!marker) return;
+  const seconds = parseFloat(marker.dataset.seconds) || 2;
+  setTimeout(() => window.location.reload(), seconds * 1000);
+}
+
+document.addEventListener("DOMContentLoaded", () => { inbox(); players(); timeline(); refresh(); });

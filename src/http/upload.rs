@@ -1,0 +1,179 @@
+//! Receiving a multipart form with one file: the file is streamed to disk
+//! under a name of our own making and refused past a size cap; the other
+//! fields are kept as (bounded) text. The verification page, work
+//! registration and added artifacts all take their files here.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use axum::extract::multipart::MultipartError;
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use tokio::io::AsyncWriteExt;
+
+/// Longest text field taken, in bytes.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// A received file.
+#[derive(Debug)]
+pub struct ReceivedFile {
+    /// The name the sender gave it, made safe to keep (see [`safe_file_name`]).
+    pub name: String,
+    /// Where it was written.
+    pub path: PathBuf,
+    pub size_bytes: u64,
+}
+
+/// A received form: its text fields and its file (the field `file`).
+#[derive(Debug, Default)]
+pub struct Received {
+    pub fields: HashMap<String, String>,
+    pub file: Option<ReceivedFile>,
+}
+
+impl Received {
+    /// A text field, trimmed; `None` when absent or blank.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Why a form was not taken: the status to answer and what to do.
+pub type Refusal = (StatusCode, String);
+
+/// Reads `multipart`, writing the field `file` into `dir` (created) under
+/// its safe name and refusing a file of more than `limit` bytes (the part
+/// written is removed). An empty file counts as none.
+pub async fn receive(
+    mut multipart: Multipart,
+    dir: &Path,
+    limit: u64,
+) -> Result<Received, Refusal> {
+    let bad = |e: MultipartError| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the upload is damaged: {e}"),
+        )
+    };
+    let io = |e: std::io::Error| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot keep the upload in {}: {e}", dir.display()),
+        )
+    };
+    let mut received = Received::default();
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        let Some(field_name) = field.name().map(str::to_string) else {
+            continue;
+        };
+        if field_name != "file" {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                text.extend_from_slice(&chunk);
+                if text.len() > MAX_FIELD_BYTES {
+                    return Err((
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("the field {field_name:?} is longer than {MAX_FIELD_BYTES} bytes"),
+                    ));
+                }
+            }
+            let text = String::from_utf8(text).map_err(|_| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("the field {field_name:?} is not UTF-8 text"),
+                )
+            })?;
+            if text.contains('\0') {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    format!("the field {field_name:?} holds a NUL character"),
+                ));
+            }
+            received.fields.insert(field_name, text);
+            continue;
+        }
+        if received.file.is_some() {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "the form holds more than one file; send one".into(),
+            ));
+        }
+        let name = safe_file_name(field.file_name().unwrap_or(""));
+        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        let path = dir.join(&name);
+        let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+        let mut written: u64 = 0;
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            written += chunk.len() as u64;
+            if written > limit {
+                drop(file);
+                let _ = tokio::fs::remove_file(&path).await;
+                return Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "{name} is larger than this server takes ({limit} bytes, [http] max_upload_bytes)"
+                    ),
+                ));
+            }
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        if written == 0 {
+            drop(file);
+            let _ = tokio::fs::remove_file(&path).await;
+            continue;
+        }
+        received.file = Some(ReceivedFile {
+            name,
+            path,
+            size_bytes: written,
+        });
+    }
+    Ok(received)
+}
+
+/// A file name that is safe to join onto a directory: the last component
+/// of what was sent, with anything but letters, digits, `.`, `-` and `_`
+/// replaced by `_`, no leading dot, at most 100 characters; `upload` when
+/// nothing is left.
+pub fn safe_file_name(sent: &str) -> String {
+    let last = sent.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "upload".to_string()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn sent_names_never_leave_their_directory() {
+        assert_eq!(safe_file_name("clip.mp4"), "clip.mp4");
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\videos\\my clip.mov"), "my_clip.mov");
+        assert_eq!(safe_file_name(".."), "upload");
+        assert_eq!(safe_file_name(".hidden"), "hidden");
+        assert_eq!(safe_file_name(""), "upload");
+        assert_eq!(safe_file_name("a\0b"), "a_b");
+        assert_eq!(safe_file_name("作品.mp4"), "作品.mp4");
+        assert_eq!(safe_file_name(&"x".repeat(300)).len(), 100);
+    }
+}
