@@ -44,7 +44,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/matches/{id}/bundle", "reviewer"),
     ("GET", "/api/v1/works", "viewer"),
     ("GET", "/api/v1/sources", "viewer"),
+    ("POST", "/api/v1/sources", "admin"),
+    ("PUT", "/api/v1/sources/{name}", "admin"),
+    ("DELETE", "/api/v1/sources/{name}", "admin"),
+    ("POST", "/api/v1/sources/{name}/scan", "admin"),
+    ("GET", "/api/v1/sources/{name}/scans", "viewer"),
     ("GET", "/api/v1/alerts", "viewer"),
+    ("POST", "/api/v1/alerts/{id}/retry", "reviewer"),
+    ("POST", "/api/v1/alerts/retry", "admin"),
     ("GET", "/api/v1/tokens", "admin"),
     ("POST", "/api/v1/tokens", "admin"),
     ("DELETE", "/api/v1/tokens/{id}", "admin"),
@@ -103,9 +110,11 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 /// A request of the matrix: the route's path with real ids, and a body
-/// that reaches the handler without changing anything that matters.
+/// that reaches the handler without changing anything that matters (the
+/// source named is the config file's, which the dashboard does not change).
 fn concrete(path: &str, match_id: &str, work_id: &str) -> String {
-    path.replace("{id}/video", &format!("{work_id}/video"))
+    path.replace("{name}", "feed")
+        .replace("{id}/video", &format!("{work_id}/video"))
         .replace("/works/{id}", &format!("/works/{work_id}"))
         .replace("/tokens/{id}", "/tokens/no-such-token")
         .replace("{id}", match_id)
