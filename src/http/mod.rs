@@ -260,7 +260,50 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(pages::work_video),
         ),
         (Method::GET, "/sources", Signed(Viewer), get(pages::sources)),
+        (
+            Method::POST,
+            "/sources",
+            Signed(Admin),
+            post(pages::add_source),
+        ),
+        (
+            Method::GET,
+            "/sources/{name}/edit",
+            Signed(Admin),
+            get(pages::edit_source_form),
+        ),
+        (
+            Method::POST,
+            "/sources/{name}/edit",
+            Signed(Admin),
+            post(pages::edit_source),
+        ),
+        (
+            Method::POST,
+            "/sources/{name}/remove",
+            Signed(Admin),
+            post(pages::remove_source),
+        ),
+        (
+            Method::POST,
+            "/sources/{name}/scan",
+            Signed(Admin),
+            post(pages::scan_source),
+        ),
         (Method::GET, "/alerts", Signed(Viewer), get(pages::alerts)),
+        (
+            Method::POST,
+            "/alerts/{id}/retry",
+            Signed(Reviewer),
+            post(pages::retry_alert),
+        ),
+        // All at once: an admin's (see `api::retry_failed_alerts`).
+        (
+            Method::POST,
+            "/alerts/retry",
+            Signed(Admin),
+            post(pages::retry_failed_alerts),
+        ),
         // The JSON API.
         (Method::GET, "/api/openapi.json", Public, get(api::openapi)),
         (
