@@ -261,6 +261,7 @@ impl Config {
         crate::http::HttpSettings {
             http: self.http.clone(),
             capture: self.capture_settings(),
+            scan_max_attempts: self.daemon.max_attempts,
         }
     }
 

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 
 use crate::clock::{stored, to_seconds};
 use crate::domain::{
-    AccessRole, AlertState, CaptureState, MatchStatus, SourceOrigin, StoredSegment, UploadState,
+    AccessRole, AlertState, CaptureState, MatchStatus, ScanStatus, SourceOrigin, StoredSegment,
+    UploadState,
 };
 use crate::store::{
-    AlertRecord, Artifact, Candidate, CaptureRecord, CapturedFile, ChainHead, MatchRecord,
+    AlertRecord, Artifact, Candidate, CaptureRecord, CapturedFile, ChainHead, MatchRecord, Scan,
     StatusChange, StoredSource, StoredStamp, TokenRecord, UploadRecord, Work,
 };
 
@@ -379,6 +380,18 @@ pub struct SourceJson {
     pub last_run: Option<String>,
     pub next_run: Option<String>,
     pub last_error: Option<String>,
+    /// The daily API quota, for a kind that has one (youtube-search).
+    pub quota: Option<QuotaJson>,
+}
+
+/// A source's daily API quota: units allowed per UTC day, and those used
+/// on the last day counted (a later day starts again at 0).
+#[derive(Serialize, ToSchema)]
+pub struct QuotaJson {
+    pub per_day: u32,
+    /// The UTC day counted (YYYY-MM-DD); null before the first spend.
+    pub day: Option<String>,
+    pub used: u32,
 }
 
 impl From<&StoredSource> for SourceJson {
@@ -393,8 +406,55 @@ impl From<&StoredSource> for SourceJson {
             last_run: s.last_run_at.map(stored),
             next_run: s.next_run_at.map(stored),
             last_error: s.last_error.clone(),
+            quota: s.has_quota().then(|| QuotaJson {
+                per_day: s.config.quota_per_day,
+                day: s.quota_spent.as_ref().map(|q| q.day.clone()),
+                used: s.quota_spent.as_ref().map_or(0, |q| q.used),
+            }),
         }
     }
+}
+
+/// One scan (`scans list --json`, `GET /api/v1/sources/{name}/scans`):
+/// uploads listed, new among them, matches found; errors include its
+/// candidates' errors.
+#[derive(Serialize, ToSchema)]
+pub struct ScanJson {
+    pub id: String,
+    pub source: String,
+    pub status: ScanStatus,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub candidates: i64,
+    pub new_candidates: i64,
+    pub new_matches: i64,
+    pub pending_jobs: i64,
+    pub errors: Vec<String>,
+}
+
+impl From<&Scan> for ScanJson {
+    fn from(s: &Scan) -> Self {
+        ScanJson {
+            id: s.id.clone(),
+            source: s.source.clone(),
+            status: s.status,
+            started_at: stored(s.started_at),
+            ended_at: s.ended_at.map(stored),
+            candidates: s.candidates,
+            new_candidates: s.new_candidates,
+            new_matches: s.new_matches,
+            pending_jobs: s.pending_jobs,
+            errors: s.errors.clone(),
+        }
+    }
+}
+
+/// A scan queued (`POST /api/v1/sources/{name}/scan`): the new scan, or
+/// the one already queued or running for the source.
+#[derive(Serialize, ToSchema)]
+pub struct ScanQueuedJson {
+    pub source: String,
+    pub scan_id: String,
 }
 
 /// One alert outbox row (`alerts list --json`, `GET /api/v1/alerts`).
@@ -433,6 +493,12 @@ impl From<&AlertRecord> for AlertJson {
             delivered_at: a.delivered_at.map(stored),
         }
     }
+}
+
+/// Failed alerts queued again (`POST /api/v1/alerts/retry`).
+#[derive(Serialize, ToSchema)]
+pub struct AlertsRetriedJson {
+    pub retried: u64,
 }
 
 /// An access token as listed (`tokens list --json`, `GET /api/v1/tokens`):

@@ -44,7 +44,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/c/{hash}", "public"),
     ("GET", "/works/{id}/video", "viewer"),
     ("GET", "/sources", "viewer"),
+    ("POST", "/sources", "admin"),
+    ("GET", "/sources/{name}/edit", "admin"),
+    ("POST", "/sources/{name}/edit", "admin"),
+    ("POST", "/sources/{name}/remove", "admin"),
+    ("POST", "/sources/{name}/scan", "admin"),
     ("GET", "/alerts", "viewer"),
+    ("POST", "/alerts/{id}/retry", "reviewer"),
+    ("POST", "/alerts/retry", "admin"),
     ("GET", "/api/openapi.json", "public"),
     ("POST", "/api/v1/verify", "public"),
     ("GET", "/api/v1/matches", "viewer"),
@@ -60,7 +67,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/uploads", "viewer"),
     ("GET", "/api/v1/uploads/{id}", "viewer"),
     ("GET", "/api/v1/sources", "viewer"),
+    ("POST", "/api/v1/sources", "admin"),
+    ("PUT", "/api/v1/sources/{name}", "admin"),
+    ("DELETE", "/api/v1/sources/{name}", "admin"),
+    ("POST", "/api/v1/sources/{name}/scan", "admin"),
+    ("GET", "/api/v1/sources/{name}/scans", "viewer"),
     ("GET", "/api/v1/alerts", "viewer"),
+    ("POST", "/api/v1/alerts/{id}/retry", "reviewer"),
+    ("POST", "/api/v1/alerts/retry", "admin"),
     ("GET", "/api/v1/tokens", "admin"),
     ("POST", "/api/v1/tokens", "admin"),
     ("DELETE", "/api/v1/tokens/{id}", "admin"),
@@ -119,9 +133,11 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 /// A request of the matrix: the route's path with real ids, and a body
-/// that reaches the handler without changing anything that matters.
+/// that reaches the handler without changing anything that matters (the
+/// source named is the config file's, which the dashboard does not change).
 fn concrete(path: &str, match_id: &str, work_id: &str) -> String {
-    path.replace("{id}/video", &format!("{work_id}/video"))
+    path.replace("{name}", "feed")
+        .replace("{id}/video", &format!("{work_id}/video"))
         .replace("/works/{id}", &format!("/works/{work_id}"))
         .replace("/tokens/{id}", "/tokens/no-such-token")
         .replace("{id}", match_id)
@@ -532,4 +548,712 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
             "{metrics}"
         );
     });
+}
+
+/// Signs in with `token`: the session cookie (`name=value`).
+async fn sign_in(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let signed = http
+        .post(format!("{base}/signin"))
+        .form(&[("token", token), ("next", "/inbox")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// A page and its form's CSRF token, as the session sees it.
+async fn page(http: &reqwest::Client, url: &str, session: &str) -> (StatusCode, String, String) {
+    let answer = http
+        .get(url)
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let html = answer.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    (status, html, csrf)
+}
+
+/// Posts a form with a session: its status, `Location` and body.
+async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    session: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let answer = http
+        .post(url)
+        .header("cookie", session)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let location = answer
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, answer.text().await.unwrap())
+}
+
+/// Calls the API with a bearer token: the status and the JSON answer.
+async fn api(
+    http: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status();
+    let text = answer.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, json)
+}
+
+/// The source named `name` in `GET /api/v1/sources`, if listed.
+async fn listed_source(http: &reqwest::Client, base: &str, token: &str, name: &str) -> Value {
+    let (status, list) = api(
+        http,
+        Method::GET,
+        &format!("{base}/api/v1/sources"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+on_both_backends!(an_admin_adds_edits_scans_and_removes_sources_and_others_may_not);
+
+fn an_admin_adds_edits_scans_and_removes_sources_and_others_may_not(backend: Backend) {
+    let Some(s) = served(backend) else {
+        return;
+    };
+    let sources = s.json(&["sources", "list", "--json"]);
+    let feed_url = sources["sources"][0]["url"].as_str().unwrap().to_string();
+    let http = client();
+    let base = s.base.as_str();
+    block(async {
+        let new_source = serde_json::json!({
+            "name": "extra", "kind": "feed", "url": feed_url, "schedule": "0 30 9 * * *",
+            "timezone": "Asia/Shanghai", "allow_loopback": true,
+        });
+
+        // Only an admin acts on sources, through the API or the pages.
+        let url = |path: &str| format!("{base}{path}");
+        let viewer_session = sign_in(&http, base, &s.viewer).await;
+        let reviewer_session = sign_in(&http, base, &s.reviewer).await;
+        for (token, session) in [
+            (&s.viewer, &viewer_session),
+            (&s.reviewer, &reviewer_session),
+        ] {
+            let calls = [
+                (Method::POST, "/api/v1/sources", Some(new_source.clone())),
+                (
+                    Method::PUT,
+                    "/api/v1/sources/feed",
+                    Some(new_source.clone()),
+                ),
+                (Method::DELETE, "/api/v1/sources/feed", None),
+                (Method::POST, "/api/v1/sources/feed/scan", None),
+            ];
+            for (method, path, body) in calls {
+                let (status, answer) = api(&http, method.clone(), &url(path), token, body).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {answer}");
+                assert!(
+                    answer["error"].as_str().unwrap().contains("admin"),
+                    "{answer}"
+                );
+            }
+            let (_, _, csrf) = page(&http, &url("/sources"), session).await;
+            assert!(!csrf.is_empty(), "the sign-out form carries the CSRF token");
+            for path in [
+                "/sources",
+                "/sources/feed/edit",
+                "/sources/feed/remove",
+                "/sources/feed/scan",
+            ] {
+                let form = [("csrf", csrf.as_str()), ("confirm", "yes")];
+                let (status, _, _) = post_form(&http, &url(path), session, &form).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "POST {path}");
+            }
+            let (status, _, _) = page(&http, &url("/sources/feed/edit"), session).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "GET /sources/feed/edit");
+            let (status, html, _) = page(&http, &url("/sources"), session).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                html.contains("id=\"read-only\"") && !html.contains("id=\"source-form\""),
+                "a viewer or reviewer is shown no source actions"
+            );
+        }
+        assert_eq!(
+            listed_source(&http, base, &s.viewer, "extra").await,
+            Value::Null
+        );
+
+        // The API adds a source, lists it, and refuses its name twice.
+        let (status, added) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(new_source.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+        assert_eq!(added["origin"], "cli", "{added}");
+        assert_eq!(added["timezone"], "Asia/Shanghai", "{added}");
+        assert_eq!(added["quota"], Value::Null, "a feed has no API quota");
+        let listed = listed_source(&http, base, &s.viewer, "extra").await;
+        assert_eq!(listed["schedule"], "0 30 9 * * *", "{listed}");
+        let (status, taken) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(new_source.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+        let (status, taken) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(serde_json::json!({"name": "feed", "kind": "feed", "url": feed_url})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+        assert!(
+            taken["error"].as_str().unwrap().contains("config file"),
+            "{taken}"
+        );
+
+        // An invalid source is refused with SourceConfig::validate's words.
+        let (status, refused) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(serde_json::json!({"name": "bad", "kind": "feed", "url": feed_url, "schedule": "every hour"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+        assert!(
+            refused["error"]
+                .as_str()
+                .unwrap()
+                .contains("sources.bad.schedule = \"every hour\""),
+            "{refused}"
+        );
+        let (status, refused) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(serde_json::json!({"name": "bad", "kind": "tiktok", "url": feed_url})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(
+            listed_source(&http, base, &s.viewer, "bad").await,
+            Value::Null
+        );
+
+        // A youtube-search source shows its daily API quota.
+        let (status, searched) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(serde_json::json!({"name": "yt", "kind": "youtube-search", "url": "https://www.googleapis.com/youtube/v3", "keywords": ["dawn ride"]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{searched}");
+        assert_eq!(
+            searched["quota"],
+            serde_json::json!({"per_day": 10000, "day": null, "used": 0})
+        );
+
+        // The page adds a source; an invalid one comes back with the reason.
+        let admin = sign_in(&http, base, &s.admin).await;
+        let (status, html, csrf) = page(&http, &url("/sources"), &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("id=\"source-form\""), "{html}");
+        assert!(
+            html.contains("10000 / 10000"),
+            "the quota left today: {html}"
+        );
+        let paged = [
+            ("csrf", csrf.as_str()),
+            ("name", "paged"),
+            ("kind", "feed"),
+            ("url", feed_url.as_str()),
+            ("schedule", "*/15 * * * *"),
+            ("timezone", "Europe/Berlin"),
+            ("allow_loopback", "yes"),
+        ];
+        let (status, location, _) = post_form(&http, &url("/sources"), &admin, &paged).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, "/sources?notice=added&source=paged");
+        let (_, html, _) = page(&http, &url(&location), &admin).await;
+        assert!(html.contains("id=\"flash\""), "{html}");
+        assert!(
+            html.contains("id=\"source-paged\"") && html.contains("Europe/Berlin"),
+            "{html}"
+        );
+        let mut invalid = paged;
+        invalid[1] = ("name", "mars");
+        invalid[5] = ("timezone", "Mars/Olympus");
+        let (status, _, html) = post_form(&http, &url("/sources"), &admin, &invalid).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+        let error = html
+            .split("id=\"error\">")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no error shown: {html}"));
+        assert!(
+            error.contains("sources.mars.timezone") && error.contains("not an IANA time zone"),
+            "{error}"
+        );
+        assert!(
+            html.contains("value=\"mars\""),
+            "the refused form keeps what was typed"
+        );
+        assert_eq!(
+            listed_source(&http, base, &s.viewer, "mars").await,
+            Value::Null
+        );
+
+        // Edit through the API: a new schedule; no renaming, not the config file's.
+        let mut edited = new_source.clone();
+        edited["schedule"] = "0 0 6 * * *".into();
+        let (status, answer) = api(
+            &http,
+            Method::PUT,
+            &url("/api/v1/sources/extra"),
+            &s.admin,
+            Some(edited.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["schedule"], "0 0 6 * * *", "{answer}");
+        let (status, answer) = api(
+            &http,
+            Method::PUT,
+            &url("/api/v1/sources/paged"),
+            &s.admin,
+            Some(edited.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("renamed"),
+            "{answer}"
+        );
+        edited["name"] = "feed".into();
+        let (status, answer) = api(
+            &http,
+            Method::PUT,
+            &url("/api/v1/sources/feed"),
+            &s.admin,
+            Some(edited.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        edited["name"] = "nowhere".into();
+        let (status, _) = api(
+            &http,
+            Method::PUT,
+            &url("/api/v1/sources/nowhere"),
+            &s.admin,
+            Some(edited),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Edit through the page: the form comes prefilled.
+        let (status, html, csrf) = page(&http, &url("/sources/paged/edit"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(
+            html.contains("value=\"Europe/Berlin\"") && html.contains("value=\"*/15 * * * *\""),
+            "{html}"
+        );
+        let mut moved = paged;
+        moved[0] = ("csrf", csrf.as_str());
+        moved[5] = ("timezone", "Asia/Tokyo");
+        let (status, location, _) =
+            post_form(&http, &url("/sources/paged/edit"), &admin, &moved).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, "/sources?notice=saved&source=paged");
+        assert_eq!(
+            listed_source(&http, base, &s.viewer, "paged").await["timezone"],
+            "Asia/Tokyo"
+        );
+        moved[4] = ("schedule", "now and then");
+        let (status, _, html) = post_form(&http, &url("/sources/paged/edit"), &admin, &moved).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+        assert!(html.contains("sources.paged.schedule"), "{html}");
+        let (status, html, _) = page(&http, &url("/sources/feed/edit"), &admin).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(
+            html.contains("Declared in the config file") && !html.contains("id=\"source-form\""),
+            "{html}"
+        );
+
+        // Scan now through the API queues a scan job that `reelguard scan`
+        // then carries out, as a daemon would.
+        let (status, queued) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources/extra/scan"),
+            &s.admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+        let scan_id = queued["scan_id"].as_str().unwrap().to_string();
+        let (status, scans) = api(
+            &http,
+            Method::GET,
+            &url("/api/v1/sources/extra/scans"),
+            &s.viewer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(scans["scans"][0]["id"], scan_id.as_str(), "{scans}");
+        assert_eq!(scans["scans"][0]["status"], "discovering", "{scans}");
+        let cli = s.json(&["scans", "list", "--json"]);
+        assert_eq!(
+            cli["scans"][0], scans["scans"][0],
+            "the CLI and the API show one shape"
+        );
+        let ran = s.json(&["scan", "extra", "--json"]);
+        assert_eq!(ran["scans"][0]["scan_id"], scan_id.as_str(), "{ran}");
+        let (_, scans) = api(
+            &http,
+            Method::GET,
+            &url("/api/v1/sources/extra/scans"),
+            &s.viewer,
+            None,
+        )
+        .await;
+        let done = &scans["scans"][0];
+        assert_eq!(done["status"], "done", "{scans}");
+        assert_eq!(done["candidates"], 3, "three uploads listed: {scans}");
+        assert_eq!(done["new_candidates"], 0, "all known by URL: {scans}");
+        // Its next run is the schedule's, shown in its time zone.
+        let (_, html, csrf) = page(&http, &url("/sources"), &admin).await;
+        let row = html.split("id=\"source-extra\"").nth(1).unwrap();
+        let row = row.split("</tr>").next().unwrap();
+        assert!(row.contains("06:00:00 CST"), "{row}");
+        assert!(row.contains("3 / 0 / 0"), "{row}");
+
+        // Scan now through the page.
+        let (status, location, _) = post_form(
+            &http,
+            &url("/sources/paged/scan"),
+            &admin,
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let scan_id = location.split("scan=").nth(1).unwrap().to_string();
+        assert!(
+            location.starts_with("/sources?notice=queued&source=paged"),
+            "{location}"
+        );
+        let (_, scans) = api(
+            &http,
+            Method::GET,
+            &url("/api/v1/sources/paged/scans"),
+            &s.viewer,
+            None,
+        )
+        .await;
+        assert_eq!(scans["scans"][0]["id"], scan_id.as_str(), "{scans}");
+
+        // Remove: the page wants the box ticked; the config file's stays.
+        let csrf_only = [("csrf", csrf.as_str())];
+        let (status, _, html) =
+            post_form(&http, &url("/sources/paged/remove"), &admin, &csrf_only).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(html.contains("tick the box"), "{html}");
+        assert_ne!(
+            listed_source(&http, base, &s.viewer, "paged").await,
+            Value::Null
+        );
+        let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
+        let (status, location, _) =
+            post_form(&http, &url("/sources/paged/remove"), &admin, &confirmed).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, "/sources?notice=removed&source=paged");
+        assert_eq!(
+            listed_source(&http, base, &s.viewer, "paged").await,
+            Value::Null
+        );
+        let (status, _) = api(
+            &http,
+            Method::DELETE,
+            &url("/api/v1/sources/extra"),
+            &s.admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            listed_source(&http, base, &s.viewer, "extra").await,
+            Value::Null
+        );
+        let (status, _) = api(
+            &http,
+            Method::DELETE,
+            &url("/api/v1/sources/extra"),
+            &s.admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, answer) = api(
+            &http,
+            Method::DELETE,
+            &url("/api/v1/sources/feed"),
+            &s.admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert_ne!(
+            listed_source(&http, base, &s.viewer, "feed").await,
+            Value::Null
+        );
+    });
+    // The command line sees what the dashboard did.
+    let names: Vec<String> = s.json(&["sources", "list", "--json"])["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["feed", "yt"]);
+}
+
+on_both_backends!(failed_alerts_go_back_to_the_queue_from_the_dashboard);
+
+fn failed_alerts_go_back_to_the_queue_from_the_dashboard(backend: Backend) {
+    let Some(s) = served(backend) else {
+        return;
+    };
+    // Alerts by email through a port nobody listens on: each fails at its
+    // one attempt.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str(&format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {closed}\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 5.0\n\n\
+         [alerts]\nto = [\"a@example.com\", \"b@example.com\"]\nmax_attempts = 1\n"
+    ));
+    std::fs::write(&s.config, config).unwrap();
+    // A new copy (from 1 s in, smaller) in a folder source added through the API.
+    let folder = s.dir.join("downloads");
+    std::fs::create_dir_all(&folder).unwrap();
+    let bikes = common::shared_media("bikes.mp4").unwrap();
+    common::transform(
+        &bikes,
+        &["-ss", "1", "-vf", "scale=400:-2"],
+        &folder.join("copy.mp4"),
+    );
+    // A folder source leaves files changed in the last seconds for later.
+    std::fs::File::options()
+        .write(true)
+        .open(folder.join("copy.mp4"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    let http = client();
+    let base = s.base.as_str();
+    let url = |path: &str| format!("{base}{path}");
+    block(async {
+        let (status, added) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(serde_json::json!({"name": "downloads", "kind": "folder", "url": path_str(&folder)})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+        let (status, refused) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/sources"),
+            &s.admin,
+            Some(serde_json::json!({"name": "relative", "kind": "folder", "url": "downloads"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+        assert!(
+            refused["error"].as_str().unwrap().contains("absolute path"),
+            "{refused}"
+        );
+    });
+    let scanned = s.json(&["scan", "downloads", "--json"]);
+    assert_eq!(scanned["scans"][0]["new_matches"], 1, "{scanned}");
+
+    block(async {
+        let alerts = |token: String| {
+            let http = http.clone();
+            let url = url("/api/v1/alerts");
+            async move {
+                let (status, list) = api(&http, Method::GET, &url, &token, None).await;
+                assert_eq!(status, StatusCode::OK);
+                list["alerts"].as_array().unwrap().clone()
+            }
+        };
+        let failed = alerts(s.viewer.clone()).await;
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        for a in &failed {
+            assert_eq!(a["state"], "failed", "{a}");
+            assert!(!a["last_error"].as_str().unwrap().is_empty(), "{a}");
+        }
+        let (first, second) = (
+            failed[0]["id"].as_str().unwrap().to_string(),
+            failed[1]["id"].as_str().unwrap().to_string(),
+        );
+
+        // A viewer may not retry; a reviewer may not retry them all.
+        let (status, _) = api(
+            &http,
+            Method::POST,
+            &url(&format!("/api/v1/alerts/{first}/retry")),
+            &s.viewer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/alerts/retry"),
+            &s.reviewer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let viewer = sign_in(&http, base, &s.viewer).await;
+        let (status, html, csrf) = page(&http, &url("/alerts"), &viewer).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            !html.contains("class=\"retry\"") && !html.contains("id=\"retry-all\""),
+            "{html}"
+        );
+        let (status, _, _) = post_form(
+            &http,
+            &url(&format!("/alerts/{first}/retry")),
+            &viewer,
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // A reviewer retries one from the page: it waits again, with fresh attempts.
+        let reviewer = sign_in(&http, base, &s.reviewer).await;
+        let (_, html, csrf) = page(&http, &url("/alerts"), &reviewer).await;
+        let row = html.split(&format!("id=\"alert-{first}\"")).nth(1).unwrap();
+        let row = row.split("</tr>").next().unwrap();
+        assert!(
+            row.contains("data-state=\"failed\"") && row.contains("class=\"state\">failed<"),
+            "{row}"
+        );
+        assert!(row.contains("class=\"retry\""), "{row}");
+        assert!(
+            row.contains("class=\"error\""),
+            "the reason is shown: {row}"
+        );
+        assert!(
+            !html.contains("id=\"retry-all\""),
+            "retry all is an admin's"
+        );
+        let (status, location, _) = post_form(
+            &http,
+            &url(&format!("/alerts/{first}/retry")),
+            &reviewer,
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, "/alerts?retried=1");
+        let now = alerts(s.viewer.clone()).await;
+        let state_of = |id: &str| {
+            let a = now.iter().find(|a| a["id"] == id).unwrap();
+            (
+                a["state"].as_str().unwrap().to_string(),
+                a["attempts"].as_i64().unwrap(),
+            )
+        };
+        assert_eq!(state_of(&first), ("queued".to_string(), 0));
+        assert_eq!(state_of(&second).0, "failed");
+
+        // Only a failed alert is retried; an unknown one is not found.
+        let (status, answer) = api(
+            &http,
+            Method::POST,
+            &url(&format!("/api/v1/alerts/{first}/retry")),
+            &s.reviewer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        let (status, _) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/alerts/no-such-alert/retry"),
+            &s.reviewer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // An admin retries every failed one through the API.
+        let (status, answer) = api(
+            &http,
+            Method::POST,
+            &url("/api/v1/alerts/retry"),
+            &s.admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["retried"], 1, "{answer}");
+        let now = alerts(s.viewer.clone()).await;
+        assert!(now.iter().all(|a| a["state"] == "queued"), "{now:?}");
+    });
+    // The next delivery tries them again, and they fail again for real.
+    let (code, stdout, stderr) = s.run(&["alerts", "send"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("2 failed"), "{stdout}");
 }

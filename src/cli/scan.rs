@@ -11,6 +11,7 @@ use super::Context;
 use crate::clock;
 use crate::daemon::{self, Pipeline};
 use crate::domain::ScanStatus;
+use crate::shapes::ScanJson;
 use crate::store::{Scan, Store};
 
 #[derive(Debug, Args)]
@@ -254,36 +255,4 @@ pub async fn run_scans(context: &Context, command: ScansCommand) -> anyhow::Resu
     }
     store.close().await;
     Ok(())
-}
-
-/// One scan as `scans list --json` shows it.
-#[derive(serde::Serialize)]
-struct ScanJson<'a> {
-    id: &'a str,
-    source: &'a str,
-    status: ScanStatus,
-    started_at: String,
-    ended_at: Option<String>,
-    candidates: i64,
-    new_candidates: i64,
-    new_matches: i64,
-    pending_jobs: i64,
-    errors: &'a [String],
-}
-
-impl<'a> From<&'a Scan> for ScanJson<'a> {
-    fn from(s: &'a Scan) -> Self {
-        ScanJson {
-            id: &s.id,
-            source: &s.source,
-            status: s.status,
-            started_at: clock::stored(s.started_at),
-            ended_at: s.ended_at.map(clock::stored),
-            candidates: s.candidates,
-            new_candidates: s.new_candidates,
-            new_matches: s.new_matches,
-            pending_jobs: s.pending_jobs,
-            errors: &s.errors,
-        }
-    }
 }

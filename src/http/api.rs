@@ -14,14 +14,16 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::access::{hash_token, new_token, Caller};
 use super::AppState;
-use crate::domain::{AccessRole, MatchStatus};
+use crate::domain::{AccessRole, MatchStatus, SourceOrigin};
 use crate::evidence::bundle;
 use crate::evidence::capture::CaptureEnv;
 use crate::shapes::{
-    AlertJson, CaptureJson, LocationJson, MatchFullJson, MatchJson, NewTokenJson, ReviewDoneJson,
-    ReviewJson, SourceJson, TokenJson, WorkJson,
+    AlertJson, AlertsRetriedJson, CaptureJson, LocationJson, MatchFullJson, MatchJson,
+    NewTokenJson, ReviewDoneJson, ReviewJson, ScanJson, ScanQueuedJson, SourceJson, TokenJson,
+    WorkJson,
 };
-use crate::store::{MatchFilter, MatchRecord, StoreError};
+use crate::source_config::{SourceConfig, SourceKind};
+use crate::store::{AlertRecord, MatchFilter, MatchRecord, StoreError, StoredSource};
 
 /// An error answer: what went wrong and what to do.
 #[derive(Serialize, ToSchema)]
@@ -524,14 +526,341 @@ pub struct SourceListJson {
     pub sources: Vec<SourceJson>,
 }
 
+/// A source as shown: its next run is the planned one, else the
+/// schedule's next firing (as `reelguard sources list` shows it).
+fn source_json(mut source: StoredSource, now: DateTime<Utc>) -> SourceJson {
+    source.next_run_at = source.next_run(now);
+    SourceJson::from(&source)
+}
+
 #[utoipa::path(get, path = "/api/v1/sources", tag = "sources",
     responses((status = 200, body = SourceListJson, description = "The sources")),
     security(("bearer" = [])))]
-/// The watched sources with their last and next runs.
+/// The watched sources with their last and next runs and API quota.
 pub async fn list_sources(State(state): State<AppState>) -> ApiResult<SourceListJson> {
+    let now = crate::clock::now();
     let sources = state.store.list_sources().await?;
     Ok(Json(SourceListJson {
-        sources: sources.iter().map(SourceJson::from).collect(),
+        sources: sources.into_iter().map(|s| source_json(s, now)).collect(),
+    }))
+}
+
+/// A source's settings as `reelguard sources add` takes them (the others
+/// keep their defaults). Saving them over a source replaces its settings,
+/// as `sources add` with the same name does, and keeps its run state.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceBody {
+    /// Letters, digits, '-', '_' and '.'.
+    #[schema(pattern = r"^[A-Za-z0-9._-]+$")]
+    pub name: String,
+    #[schema(schema_with = source_kind)]
+    pub kind: SourceKind,
+    /// Feed, page or channel-feed URL; the API base URL for
+    /// youtube-search; the directory's absolute path for folder.
+    pub url: String,
+    /// Cron schedule: 6 fields with seconds, or a 5-field crontab
+    /// (default: hourly, "0 0 * * * *").
+    pub schedule: Option<String>,
+    /// IANA time zone of the schedule (default: UTC).
+    pub timezone: Option<String>,
+    /// Let the source reach private, loopback and link-local addresses.
+    #[serde(default)]
+    pub allow_private: bool,
+    /// Let the source reach loopback addresses (127.0.0.0/8, ::1) only.
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// Proxy for every request: http://, https://, socks5:// or socks5h://.
+    pub proxy: Option<String>,
+    /// youtube-search: extra search terms.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// The yt-dlp program for this source.
+    pub ytdlp_path: Option<String>,
+}
+
+/// The schema of a source's kind: its names.
+fn source_kind() -> utoipa::openapi::schema::Schema {
+    use clap::ValueEnum;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let names: Vec<&str> = SourceKind::value_variants()
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .build(),
+    )
+}
+
+impl SourceBody {
+    /// The source's configuration, built as `sources add` builds it and
+    /// checked by the same `SourceConfig::validate`.
+    pub fn config(&self) -> Result<SourceConfig, ApiError> {
+        let texts = [
+            ("name", Some(&self.name)),
+            ("url", Some(&self.url)),
+            ("schedule", self.schedule.as_ref()),
+            ("timezone", self.timezone.as_ref()),
+            ("proxy", self.proxy.as_ref()),
+            ("ytdlp_path", self.ytdlp_path.as_ref()),
+        ];
+        let keywords = self.keywords.iter().map(|k| ("keywords", Some(k)));
+        for (key, value) in texts.into_iter().chain(keywords) {
+            if let Some(v) = value.filter(|v| v.contains('\0')) {
+                return Err(ApiError::bad_request(format!(
+                    "sources.{}.{key} = {v:?}: a NUL character cannot be kept; leave it out",
+                    self.name.replace('\0', "")
+                )));
+            }
+        }
+        let mut config = SourceConfig::new(&self.name, self.kind, &self.url);
+        if let Some(schedule) = &self.schedule {
+            config.schedule = schedule.clone();
+        }
+        if let Some(timezone) = &self.timezone {
+            config.timezone = timezone.clone();
+        }
+        config.allow_private = self.allow_private;
+        config.allow_loopback = self.allow_loopback;
+        config.proxy = self.proxy.clone();
+        config.keywords = self.keywords.clone();
+        config.ytdlp_path = self.ytdlp_path.clone();
+        config
+            .validate()
+            .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+        // `sources add` makes a relative directory absolute from where it
+        // runs; the server's working directory is not the caller's.
+        if config.kind == SourceKind::Folder && !std::path::Path::new(&config.url).is_absolute() {
+            return Err(ApiError::bad_request(format!(
+                "sources.{}.url = {:?}: give the directory as an absolute path (e.g. /srv/downloads)",
+                config.name, config.url
+            )));
+        }
+        Ok(config)
+    }
+}
+
+/// The refusal of a change to a source of the config file: the command
+/// line refuses it too, since the next start would write the file's
+/// settings back.
+fn declared_in_config(name: &str) -> ApiError {
+    ApiError(
+        StatusCode::CONFLICT,
+        format!("source {name:?} is declared in the config file ([[sources]]); change or remove it there"),
+    )
+}
+
+/// The source named `name`, when it may be changed here (it was not
+/// declared in the config file).
+async fn changeable_source(state: &AppState, name: &str) -> Result<StoredSource, ApiError> {
+    if name.contains('\0') {
+        return Err(StoreError::SourceNotFound(name.to_string()).into());
+    }
+    let source = state.store.get_source(name).await?;
+    if source.origin == SourceOrigin::Config {
+        return Err(declared_in_config(name));
+    }
+    Ok(source)
+}
+
+/// Adds a source as `reelguard sources add` does (origin `cli`: not from
+/// the config file); refused when the name is taken.
+pub async fn add_source(state: &AppState, body: &SourceBody) -> Result<StoredSource, ApiError> {
+    let config = body.config()?;
+    match state.store.get_source(&config.name).await {
+        Ok(existing) if existing.origin == SourceOrigin::Config => {
+            return Err(declared_in_config(&config.name))
+        }
+        Ok(_) => {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                format!(
+                    "a source is already named {:?}; edit it, or choose another name",
+                    config.name
+                ),
+            ))
+        }
+        Err(StoreError::SourceNotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let now = crate::clock::now();
+    state
+        .store
+        .upsert_source(&config, SourceOrigin::Cli, now)
+        .await?;
+    Ok(state.store.get_source(&config.name).await?)
+}
+
+/// Replaces the settings of source `name` (not renamed; not one of the
+/// config file). A new schedule or time zone forgets the planned next run,
+/// so the scheduler plans it from the new one.
+pub async fn edit_source(
+    state: &AppState,
+    name: &str,
+    body: &SourceBody,
+) -> Result<StoredSource, ApiError> {
+    let before = changeable_source(state, name).await?;
+    let config = body.config()?;
+    if config.name != before.config.name {
+        return Err(ApiError::bad_request(format!(
+            "name = {:?}: source {name:?} cannot be renamed; remove it and add the new name",
+            config.name
+        )));
+    }
+    state
+        .store
+        .upsert_source(&config, SourceOrigin::Cli, crate::clock::now())
+        .await?;
+    if (&config.schedule, &config.timezone) != (&before.config.schedule, &before.config.timezone) {
+        state.store.set_next_run(name, None).await?;
+    }
+    Ok(state.store.get_source(name).await?)
+}
+
+/// Removes source `name` (not one of the config file), as `reelguard
+/// sources remove` does; its scans and matches stay.
+pub async fn remove_source(state: &AppState, name: &str) -> Result<StoredSource, ApiError> {
+    let source = changeable_source(state, name).await?;
+    state.store.remove_source(name).await?;
+    Ok(source)
+}
+
+/// Queues a scan of source `name` as the scheduler and `reelguard scan`
+/// do (or finds the one already queued or running); a daemon's workers,
+/// or `reelguard scan`, carry it out. Returns the scan's id.
+pub async fn queue_scan(state: &AppState, name: &str) -> Result<String, ApiError> {
+    if name.contains('\0') {
+        return Err(StoreError::SourceNotFound(name.to_string()).into());
+    }
+    let source = state.store.get_source(name).await?;
+    Ok(state
+        .store
+        .enqueue_scan(
+            &source.config.name,
+            crate::clock::now(),
+            i64::from(state.settings.scan_max_attempts),
+        )
+        .await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/sources", tag = "sources", request_body = SourceBody,
+    responses(
+        (status = 201, body = SourceJson, description = "The source, added"),
+        (status = 400, body = ErrorJson, description = "The body is not JSON, or a setting is not valid (the error names the key, the value and why)"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+        (status = 409, body = ErrorJson, description = "A source has this name (or the config file declares it)"),
+        (status = 413, body = ErrorJson, description = "The body is larger than 2 MiB"),
+        (status = 415, body = ErrorJson, description = "The body is not sent as application/json"),
+        (status = 422, body = ErrorJson, description = "The JSON is not a source (e.g. an unknown kind or key)"),
+    ),
+    security(("bearer" = [])))]
+/// Adds a source, as `reelguard sources add` does.
+pub async fn create_source(
+    State(state): State<AppState>,
+    Body(body): Body<SourceBody>,
+) -> Result<(StatusCode, Json<SourceJson>), ApiError> {
+    let source = add_source(&state, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(source_json(source, crate::clock::now())),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/sources/{name}", tag = "sources", request_body = SourceBody,
+    params(("name" = String, Path, description = "The source's name")),
+    responses(
+        (status = 200, body = SourceJson, description = "The source with its new settings"),
+        (status = 400, body = ErrorJson, description = "The body is not JSON, a setting is not valid (the error names the key, the value and why), or its name is not the address's"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+        (status = 404, body = ErrorJson, description = "No source has this name"),
+        (status = 409, body = ErrorJson, description = "The config file declares this source: change it there"),
+        (status = 413, body = ErrorJson, description = "The body is larger than 2 MiB"),
+        (status = 415, body = ErrorJson, description = "The body is not sent as application/json"),
+        (status = 422, body = ErrorJson, description = "The JSON is not a source (e.g. an unknown kind or key)"),
+    ),
+    security(("bearer" = [])))]
+/// Replaces a source's settings (its run state stays).
+pub async fn update_source(
+    State(state): State<AppState>,
+    Id(name): Id,
+    Body(body): Body<SourceBody>,
+) -> ApiResult<SourceJson> {
+    let source = edit_source(&state, &name, &body).await?;
+    Ok(Json(source_json(source, crate::clock::now())))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sources/{name}", tag = "sources",
+    params(("name" = String, Path, description = "The source's name")),
+    responses(
+        (status = 200, body = SourceJson, description = "The source, removed"),
+        (status = 400, body = ErrorJson, description = "The name is not UTF-8"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+        (status = 404, body = ErrorJson, description = "No source has this name"),
+        (status = 409, body = ErrorJson, description = "The config file declares this source: remove it there"),
+    ),
+    security(("bearer" = [])))]
+/// Removes a source; its scans and matches stay.
+pub async fn delete_source(State(state): State<AppState>, Id(name): Id) -> ApiResult<SourceJson> {
+    let source = remove_source(&state, &name).await?;
+    Ok(Json(source_json(source, crate::clock::now())))
+}
+
+#[utoipa::path(post, path = "/api/v1/sources/{name}/scan", tag = "sources",
+    params(("name" = String, Path, description = "The source's name")),
+    responses(
+        (status = 202, body = ScanQueuedJson, description = "The scan, queued (or the one already queued or running for the source)"),
+        (status = 400, body = ErrorJson, description = "The name is not UTF-8"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+        (status = 404, body = ErrorJson, description = "No source has this name"),
+    ),
+    security(("bearer" = [])))]
+/// Queues a scan of a source now, as the scheduler does; a daemon carries it out.
+pub async fn scan_source(
+    State(state): State<AppState>,
+    Id(name): Id,
+) -> Result<(StatusCode, Json<ScanQueuedJson>), ApiError> {
+    let scan_id = queue_scan(&state, &name).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ScanQueuedJson {
+            source: name,
+            scan_id,
+        }),
+    ))
+}
+
+/// Scans listed per source.
+pub const SCANS_SHOWN: i64 = 20;
+
+/// A source's recent scans.
+#[derive(Serialize, ToSchema)]
+pub struct ScanListJson {
+    pub scans: Vec<ScanJson>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sources/{name}/scans", tag = "sources",
+    params(("name" = String, Path, description = "The source's name")),
+    responses(
+        (status = 200, body = ScanListJson, description = "The source's 20 most recent scans, newest first"),
+        (status = 400, body = ErrorJson, description = "The name is not UTF-8"),
+        (status = 404, body = ErrorJson, description = "No source has this name"),
+    ),
+    security(("bearer" = [])))]
+/// A source's recent scans: uploads listed, new ones, matches, errors.
+pub async fn source_scans(State(state): State<AppState>, Id(name): Id) -> ApiResult<ScanListJson> {
+    if name.contains('\0') {
+        return Err(StoreError::SourceNotFound(name).into());
+    }
+    let source = state.store.get_source(&name).await?;
+    let scans = state
+        .store
+        .list_scans_of_source(&source.config.name, SCANS_SHOWN)
+        .await?;
+    Ok(Json(ScanListJson {
+        scans: scans.iter().map(ScanJson::from).collect(),
     }))
 }
 
@@ -550,6 +879,65 @@ pub async fn list_alerts(State(state): State<AppState>) -> ApiResult<AlertListJs
     Ok(Json(AlertListJson {
         alerts: alerts.iter().map(AlertJson::from).collect(),
     }))
+}
+
+/// Queues the failed alert `id` again with fresh attempts.
+pub async fn retry_alert(state: &AppState, id: &str) -> Result<AlertRecord, ApiError> {
+    let missing = || {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no alert {id:?}; GET /api/v1/alerts (or `reelguard alerts list`) shows them"),
+        )
+    };
+    if id.contains('\0') {
+        return Err(missing());
+    }
+    let retried = state
+        .store
+        .retry_failed_alert(id, crate::clock::now())
+        .await?;
+    let alert = state.store.get_alert(id).await?.ok_or_else(missing)?;
+    if !retried {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "alert {id} is {}, not failed: only a failed alert is retried",
+                alert.state
+            ),
+        ));
+    }
+    Ok(alert)
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/retry", tag = "alerts",
+    params(("id" = String, Path, description = "The alert's id")),
+    responses(
+        (status = 200, body = AlertJson, description = "The alert, queued again with fresh attempts"),
+        (status = 400, body = ErrorJson, description = "The id is not UTF-8"),
+        (status = 403, body = ErrorJson, description = "The token is a viewer's, or a session sent no CSRF token"),
+        (status = 404, body = ErrorJson, description = "No alert has this id"),
+        (status = 409, body = ErrorJson, description = "The alert has not failed"),
+    ),
+    security(("bearer" = [])))]
+/// Queues a failed alert again: a reviewer following up one match may.
+pub async fn retry_one_alert(State(state): State<AppState>, Id(id): Id) -> ApiResult<AlertJson> {
+    let alert = retry_alert(&state, &id).await?;
+    Ok(Json(AlertJson::from(&alert)))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/retry", tag = "alerts",
+    responses(
+        (status = 200, body = AlertsRetriedJson, description = "How many failed alerts were queued again"),
+        (status = 403, body = ErrorJson, description = "The token is not an admin's, or a session sent no CSRF token"),
+    ),
+    security(("bearer" = [])))]
+/// Queues every failed alert again, as `reelguard alerts send
+/// --retry-failed` does. An admin's: alerts fail together when the
+/// delivery settings are wrong (`[smtp]`, a webhook), which only an admin
+/// fixes; retrying them all before that spends their attempts again.
+pub async fn retry_failed_alerts(State(state): State<AppState>) -> ApiResult<AlertsRetriedJson> {
+    let retried = state.store.retry_failed_alerts(crate::clock::now()).await?;
+    Ok(Json(AlertsRetriedJson { retried }))
 }
 
 /// The access tokens.
@@ -650,7 +1038,8 @@ pub async fn revoke_token(State(state): State<AppState>, Id(id): Id) -> ApiResul
 #[openapi(
     info(title = "reelguard", description = "Matches of registered works found on watched platforms, their review and evidence."),
     paths(list_matches, show_match, review_match, match_bundle, list_works, list_sources,
-        list_alerts, list_tokens, create_token, revoke_token,
+        create_source, update_source, delete_source, scan_source, source_scans,
+        list_alerts, retry_one_alert, retry_failed_alerts, list_tokens, create_token, revoke_token,
         super::works::api_register, super::works::api_show_work, super::works::api_add_artifact,
         super::works::api_package, super::works::api_certificate, super::works::api_list_uploads,
         super::works::api_show_upload, super::verify::api_verify),

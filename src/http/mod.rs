@@ -129,12 +129,15 @@ impl RouteSpec {
     }
 }
 
-/// The configuration a server reads: `[http]`, and what evidence export
-/// reads (`Config::http_settings`).
+/// The configuration a server reads: `[http]`, what evidence export
+/// reads, and the attempts a queued scan gets (`Config::http_settings`).
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub http: HttpConfig,
     pub capture: CaptureSettings,
+    /// `[daemon] max_attempts`: a scan queued from the dashboard gets the
+    /// attempts the scheduler and `reelguard scan` give it.
+    pub scan_max_attempts: u32,
 }
 
 /// What every handler shares.
@@ -185,7 +188,7 @@ use AccessRole::{Admin, Reviewer, Viewer};
 
 /// Every route: its spec and its handler.
 fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
-    use routing::{delete, get, post};
+    use routing::{delete, get, post, put};
     let table: Vec<(Method, &'static str, Access, MethodRouter<AppState>)> = vec![
         // Probes and metrics.
         (Method::GET, "/healthz", Public, get(metrics::healthz)),
@@ -309,7 +312,50 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(pages::work_video),
         ),
         (Method::GET, "/sources", Signed(Viewer), get(pages::sources)),
+        (
+            Method::POST,
+            "/sources",
+            Signed(Admin),
+            post(pages::add_source),
+        ),
+        (
+            Method::GET,
+            "/sources/{name}/edit",
+            Signed(Admin),
+            get(pages::edit_source_form),
+        ),
+        (
+            Method::POST,
+            "/sources/{name}/edit",
+            Signed(Admin),
+            post(pages::edit_source),
+        ),
+        (
+            Method::POST,
+            "/sources/{name}/remove",
+            Signed(Admin),
+            post(pages::remove_source),
+        ),
+        (
+            Method::POST,
+            "/sources/{name}/scan",
+            Signed(Admin),
+            post(pages::scan_source),
+        ),
         (Method::GET, "/alerts", Signed(Viewer), get(pages::alerts)),
+        (
+            Method::POST,
+            "/alerts/{id}/retry",
+            Signed(Reviewer),
+            post(pages::retry_alert),
+        ),
+        // All at once: an admin's (see `api::retry_failed_alerts`).
+        (
+            Method::POST,
+            "/alerts/retry",
+            Signed(Admin),
+            post(pages::retry_failed_alerts),
+        ),
         // The JSON API.
         (Method::GET, "/api/openapi.json", Public, get(api::openapi)),
         (
@@ -397,10 +443,52 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(api::list_sources),
         ),
         (
+            Method::POST,
+            "/api/v1/sources",
+            Signed(Admin),
+            post(api::create_source),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sources/{name}",
+            Signed(Admin),
+            put(api::update_source),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/sources/{name}",
+            Signed(Admin),
+            delete(api::delete_source),
+        ),
+        (
+            Method::POST,
+            "/api/v1/sources/{name}/scan",
+            Signed(Admin),
+            post(api::scan_source),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sources/{name}/scans",
+            Signed(Viewer),
+            get(api::source_scans),
+        ),
+        (
             Method::GET,
             "/api/v1/alerts",
             Signed(Viewer),
             get(api::list_alerts),
+        ),
+        (
+            Method::POST,
+            "/api/v1/alerts/{id}/retry",
+            Signed(Reviewer),
+            post(api::retry_one_alert),
+        ),
+        (
+            Method::POST,
+            "/api/v1/alerts/retry",
+            Signed(Admin),
+            post(api::retry_failed_alerts),
         ),
         (
             Method::GET,

@@ -8,7 +8,9 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use clap::ValueEnum;
 use serde::Deserialize;
 
 use super::access::{self, Caller};
@@ -16,8 +18,9 @@ use super::api::{self, MatchQuery};
 use super::text::{Lang, Text, LANG_COOKIE};
 use super::AppState;
 use crate::clock::to_seconds;
-use crate::domain::{AccessRole, MatchStatus, Named};
+use crate::domain::{AccessRole, AlertState, MatchStatus, Named, ScanStatus, SourceOrigin};
 use crate::evidence::Blobs;
+use crate::source_config::{SourceConfig, SourceKind};
 use crate::store::{CapturedFile, MatchRecord};
 
 /// Percent-encodes a query value.
@@ -795,139 +798,570 @@ pub async fn work_video(
     serve_file(&path, content_type(&work.source_path), request).await
 }
 
-/// One cell of a listing.
-struct Cell {
-    text: String,
-    href: Option<String>,
-}
-
-fn cell(text: impl Into<String>) -> Cell {
-    Cell {
-        text: text.into(),
-        href: None,
+/// A time in a source's time zone, to the second, with the zone's
+/// abbreviation (UTC when the zone does not parse).
+fn in_zone(at: DateTime<Utc>, tz: Option<Tz>) -> String {
+    match tz {
+        Some(tz) => at
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        None => to_seconds(at),
     }
 }
 
+/// The add or edit form of a source: as posted, and as shown again
+/// (prefilled, or with what was posted when it was refused).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SourceForm {
+    name: String,
+    kind: String,
+    url: String,
+    schedule: String,
+    timezone: String,
+    allow_private: Option<String>,
+    allow_loopback: Option<String>,
+    proxy: String,
+    /// One per line.
+    keywords: String,
+    ytdlp_path: String,
+}
+
+impl SourceForm {
+    fn of(config: &SourceConfig) -> SourceForm {
+        let yes = |on: bool| on.then(|| "yes".to_string());
+        SourceForm {
+            name: config.name.clone(),
+            kind: config.kind.as_str().to_string(),
+            url: config.url.clone(),
+            schedule: config.schedule.clone(),
+            timezone: config.timezone.clone(),
+            allow_private: yes(config.allow_private),
+            allow_loopback: yes(config.allow_loopback),
+            proxy: config.proxy.clone().unwrap_or_default(),
+            keywords: config.keywords.join("\n"),
+            ytdlp_path: config.ytdlp_path.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The API's body for these fields: blanks left out (their defaults),
+    /// keywords one per line.
+    fn body(&self) -> Result<api::SourceBody, api::ApiError> {
+        let name = self.name.trim().to_string();
+        let kind = SourceKind::value_variants()
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == self.kind.trim())
+            .ok_or_else(|| {
+                api::ApiError::bad_request(format!(
+                    "sources.{name}.kind = {:?}: choose one of {}",
+                    self.kind,
+                    source_kinds().join(", ")
+                ))
+            })?;
+        let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        Ok(api::SourceBody {
+            name,
+            kind,
+            url: self.url.trim().to_string(),
+            schedule: given(&self.schedule),
+            timezone: given(&self.timezone),
+            allow_private: self.allow_private.is_some(),
+            allow_loopback: self.allow_loopback.is_some(),
+            proxy: given(&self.proxy),
+            keywords: self.keywords.lines().filter_map(given).collect(),
+            ytdlp_path: given(&self.ytdlp_path),
+        })
+    }
+
+    /// The kinds to choose from, and whether each is the chosen one.
+    fn kinds(&self) -> Vec<(&'static str, bool)> {
+        source_kinds()
+            .into_iter()
+            .map(|k| (k, k == self.kind))
+            .collect()
+    }
+}
+
+fn source_kinds() -> Vec<&'static str> {
+    SourceKind::value_variants()
+        .iter()
+        .map(|k| k.as_str())
+        .collect()
+}
+
+/// One recent scan of a source.
+struct ScanRow {
+    started: String,
+    status: ScanStatus,
+    listed: i64,
+    new: i64,
+    matches: i64,
+    errors: Vec<String>,
+}
+
+/// One source as its page shows it.
+struct SourceRow {
+    name: String,
+    kind: &'static str,
+    url: String,
+    schedule: String,
+    timezone: String,
+    from_config: bool,
+    /// In the source's time zone, or when it will run.
+    next_run: String,
+    last_run: String,
+    last_error: Option<String>,
+    quota_left: Option<String>,
+    scans: Vec<ScanRow>,
+}
+
+/// Recent scans shown per source.
+const SCANS_PER_SOURCE: i64 = 3;
+
 #[derive(Template)]
-#[template(path = "table.html", config = "src/http/askama.toml")]
-struct TablePage {
+#[template(path = "sources.html", config = "src/http/askama.toml")]
+struct SourcesPage {
     lang: Lang,
     t: &'static Text,
     who: Option<Who>,
     here: String,
-    heading: &'static str,
-    headers: Vec<&'static str>,
-    rows: Vec<Vec<Cell>>,
+    csrf: String,
+    may_admin: bool,
+    rows: Vec<SourceRow>,
+    notice: Option<String>,
+    error: Option<String>,
+    /// The add form (sources_form.html).
+    form: SourceForm,
+    kinds: Vec<(&'static str, bool)>,
+    action: String,
+    editing: bool,
 }
 
-fn table_page(
+/// What the sources page says after an action.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SourceNotice {
+    Added,
+    Saved,
+    Removed,
+    Queued,
+}
+
+#[derive(Deserialize)]
+pub struct SourcesQuery {
+    notice: Option<SourceNotice>,
+    source: Option<String>,
+    scan: Option<String>,
+}
+
+/// The sources page: every source with its schedule, next run in its time
+/// zone, quota and recent scans; for an admin the actions and the add
+/// form (`form`, with `error` when a post was refused, answered `status`).
+async fn sources_page(
+    state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
-    here: &str,
-    heading: impl Fn(&Text) -> &'static str,
-    columns: impl Fn(&Text) -> Vec<&'static str>,
-    rows: Vec<Vec<Cell>>,
+    notice: Option<String>,
+    refused: Option<(api::ApiError, SourceForm)>,
 ) -> Response {
     let lang = Lang::of(headers);
     let t = lang.text();
-    render(&TablePage {
-        lang,
-        t,
-        who: Some(who(caller)),
-        here: here.to_string(),
-        heading: heading(t),
-        headers: columns(t),
-        rows,
-    })
-}
-
-/// `GET /sources`.
-pub async fn sources(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-) -> Response {
-    let sources = match state.store.list_sources().await {
+    let now = crate::clock::now();
+    let loaded = async {
+        let sources = state.store.list_sources().await?;
+        let mut rows = Vec::with_capacity(sources.len());
+        for s in sources {
+            let scans = state
+                .store
+                .list_scans_of_source(&s.config.name, SCANS_PER_SOURCE)
+                .await?;
+            rows.push((s, scans));
+        }
+        Ok::<_, crate::store::StoreError>(rows)
+    };
+    let sources = match loaded.await {
         Ok(sources) => sources,
         Err(e) => return failure(e.into()),
     };
     let rows = sources
-        .iter()
-        .map(|s| {
-            vec![
-                cell(&s.config.name),
-                cell(s.config.kind.as_str()),
-                cell(&s.config.url),
-                cell(format!("{} ({})", s.config.schedule, s.config.timezone)),
-                cell(s.last_run_at.map(to_seconds).unwrap_or_default()),
-                cell(s.next_run_at.map(to_seconds).unwrap_or_default()),
-                cell(s.last_error.clone().unwrap_or_default()),
-            ]
+        .into_iter()
+        .map(|(s, scans)| {
+            let tz = s.config.cron().ok().map(|(_, tz)| tz);
+            SourceRow {
+                next_run: match (s.next_run(now), s.last_run_at) {
+                    (Some(at), _) => in_zone(at, tz),
+                    (None, None) => t.next_run_soon.to_string(),
+                    (None, Some(_)) => t.never_fires.to_string(),
+                },
+                last_run: s.last_run_at.map(|at| in_zone(at, tz)).unwrap_or_default(),
+                quota_left: s
+                    .quota_left(now)
+                    .map(|left| format!("{left} / {}", s.config.quota_per_day)),
+                from_config: s.origin == SourceOrigin::Config,
+                kind: s.config.kind.as_str(),
+                scans: scans
+                    .iter()
+                    .map(|scan| ScanRow {
+                        started: in_zone(scan.started_at, tz),
+                        status: scan.status,
+                        listed: scan.candidates,
+                        new: scan.new_candidates,
+                        matches: scan.new_matches,
+                        errors: scan.errors.clone(),
+                    })
+                    .collect(),
+                name: s.config.name,
+                url: s.config.url,
+                schedule: s.config.schedule,
+                timezone: s.config.timezone,
+                last_error: s.last_error,
+            }
         })
         .collect();
-    table_page(
-        &caller,
-        &headers,
-        "/sources",
-        |t| t.sources,
-        |t| {
-            vec![
-                t.name,
-                t.kind,
-                "URL",
-                t.schedule,
-                t.last_run,
-                t.next_run,
-                t.last_error,
-            ]
-        },
+    let (status, error, form) = match refused {
+        Some((e, form)) => (e.0, Some(e.1), form),
+        None => (StatusCode::OK, None, SourceForm::default()),
+    };
+    let mut page = render(&SourcesPage {
+        lang,
+        t,
+        who: Some(who(caller)),
+        here: "/sources".into(),
+        csrf: caller.csrf.clone(),
+        may_admin: caller.may(AccessRole::Admin),
         rows,
-    )
+        notice,
+        error,
+        kinds: form.kinds(),
+        form,
+        action: "/sources".into(),
+        editing: false,
+    });
+    if page.status() == StatusCode::OK {
+        *page.status_mut() = status;
+    }
+    page
 }
 
-/// `GET /alerts`.
+/// `GET /sources`: the sources; an admin also adds, edits, removes and
+/// scans them.
+pub async fn sources(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Query(query): Query<SourcesQuery>,
+) -> Response {
+    let t = Lang::of(&headers).text();
+    let source = query.source.unwrap_or_default();
+    let notice = query.notice.map(|notice| match notice {
+        SourceNotice::Added => format!("{}: {source}", t.source_added),
+        SourceNotice::Saved => format!("{}: {source}", t.source_saved),
+        SourceNotice::Removed => format!("{}: {source}", t.source_removed),
+        SourceNotice::Queued => format!(
+            "{}: {source} ({})",
+            t.scan_queued,
+            query.scan.unwrap_or_default()
+        ),
+    });
+    sources_page(&state, &caller, &headers, notice, None).await
+}
+
+/// Back to the sources page saying what was done.
+fn sources_done(notice: &str, source: &str, scan: Option<&str>) -> Response {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("notice", notice);
+    query.append_pair("source", source);
+    if let Some(scan) = scan {
+        query.append_pair("scan", scan);
+    }
+    Redirect::to(&format!("/sources?{}", query.finish())).into_response()
+}
+
+/// `POST /sources`: adds a source as `reelguard sources add` does; a
+/// refused one shows the page again with the reason and what was posted.
+pub async fn add_source(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Form(form): Form<SourceForm>,
+) -> Response {
+    let added = match form.body() {
+        Ok(body) => api::add_source(&state, &body).await,
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(source) => sources_done("added", &source.config.name, None),
+        Err(e) => sources_page(&state, &caller, &headers, None, Some((e, form))).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sources_edit.html", config = "src/http/askama.toml")]
+struct SourceEditPage {
+    lang: Lang,
+    t: &'static Text,
+    who: Option<Who>,
+    here: String,
+    csrf: String,
+    name: String,
+    error: Option<String>,
+    /// Whether the source may be edited here (not from the config file).
+    editable: bool,
+    form: SourceForm,
+    kinds: Vec<(&'static str, bool)>,
+    action: String,
+    editing: bool,
+}
+
+fn source_edit_page(
+    caller: &Caller,
+    headers: &HeaderMap,
+    name: &str,
+    form: SourceForm,
+    refused: Option<api::ApiError>,
+    editable: bool,
+) -> Response {
+    let lang = Lang::of(headers);
+    let status = refused.as_ref().map_or(StatusCode::OK, |e| e.0);
+    let mut page = render(&SourceEditPage {
+        lang,
+        t: lang.text(),
+        who: Some(who(caller)),
+        here: format!("/sources/{}/edit", url_encode(name)),
+        csrf: caller.csrf.clone(),
+        name: name.to_string(),
+        error: refused.map(|e| e.1),
+        editable,
+        kinds: form.kinds(),
+        form,
+        action: format!("/sources/{}/edit", url_encode(name)),
+        editing: true,
+    });
+    if page.status() == StatusCode::OK {
+        *page.status_mut() = status;
+    }
+    page
+}
+
+/// `GET /sources/{name}/edit`: the source's form, prefilled. A source of
+/// the config file is not edited here (nor by the command line): the page
+/// says where to change it.
+pub async fn edit_source_form(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let source = match state.store.get_source(&name).await {
+        Ok(source) => source,
+        Err(e) => return failure(e.into()),
+    };
+    let form = SourceForm::of(&source.config);
+    if source.origin == SourceOrigin::Config {
+        let why = api::ApiError(
+            StatusCode::CONFLICT,
+            Lang::of(&headers).text().from_config.to_string(),
+        );
+        return source_edit_page(&caller, &headers, &name, form, Some(why), false);
+    }
+    source_edit_page(&caller, &headers, &name, form, None, true)
+}
+
+/// `POST /sources/{name}/edit`: saves the form over the source's settings
+/// (its run state stays); a refused form is shown again with the reason.
+pub async fn edit_source(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): Form<SourceForm>,
+) -> Response {
+    let saved = match form.body() {
+        Ok(body) => api::edit_source(&state, &name, &body).await,
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(source) => sources_done("saved", &source.config.name, None),
+        Err(e) if e.0 == StatusCode::NOT_FOUND => failure(e),
+        Err(e) => {
+            let editable = e.0 != StatusCode::CONFLICT;
+            source_edit_page(&caller, &headers, &name, form, Some(e), editable)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    confirm: Option<String>,
+}
+
+/// `POST /sources/{name}/remove`: removes the source once the form's
+/// `confirm` box is ticked, as `reelguard sources remove` does.
+pub async fn remove_source(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let removed = if form.confirm.as_deref() == Some("yes") {
+        api::remove_source(&state, &name).await
+    } else {
+        Err(api::ApiError::bad_request(format!(
+            "source {name:?} was not removed: tick the box beside Remove to confirm"
+        )))
+    };
+    match removed {
+        Ok(source) => sources_done("removed", &source.config.name, None),
+        Err(e) => {
+            let refused = Some((e, SourceForm::default()));
+            sources_page(&state, &caller, &headers, None, refused).await
+        }
+    }
+}
+
+/// `POST /sources/{name}/scan`: queues a scan now, as the scheduler does.
+pub async fn scan_source(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    match api::queue_scan(&state, &name).await {
+        Ok(scan) => sources_done("queued", &name, Some(&scan)),
+        Err(e) => {
+            let refused = Some((e, SourceForm::default()));
+            sources_page(&state, &caller, &headers, None, refused).await
+        }
+    }
+}
+
+/// One outbox row as the alerts page shows it.
+struct AlertRow {
+    id: String,
+    match_id: String,
+    channel: String,
+    recipient: String,
+    state: AlertState,
+    attempts: i64,
+    created: String,
+    /// Delivered at (sent) or next attempt (waiting).
+    when: String,
+    error: Option<String>,
+    answer: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html", config = "src/http/askama.toml")]
+struct AlertsPage {
+    lang: Lang,
+    t: &'static Text,
+    who: Option<Who>,
+    here: String,
+    csrf: String,
+    may_retry: bool,
+    may_retry_all: bool,
+    rows: Vec<AlertRow>,
+    failed: usize,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AlertsQuery {
+    retried: Option<u64>,
+}
+
+/// Alerts listed on the page, newest first.
+const ALERTS_SHOWN: i64 = 500;
+
+async fn alerts_page(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    notice: Option<String>,
+    refused: Option<api::ApiError>,
+) -> Response {
+    let lang = Lang::of(headers);
+    let alerts = match state.store.list_alerts(ALERTS_SHOWN).await {
+        Ok(alerts) => alerts,
+        Err(e) => return failure(e.into()),
+    };
+    let rows: Vec<AlertRow> = alerts
+        .into_iter()
+        .map(|a| AlertRow {
+            when: match a.state {
+                AlertState::Delivered => a.delivered_at.map(to_seconds).unwrap_or_default(),
+                AlertState::Queued => to_seconds(a.next_attempt_at.max(a.due_at)),
+                AlertState::Sending | AlertState::Failed => String::new(),
+            },
+            created: to_seconds(a.created_at),
+            id: a.id,
+            match_id: a.match_id,
+            channel: a.channel,
+            recipient: a.recipient,
+            state: a.state,
+            attempts: a.attempts,
+            error: a.last_error,
+            answer: a.server_response,
+        })
+        .collect();
+    let status = refused.as_ref().map_or(StatusCode::OK, |e| e.0);
+    let mut page = render(&AlertsPage {
+        lang,
+        t: lang.text(),
+        who: Some(who(caller)),
+        here: "/alerts".into(),
+        csrf: caller.csrf.clone(),
+        may_retry: caller.may(AccessRole::Reviewer),
+        may_retry_all: caller.may(AccessRole::Admin),
+        failed: rows
+            .iter()
+            .filter(|r| r.state == AlertState::Failed)
+            .count(),
+        rows,
+        notice,
+        error: refused.map(|e| e.1),
+    });
+    if page.status() == StatusCode::OK {
+        *page.status_mut() = status;
+    }
+    page
+}
+
+/// `GET /alerts`: the outbox: sent, waiting, and failed with the reason;
+/// a reviewer retries a failed alert, an admin all of them.
 pub async fn alerts(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
+    Query(query): Query<AlertsQuery>,
 ) -> Response {
-    let alerts = match state.store.list_alerts(500).await {
-        Ok(alerts) => alerts,
-        Err(e) => return failure(e.into()),
-    };
-    let rows = alerts
-        .iter()
-        .map(|a| {
-            vec![
-                Cell {
-                    text: a.match_id.clone(),
-                    href: Some(format!("/matches/{}", a.match_id)),
-                },
-                cell(&a.channel),
-                cell(&a.recipient),
-                cell(a.state.to_string()),
-                cell(a.attempts.to_string()),
-                cell(to_seconds(a.created_at)),
-                cell(a.last_error.clone().unwrap_or_default()),
-            ]
-        })
-        .collect();
-    table_page(
-        &caller,
-        &headers,
-        "/alerts",
-        |t| t.alerts,
-        |t| {
-            vec![
-                t.open,
-                t.channel,
-                t.recipient,
-                t.status,
-                t.attempts,
-                t.found,
-                t.error,
-            ]
-        },
-        rows,
-    )
+    let t = Lang::of(&headers).text();
+    let notice = query.retried.map(|n| format!("{}: {n}", t.retried));
+    alerts_page(&state, &caller, &headers, notice, None).await
+}
+
+/// `POST /alerts/{id}/retry`: queues one failed alert again.
+pub async fn retry_alert(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match api::retry_alert(&state, &id).await {
+        Ok(_) => Redirect::to("/alerts?retried=1").into_response(),
+        Err(e) => alerts_page(&state, &caller, &headers, None, Some(e)).await,
+    }
+}
+
+/// `POST /alerts/retry`: queues every failed alert again. An admin's, as
+/// in the API (`api::retry_failed_alerts` says why).
+pub async fn retry_failed_alerts(State(state): State<AppState>) -> Response {
+    match state.store.retry_failed_alerts(crate::clock::now()).await {
+        Ok(n) => Redirect::to(&format!("/alerts?retried={n}")).into_response(),
+        Err(e) => failure(e.into()),
+    }
 }

@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use crate::domain::{MatchStatus, UploadState};
+use crate::domain::{AlertState, MatchStatus, ScanStatus, UploadState};
 
 /// The cookie that keeps a chosen language.
 pub const LANG_COOKIE: &str = "reelguard_lang";
@@ -184,6 +184,54 @@ texts! {
     attempts: "Attempts", "尝试次数";
     error: "Error", "错误";
     open: "Open", "打开";
+    timezone: "Time zone", "时区";
+    url: "URL", "网址";
+    next_run_soon: "as soon as a daemon runs", "守护进程运行后立即";
+    never_fires: "never: the schedule does not fire again", "不再运行：该计划不会再触发";
+    recent_scans: "Recent scans", "最近扫描";
+    scan_counts: "listed / new / matches", "列出 / 新增 / 匹配";
+    no_scans: "No scans yet.", "尚无扫描。";
+    quota_left: "API quota left today (UTC)", "今日剩余 API 配额（UTC）";
+    no_sources: "No sources yet.", "尚无监测来源。";
+    add_source: "Add a source", "添加监测来源";
+    edit_source: "Edit source", "编辑监测来源";
+    add: "Add", "添加";
+    edit: "Edit", "编辑";
+    save: "Save", "保存";
+    remove: "Remove", "删除";
+    remove_confirm: "Yes, remove it", "确认删除";
+    scan_now: "Scan now", "立即扫描";
+    config_file: "config file", "配置文件";
+    from_config: "Declared in the config file: change or remove it there (the command line refuses too; the next start would write the file's settings back).", "在配置文件中声明：请在配置文件中修改或删除（命令行同样不允许修改；下次启动会按配置文件恢复设置）。";
+    admin_only: "Only an admin token may add, edit, remove or scan sources.", "只有管理员令牌可以添加、编辑、删除或扫描监测来源。";
+    schedule_help: "Cron: 6 fields with seconds (0 0 * * * * is hourly) or a 5-field crontab; empty: hourly.", "Cron 表达式：含秒的 6 个字段（0 0 * * * * 为每小时）或 5 个字段；留空为每小时。";
+    url_help: "Feed, page or channel-feed URL; the API base URL for youtube-search; the directory's absolute path for folder.", "订阅源、网页或频道订阅源网址；youtube-search 填 API 基础网址；folder 填目录的绝对路径。";
+    allow_private: "Allow private, loopback and link-local addresses", "允许访问内网、本机和链路本地地址";
+    allow_loopback: "Allow loopback addresses only", "仅允许访问本机地址";
+    proxy: "Proxy", "代理";
+    keywords: "Search terms, one per line (youtube-search)", "搜索关键词，每行一个（youtube-search）";
+    ytdlp_path: "yt-dlp program", "yt-dlp 程序路径";
+    source_added: "Source added", "已添加监测来源";
+    source_saved: "Source saved", "已保存监测来源";
+    source_removed: "Source removed", "已删除监测来源";
+    scan_queued: "Scan queued; a running daemon (or `reelguard scan`) carries it out", "扫描已排队；由运行中的守护进程（或 `reelguard scan`）执行";
+    scan_discovering: "listing", "列出中";
+    scan_processing: "processing", "处理中";
+    scan_done: "done", "完成";
+    scan_failed: "failed", "失败";
+    alert_waiting: "waiting", "等待发送";
+    alert_sending: "sending", "发送中";
+    alert_sent: "sent", "已发送";
+    alert_failed: "failed", "发送失败";
+    no_alerts: "No alerts yet.", "尚无提醒。";
+    queued_at: "Queued", "排队时间";
+    next_attempt: "Next attempt", "下次尝试";
+    delivered: "Delivered", "送达时间";
+    server_answer: "Server answer", "服务器应答";
+    retry: "Retry", "重试";
+    retry_all: "Retry every failed alert", "重试全部失败的提醒";
+    retry_help: "A retried alert goes back to the queue with fresh attempts: fix the cause first (e.g. the [smtp] settings). Retrying one needs a reviewer token, all at once an admin token.", "重试的提醒将重新排队并重新计算尝试次数：请先排除原因（例如 [smtp] 设置）。重试单条需要审核员令牌，全部重试需要管理员令牌。";
+    retried: "Queued again", "已重新排队";
     verify: "Check a provenance package or an evidence bundle", "核验作品存证包或侵权证据包";
     verify_help: "Upload the .zip that reelguard exported. Every hash, timestamp token, signature and the chain are checked here, as `reelguard verify` does; the file is not kept.", "上传 reelguard 导出的 .zip 文件。此处会像 `reelguard verify` 一样核验每个哈希值、时间戳令牌、签名和哈希链；文件不会被保存。";
     verify_button: "Check", "核验";
@@ -200,6 +248,24 @@ texts! {
 }
 
 impl Text {
+    pub fn scan_status(&self, status: &ScanStatus) -> &'static str {
+        match status {
+            ScanStatus::Discovering => self.scan_discovering,
+            ScanStatus::Processing => self.scan_processing,
+            ScanStatus::Done => self.scan_done,
+            ScanStatus::Failed => self.scan_failed,
+        }
+    }
+
+    pub fn alert_state(&self, state: &AlertState) -> &'static str {
+        match state {
+            AlertState::Queued => self.alert_waiting,
+            AlertState::Sending => self.alert_sending,
+            AlertState::Delivered => self.alert_sent,
+            AlertState::Failed => self.alert_failed,
+        }
+    }
+
     pub fn status(&self, status: &MatchStatus) -> &'static str {
         let zh = std::ptr::eq(self, &ZH);
         match (status, zh) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use axum::extract::multipart::MultipartError;
-use axum::extract::Multipart;
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use tokio::io::AsyncWriteExt;
 
@@ -44,13 +44,39 @@ impl Received {
 /// Why a form was not taken: the status to answer and what to do.
 pub type Refusal = (StatusCode, String);
 
+/// A multipart body for the API: a request that is not one is answered
+/// with a JSON error (400) like every other refusal of the API.
+pub struct MultipartBody(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for MultipartBody {
+    type Rejection = super::api::ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(request, state)
+            .await
+            .map(MultipartBody)
+            .map_err(|rejection| {
+                super::api::ApiError(
+                    rejection.status(),
+                    format!(
+                        "{}: send the form as multipart/form-data",
+                        rejection.body_text()
+                    ),
+                )
+            })
+    }
+}
+
 /// Reads `multipart`, writing the field `file` into `dir` (created) under
 /// its safe name and refusing a file of more than `limit` bytes (the part
-/// written is removed). An empty file counts as none.
+/// written is removed), and text fields named in `fields` (any other is
+/// refused, so a misspelt field is not silently dropped). An empty file
+/// counts as none.
 pub async fn receive(
     mut multipart: Multipart,
     dir: &Path,
     limit: u64,
+    fields: &[&str],
 ) -> Result<Received, Refusal> {
     let bad = |e: MultipartError| {
         (
@@ -70,6 +96,17 @@ pub async fn receive(
             continue;
         };
         if field_name != "file" {
+            if !fields.contains(&field_name.as_str()) {
+                let mut known = fields.to_vec();
+                known.push("file");
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "the form has no field {field_name:?}; it takes {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
                 text.extend_from_slice(&chunk);

@@ -31,7 +31,7 @@ async fn check_upload(
         .tempdir_in(&state.data_dir)
         .map_err(|e| internal(format!("cannot keep the upload: {e}")))?;
     let limit = state.settings.http.max_upload_bytes;
-    let received = super::upload::receive(multipart, scratch.path(), limit).await?;
+    let received = super::upload::receive(multipart, scratch.path(), limit, &[]).await?;
     let file = received.file.ok_or_else(|| {
         (
             StatusCode::BAD_REQUEST,
@@ -147,7 +147,8 @@ pub async fn verify_upload(
 }
 
 /// The form of `POST /api/v1/verify`.
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)] // no other fields: additionalProperties false
 #[allow(dead_code)] // only its schema is used: the handler reads the form as it streams
 pub struct VerifyForm {
     /// The provenance package or evidence bundle (a .zip, at most
@@ -189,7 +190,7 @@ pub struct VerifyJson {
 /// does (no token needed).
 pub async fn api_verify(
     State(state): State<AppState>,
-    multipart: Multipart,
+    super::upload::MultipartBody(multipart): super::upload::MultipartBody,
 ) -> Result<Json<VerifyJson>, ApiError> {
     let (file_name, verified) = check_upload(&state, multipart)
         .await

@@ -17,7 +17,7 @@ use super::access::Caller;
 use super::api::{ApiError, ErrorJson, Id};
 use super::pages::{render, who, Who};
 use super::text::{Lang, Text};
-use super::upload::{self, ReceivedFile};
+use super::upload::{self, MultipartBody, ReceivedFile};
 use super::AppState;
 use crate::clock::{self, to_seconds};
 use crate::domain::{AccessRole, UploadState};
@@ -54,7 +54,7 @@ async fn receive_upload(
     let id = uuid::Uuid::now_v7().simple().to_string();
     let dir = state.data_dir.join("uploads").join(&id);
     let limit = state.settings.http.max_upload_bytes;
-    let received = upload::receive(multipart, &dir, limit)
+    let received = upload::receive(multipart, &dir, limit, &["title", "owner", "rights"])
         .await
         .map_err(refused)?;
     let checked = (|| {
@@ -115,7 +115,7 @@ async fn receive_artifact(
         .join(&work.id)
         .join(uuid::Uuid::now_v7().simple().to_string());
     let limit = state.settings.http.max_upload_bytes;
-    let received = upload::receive(multipart, &dir, limit)
+    let received = upload::receive(multipart, &dir, limit, &["stage"])
         .await
         .map_err(refused)?;
     let described = (|| {
@@ -723,7 +723,8 @@ pub async fn chain_page(
 // ---- API ----
 
 /// The registration form of `POST /api/v1/works`.
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)] // no other fields: additionalProperties false
 #[allow(dead_code)] // only its schema is used: the handler reads the form as it streams
 pub struct RegisterForm {
     /// The work's title (1–300 printable characters).
@@ -751,7 +752,7 @@ pub struct RegisterForm {
 pub async fn api_register(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> Result<
     (
         StatusCode,
@@ -831,11 +832,14 @@ pub async fn api_show_work(
 }
 
 /// The form of `POST /api/v1/works/{id}/artifacts`.
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)] // no other fields: additionalProperties false
 #[allow(dead_code)] // only its schema is used: the handler reads the form as it streams
 pub struct ArtifactForm {
-    /// concept, script, storyboard, raw-footage, edit-log, project-file,
-    /// music, subtitles or rights-statement.
+    /// A stage before the final cut (the registered video is that one).
+    #[schema(
+        pattern = r"^(concept|script|storyboard|raw-footage|edit-log|project-file|music|subtitles|rights-statement)$"
+    )]
     stage: String,
     /// The stage's file (at most `[http] max_upload_bytes`).
     #[schema(value_type = String, format = Binary)]
@@ -857,7 +861,7 @@ pub struct ArtifactForm {
 pub async fn api_add_artifact(
     State(state): State<AppState>,
     Id(id): Id,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> Result<(StatusCode, Json<WorkFullJson>), ApiError> {
     let work = find_work(&state, &id).await?;
     receive_artifact(&state, &work, multipart).await?;

@@ -242,15 +242,50 @@ impl Store {
     /// Queues every failed alert again with a fresh count of attempts
     /// (after the cause, e.g. a wrong password, was fixed). Returns the rows.
     pub async fn retry_failed_alerts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "UPDATE alerts SET state = $1, attempts = 0, next_attempt_at = $2 WHERE state = $3",
-        )
-        .bind(AlertState::Queued)
-        .bind(time(now))
-        .bind(AlertState::Failed)
-        .execute(&self.pool)
-        .await?;
+        self.requeue_failed(None, now).await
+    }
+
+    /// Queues the alert `id` again with a fresh count of attempts, when it
+    /// failed. Returns whether it did (false: no such alert, or not failed).
+    pub async fn retry_failed_alert(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.requeue_failed(Some(id), now).await? == 1)
+    }
+
+    /// The one way a failed alert goes back to the queue: state queued,
+    /// attempts 0, due now; its last error is kept until the next attempt.
+    async fn requeue_failed(
+        &self,
+        id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let update =
+            "UPDATE alerts SET state = $1, attempts = 0, next_attempt_at = $2 WHERE state = $3";
+        let sql = match id {
+            None => update.to_string(),
+            Some(_) => format!("{update} AND id = $4"),
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(AlertState::Queued)
+            .bind(time(now))
+            .bind(AlertState::Failed);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let result = query.execute(&self.pool).await?;
         Ok(result.rows_affected())
+    }
+
+    /// One outbox row, if there is one with this id.
+    pub async fn get_alert(&self, id: &str) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Every outbox row, newest first (at most `limit`).

@@ -460,9 +460,29 @@ impl Store {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
+        self.scans_by_id(&ids).await
+    }
+
+    /// The scans of one source, newest first (at most `limit`).
+    pub async fn list_scans_of_source(
+        &self,
+        source: &str,
+        limit: i64,
+    ) -> Result<Vec<Scan>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM scans WHERE source = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
+        )
+        .bind(source)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        self.scans_by_id(&ids).await
+    }
+
+    async fn scans_by_id(&self, ids: &[String]) -> Result<Vec<Scan>, StoreError> {
         let mut scans = Vec::with_capacity(ids.len());
         for id in ids {
-            scans.push(self.get_scan(&id).await?);
+            scans.push(self.get_scan(id).await?);
         }
         Ok(scans)
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::codec::{json, time, MaybeStoredTime};
 use super::{Store, StoreError};
 use crate::domain::SourceOrigin;
-use crate::source_config::SourceConfig;
+use crate::source_config::{SourceConfig, SourceKind};
 
 /// Conditional-GET validators of an earlier response (ETag, Last-Modified).
 #[derive(Clone, Debug, Default, PartialEq, sqlx::FromRow)]
@@ -23,6 +23,50 @@ pub struct StoredSource {
     pub last_run_at: Option<DateTime<Utc>>,
     pub next_run_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// The API quota spent: units used on the last UTC day counted.
+    pub quota_spent: Option<QuotaSpent>,
+}
+
+/// API quota units used on one UTC day (`YYYY-MM-DD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaSpent {
+    pub day: String,
+    pub used: u32,
+}
+
+impl StoredSource {
+    /// Whether this kind of source spends a daily API quota
+    /// (`quota_per_day`): only `youtube-search` does.
+    pub fn has_quota(&self) -> bool {
+        self.config.kind == SourceKind::YoutubeSearch
+    }
+
+    /// The API quota units left on the UTC day of `now`; None for a kind
+    /// without a quota. A day not counted yet has all of `quota_per_day`.
+    pub fn quota_left(&self, now: DateTime<Utc>) -> Option<u32> {
+        if !self.has_quota() {
+            return None;
+        }
+        // The day `sources::youtube` counts in.
+        let today = now.format("%Y-%m-%d").to_string();
+        let used = match &self.quota_spent {
+            Some(spent) if spent.day == today => spent.used,
+            _ => 0,
+        };
+        Some(self.config.quota_per_day.saturating_sub(used))
+    }
+
+    /// When the source runs next: the time a daemon planned, else, once it
+    /// has run, the schedule's first firing after `now` in its time zone.
+    /// None for a source that never ran (a daemon scans it at once) or
+    /// whose schedule does not parse.
+    pub fn next_run(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.next_run_at.is_some() || self.last_run_at.is_none() {
+            return self.next_run_at;
+        }
+        let (schedule, tz) = self.config.cron().ok()?;
+        crate::crontab::next_fire(&schedule, tz, now)
+    }
 }
 
 /// A `sources` row; its settings are checked when read ([`SourceRow::parse`]).
@@ -36,6 +80,8 @@ struct SourceRow {
     #[sqlx(try_from = "MaybeStoredTime")]
     next_run_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
+    quota_day: Option<String>,
+    quota_used: i64,
 }
 
 impl SourceRow {
@@ -50,11 +96,16 @@ impl SourceRow {
             last_run_at: self.last_run_at,
             next_run_at: self.next_run_at,
             last_error: self.last_error,
+            quota_spent: self.quota_day.map(|day| QuotaSpent {
+                day,
+                used: u32::try_from(self.quota_used).unwrap_or(u32::MAX),
+            }),
         })
     }
 }
 
-const SOURCE_COLUMNS: &str = "name, settings, origin, last_run_at, next_run_at, last_error";
+const SOURCE_COLUMNS: &str =
+    "name, settings, origin, last_run_at, next_run_at, last_error, quota_day, quota_used";
 
 impl Store {
     /// Adds a source, or replaces the settings of one with the same name
@@ -222,5 +273,53 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(Some(used))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        crate::clock::parse(text).unwrap()
+    }
+
+    fn stored(kind: SourceKind) -> StoredSource {
+        StoredSource {
+            config: SourceConfig::new("s", kind, "https://example.com/"),
+            origin: SourceOrigin::Cli,
+            last_run_at: None,
+            next_run_at: None,
+            last_error: None,
+            quota_spent: None,
+        }
+    }
+
+    #[test]
+    fn quota_left_counts_the_day_spent_and_only_kinds_with_a_quota() {
+        let now = at("2026-03-01T23:59:00.000Z");
+        let mut s = stored(SourceKind::YoutubeSearch);
+        assert_eq!(s.quota_left(now), Some(10_000));
+        s.quota_spent = Some(QuotaSpent {
+            day: "2026-03-01".into(),
+            used: 300,
+        });
+        assert_eq!(s.quota_left(now), Some(9_700));
+        assert_eq!(s.quota_left(at("2026-03-02T00:01:00.000Z")), Some(10_000));
+        assert_eq!(stored(SourceKind::Feed).quota_left(now), None);
+    }
+
+    #[test]
+    fn the_next_run_is_the_planned_one_else_the_schedule_s_in_its_zone() {
+        let now = at("2026-01-01T00:30:00.000Z");
+        let mut s = stored(SourceKind::Feed);
+        s.config.schedule = "0 9 * * *".into();
+        s.config.timezone = "Asia/Shanghai".into();
+        assert_eq!(s.next_run(now), None, "never ran: due at once");
+        s.last_run_at = Some(now);
+        assert_eq!(s.next_run(now), Some(at("2026-01-01T01:00:00.000Z")));
+        let planned = at("2026-01-02T01:00:00.000Z");
+        s.next_run_at = Some(planned);
+        assert_eq!(s.next_run(now), Some(planned));
     }
 }
