@@ -228,6 +228,34 @@ fn every_route_answers_each_role_as_the_table_says(backend: Backend) {
                 }
             }
         }
+        // No stored text holds a NUL: page addresses and forms with one
+        // are refused with 400, never a database error.
+        for path in [
+            "/inbox?work=%00".to_string(),
+            "/inbox?status=all&source=a%00b".to_string(),
+            "/matches/%00".to_string(),
+            format!("/works/{work_id}%00"),
+            "/uploads/%00".to_string(),
+        ] {
+            let status = http
+                .get(format!("{}{path}", s.base))
+                .bearer_auth(&s.admin)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, StatusCode::BAD_REQUEST, "GET {path}");
+        }
+        let status = http
+            .post(format!("{}/matches/{match_id}/review", s.base))
+            .bearer_auth(&s.reviewer)
+            .form(&[("action", "confirmed"), ("note", "a\0b")])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a review note with a NUL");
+
         // A wrong or revoked token is no token.
         let status = http
             .get(format!("{}/api/v1/matches", s.base))
