@@ -440,6 +440,44 @@ pub async fn review_match(
     }))
 }
 
+/// Answers with the file at `path` as a download named `file_name`.
+pub async fn attachment(
+    path: &std::path::Path,
+    content_type: &'static str,
+    file_name: &str,
+) -> Result<Response, ApiError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let length = file.metadata().await.map_err(anyhow::Error::from)?.len();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A scratch directory in the data dir, removed when dropped.
+pub fn scratch(state: &AppState, prefix: &str) -> Result<tempfile::TempDir, ApiError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&state.data_dir)
+        .map_err(|e| {
+            ApiError::from(anyhow::anyhow!(
+                "cannot make a directory in {}: {e}",
+                state.data_dir.display()
+            ))
+        })
+}
+
 /// Exports the evidence bundle of match `id` and answers with it.
 pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, ApiError> {
     let m = find_match(state, id).await?;
@@ -451,15 +489,7 @@ pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, Api
         data_dir: &state.data_dir,
         media_dir: &media_dir,
     };
-    let scratch = tempfile::Builder::new()
-        .prefix("bundle-")
-        .tempdir_in(&state.data_dir)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot make a directory in {}: {e}",
-                state.data_dir.display()
-            )
-        })?;
+    let scratch = scratch(state, "bundle-")?;
     let out = scratch.path().join("bundle.zip");
     bundle::export(&env, &state.stamper, &m.id, &out)
         .await
@@ -468,24 +498,14 @@ pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, Api
             Err(e) => ApiError(StatusCode::CONFLICT, format!("{e:#}")),
         })?;
     // The open file outlives its directory: the answer streams it.
-    let file = tokio::fs::File::open(&out)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open the exported bundle {}: {e}", out.display()))?;
-    drop(scratch);
-    let length = file.metadata().await.map_err(anyhow::Error::from)?.len();
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (header::CONTENT_LENGTH, length.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"reelguard-match-{}.zip\"", m.id),
-            ),
-        ],
-        body,
+    let answer = attachment(
+        &out,
+        "application/zip",
+        &format!("reelguard-match-{}.zip", m.id),
     )
-        .into_response())
+    .await;
+    drop(scratch);
+    answer
 }
 
 #[utoipa::path(get, path = "/api/v1/matches/{id}/bundle", tag = "matches",

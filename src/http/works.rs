@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::access::Caller;
-use super::api::{ApiError, ErrorJson, Id};
+use super::api::{self, ApiError, ErrorJson, Id};
 use super::pages::{render, who, Who};
 use super::text::{Lang, Text};
 use super::upload::{self, MultipartBody, ReceivedFile};
@@ -150,48 +150,10 @@ async fn receive_artifact(
     Ok(())
 }
 
-/// Answers with the file at `path` as a download named `file_name`.
-pub async fn attachment(
-    path: &std::path::Path,
-    content_type: &'static str,
-    file_name: &str,
-) -> Result<Response, ApiError> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
-    let length = file.metadata().await.map_err(anyhow::Error::from)?.len();
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_LENGTH, length.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-/// A scratch directory in the data dir, removed when dropped.
-fn scratch(state: &AppState, prefix: &str) -> Result<tempfile::TempDir, ApiError> {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(&state.data_dir)
-        .map_err(|e| {
-            ApiError::from(anyhow::anyhow!(
-                "cannot make a directory in {}: {e}",
-                state.data_dir.display()
-            ))
-        })
-}
-
 /// The provenance package of a work (stamping what is pending first).
 async fn package_response(state: &AppState, id: &str) -> Result<Response, ApiError> {
     let work = find_work(state, id).await?;
-    let dir = scratch(state, "package-")?;
+    let dir = api::scratch(state, "package-")?;
     let out = dir.path().join("work.zip");
     let capture = &state.settings.capture;
     provenance::export_package(
@@ -208,7 +170,7 @@ async fn package_response(state: &AppState, id: &str) -> Result<Response, ApiErr
         Err(e) => ApiError(StatusCode::CONFLICT, format!("{e:#}")),
     })?;
     // The open file outlives its directory: the answer streams it.
-    let answer = attachment(
+    let answer = api::attachment(
         &out,
         "application/zip",
         &format!("reelguard-work-{}.zip", work.id),
