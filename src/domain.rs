@@ -117,6 +117,9 @@ named_enum!(
         Candidate = "candidate",
         /// Capture the evidence of a match (subject: the match).
         Capture = "capture",
+        /// Capture a further location of a match, another URL of its
+        /// upload (subject: `MATCH/CANDIDATE`).
+        LocationCapture = "location-capture",
         /// Fingerprint and register an uploaded video as a work (subject:
         /// the upload).
         Register = "register",
@@ -129,7 +132,7 @@ impl JobKind {
         match self {
             JobKind::Scan => Role::Scan,
             JobKind::Candidate => Role::Candidate,
-            JobKind::Capture => Role::Capture,
+            JobKind::Capture | JobKind::LocationCapture => Role::Capture,
             // Registering is fingerprinting, like a candidate's.
             JobKind::Register => Role::Candidate,
         }
@@ -262,6 +265,14 @@ impl MatchStatus {
             Pending => false,
         }
     }
+
+    /// Whether the owner is told when this match's upload turns up at a
+    /// new URL: only once a reviewer has confirmed (or claimed) it. A
+    /// pending match's first alert stands; a dismissed, licensed or
+    /// resolved one needs nothing more.
+    pub fn alerts_new_locations(self) -> bool {
+        matches!(self, MatchStatus::Confirmed | MatchStatus::Claimed)
+    }
 }
 
 named_enum!(
@@ -351,7 +362,7 @@ mod tests {
         let error = "fingerprint".parse::<JobKind>().unwrap_err().to_string();
         assert_eq!(
             error,
-            "unknown job kind \"fingerprint\" (known: scan, candidate, capture, register)"
+            "unknown job kind \"fingerprint\" (known: scan, candidate, capture, location-capture, register)"
         );
     }
 

@@ -153,7 +153,8 @@ impl From<&CaptureRecord> for CaptureJson {
     }
 }
 
-/// Another place a match's upload was found (the same media at another URL).
+/// Another place a match's upload was found (the same media at another
+/// URL), with its own evidence capture.
 #[derive(Serialize, ToSchema)]
 pub struct LocationJson {
     pub url: String,
@@ -162,10 +163,16 @@ pub struct LocationJson {
     pub title: String,
     pub source: String,
     pub published_at: Option<String>,
+    /// The candidate found at this URL (its captured files are served
+    /// under `/matches/{id}/locations/{candidate_id}/files/`).
+    pub candidate_id: String,
+    /// The capture of this URL: page, screenshot, media hash, manifest
+    /// and its token, like the match's own `capture`.
+    pub capture: CaptureJson,
 }
 
-impl From<&Candidate> for LocationJson {
-    fn from(c: &Candidate) -> Self {
+impl LocationJson {
+    pub fn new(c: &Candidate, capture: &CaptureRecord) -> Self {
         LocationJson {
             url: c.canonical_url.clone(),
             platform: c.platform.clone(),
@@ -173,6 +180,8 @@ impl From<&Candidate> for LocationJson {
             title: c.title.clone(),
             source: c.source.clone(),
             published_at: c.published_at.map(to_seconds),
+            candidate_id: c.id.clone(),
+            capture: CaptureJson::from(capture),
         }
     }
 }

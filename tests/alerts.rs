@@ -198,6 +198,7 @@ fn sample_alert(id: &str) -> MatchAlert {
         bundle: Err("the evidence capture is pending".into()),
         match_link: Some(format!("http://dash.example/matches/{id}")),
         evidence_link: Some(format!("http://dash.example/matches/{id}/bundle.zip")),
+        location_of: None,
     }
 }
 

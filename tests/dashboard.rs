@@ -32,6 +32,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/matches/{id}", "viewer"),
     ("POST", "/matches/{id}/review", "reviewer"),
     ("GET", "/matches/{id}/files/{*path}", "viewer"),
+    (
+        "GET",
+        "/matches/{id}/locations/{candidate}/files/{*path}",
+        "viewer",
+    ),
     ("GET", "/matches/{id}/bundle.zip", "reviewer"),
     ("GET", "/works", "viewer"),
     ("POST", "/works", "admin"),
@@ -143,6 +148,7 @@ fn concrete(path: &str, match_id: &str, work_id: &str) -> String {
         .replace("{id}", match_id)
         .replace("{file}", "app.css")
         .replace("{lang}", "zh")
+        .replace("{candidate}", "no-such-location")
         .replace("{*path}", "frames/pair-1.png")
 }
 
@@ -461,6 +467,59 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
                         "copycat-1"
                     }
                 );
+                // The second URL has its own capture: page, screenshot,
+                // manifest and token, shown and served on the match page.
+                let capture = &locations[0]["capture"];
+                assert_eq!(capture["state"], "done", "{shown}");
+                assert!(capture["tsa_time"].is_string(), "{shown}");
+                assert_ne!(
+                    capture["manifest_sha256"], shown["capture"]["manifest_sha256"],
+                    "{shown}"
+                );
+                let paths: Vec<&str> = capture["files"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["path"].as_str().unwrap())
+                    .collect();
+                for expected in [
+                    "capture/fetch.json",
+                    "capture/page.html",
+                    "capture/screenshot.png",
+                    "capture/media.sha256",
+                    "capture/manifest.json",
+                ] {
+                    assert!(paths.contains(&expected), "no {expected} in {paths:?}");
+                }
+                let candidate = locations[0]["candidate_id"].as_str().unwrap();
+                let files = format!("/matches/{id}/locations/{candidate}/files");
+                let page = http
+                    .get(format!("{}/matches/{id}", s.base))
+                    .header("cookie", &session)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(
+                    page.contains(&format!("{files}/capture/screenshot.png"))
+                        && page.contains(&format!("{files}/capture/manifest.json")),
+                    "{page}"
+                );
+                let manifest: Value = http
+                    .get(format!("{}{files}/capture/manifest.json", s.base))
+                    .bearer_auth(&s.viewer)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(manifest["upload_url"], other, "{manifest}");
+                assert_eq!(manifest["match_id"], id.as_str(), "{manifest}");
+                let cli = s.json(&["matches", "show", id.as_str(), "--json"]);
+                assert_eq!(cli["locations"], shown["locations"], "one shape");
                 located += 1;
             } else {
                 assert!(locations.is_empty(), "{shown}");

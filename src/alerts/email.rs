@@ -36,6 +36,10 @@ pub struct Letter {
 /// `max_attachment_bytes`; the others are named with the reason.
 pub fn compose(alerts: &[MatchAlert], max_attachment_bytes: u64) -> Letter {
     let subject = match alerts {
+        [one] if one.location_of.is_some() => format!(
+            "[reelguard] Confirmed re-upload of \"{}\" is also at another URL / 已确认的《{}》转载出现在新链接",
+            one.work_title, one.work_title
+        ),
         [one] => format!(
             "[reelguard] Re-upload of \"{}\" found on {} / 发现《{}》的转载",
             one.work_title, one.platform, one.work_title
@@ -130,7 +134,13 @@ fn evidence_link(alert: &MatchAlert) -> String {
 fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
     let mut out = String::new();
     let n = alerts.len();
-    if n == 1 {
+    if n == 1 && alerts[0].location_of.is_some() {
+        let _ = writeln!(
+            out,
+            "reelguard found your confirmed re-upload of \"{}\" at another URL.\n",
+            alerts[0].work_title
+        );
+    } else if n == 1 {
         let _ = writeln!(
             out,
             "reelguard found a re-upload of your work \"{}\".\n",
@@ -142,6 +152,13 @@ fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
     for (i, a) in alerts.iter().enumerate() {
         if n > 1 {
             let _ = writeln!(out, "{}. \"{}\"", i + 1, a.work_title);
+        }
+        if let Some(first) = &a.location_of {
+            let _ = writeln!(
+                out,
+                "  New location of a confirmed match: the confirmed copy is also at {} (first found at {first})",
+                a.url
+            );
         }
         let _ = writeln!(out, "  Upload:    {}", a.upload_title);
         let _ = writeln!(out, "  URL:       {}", a.url);
@@ -162,9 +179,16 @@ fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
         }
         out.push('\n');
     }
-    out.push_str("Review it, then confirm, dismiss or mark it licensed.\n\n");
+    out.push_str(closing(alerts).0);
+    out.push_str("\n\n");
     out.push_str("----\n\n");
-    if n == 1 {
+    if n == 1 && alerts[0].location_of.is_some() {
+        let _ = writeln!(
+            out,
+            "reelguard 发现您已确认的《{}》转载出现在新链接。\n",
+            alerts[0].work_title
+        );
+    } else if n == 1 {
         let _ = writeln!(
             out,
             "reelguard 发现了您的作品《{}》的转载。\n",
@@ -176,6 +200,13 @@ fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
     for (i, a) in alerts.iter().enumerate() {
         if n > 1 {
             let _ = writeln!(out, "{}.《{}》", i + 1, a.work_title);
+        }
+        if let Some(first) = &a.location_of {
+            let _ = writeln!(
+                out,
+                "  已确认转载的新链接：该转载也出现在 {}（最初发现于 {first}）",
+                a.url
+            );
         }
         let _ = writeln!(out, "  视频标题：{}", a.upload_title);
         let _ = writeln!(out, "  链接：{}", a.url);
@@ -193,8 +224,25 @@ fn text_body(alerts: &[MatchAlert], bundle_notes: &[Option<String>]) -> String {
         let _ = writeln!(out, "  证据包：{}", evidence_link(a));
         out.push('\n');
     }
-    out.push_str("请核实后确认、驳回或标记为已授权。\n");
+    out.push_str(closing(alerts).1);
+    out.push('\n');
     out
+}
+
+/// The closing request, in English and Chinese: review new matches; for
+/// new locations of confirmed ones alone, act on the new URL.
+fn closing(alerts: &[MatchAlert]) -> (&'static str, &'static str) {
+    if alerts.iter().all(|a| a.location_of.is_some()) {
+        (
+            "The match is already confirmed: send the takedown for the new URL too.",
+            "该转载已确认：请对新链接同样发送下架通知。",
+        )
+    } else {
+        (
+            "Review it, then confirm, dismiss or mark it licensed.",
+            "请核实后确认、驳回或标记为已授权。",
+        )
+    }
 }
 
 /// Escapes text for HTML (titles and uploaders come from hostile platforms).
@@ -228,7 +276,18 @@ fn html_body(alerts: &[MatchAlert], images: &[(String, Vec<u8>)]) -> String {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif\">\n",
     );
     let n = alerts.len();
-    let (en, zh) = if n == 1 {
+    let (en, zh) = if n == 1 && alerts[0].location_of.is_some() {
+        (
+            format!(
+                "reelguard found your confirmed re-upload of “{}” at another URL.",
+                escape(&alerts[0].work_title)
+            ),
+            format!(
+                "reelguard 发现您已确认的《{}》转载出现在新链接。",
+                escape(&alerts[0].work_title)
+            ),
+        )
+    } else if n == 1 {
         (
             format!(
                 "reelguard found a re-upload of your work “{}”.",
@@ -268,6 +327,19 @@ fn html_body(alerts: &[MatchAlert], images: &[(String, Vec<u8>)]) -> String {
                 "<tr><th align=\"left\">{en} / {zh}</th><td>{value}</td></tr>"
             );
         };
+        if let Some(first) = &a.location_of {
+            row(
+                "New location of a confirmed match",
+                "已确认转载的新链接",
+                format!(
+                    "the confirmed copy is also at {} (first found at {})<br>该转载也出现在 {}（最初发现于 {}）",
+                    link(&a.url),
+                    link(first),
+                    link(&a.url),
+                    link(first)
+                ),
+            );
+        }
         row("Upload", "视频标题", escape(&a.upload_title));
         row("URL", "链接", link(&a.url));
         row("Platform", "平台", escape(&a.platform));
@@ -291,7 +363,8 @@ fn html_body(alerts: &[MatchAlert], images: &[(String, Vec<u8>)]) -> String {
         row("Evidence", "证据包", link(&evidence_link(a)));
         out.push_str("</table>\n");
     }
-    out.push_str("<p>Review it, then confirm, dismiss or mark it licensed.<br>请核实后确认、驳回或标记为已授权。</p>\n</body></html>\n");
+    let (en, zh) = closing(alerts);
+    let _ = writeln!(out, "<p>{en}<br>{zh}</p>\n</body></html>");
     out
 }
 

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{OwnerConfig, StoredSegment};
-use crate::store::{AlertPlan, MatchRecord};
+use crate::store::{AlertPlan, Candidate, MatchRecord};
 
 /// What alerting reads of the configuration: `[smtp]`, `[alerts]` and the
 /// owner (whose address is the default recipient). Deserialises from the
@@ -377,6 +377,10 @@ pub struct MatchAlert {
     pub match_link: Option<String>,
     /// Link to the evidence bundle in the dashboard.
     pub evidence_link: Option<String>,
+    /// The match's first URL when this alert is about a new location of
+    /// the already confirmed match (`url` and the upload's fields are then
+    /// the new location's).
+    pub location_of: Option<String>,
 }
 
 impl MatchAlert {
@@ -401,6 +405,27 @@ impl MatchAlert {
             bundle: Err("the evidence bundle was not exported".into()),
             match_link: link(""),
             evidence_link: link("/bundle.zip"),
+            location_of: None,
+        }
+    }
+
+    /// The alert that the confirmed match of `record` is also at
+    /// `location` (found at `found_at`).
+    pub fn new_location(
+        record: &MatchRecord,
+        location: &Candidate,
+        found_at: DateTime<Utc>,
+        dashboard_url: &str,
+    ) -> MatchAlert {
+        MatchAlert {
+            url: location.canonical_url.clone(),
+            platform: location.platform.clone(),
+            uploader: location.uploader.clone(),
+            upload_title: location.title.clone(),
+            published_at: location.published_at,
+            found_at,
+            location_of: Some(record.candidate_url.clone()),
+            ..MatchAlert::from_record(record, dashboard_url)
         }
     }
 }

@@ -274,7 +274,23 @@ impl Outbox {
                 .find_match(&row.match_id)
                 .await
                 .with_context(|| format!("match {} of alert {}", row.match_id, row.id))?;
-            let mut alert = MatchAlert::from_record(&record, &self.config.alerts.dashboard_url);
+            let dashboard = &self.config.alerts.dashboard_url;
+            let mut alert = match &row.location_candidate_id {
+                None => MatchAlert::from_record(&record, dashboard),
+                Some(candidate_id) => {
+                    let location =
+                        self.store
+                            .get_candidate(candidate_id)
+                            .await
+                            .with_context(|| {
+                                format!(
+                                    "new location {candidate_id} of match {} (alert {})",
+                                    row.match_id, row.id
+                                )
+                            })?;
+                    MatchAlert::new_location(&record, &location, row.created_at, dashboard)
+                }
+            };
             if let (Some(data_dir), "email") = (&self.data_dir, first.channel.as_str()) {
                 let capture = self.store.capture(&record.id).await?;
                 alert.frame_png = self.captured_frame_pair(data_dir, &capture);

@@ -146,11 +146,21 @@ fn match_json(a: &MatchAlert) -> Value {
         })).collect::<Vec<_>>(),
         "match_link": a.match_link,
         "evidence_link": a.evidence_link,
+        "new_location_of": a.location_of,
     })
 }
 
+/// The line that marks an alert about a new location of a confirmed match
+/// (followed by the match's first URL; the alert's URL is the new one).
+const NEW_LOCATION: &str =
+    "New location of a confirmed match, first found at / 已确认转载的新链接，最初发现于:";
+
 fn headline(alerts: &[MatchAlert]) -> String {
     match alerts {
+        [one] if one.location_of.is_some() => format!(
+            "Confirmed re-upload of \"{}\" is also at another URL / 已确认的《{}》转载出现在新链接",
+            one.work_title, one.work_title
+        ),
         [one] => format!(
             "Re-upload of \"{}\" found on {} / 发现《{}》的转载",
             one.work_title, one.platform, one.work_title
@@ -181,6 +191,9 @@ fn ranges(a: &MatchAlert) -> String {
 
 fn plain(a: &MatchAlert) -> String {
     let mut out = String::new();
+    if let Some(first) = &a.location_of {
+        let _ = writeln!(out, "{} {first}", NEW_LOCATION);
+    }
     let _ = writeln!(out, "Work / 作品: {}", a.work_title);
     let _ = writeln!(out, "URL / 链接: {}", a.url);
     let _ = writeln!(out, "Platform / 平台: {}", a.platform);
@@ -214,6 +227,9 @@ fn markdown(a: &MatchAlert, style: MarkdownStyle) -> String {
         MarkdownStyle::Common => format!("[{url}]({url})"),
     };
     let mut out = String::new();
+    if let Some(first) = &a.location_of {
+        let _ = writeln!(out, "{} {}", bold(NEW_LOCATION), link(first));
+    }
     let _ = writeln!(out, "{} {}", bold("Work / 作品:"), a.work_title);
     let _ = writeln!(out, "{} {}", bold("URL / 链接:"), link(&a.url));
     let _ = writeln!(out, "{} {}", bold("Platform / 平台:"), a.platform);

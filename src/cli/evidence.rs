@@ -47,7 +47,8 @@ pub async fn run(context: &Context, command: EvidenceCommand) -> anyhow::Result<
     let result = match command {
         EvidenceCommand::Capture { id, json } => {
             let m = store.find_match(&id).await?;
-            let record = capture::run(&env, None, &m.id).await?;
+            let of = crate::store::CaptureOf::Match(m.id.clone());
+            let record = capture::run(&env, None, &of).await?;
             if json {
                 println!(
                     "{}",

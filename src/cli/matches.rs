@@ -125,11 +125,14 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
             let m = store.find_match(&id).await?;
             let history = store.status_history(&m.id).await?;
             let capture = store.capture(&m.id).await?;
-            let locations = store.match_locations(&m.id).await?;
+            let locations = store.captured_locations(&m.id).await?;
             if json {
                 let full = MatchFullJson {
                     summary: MatchJson::new(&m, true),
-                    locations: locations.iter().map(LocationJson::from).collect(),
+                    locations: locations
+                        .iter()
+                        .map(|(l, capture)| LocationJson::new(l, capture))
+                        .collect(),
                     history: history.iter().map(ReviewJson::from).collect(),
                     capture: CaptureJson::from(&capture),
                 };
@@ -158,10 +161,10 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                     m.scan_id,
                     stored(m.created_at)
                 );
-                for l in &locations {
+                for (l, capture) in &locations {
                     println!(
-                        "  also at   {} ({} by {:?})",
-                        l.canonical_url, l.platform, l.uploader
+                        "  also at   {} ({} by {:?}; capture {})",
+                        l.canonical_url, l.platform, l.uploader, capture.state
                     );
                 }
                 println!("  score     {:.3}", m.score);

@@ -119,7 +119,9 @@ impl Pipeline {
                     let scan_id = job.scan_id.clone().unwrap_or_default();
                     Ok(self.store.fail_scan(job, &scan_id, &error, now).await?)
                 }
-                JobKind::Capture => Ok(self.store.give_up_capture(job, &error, now).await?),
+                JobKind::Capture | JobKind::LocationCapture => {
+                    Ok(self.store.give_up_capture(job, &error, now).await?)
+                }
                 JobKind::Candidate => Ok(self
                     .store
                     .fail_candidate(job, &job.subject, &error, now)
@@ -130,7 +132,7 @@ impl Pipeline {
         match job.kind {
             JobKind::Scan => self.scan(job).await,
             JobKind::Candidate => self.candidate(job).await,
-            JobKind::Capture => self.capture(job).await,
+            JobKind::Capture | JobKind::LocationCapture => self.capture(job).await,
             JobKind::Register => self.register(job).await,
         }
     }
@@ -207,7 +209,8 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Captures the evidence of a new match (see `evidence::capture`).
+    /// Captures the evidence of a new match or of a new location of one
+    /// (see `evidence::capture`).
     async fn capture(&self, job: &Job) -> anyhow::Result<()> {
         let env = crate::evidence::capture::CaptureEnv {
             store: &self.store,
@@ -215,7 +218,8 @@ impl Pipeline {
             data_dir: &self.data_dir,
             media_dir: &self.media_dir,
         };
-        crate::evidence::capture::run(&env, Some(job), &job.subject).await?;
+        let of = crate::store::CaptureOf::of_job(job)?;
+        crate::evidence::capture::run(&env, Some(job), &of).await?;
         Ok(())
     }
 

@@ -1,5 +1,7 @@
 //! The capture of a match's upload, made the moment the match is found (a
-//! `capture` job) or on demand (`evidence capture MATCH`).
+//! `capture` job) or on demand (`evidence capture MATCH`); each further
+//! location of the match (the same upload at another URL) is captured the
+//! same way when it is found (a `location-capture` job).
 //!
 //! Files (their paths are the ones they get in the bundle):
 //! - `capture/page.html`: the page as fetched (when it is HTML);
@@ -32,7 +34,9 @@ use super::{sha256_hex, Blobs};
 use crate::clock::to_seconds;
 use crate::source_config::SourceConfig;
 use crate::sources::http::HttpClient;
-use crate::store::{CaptureOutcome, CaptureRecord, CapturedFile, Job, MatchRecord, Store};
+use crate::store::{
+    CaptureOf, CaptureOutcome, CaptureRecord, CapturedFile, Job, MatchRecord, Store,
+};
 use crate::timestamp::Stamper;
 
 /// Path of the capture manifest and its token in the bundle.
@@ -64,16 +68,17 @@ struct Gathered {
     failure: Option<String>,
 }
 
-/// Runs a capture of `match_id` (for the job `job`, or on demand when None)
-/// and records the outcome. Returns the stored capture.
+/// Runs the capture `of` a match's first URL or of a further location of
+/// it (for the job `job`, or on demand when None) and records the outcome.
+/// Returns the stored capture.
 pub async fn run(
     env: &CaptureEnv<'_>,
     job: Option<&Job>,
-    match_id: &str,
+    of: &CaptureOf,
 ) -> anyhow::Result<CaptureRecord> {
     let started = Utc::now();
-    env.store.start_capture(match_id, started).await?;
-    let record = env.store.find_match(match_id).await?;
+    env.store.start_capture(of, started).await?;
+    let record = captured_record(env.store, of).await?;
     let mut gathered = Gathered::default();
     if let Err(error) = gather(env, &record, &started, &mut gathered).await {
         gathered.failure = Some(format!("{error:#}"));
@@ -128,9 +133,7 @@ pub async fn run(
                 }
             }
         } else {
-            tracing::warn!(
-                "capture of match {match_id} is not timestamped: no TSA in [timestamp] urls"
-            );
+            tracing::warn!("capture of {of} is not timestamped: no TSA in [timestamp] urls");
         }
         files.push(CapturedFile {
             path: MANIFEST.into(),
@@ -139,7 +142,7 @@ pub async fn run(
         });
     }
 
-    let attempts = env.store.capture(match_id).await?.attempts;
+    let attempts = env.store.capture_of(of).await?.attempts;
     let retry_at = match (&gathered.failure, job) {
         (Some(_), Some(_)) if attempts < MAX_ATTEMPTS => {
             let delay = env.settings.evidence.retry_after_s * 2f64.powi(attempts as i32 - 1);
@@ -148,13 +151,13 @@ pub async fn run(
         _ => None,
     };
     if let Some(failure) = &gathered.failure {
-        tracing::warn!(r#match = %match_id, url = %record.candidate_url, error = %failure, "capture failed");
+        tracing::warn!(capture = %of, url = %record.candidate_url, error = %failure, "capture failed");
     }
     let tsa_time = stamp.as_ref().map(|s| s.verified.gen_time);
     env.store
         .finish_capture(
             job,
-            match_id,
+            of,
             &CaptureOutcome {
                 files: &files,
                 manifest_sha256: manifest_sha256.as_deref(),
@@ -167,7 +170,33 @@ pub async fn run(
             Utc::now(),
         )
         .await?;
-    Ok(env.store.capture(match_id).await?)
+    Ok(env.store.capture_of(of).await?)
+}
+
+/// The match as the capture `of` sees it: for a further location, the
+/// match with that location's candidate in place of its first one (the
+/// same upload, so the match's segments hold for it too).
+async fn captured_record(store: &Store, of: &CaptureOf) -> anyhow::Result<MatchRecord> {
+    let mut record = store.find_match(of.match_id()).await?;
+    if let CaptureOf::Location { candidate_id, .. } = of {
+        let location = store.get_candidate(candidate_id).await.with_context(|| {
+            format!(
+                "location {candidate_id} of match {} is gone: nothing to capture",
+                record.id
+            )
+        })?;
+        record.candidate_id = location.id;
+        record.candidate_url = location.canonical_url;
+        record.platform = location.platform;
+        record.uploader = location.uploader;
+        record.candidate_title = location.title;
+        record.published_at = location.published_at;
+        record.media_url = location.media_url;
+        record.media_sha256 = location.media_sha256;
+        record.source = location.source;
+        record.scan_id = location.scan_id;
+    }
+    Ok(record)
 }
 
 /// The capture manifest: what was captured, when, and every file's hash.

@@ -369,10 +369,13 @@ pub async fn show_match(State(state): State<AppState>, Id(id): Id) -> ApiResult<
     let m = find_match(&state, &id).await?;
     let history = state.store.status_history(&m.id).await?;
     let capture = state.store.capture(&m.id).await?;
-    let locations = state.store.match_locations(&m.id).await?;
+    let locations = state.store.captured_locations(&m.id).await?;
     Ok(Json(MatchFullJson {
         summary: MatchJson::new(&m, true),
-        locations: locations.iter().map(LocationJson::from).collect(),
+        locations: locations
+            .iter()
+            .map(|(l, capture)| LocationJson::new(l, capture))
+            .collect(),
         history: history.iter().map(ReviewJson::from).collect(),
         capture: CaptureJson::from(&capture),
     }))

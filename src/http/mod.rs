@@ -251,6 +251,12 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             Method::GET,
+            "/matches/{id}/locations/{candidate}/files/{*path}",
+            Signed(Viewer),
+            get(pages::location_file),
+        ),
+        (
+            Method::GET,
             "/matches/{id}/bundle.zip",
             Signed(Reviewer),
             get(pages::bundle),

@@ -529,12 +529,45 @@ struct MatchPage {
     screenshot: Option<String>,
     capture: crate::store::CaptureRecord,
     capture_time: Option<String>,
-    /// Other places the same upload was found.
-    locations: Vec<crate::store::Candidate>,
+    /// Other places the same upload was found, each with its capture.
+    locations: Vec<LocationView>,
     /// When, from, to, note, by.
     history: Vec<(String, MatchStatus, MatchStatus, String, String)>,
     actions: Vec<MatchStatus>,
     confirmed: bool,
+}
+
+/// A further location of a match on its page: the URL, its capture and
+/// where its captured files are served.
+struct LocationView {
+    l: crate::store::Candidate,
+    capture: crate::store::CaptureRecord,
+    capture_time: Option<String>,
+    /// `/matches/MATCH/locations/CANDIDATE/files`.
+    files: String,
+    screenshot: Option<String>,
+}
+
+impl LocationView {
+    fn new(
+        match_id: &str,
+        l: crate::store::Candidate,
+        capture: crate::store::CaptureRecord,
+    ) -> LocationView {
+        let files = format!("/matches/{match_id}/locations/{}/files", l.id);
+        let screenshot = capture
+            .files
+            .iter()
+            .any(|f| f.path == "capture/screenshot.png")
+            .then(|| format!("{files}/capture/screenshot.png"));
+        LocationView {
+            capture_time: capture.tsa_time.map(to_seconds),
+            l,
+            capture,
+            files,
+            screenshot,
+        }
+    }
 }
 
 /// `GET /matches/{id}`: the copy beside the work, segments, frames,
@@ -553,7 +586,7 @@ pub async fn match_page(
         let history = state.store.status_history(&m.id).await?;
         let capture = state.store.capture(&m.id).await?;
         let work = state.store.find_work(&m.work_id).await?;
-        let locations = state.store.match_locations(&m.id).await?;
+        let locations = state.store.captured_locations(&m.id).await?;
         Ok::<_, crate::store::StoreError>((m, history, capture, work, locations))
     };
     let (m, history, capture, work, locations) = match loaded.await {
@@ -642,7 +675,10 @@ pub async fn match_page(
         screenshot,
         capture_time: capture.tsa_time.map(to_seconds),
         capture,
-        locations,
+        locations: locations
+            .into_iter()
+            .map(|(l, capture)| LocationView::new(&m.id, l, capture))
+            .collect(),
         history,
         actions,
         confirmed: matches!(
@@ -759,6 +795,33 @@ pub async fn capture_file(
         return (
             StatusCode::NOT_FOUND,
             format!("match {id} has no captured file {path:?}"),
+        )
+            .into_response();
+    };
+    let blob = Blobs::new(&state.data_dir).path(&file.sha256);
+    serve_file(&blob, content_type(&file.path), request).await
+}
+
+/// `GET /matches/{id}/locations/{candidate}/files/{*path}`: one file of
+/// the capture of a further location of a match (served like the match's
+/// own captured files).
+pub async fn location_file(
+    State(state): State<AppState>,
+    Path((id, candidate, path)): Path<(String, String, String)>,
+    request: Request,
+) -> Response {
+    let of = crate::store::CaptureOf::Location {
+        match_id: id.clone(),
+        candidate_id: candidate.clone(),
+    };
+    let capture = match state.store.capture_of(&of).await {
+        Ok(capture) => capture,
+        Err(e) => return failure(e.into()),
+    };
+    let Some(file) = capture.files.iter().find(|f| f.path == path) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("location {candidate} of match {id} has no captured file {path:?}"),
         )
             .into_response();
     };

@@ -1,7 +1,7 @@
 //! The alert outbox (`alerts` table): rows written with their match, then
 //! leased, delivered and marked with the server's answer.
 //!
-//! Exactly once: a row is unique per (match, recipient, channel). Rows that
+//! Exactly once: a row is unique per (match, recipient, channel, location). Rows that
 //! go out together share a `batch`; a sender leases a whole batch (state
 //! `sending`, owner, expiry) before it sends, and records the outcome for
 //! the batch afterwards. A batch left `sending` by a process that died is
@@ -49,17 +49,22 @@ pub struct AlertRecord {
     pub created_at: DateTime<Utc>,
     #[sqlx(try_from = "MaybeStoredTime")]
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The candidate of a new location of an already confirmed match, when
+    /// the alert is about that location rather than the match itself.
+    pub location_candidate_id: Option<String>,
 }
 
 const ALERT_COLUMNS: &str = "id, match_id, channel, recipient, batch, due_at, state, attempts, \
-     next_attempt_at, last_error, server_response, created_at, delivered_at";
+     next_attempt_at, last_error, server_response, created_at, delivered_at, location_candidate_id";
 
-/// Writes the outbox rows of a match just inserted (inside its transaction).
-/// Returns how many rows were written.
+/// Writes the outbox rows of a match just inserted, or of a new location
+/// (`location`: its candidate) of a confirmed match (inside the transaction
+/// that records it). Returns how many rows were written.
 pub(super) async fn enqueue_for_match(
     tx: &mut sqlx::AnyConnection,
     plan: &AlertPlan,
     match_id: &str,
+    location: Option<&str>,
     score: f64,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
@@ -75,8 +80,8 @@ pub(super) async fn enqueue_for_match(
         };
         written += sqlx::query(
             "INSERT INTO alerts (id, match_id, channel, recipient, batch, due_at, state, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8) \
-             ON CONFLICT (match_id, recipient, channel) DO NOTHING",
+             next_attempt_at, created_at, location_candidate_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind(&id)
         .bind(match_id)
@@ -86,6 +91,7 @@ pub(super) async fn enqueue_for_match(
         .bind(time(due_at))
         .bind(AlertState::Queued)
         .bind(time(now))
+        .bind(location)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -97,8 +103,9 @@ impl Store {
     /// Leases the next batch that is due (queued and past its next attempt,
     /// or `sending` with an expired lease) and returns its rows, oldest
     /// first; each row's attempt is counted. A batch waits while the
-    /// evidence capture of one of its matches is still pending, unless that
-    /// alert was queued before `capture_wait_since`.
+    /// evidence capture of one of its matches (or of the new location an
+    /// alert is about) is still pending, unless that alert was queued
+    /// before `capture_wait_since`.
     pub async fn claim_alert_batch(
         &self,
         owner: &str,
@@ -110,8 +117,10 @@ impl Store {
         let batch: Option<String> = sqlx::query_scalar(
             "SELECT batch FROM alerts a WHERE ((state = $1 AND next_attempt_at <= $2 AND due_at <= $2) \
              OR (state = $3 AND lease_expires_at < $2)) \
-             AND NOT EXISTS (SELECT 1 FROM alerts b JOIN captures c ON c.match_id = b.match_id \
-             WHERE b.batch = a.batch AND c.state = $4 AND b.created_at > $5) \
+             AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.batch = a.batch AND b.created_at > $5 \
+             AND (EXISTS (SELECT 1 FROM captures c WHERE c.match_id = b.match_id AND c.state = $4) \
+             OR EXISTS (SELECT 1 FROM location_captures l WHERE l.match_id = b.match_id \
+             AND l.candidate_id = b.location_candidate_id AND l.state = $4))) \
              ORDER BY next_attempt_at, created_at, id LIMIT 1",
         )
         .bind(AlertState::Queued)

@@ -27,6 +27,7 @@ const TABLES: &[(&str, &str)] = &[
     ("captures", "match_id"),
     ("match_status_history", "id"),
     ("match_locations", "match_id, candidate_id"),
+    ("location_captures", "match_id, candidate_id"),
     ("alerts", "id"),
     ("tokens", "id"),
     ("server_keys", "name"),

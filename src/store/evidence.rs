@@ -67,47 +67,154 @@ pub struct CaptureOutcome<'a> {
     pub error: Option<&'a str>,
 }
 
-/// Queues the capture of a new match (inside the transaction that records
-/// it). The job belongs to the scan, so `reelguard scan` runs it before it
-/// returns.
+/// Whose capture: a match's first URL (its own candidate, table
+/// `captures`) or a further location of it (table `location_captures`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaptureOf {
+    Match(String),
+    Location {
+        match_id: String,
+        candidate_id: String,
+    },
+}
+
+impl CaptureOf {
+    pub fn match_id(&self) -> &str {
+        match self {
+            CaptureOf::Match(id) | CaptureOf::Location { match_id: id, .. } => id,
+        }
+    }
+
+    /// The capture a capture job is for.
+    pub fn of_job(job: &Job) -> Result<CaptureOf, StoreError> {
+        match job.kind {
+            JobKind::Capture => Ok(CaptureOf::Match(job.subject.clone())),
+            JobKind::LocationCapture => match job.subject.split_once('/') {
+                Some((match_id, candidate_id)) => Ok(CaptureOf::Location {
+                    match_id: match_id.to_string(),
+                    candidate_id: candidate_id.to_string(),
+                }),
+                None => Err(StoreError::BadJob {
+                    id: job.id.clone(),
+                    reason: "its subject is not MATCH/CANDIDATE".into(),
+                }),
+            },
+            other => Err(StoreError::BadJob {
+                id: job.id.clone(),
+                reason: format!("a {other} job captures nothing"),
+            }),
+        }
+    }
+
+    fn job(&self) -> (JobKind, String) {
+        match self {
+            CaptureOf::Match(id) => (JobKind::Capture, id.clone()),
+            CaptureOf::Location {
+                match_id,
+                candidate_id,
+            } => (
+                JobKind::LocationCapture,
+                format!("{match_id}/{candidate_id}"),
+            ),
+        }
+    }
+
+    /// The table, its key columns and their values.
+    fn key(&self) -> (&'static str, &'static str, Vec<&str>) {
+        match self {
+            CaptureOf::Match(id) => ("captures", "match_id", vec![id]),
+            CaptureOf::Location {
+                match_id,
+                candidate_id,
+            } => (
+                "location_captures",
+                "match_id, candidate_id",
+                vec![match_id, candidate_id],
+            ),
+        }
+    }
+
+    /// `col = $first AND ...` over the key columns, numbered from `first`.
+    fn condition(&self, first: usize) -> String {
+        let (_, columns, _) = self.key();
+        columns
+            .split(", ")
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", first + i))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
+impl std::fmt::Display for CaptureOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaptureOf::Match(id) => write!(f, "match {id}"),
+            CaptureOf::Location {
+                match_id,
+                candidate_id,
+            } => write!(f, "location {candidate_id} of match {match_id}"),
+        }
+    }
+}
+
+/// Queues a capture (inside the transaction that records its match or
+/// location). The job belongs to the scan, so `reelguard scan` runs it
+/// before it returns.
 pub(super) async fn queue_capture(
     tx: &mut sqlx::AnyConnection,
-    match_id: &str,
+    of: &CaptureOf,
     scan_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO captures (match_id, state, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (match_id) DO NOTHING",
-    )
-    .bind(match_id)
-    .bind(CaptureState::Pending)
-    .bind(time(now))
-    .execute(&mut *tx)
-    .await?;
-    queue::insert(
-        tx,
-        JobKind::Capture,
-        match_id,
-        scan_id,
-        CAPTURE_MAX_ATTEMPTS,
-        now,
-    )
-    .await
+    let (table, columns, values) = of.key();
+    let marks: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    let n = values.len();
+    let sql = format!(
+        "INSERT INTO {table} ({columns}, state, created_at) VALUES ({}, ${}, ${}) \
+         ON CONFLICT ({columns}) DO NOTHING",
+        marks.join(", "),
+        n + 1,
+        n + 2
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for value in values {
+        query = query.bind(value);
+    }
+    query
+        .bind(CaptureState::Pending)
+        .bind(time(now))
+        .execute(&mut *tx)
+        .await?;
+    let (kind, subject) = of.job();
+    queue::insert(tx, kind, &subject, scan_id, CAPTURE_MAX_ATTEMPTS, now).await
 }
 
+const CAPTURE_COLUMNS: &str = "match_id, state, attempts, error, files, manifest_sha256, token, \
+     tsa_url, tsa_time, started_at, finished_at";
+
 impl Store {
-    /// The capture of a match (a pending one when none was queued yet).
+    /// The capture of a match's first URL (a pending one when none was
+    /// queued yet).
     pub async fn capture(&self, match_id: &str) -> Result<CaptureRecord, StoreError> {
-        let row: Option<CaptureRecord> = sqlx::query_as(
-            "SELECT match_id, state, attempts, error, files, manifest_sha256, token, tsa_url, \
-             tsa_time, started_at, finished_at FROM captures WHERE match_id = $1",
-        )
-        .bind(match_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        self.capture_of(&CaptureOf::Match(match_id.to_string()))
+            .await
+    }
+
+    /// A capture (a pending one when none was queued yet).
+    pub async fn capture_of(&self, of: &CaptureOf) -> Result<CaptureRecord, StoreError> {
+        let (table, _, values) = of.key();
+        let sql = format!(
+            "SELECT {CAPTURE_COLUMNS} FROM {table} WHERE {}",
+            of.condition(1)
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for value in values {
+            query = query.bind(value);
+        }
+        let row: Option<CaptureRecord> = query.fetch_optional(&self.pool).await?;
         Ok(row.unwrap_or_else(|| CaptureRecord {
-            match_id: match_id.to_string(),
+            match_id: of.match_id().to_string(),
             state: CaptureState::Pending,
             attempts: 0,
             error: None,
@@ -121,22 +228,82 @@ impl Store {
         }))
     }
 
+    /// A match's further locations, oldest first, each with its capture
+    /// (a pending one when none was queued: locations found before
+    /// locations were captured).
+    pub async fn captured_locations(
+        &self,
+        match_id: &str,
+    ) -> Result<Vec<(super::Candidate, CaptureRecord)>, StoreError> {
+        let mut captures = self.location_captures(match_id).await?;
+        let mut out = Vec::new();
+        for candidate in self.match_locations(match_id).await? {
+            let capture = match captures.remove(&candidate.id) {
+                Some(capture) => capture,
+                None => {
+                    self.capture_of(&CaptureOf::Location {
+                        match_id: match_id.to_string(),
+                        candidate_id: candidate.id.clone(),
+                    })
+                    .await?
+                }
+            };
+            out.push((candidate, capture));
+        }
+        Ok(out)
+    }
+
+    /// The captures of a match's further locations, by candidate id.
+    async fn location_captures(
+        &self,
+        match_id: &str,
+    ) -> Result<std::collections::HashMap<String, CaptureRecord>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            candidate_id: String,
+            #[sqlx(flatten)]
+            capture: CaptureRecord,
+        }
+        let sql = format!(
+            "SELECT candidate_id, {CAPTURE_COLUMNS} FROM location_captures WHERE match_id = $1"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(match_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.candidate_id, row.capture))
+            .collect())
+    }
+
     /// Records the start of a capture attempt.
     pub async fn start_capture(
         &self,
-        match_id: &str,
+        of: &CaptureOf,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO captures (match_id, state, attempts, started_at, created_at) \
-             VALUES ($1, $2, 1, $3, $3) ON CONFLICT (match_id) DO UPDATE SET \
-             attempts = captures.attempts + 1, started_at = excluded.started_at",
-        )
-        .bind(match_id)
-        .bind(CaptureState::Pending)
-        .bind(time(now))
-        .execute(&self.pool)
-        .await?;
+        let (table, columns, values) = of.key();
+        let n = values.len();
+        let marks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({columns}, state, attempts, started_at, created_at) \
+             VALUES ({}, ${}, 1, ${}, ${}) ON CONFLICT ({columns}) DO UPDATE SET \
+             attempts = {table}.attempts + 1, started_at = excluded.started_at",
+            marks.join(", "),
+            n + 1,
+            n + 2,
+            n + 2
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in values {
+            query = query.bind(value);
+        }
+        query
+            .bind(CaptureState::Pending)
+            .bind(time(now))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -146,7 +313,7 @@ impl Store {
     pub async fn finish_capture(
         &self,
         job: Option<&Job>,
-        match_id: &str,
+        of: &CaptureOf,
         outcome: &CaptureOutcome<'_>,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -156,21 +323,25 @@ impl Store {
             None => CaptureState::Done,
             Some(_) => CaptureState::Failed,
         };
-        sqlx::query(
-            "UPDATE captures SET state = $1, error = $2, files = $3, manifest_sha256 = $4, token = $5, \
-             tsa_url = $6, tsa_time = $7, finished_at = $8 WHERE match_id = $9",
-        )
-        .bind(state)
-        .bind(outcome.error)
-        .bind(json(outcome.files))
-        .bind(outcome.manifest_sha256)
-        .bind(outcome.token)
-        .bind(outcome.tsa_url)
-        .bind(outcome.tsa_time.map(time))
-        .bind(time(now))
-        .bind(match_id)
-        .execute(&mut *tx)
-        .await?;
+        let (table, _, values) = of.key();
+        let sql = format!(
+            "UPDATE {table} SET state = $1, error = $2, files = $3, manifest_sha256 = $4, token = $5, \
+             tsa_url = $6, tsa_time = $7, finished_at = $8 WHERE {}",
+            of.condition(9)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(state)
+            .bind(outcome.error)
+            .bind(json(outcome.files))
+            .bind(outcome.manifest_sha256)
+            .bind(outcome.token)
+            .bind(outcome.tsa_url)
+            .bind(outcome.tsa_time.map(time))
+            .bind(time(now));
+        for value in values {
+            query = query.bind(value);
+        }
+        query.execute(&mut *tx).await?;
         if let Some(job) = job {
             match (outcome.error, retry_at) {
                 (Some(error), Some(retry_at)) => {
@@ -202,7 +373,7 @@ impl Store {
             tsa_time: None,
             error: Some(error),
         };
-        self.finish_capture(Some(job), &job.subject, &outcome, None, now)
+        self.finish_capture(Some(job), &CaptureOf::of_job(job)?, &outcome, None, now)
             .await
     }
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::alerts::{enqueue_for_match, AlertPlan};
 use super::codec::{json, time, MaybeStoredTime, StoredJson, StoredTime};
+use super::evidence::CaptureOf;
 use super::matches::NewMatch;
 use super::queue::{self, Job};
 use super::{Store, StoreError};
@@ -350,7 +351,7 @@ impl Store {
             if let Some(earlier) =
                 same_upload_matched(&mut tx, candidate_id, m, media_sha256, duration_s).await?
             {
-                sqlx::query(
+                let located = sqlx::query(
                     "INSERT INTO match_locations (match_id, candidate_id, found_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (match_id, candidate_id) DO NOTHING",
                 )
@@ -358,7 +359,34 @@ impl Store {
                 .bind(candidate_id)
                 .bind(time(now))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if located == 1 {
+                    // The new URL is captured like the match's first one,
+                    // and the owner hears of it once the match is confirmed.
+                    let of = CaptureOf::Location {
+                        match_id: earlier.clone(),
+                        candidate_id: candidate_id.to_string(),
+                    };
+                    super::evidence::queue_capture(&mut tx, &of, job.scan_id.as_deref(), now)
+                        .await?;
+                    let (status, score): (MatchStatus, f64) =
+                        sqlx::query_as("SELECT status, score FROM matches WHERE id = $1")
+                            .bind(&earlier)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if status.alerts_new_locations() {
+                        enqueue_for_match(
+                            &mut tx,
+                            alerts,
+                            &earlier,
+                            Some(candidate_id),
+                            score,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
                 continue;
             }
             let match_id = new_id();
@@ -377,10 +405,10 @@ impl Store {
             .await?
             .rows_affected();
             if added == 1 {
-                super::evidence::queue_capture(&mut tx, &match_id, job.scan_id.as_deref(), now)
-                    .await?;
+                let of = CaptureOf::Match(match_id.clone());
+                super::evidence::queue_capture(&mut tx, &of, job.scan_id.as_deref(), now).await?;
                 // The match's alerts are queued with it: never one without the other.
-                enqueue_for_match(&mut tx, alerts, &match_id, m.score, now).await?;
+                enqueue_for_match(&mut tx, alerts, &match_id, None, m.score, now).await?;
             }
             inserted += added;
         }

@@ -29,7 +29,7 @@ pub use alerts::{AlertPlan, AlertRecord};
 pub use artifacts::{Artifact, ChainHead, NewArtifact, PendingStamp, StampTarget, StoredStamp};
 pub use cluster::{LeaseHolder, MetricCounts, Node, QueueDepth};
 pub use copy::TableCopy;
-pub use evidence::{CaptureOutcome, CaptureRecord, CapturedFile, StatusChange};
+pub use evidence::{CaptureOf, CaptureOutcome, CaptureRecord, CapturedFile, StatusChange};
 pub use jobs::{Candidate, NewCandidate, Scan};
 pub use matches::{MatchFilter, MatchPage, MatchRecord, NewMatch};
 pub use queue::{job_id, Job, JobFilter};
@@ -83,6 +83,10 @@ pub enum StoreError {
     TokenNameTaken(String),
     #[error("no live token named {0:?}; `reelguard tokens list` shows the tokens")]
     TokenNotFound(String),
+    #[error(
+        "job {id} cannot run: {reason}; it was written by another reelguard version, or by hand"
+    )]
+    BadJob { id: String, reason: String },
     #[error("cannot copy the database: {0}")]
     Copy(String),
     #[error("database error: {0}")]
