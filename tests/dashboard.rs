@@ -8,7 +8,7 @@
 mod common;
 
 use common::served::served;
-use common::{path_str, run, Backend};
+use common::{path_str, Backend};
 use reelguard::http::{route_table, Access};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -577,20 +577,13 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
         );
 
         // The evidence bundle downloads and verifies.
-        let bundle = http
-            .get(format!("{}/api/v1/matches/{first}/bundle", s.base))
-            .bearer_auth(&s.reviewer)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(bundle.status(), StatusCode::OK);
-        let zip = s.dir.join("downloaded.zip");
-        std::fs::write(&zip, bundle.bytes().await.unwrap()).unwrap();
-        let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
-        assert_eq!(
-            code, 0,
-            "the downloaded bundle does not verify:\n{stdout}\n{stderr}"
-        );
+        s.download_and_verify(
+            &http,
+            &format!("/api/v1/matches/{first}/bundle"),
+            &s.reviewer,
+            "downloaded.zip",
+        )
+        .await;
 
         // The OpenAPI document names every API route.
         let doc: Value = http

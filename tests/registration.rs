@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::served::served;
-use common::{path_str, run, shared_media, Backend};
+use common::{shared_media, Backend};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -229,17 +229,13 @@ fn an_uploaded_video_becomes_a_work_with_its_provenance(backend: Backend) {
             .unwrap();
         assert_eq!(certificate.status(), StatusCode::OK);
         assert!(certificate.bytes().await.unwrap().starts_with(b"%PDF"));
-        let package = http
-            .get(format!("{}/api/v1/works/{work_id}/package", s.base))
-            .bearer_auth(&s.reviewer)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(package.status(), StatusCode::OK);
-        let zip = s.dir.join("work.zip");
-        std::fs::write(&zip, package.bytes().await.unwrap()).unwrap();
-        let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
-        assert_eq!(code, 0, "the package does not verify:\n{stdout}\n{stderr}");
+        s.download_and_verify(
+            &http,
+            &format!("/api/v1/works/{work_id}/package"),
+            &s.reviewer,
+            "work.zip",
+        )
+        .await;
 
         // The public chain page, without signing in: the current head and
         // an earlier one name the work; every token checks.

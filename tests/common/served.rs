@@ -101,6 +101,29 @@ impl Served {
         run(&full)
     }
 
+    /// Downloads the export at `path` (a bundle or a provenance package)
+    /// with `token`, keeps it as `name` in the test's directory and checks
+    /// it with `reelguard verify --ca` (the local TSA's CA).
+    pub async fn download_and_verify(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        token: &str,
+        name: &str,
+    ) {
+        let answer = http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::OK, "GET {path}");
+        let zip = self.dir.join(name);
+        std::fs::write(&zip, answer.bytes().await.unwrap()).unwrap();
+        let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&self.ca)]);
+        assert_eq!(code, 0, "{path} does not verify:\n{stdout}\n{stderr}");
+    }
+
     pub fn json(&self, args: &[&str]) -> Value {
         let (code, stdout, stderr) = self.run(args);
         assert_eq!(
