@@ -1,7 +1,7 @@
 //! The RFC 3161 client against a local OpenSSL TSA: good tokens are accepted
 //! and pass `openssl ts -verify`; every kind of bad answer is refused.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

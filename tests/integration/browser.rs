@@ -8,7 +8,7 @@
 //! fingerprinting until the work is ready; the work's chain page checks).
 //! Screenshots of every page go to `target/browser-screenshots/`.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! does, and `cluster status` shows it all. PostgreSQL only (the multi-node
 //! store); skipped with one line when the PostgreSQL runs are off.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

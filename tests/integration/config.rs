@@ -1,7 +1,7 @@
 //! A bad config file is refused at start-up, before any work: exit code 2,
 //! no panic, and the error names the file, the key and the allowed range.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

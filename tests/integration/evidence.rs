@@ -5,7 +5,7 @@
 //! verification naming its file. Capture faults keep the match and a later
 //! capture completes.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! refused with a message naming the entry, without reading outside the
 //! `--files` directory and within 100 MB of memory for a zip bomb.
 
-mod common;
+use crate::common;
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! certificate and the provenance package download, and the package passes
 //! `reelguard verify`; the public `/c/<chain head>` page checks the tokens.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

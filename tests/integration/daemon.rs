@@ -4,7 +4,7 @@
 //! infringing upload has exactly one match, no scan is repeated, and no job
 //! is left leased. Skips (with a note) when ../shared/media is missing.
 
-mod common;
+use crate::common;
 
 use reelguard::domain::ScanStatus;
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! byte of the file each command checks is changed, and that command,
 //! `sha256sum -c SHA256SUMS` and `reelguard verify` must all fail.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! file, never with a panic. `match` opens the database while it decodes, so
 //! each runs on SQLite and on PostgreSQL. None of these needs ../shared/media.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -9,7 +9,7 @@
 //! Each runs on SQLite and on PostgreSQL. Tests skip (with a note) when
 //! ../shared/media is missing.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -5,7 +5,7 @@
 //! then `claim_worker` claims and completes jobs until none is left and
 //! prints the ids it did.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

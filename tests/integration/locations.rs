@@ -3,7 +3,7 @@
 //! only once the match is confirmed (a dismissed match's new URL, or a
 //! pending one's, sends nothing).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -13,7 +13,7 @@
 //! `REELGUARD_TEST_POSTGRES=1`) and `REELGUARD_ST_ARGS` (more arguments
 //! for `st run`, e.g. `--report har --report-dir /tmp/st`) vary the run.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! local TSA, exported, and checked by `reelguard verify`, by `openssl ts
 //! -verify` and by `sha256sum -c`; every kind of tampering is caught and named.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

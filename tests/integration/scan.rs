@@ -7,7 +7,7 @@
 //! each end with a clear recorded error while a healthy source still works.
 //! Tests skip (with a note) when ../shared/media is missing.
 
-mod common;
+use crate::common;
 
 use reelguard::domain::CandidateStatus;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! with the token's name, the exported bundle passing `reelguard verify`,
 //! the OpenAPI document naming every API route, and the metrics.
 
-mod common;
+use crate::common;
 
 use common::served::served;
 use common::{path_str, Backend};

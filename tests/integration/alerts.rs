@@ -11,7 +11,7 @@
 //!
 //! The scan tests skip (with a note) when ../shared/media is missing.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

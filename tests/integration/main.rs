@@ -1,0 +1,27 @@
+//! Every integration test of reelguard, in one test binary (one link, one
+//! place to look). Each module is one area, run against the real binary, the
+//! real footage and the local stand-ins (`common`). Select an area with
+//! `cargo test --test integration scan::`; a store test's backend with a
+//! `::sqlite` or `::postgres` suffix.
+
+mod common;
+
+mod alerts;
+mod api_schema;
+mod architecture;
+mod bad_input;
+mod browser;
+mod cluster;
+mod config;
+mod daemon;
+mod dashboard;
+mod evidence;
+mod hostile_zip;
+mod locations;
+mod printed_commands;
+mod provenance;
+mod queue;
+mod registration;
+mod scan;
+mod timestamp;
+mod transforms;
