@@ -4,6 +4,7 @@
 //! `cargo test --test integration scan::`; a store test's backend with a
 //! `::sqlite` or `::postgres` suffix.
 
+#[macro_use]
 mod common;
 
 mod alerts;
