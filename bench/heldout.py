@@ -72,7 +72,15 @@ def main():
     ap.add_argument("--split", choices=list(disguise.SEEDS), required=True)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--label", default="")
+    ap.add_argument("--classes", default="",
+                    help="comma-separated classes to run (tune split only); the table then goes to "
+                         "target/bench/heldout/tune-subset.md, not bench/results")
     a = ap.parse_args()
+    subset = [c for c in a.classes.split(",") if c]
+    if subset and a.split != "tune":
+        sys.exit("heldout: --classes is for the tune split only (the report split is run whole)")
+    if unknown := [c for c in subset if c not in disguise.CLASSES]:
+        sys.exit(f"heldout: unknown classes {unknown}; known: {', '.join(disguise.CLASSES)}")
     binp = str(Path(a.bin).resolve())
     t0 = time.monotonic()
     pool = references.load()
@@ -81,7 +89,7 @@ def main():
     man = json.loads(man_p.read_text()) if man_p.exists() else disguise.generate(a.split)
     if any(not Path(q["path"]).exists() for q in man["queries"]):
         man = disguise.generate(a.split, man.get("per_class", 15))
-    queries = man["queries"]
+    queries = [q for q in man["queries"] if not subset or q["class"] in subset]
 
     data = Path(tempfile.mkdtemp(prefix=f"heldout-{a.split}-", dir=str(disguise.WORK)))
     try:
@@ -171,7 +179,7 @@ def main():
                  f"loc max {fmt(loc_max)} s ({loc_missing} partial/embedded queries not found).")
     text = "\n".join(lines) + "\n"
     print(text)
-    out = ROOT / "bench" / "results" / f"heldout-{a.split}.md"
+    out = disguise.WORK / "tune-subset.md" if subset else ROOT / "bench" / "results" / f"heldout-{a.split}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     agg = {"split": a.split, "seed": man["seed"], "bin": a.bin, "overall_recall": overall,
@@ -180,7 +188,7 @@ def main():
            "classes": {c: {k: v for k, v in per[c].items() if k != "locs"} |
                        {"loc_max_s": max(per[c]["locs"]) if per[c]["locs"] else None} for c in classes},
            "bar": ok}
-    (disguise.WORK / f"{a.split}-results.json").write_text(json.dumps(agg, indent=1))
+    (disguise.WORK / f"{a.split}{'-subset' if subset else ''}-results.json").write_text(json.dumps(agg, indent=1))
     if a.split == "tune":
         dl = ["# Tune split: per-query detail", ""]
         for q, ms, found, fps, loc, err in detail:
