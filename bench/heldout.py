@@ -205,8 +205,9 @@ def main():
             if loc is not None:
                 dl.append(f"- loc error: {loc:.2f} s")
             dl.append("")
-        (disguise.WORK / "tune-detail.md").write_text("\n".join(dl))
-        references.log(f"heldout: per-query detail in {disguise.WORK / 'tune-detail.md'}")
+        detail_path = disguise.WORK / ("tune-subset-detail.md" if subset else "tune-detail.md")
+        detail_path.write_text("\n".join(dl))
+        references.log(f"heldout: per-query detail in {detail_path}")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ fn four_processes_claim_every_job_once(url: &str) {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "claim_worker",
+                    "queue::claim_worker",
                     "--nocapture",
                     "--test-threads",
                     "1",
