@@ -239,7 +239,8 @@ async fn gather(
     let mut fetch = json!({
         "requested_url": url,
         "fetched_at": to_seconds(*started),
-        "proxy": source.proxy,
+        // A proxy's `user:password@` never goes into evidence.
+        "proxy": source.proxy.as_deref().map(crate::secret::redact_url),
         "source": source.name,
     });
 
@@ -307,6 +308,7 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
         _ => return json!("not https: no TLS peer certificate"),
     };
     if let Some(proxy) = &source.proxy {
+        let proxy = crate::secret::redact_url(proxy);
         return json!(format!(
             "not recorded: the page was fetched through the proxy {proxy}, whose connection to the server cannot be seen"
         ));
@@ -321,7 +323,7 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
     let timeout = std::time::Duration::from_secs_f64(source.timeout_s);
     let recorded = tls_chain::record(
         &parsed,
-        crate::sources::ssrf::Allow::of(source),
+        &crate::sources::ssrf::Allow::of(source),
         extra_roots.as_deref(),
         timeout,
     )

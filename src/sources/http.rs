@@ -134,11 +134,12 @@ impl HttpClient {
             .user_agent
             .clone()
             .unwrap_or_else(|| format!("reelguard/{}", env!("CARGO_PKG_VERSION")));
+        let redirect_allow = allow.clone();
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
-            match ssrf::check_url(attempt.url(), allow) {
+            match ssrf::check_url(attempt.url(), &redirect_allow) {
                 Ok(()) => attempt.follow(),
                 Err(refused) => attempt.error(refused.to_string()),
             }
@@ -169,7 +170,7 @@ impl HttpClient {
                 .connect_timeout(timeout)
                 .read_timeout(timeout)
                 .dns_resolver(GuardedResolver {
-                    allow,
+                    allow: allow.clone(),
                     exempt_host: proxy_host.clone(),
                 });
             for root in &extra_roots {
@@ -206,10 +207,10 @@ impl HttpClient {
     /// Parses and guards a URL.
     pub fn checked_url(&self, url: &str) -> Result<Url, FetchError> {
         let parsed = Url::parse(url).map_err(|e| FetchError::BadUrl {
-            url: url.to_string(),
+            url: shown(url),
             message: e.to_string(),
         })?;
-        ssrf::check_url(&parsed, self.allow)?;
+        ssrf::check_url(&parsed, &self.allow)?;
         Ok(parsed)
     }
 
@@ -275,7 +276,7 @@ impl HttpClient {
                         Ok(response)
                     }
                     Ok(response) => Err(FetchError::Status {
-                        url: url.to_string(),
+                        url: shown(url),
                         status: response.status(),
                         attempts: attempt,
                     }),
@@ -283,7 +284,7 @@ impl HttpClient {
                 };
             }
             let backoff = 0.5 * 2f64.powi(attempt as i32 - 1) * (0.5 + fastrand::f64());
-            tracing::debug!(%url, attempt, backoff_s = backoff, "retrying");
+            tracing::debug!(url = %shown(url), attempt, backoff_s = backoff, "retrying");
             tokio::time::sleep(Duration::from_secs_f64(backoff.min(30.0))).await;
         }
     }
@@ -292,24 +293,22 @@ impl HttpClient {
         let message = error_chain(error);
         if error.is_redirect() {
             if message.contains("redirects") {
-                return FetchError::RedirectLoop {
-                    url: url.to_string(),
-                };
+                return FetchError::RedirectLoop { url: shown(url) };
             }
             return FetchError::RedirectRefused {
-                url: url.to_string(),
+                url: shown(url),
                 message,
             };
         }
         if error.is_timeout() {
             return FetchError::Timeout {
-                url: url.to_string(),
+                url: shown(url),
                 timeout_s: self.timeout.as_secs_f64(),
                 attempts,
             };
         }
         FetchError::Network {
-            url: url.to_string(),
+            url: shown(url),
             message,
             attempts,
         }
@@ -346,7 +345,7 @@ impl HttpClient {
         }
         if !response.status().is_success() || response.status() == StatusCode::PARTIAL_CONTENT {
             return Err(FetchError::Status {
-                url: url.to_string(),
+                url: shown(url),
                 status: response.status(),
                 attempts: 1,
             });
@@ -371,9 +370,7 @@ impl HttpClient {
             |_| Ok(()),
         )
         .await?;
-        let text = String::from_utf8(bytes).map_err(|_| FetchError::NotText {
-            url: url.to_string(),
-        })?;
+        let text = String::from_utf8(bytes).map_err(|_| FetchError::NotText { url: shown(url) })?;
         Ok(Document::Fresh {
             text,
             final_url,
@@ -399,7 +396,7 @@ impl HttpClient {
             }
             if status == StatusCode::NOT_MODIFIED {
                 return Err(FetchError::Status {
-                    url: current.to_string(),
+                    url: shown(&current),
                     status,
                     attempts: 1,
                 });
@@ -409,13 +406,13 @@ impl HttpClient {
                 .get(reqwest::header::LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .ok_or_else(|| FetchError::RedirectRefused {
-                    url: current.to_string(),
+                    url: shown(&current),
                     message: format!("the server answered {status} without a Location"),
                 })?;
             let next = current
                 .join(&location)
                 .map_err(|e| FetchError::RedirectRefused {
-                    url: current.to_string(),
+                    url: shown(&current),
                     message: format!("redirect to an invalid URL {location:?}: {e}"),
                 })?;
             redirects.push(RedirectHop {
@@ -425,11 +422,11 @@ impl HttpClient {
             });
             if redirects.len() >= MAX_REDIRECTS {
                 return Err(FetchError::RedirectLoop {
-                    url: requested.to_string(),
+                    url: shown(&requested),
                 });
             }
-            ssrf::check_url(&next, self.allow).map_err(|refused| FetchError::RedirectRefused {
-                url: requested.to_string(),
+            ssrf::check_url(&next, &self.allow).map_err(|refused| FetchError::RedirectRefused {
+                url: shown(&requested),
                 message: refused.to_string(),
             })?;
             current = next;
@@ -497,7 +494,7 @@ impl HttpClient {
             if let Some(length) = response.content_length() {
                 if offset + length > max_bytes {
                     return Err(FetchError::TooLarge {
-                        url: url.to_string(),
+                        url: shown(url),
                         limit: max_bytes,
                         announced: Some(offset + length),
                     });
@@ -531,12 +528,12 @@ impl HttpClient {
                 Err(FetchError::Network { .. } | FetchError::Timeout { .. })
                     if attempt <= self.retries =>
                 {
-                    tracing::debug!(%url, written, "download interrupted; resuming");
+                    tracing::debug!(url = %shown(&url), written, "download interrupted; resuming");
                 }
                 Err(FetchError::TooLarge { .. }) => {
                     let _ = std::fs::remove_file(part);
                     return Err(FetchError::TooLarge {
-                        url: url.to_string(),
+                        url: shown(url),
                         limit: max_bytes,
                         announced: None,
                     });
@@ -558,7 +555,7 @@ async fn read_capped(
 ) -> Result<Vec<u8>, FetchError> {
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(FetchError::TooLarge {
-            url: url.to_string(),
+            url: shown(url),
             limit,
             announced: response.content_length(),
         });
@@ -571,13 +568,13 @@ async fn read_capped(
         let chunk = chunk.map_err(|e| {
             if e.is_timeout() {
                 FetchError::Timeout {
-                    url: url.to_string(),
+                    url: shown(url),
                     timeout_s,
                     attempts: 1,
                 }
             } else {
                 FetchError::Network {
-                    url: url.to_string(),
+                    url: shown(url),
                     message: error_chain(&e),
                     attempts: 1,
                 }
@@ -586,7 +583,7 @@ async fn read_capped(
         total += chunk.len() as u64;
         if total > limit {
             return Err(FetchError::TooLarge {
-                url: url.to_string(),
+                url: shown(url),
                 limit,
                 announced: None,
             });
@@ -604,7 +601,14 @@ fn is_guard_refusal(error: &reqwest::Error) -> bool {
         && error_chain(error).contains("private, loopback or link-local")
 }
 
-/// An error and its causes, joined (reqwest's own message is terse).
+/// A URL as errors and logs show it: without credentials or secret query
+/// values (a YouTube API key, a signed link's signature).
+fn shown(url: impl AsRef<str>) -> String {
+    crate::secret::redact_url(url.as_ref())
+}
+
+/// An error and its causes, joined (reqwest's own message is terse), with
+/// the URLs in it redacted.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut cause = error.source();
@@ -616,7 +620,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         }
         cause = inner.source();
     }
-    message
+    crate::secret::redact_urls_in_text(&message)
 }
 
 /// Shared handle (sources and the downloader use one client per source).
@@ -646,8 +650,10 @@ mod tests {
         (platform, body, dir)
     }
 
-    fn config(allow_loopback: bool) -> SourceConfig {
-        let mut config = SourceConfig::new("t", SourceKind::Feed, "http://127.0.0.1/");
+    /// A source of `platform` (whose port is the one loopback port allowed).
+    fn config(platform: &MockPlatform, allow_loopback: bool) -> SourceConfig {
+        let url = format!("{}/feeds/rss.xml", platform.base_url);
+        let mut config = SourceConfig::new("t", SourceKind::Feed, &url);
         config.allow_loopback = allow_loopback;
         config.retries = 2;
         config.timeout_s = 5.0;
@@ -655,7 +661,7 @@ mod tests {
     }
 
     async fn hits(platform: &MockPlatform, path: &str) -> u64 {
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(platform, true)).unwrap();
         let Document::Fresh { text, .. } = client
             .get_document(&format!("{}/_stats", platform.base_url), None)
             .await
@@ -670,7 +676,7 @@ mod tests {
     #[tokio::test]
     async fn downloads_resume_from_a_partial_file_with_a_range_request() {
         let (platform, body, dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let part = dir.path().join("blob.part");
         // A partial file whose bytes differ from the server's: only a Range
         // request keeps them.
@@ -691,7 +697,7 @@ mod tests {
     #[tokio::test]
     async fn size_caps_hold_with_and_without_a_content_length() {
         let (platform, _, dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let part = dir.path().join("x.part");
         let small = client
             .download(
@@ -733,7 +739,7 @@ mod tests {
     #[tokio::test]
     async fn server_errors_are_retried_then_reported() {
         let (platform, _, _dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let error = client
             .get_document(&format!("{}/fault/500", platform.base_url), None)
             .await
@@ -750,7 +756,7 @@ mod tests {
     async fn the_guard_refuses_loopback_names_and_private_redirects_before_connecting() {
         let (platform, _, _dir) = platform().await;
         // Not allowed to reach loopback: "localhost" is refused by the resolver.
-        let strict = HttpClient::new(&config(false)).unwrap();
+        let strict = HttpClient::new(&config(&platform, false)).unwrap();
         let url = format!("http://localhost:{}/feeds/rss.xml", platform.addr.port());
         let error = strict
             .get_document(&url, None)
@@ -765,7 +771,7 @@ mod tests {
             "no request reached the server"
         );
         // Allowed loopback, but a redirect to 10.0.0.1 is refused at that hop.
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let error = client
             .get_document(
                 &format!("{}/fault/redirect-private", platform.base_url),
@@ -789,7 +795,7 @@ mod tests {
     #[tokio::test]
     async fn fetch_page_records_every_redirect_hop_and_guards_each() {
         let (platform, _, _dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let base = &platform.base_url;
         let page = client
             .fetch_page(&format!("{base}/fault/redirect-chain/b"), 1 << 20)
@@ -848,7 +854,8 @@ mod tests {
         let (platform, _, _dir) = platform().await;
         // The mock platform also answers absolute-form (proxy) requests. The
         // target, 127.0.0.2:9, has no server: only the proxy can answer.
-        let mut config = config(true);
+        let mut config = config(&platform, true);
+        config.url = "http://127.0.0.2:9/feeds/rss.xml".into();
         config.proxy = Some(platform.base_url.clone());
         let client = HttpClient::new(&config).unwrap();
         let document = client
@@ -857,7 +864,7 @@ mod tests {
             .unwrap();
         assert!(matches!(document, Document::Fresh { .. }));
         assert_eq!(hits(&platform, "/feeds/rss.xml").await, 1);
-        let direct = HttpClient::new(&super::tests::config(true)).unwrap();
+        let direct = HttpClient::new(&super::tests::config(&platform, true)).unwrap();
         assert!(direct
             .get_document("http://127.0.0.2:9/feeds/rss.xml", None)
             .await
@@ -867,7 +874,7 @@ mod tests {
     #[tokio::test]
     async fn requests_are_paced_by_the_rate_limit() {
         let (platform, _, _dir) = platform().await;
-        let mut config = config(true);
+        let mut config = config(&platform, true);
         config.rate_limit_per_minute = 600; // one request per 100 ms
         let client = HttpClient::new(&config).unwrap();
         let started = std::time::Instant::now();
@@ -887,7 +894,7 @@ mod tests {
     #[tokio::test]
     async fn conditional_gets_send_the_validators_back() {
         let (platform, _, _dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let url = format!("{}/feeds/rss.xml", platform.base_url);
         let Document::Fresh { validators, .. } = client.get_document(&url, None).await.unwrap()
         else {
