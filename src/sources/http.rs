@@ -22,6 +22,20 @@ use crate::store::Validators;
 pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 10;
+/// Slowest average rate a media download may keep, in bytes per second.
+/// Its whole-transfer deadline is `timeout_s` plus one second per this many
+/// bytes received: a server trickling a byte every few seconds is cut off
+/// once `timeout_s` has passed, whatever its read timeouts, and no download
+/// of `max_media_bytes` outlives [`media_deadline`].
+pub const MIN_DOWNLOAD_RATE: u64 = 16 * 1024;
+
+/// The longest one source's media fetch may take in all (every attempt):
+/// the candidate job's deadline for its download.
+pub fn media_deadline(config: &SourceConfig) -> Duration {
+    let attempts = f64::from(config.retries) + 1.0;
+    let transfer_s = config.timeout_s + config.max_media_bytes as f64 / MIN_DOWNLOAD_RATE as f64;
+    Duration::from_secs_f64((attempts * (transfer_s + config.timeout_s)).min(7.0 * 86_400.0))
+}
 
 /// Why a request failed; every variant names the URL.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +72,13 @@ pub enum FetchError {
     },
     #[error("GET {url}: the body is not UTF-8 text")]
     NotText { url: String },
+    #[error("GET {url}: only {received} bytes in {elapsed_s:.0} s, slower than the {min_rate} bytes/s a download must keep after its first timeout_s")]
+    TooSlow {
+        url: String,
+        received: u64,
+        elapsed_s: f64,
+        min_rate: u64,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -255,7 +276,18 @@ impl HttpClient {
             if whole_request_timeout {
                 request = request.timeout(self.timeout);
             }
-            let outcome = request.send().await;
+            // The answer's headers arrive within timeout_s, however slowly
+            // they trickle in (read_timeout bounds each read only).
+            let Ok(outcome) = tokio::time::timeout(self.timeout, request.send()).await else {
+                if attempt > self.retries {
+                    return Err(FetchError::Timeout {
+                        url: shown(url),
+                        timeout_s: self.timeout.as_secs_f64(),
+                        attempts: attempt,
+                    });
+                }
+                continue;
+            };
             let retryable = match &outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -367,6 +399,7 @@ impl HttpClient {
             &url,
             self.timeout.as_secs_f64(),
             MAX_DOCUMENT_BYTES,
+            None,
             |_| Ok(()),
         )
         .await?;
@@ -449,6 +482,7 @@ impl HttpClient {
             &current,
             self.timeout.as_secs_f64(),
             limit,
+            None,
             |_| Ok(()),
         )
         .await?;
@@ -508,11 +542,17 @@ impl HttpClient {
                 .open(part)
                 .map_err(io(format!("cannot write {}", part.display())))?;
             let mut written = offset;
+            let pace = Pace {
+                started: Instant::now(),
+                grace: self.timeout,
+                min_rate: MIN_DOWNLOAD_RATE,
+            };
             let result = read_capped(
                 response,
                 &url,
                 self.timeout.as_secs_f64(),
                 max_bytes - offset,
+                Some(pace),
                 |chunk| {
                     written += chunk.len() as u64;
                     file.write_all(chunk)
@@ -544,13 +584,32 @@ impl HttpClient {
     }
 }
 
+/// How fast a body must arrive: at least `min_rate` bytes per second on
+/// average once `grace` has passed (see [`MIN_DOWNLOAD_RATE`]). Documents
+/// and pages need none: their whole request is bounded by `timeout_s`.
+#[derive(Clone, Copy)]
+struct Pace {
+    started: Instant,
+    grace: Duration,
+    min_rate: u64,
+}
+
+impl Pace {
+    /// When the transfer must be over unless more bytes arrive.
+    fn deadline(&self, received: u64) -> Instant {
+        self.started + self.grace + Duration::from_secs_f64(received as f64 / self.min_rate as f64)
+    }
+}
+
 /// Reads a body in chunks, handing each to `sink` (and keeping it when the
-/// sink is a no-op), failing once more than `limit` bytes arrived.
+/// sink is a no-op), failing once more than `limit` bytes arrived, or once
+/// the body falls behind `pace`.
 async fn read_capped(
     response: reqwest::Response,
     url: &Url,
     timeout_s: f64,
     limit: u64,
+    pace: Option<Pace>,
     mut sink: impl FnMut(&[u8]) -> Result<(), FetchError>,
 ) -> Result<Vec<u8>, FetchError> {
     if response.content_length().is_some_and(|n| n > limit) {
@@ -564,7 +623,21 @@ async fn read_capped(
     let mut kept = Vec::new();
     let mut total = 0u64;
     let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let next = match pace {
+            Some(pace) => tokio::time::timeout_at(pace.deadline(total), stream.next())
+                .await
+                .map_err(|_| FetchError::TooSlow {
+                    url: shown(url),
+                    received: total,
+                    elapsed_s: pace.started.elapsed().as_secs_f64(),
+                    min_rate: pace.min_rate,
+                })?,
+            None => stream.next().await,
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let chunk = chunk.map_err(|e| {
             if e.is_timeout() {
                 FetchError::Timeout {
@@ -905,5 +978,71 @@ mod tests {
             client.get_document(&url, Some(&validators)).await.unwrap(),
             Document::NotModified
         ));
+    }
+
+    /// A server on 127.0.0.1 that answers every request one byte every
+    /// 200 ms, until the client goes: its headers too with `trickle_head`,
+    /// else the headers at once and then an endless body.
+    async fn trickling_server(trickle_head: bool) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nX-Padding: {}\r\n\r\n",
+                        "a".repeat(200)
+                    );
+                    if !trickle_head && socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let bytes = head.into_bytes().into_iter().filter(|_| trickle_head);
+                    for byte in bytes.chain(std::iter::repeat(b'x')) {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if socket.write_all(&[byte]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_trickling_server_cannot_hold_a_download() {
+        for trickle_head in [false, true] {
+            let base = trickling_server(trickle_head).await;
+            let mut config =
+                SourceConfig::new("slow", SourceKind::Feed, &format!("{base}/feed.xml"));
+            config.allow_loopback = true;
+            config.retries = 0;
+            config.timeout_s = 1.0;
+            let client = HttpClient::new(&config).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let result = client
+                .download(
+                    &format!("{base}/v.mp4"),
+                    &dir.path().join("v.part"),
+                    1 << 30,
+                )
+                .await;
+            match (trickle_head, &result) {
+                (false, Err(FetchError::TooSlow { received, .. })) => {
+                    assert!(*received < 100, "{received} bytes")
+                }
+                (true, Err(FetchError::Timeout { .. })) => {}
+                _ => panic!("trickled head {trickle_head}: {result:?}"),
+            }
+        }
+        let mut config = SourceConfig::new("s", SourceKind::Feed, "https://example.com/f");
+        config.timeout_s = 10.0;
+        config.retries = 2;
+        config.max_media_bytes = 1 << 30;
+        // 3 attempts of (10 s + 1 GiB at 16 KiB/s + 10 s).
+        assert_eq!(media_deadline(&config).as_secs(), 3 * (20 + 65_536));
     }
 }

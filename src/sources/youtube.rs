@@ -53,6 +53,7 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
     let day = cx.now.format("%Y-%m-%d").to_string();
     let mut listing = Listing::default();
     let mut ids: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for q in &queries {
         if !spend(cx, &day, SEARCH_COST, &mut listing).await? {
             break;
@@ -78,7 +79,7 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
             Ok(json) => {
                 for item in json["items"].as_array().into_iter().flatten() {
                     if let Some(id) = item["id"]["videoId"].as_str() {
-                        if !ids.iter().any(|x| x == id) {
+                        if seen.insert(id.to_string()) {
                             ids.push(id.to_string());
                         }
                     }
