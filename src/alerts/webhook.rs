@@ -338,7 +338,7 @@ pub async fn send(
         url = next;
     };
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let text = answer_text(response).await;
     let short: String = text.chars().take(300).collect();
     let answer = format!("HTTP {}: {}", status.as_u16(), short.trim());
     if !status.is_success() {
@@ -358,6 +358,23 @@ pub async fn send(
         }
     }
     Ok(answer)
+}
+
+/// Most bytes of a receiver's answer read: enough for its status JSON.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The start of a receiver's answer, at most [`MAX_ANSWER_BYTES`] (the
+/// request's timeout bounds the time).
+async fn answer_text(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_ANSWER_BYTES {
+            body.truncate(MAX_ANSWER_BYTES);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! or hostile TSA would: `wrong-nonce`, `wrong-imprint`, `bad-signature`,
 //! `expired-cert` (signed by a certificate that expired in 2021),
 //! `wrong-eku` (the token carries a signer certificate whose
-//! extendedKeyUsage is not critical), `garbage`, `http-500`, `slow` (answers
-//! after 30 s), and three certificate paths through an intermediate that may
+//! extendedKeyUsage is not critical), `garbage`, `huge` (2 MiB), `http-500`,
+//! `slow` (answers after 30 s), and three certificate paths through an intermediate that may
 //! not issue certificates: `non-ca-issuer` (the intermediate is an end-entity
 //! certificate, basicConstraints CA:FALSE), `issuer-without-keycertsign` (a CA
 //! whose keyUsage lacks keyCertSign) and `path-length-exceeded` (two
@@ -504,6 +504,7 @@ async fn fault(
         "garbage" => {
             reply_bytes(b"<html><body>Service temporarily unavailable</body></html>".to_vec())
         }
+        "huge" => reply_bytes(vec![0x30; 2 * 1024 * 1024]),
         "slow" => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             answer(&state, body.to_vec(), &files.tsa_cert.clone()).await

@@ -113,6 +113,7 @@ async fn bad_answers_are_refused_with_the_reason() {
             "more CAs below it than its pathLenConstraint allows",
         ),
         ("garbage", "not a DER-encoded TimeStampResp"),
+        ("huge", "larger than 1048576 bytes"),
         ("http-500", "HTTP 500"),
         ("slow", "no answer within the timeout"),
     ];
