@@ -267,12 +267,7 @@ fn decode_samples(
     let time_base = f64::from(stream.time_base());
     let rotation = display_rotation(&stream);
     let parameters = stream.parameters();
-    let (coded_width, coded_height) = unsafe {
-        (
-            (*parameters.as_ptr()).width.max(0) as u32,
-            (*parameters.as_ptr()).height.max(0) as u32,
-        )
-    };
+    let (coded_width, coded_height) = coded_size(&parameters);
     let codec = parameters.id();
     let (width, height) = if rotation % 180 == 90 {
         (coded_height, coded_width)
@@ -432,6 +427,17 @@ fn decode_samples(
         info.duration_s = decoded_s;
     }
     Ok(info)
+}
+
+/// The width and height a stream's header states (its frames may differ).
+fn coded_size(parameters: &ffmpeg::codec::Parameters) -> (u32, u32) {
+    // SAFETY: reads two integers of parameters that belong to an open input.
+    unsafe {
+        (
+            (*parameters.as_ptr()).width.max(0) as u32,
+            (*parameters.as_ptr()).height.max(0) as u32,
+        )
+    }
 }
 
 /// `limits.max_decode_s` from the start of a decode, checked for every
@@ -688,16 +694,7 @@ pub fn frames_at(
     let mut last: Option<image::RgbImage> = None;
     let mut decoded = ffmpeg::frame::Video::empty();
     let mut packet = ffmpeg::Packet::empty();
-    let header = {
-        let parameters = stream.parameters();
-        // SAFETY: the parameters belong to the open input, read only.
-        unsafe {
-            (
-                (*parameters.as_ptr()).width.max(0) as u32,
-                (*parameters.as_ptr()).height.max(0) as u32,
-            )
-        }
-    };
+    let header = coded_size(&stream.parameters());
     while next < order.len() {
         deadline.check()?;
         let end = !matches!(packet.read(&mut input), Ok(()));
