@@ -492,6 +492,8 @@ mod tests {
         ("sources", "timeout_s", Num::Float),
         ("sources", "quota_per_day", Num::Int),
         ("sources", "max_results", Num::Int),
+        ("http", "max_upload_bytes", Num::Int),
+        ("http", "session_hours", Num::Float),
     ];
 
     /// A config file setting `section.key = value` (in a valid source for

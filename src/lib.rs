@@ -3,9 +3,10 @@
 //!
 //! # Layout
 //! - [`domain`], [`clock`], [`crontab`], [`chain`], [`source_config`],
-//!   [`bounds`]: leaf modules every layer shares (typed statuses, stored
-//!   times and leases, cron schedules, the artifact hash chain, a source's
-//!   settings, the range checks of configuration numbers).
+//!   [`bounds`], [`secret`]: leaf modules every layer shares (typed statuses,
+//!   stored times and leases, cron schedules, the artifact hash chain, a
+//!   source's settings, the range checks of configuration numbers, secrets
+//!   and URLs shown without them).
 //! - [`fingerprint`], [`index`], [`matcher`]: the matching engine. Pure code:
 //!   frames in, hashes out; hashes in, matches out. No I/O, no clock.
 //! - [`media`]: decoding with FFmpeg into small greyscale samples (the only
@@ -46,6 +47,7 @@ pub mod index;
 pub mod matcher;
 pub mod media;
 pub mod provenance;
+pub mod secret;
 pub mod shapes;
 pub mod source_config;
 pub mod sources;

@@ -490,14 +490,20 @@ impl From<&AlertRecord> for AlertJson {
             id: a.id.clone(),
             match_id: a.match_id.clone(),
             channel: a.channel.clone(),
-            recipient: a.recipient.clone(),
+            recipient: crate::secret::redact_recipient(&a.recipient),
             batch: a.batch.clone(),
             due_at: stored(a.due_at),
             state: a.state,
             attempts: a.attempts,
             next_attempt_at: stored(a.next_attempt_at),
-            last_error: a.last_error.clone(),
-            server_response: a.server_response.clone(),
+            last_error: a
+                .last_error
+                .as_deref()
+                .map(crate::secret::redact_urls_in_text),
+            server_response: a
+                .server_response
+                .as_deref()
+                .map(crate::secret::redact_urls_in_text),
             created_at: stored(a.created_at),
             delivered_at: a.delivered_at.map(stored),
         }

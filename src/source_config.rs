@@ -225,6 +225,7 @@ impl SourceConfig {
                     && u.host_str().is_some()
             }) && reqwest::Proxy::all(proxy).is_ok();
             if !ok {
+                let proxy = crate::secret::redact_url(proxy);
                 bail!(
                     "{} = {proxy:?}: not a proxy URL; use http://HOST:PORT, https://HOST:PORT, socks5://HOST:PORT or socks5h://HOST:PORT",
                     key("proxy")

@@ -7,6 +7,7 @@
 //! whose HTML shows each matched frame pair inline as `cid:frame-N@reelguard`.
 
 use crate::clock::{stored, to_seconds};
+use crate::secret::Secret;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -446,13 +447,20 @@ pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String>
     };
     let mut builder = builder.port(smtp.port).timeout(Some(timeout));
     if !smtp.username.is_empty() {
-        let password = std::env::var(&smtp.password_env).with_context(|| {
+        let password = Secret::from_env(&smtp.password_env).with_context(|| {
             format!(
                 "smtp.password_env: environment variable {} is not set; export the SMTP password of {:?} in it",
                 smtp.password_env, smtp.username
             )
         })?;
-        builder = builder.credentials(Credentials::new(smtp.username.clone(), password));
+        if let Some(warning) = super::clear_text_login(smtp) {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| tracing::warn!("{warning}"));
+        }
+        builder = builder.credentials(Credentials::new(
+            smtp.username.clone(),
+            password.expose().to_string(),
+        ));
     }
     let transport = builder.build();
     let response = match tokio::time::timeout(timeout, transport.send(message)).await {

@@ -124,16 +124,36 @@ pub struct WebhookConfig {
     /// The environment variable holding the signing secret (json, feishu, dingtalk).
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// Allow a loopback receiver, on the port of `url` only (a local relay).
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// Allow private, loopback and link-local receivers on any port.
+    #[serde(default)]
+    pub allow_private: bool,
 }
 
 impl WebhookConfig {
-    /// The name its outbox rows carry: the URL without its query (which
-    /// often holds an access token), and a short hash of the whole URL so
-    /// two webhooks differing only in their token stay apart.
+    /// The name its outbox rows carry: the URL's scheme and host only (the
+    /// path of a Slack or Feishu hook and the query of a DingTalk or WeCom
+    /// one are its access token), and a short hash of the whole URL so two
+    /// webhooks of one host stay apart.
     pub fn recipient(&self) -> String {
+        format!(
+            "{} [{}]",
+            crate::secret::redact_url_path(self.url.split(['?', '#']).next().unwrap_or_default()),
+            self.url_digest()
+        )
+    }
+
+    /// Whether an outbox row's recipient names this webhook (by the hash of
+    /// its URL, so rows written before the host-only names still match).
+    pub fn is_recipient(&self, recipient: &str) -> bool {
+        recipient.ends_with(&format!(" [{}]", self.url_digest()))
+    }
+
+    fn url_digest(&self) -> String {
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(self.url.as_bytes()));
-        let bare = self.url.split(['?', '#']).next().unwrap_or_default();
-        format!("{bare} [{}]", &digest[..8])
+        digest[..8].to_string()
     }
 
     /// The outbox channel: `webhook:KIND`.
@@ -300,13 +320,27 @@ pub fn validate(config: &AlertSettings) -> anyhow::Result<()> {
     for hook in &alerts.webhooks {
         match url::Url::parse(&hook.url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-            _ => bail!("alerts.webhooks.url = {:?}: not an http(s) URL", hook.url),
+            _ => bail!(
+                "alerts.webhooks.url = {:?}: not an http(s) URL",
+                crate::secret::redact_url_path(&hook.url)
+            ),
         }
         if hook.kind == WebhookKind::Wecom && hook.secret_env.is_some() {
             bail!("alerts.webhooks.secret_env: WeCom robots are not signed; remove it (the key in the URL is the secret)");
         }
     }
     Ok(())
+}
+
+/// The warning due when the SMTP password would cross the network in clear
+/// text: a login (`username`) with `security = "none"`.
+pub fn clear_text_login(smtp: &SmtpConfig) -> Option<String> {
+    (smtp.security == Security::None && !smtp.username.is_empty()).then(|| {
+        format!(
+            "smtp.security = \"none\" with smtp.username {:?}: the SMTP password is sent to {}:{} in clear text; set security = \"starttls\" or \"tls\"",
+            smtp.username, smtp.host, smtp.port
+        )
+    })
 }
 
 /// Email recipients: `[alerts] to`, else the owner's address.
@@ -457,10 +491,61 @@ mod tests {
         assert_eq!(p.targets.len(), 3);
         assert_eq!(p.targets[0], ("email".into(), "a@example.com".into()));
         assert_eq!(p.targets[2].0, "webhook:slack");
-        assert!(p.targets[2].1.starts_with("https://hooks.example/T1 ["));
+        assert!(p.targets[2].1.starts_with("https://hooks.example/*** ["));
         assert!(!p.targets[2].1.contains("s3cret"));
         assert_eq!(p.min_score, 0.4);
         assert_eq!(p.digest_at, None);
+    }
+
+    #[test]
+    fn webhook_tokens_never_reach_recipients_or_errors() {
+        let tokens = ["SLACKSECRET", "FEISHUSECRET", "DTSECRET", "WCSECRET"];
+        let urls = [
+            "https://hooks.slack.com/services/T0/B0/SLACKSECRET",
+            "https://open.feishu.cn/open-apis/bot/v2/hook/FEISHUSECRET",
+            "https://oapi.dingtalk.com/robot/send?access_token=DTSECRET",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=WCSECRET",
+        ];
+        for url in urls {
+            let hook = WebhookConfig {
+                kind: WebhookKind::Slack,
+                url: url.into(),
+                secret_env: None,
+                allow_loopback: false,
+                allow_private: false,
+            };
+            let recipient = hook.recipient();
+            assert!(hook.is_recipient(&recipient), "{recipient}");
+            // A row written before host-only names is still this hook's,
+            // and is shown without its token.
+            let old = format!("{} [{}]", url.split('?').next().unwrap(), hook.url_digest());
+            assert!(hook.is_recipient(&old), "{old}");
+            for shown in [recipient.clone(), crate::secret::redact_recipient(&old)] {
+                assert!(!tokens.iter().any(|t| shown.contains(t)), "{shown}");
+            }
+        }
+        let error = validate(&config(
+            "[[alerts.webhooks]]\nkind = \"slack\"\nurl = \"ftp://hooks.example/T0/SLACKSECRET\"\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(!error.contains("SLACKSECRET"), "{error}");
+    }
+
+    #[test]
+    fn a_clear_text_smtp_login_is_warned_of() {
+        let c = config("[smtp]\nhost = \"mail.example\"\nport = 25\nsecurity = \"none\"\nusername = \"rg\"\nfrom = \"rg@example.com\"\n");
+        let warning = clear_text_login(&c.smtp).expect("a warning");
+        assert!(
+            warning.contains("clear text") && warning.contains("starttls"),
+            "{warning}"
+        );
+        let mut no_login = c.smtp.clone();
+        no_login.username.clear();
+        assert_eq!(clear_text_login(&no_login), None);
+        let mut tls = c.smtp;
+        tls.security = Security::Starttls;
+        assert_eq!(clear_text_login(&tls), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ use crate::clock::{owner_alive, owner_id};
 use crate::domain::CaptureState;
 use crate::evidence::capture::CaptureEnv;
 use crate::evidence::{bundle, Blobs, CaptureSettings};
+use crate::secret::{redact_recipient, redact_urls_in_text, Secret};
 use crate::store::{AlertRecord, CaptureRecord, Store};
 use crate::timestamp::Stamper;
 
@@ -52,7 +53,6 @@ pub struct Outbox {
     /// For the evidence bundle attached to alert emails.
     capture: CaptureSettings,
     owner: String,
-    http: reqwest::Client,
     /// The data directory, where captured evidence is, when known.
     data_dir: Option<PathBuf>,
 }
@@ -64,7 +64,6 @@ impl Outbox {
             config,
             capture,
             owner: owner_id(),
-            http: reqwest::Client::new(),
             data_dir: None,
         }
     }
@@ -213,17 +212,21 @@ impl Outbox {
             let (name, attempts) = (first.batch.clone(), first.attempts);
             match self.send_batch(&batch).await {
                 Ok(answer) => {
+                    let answer = redact_urls_in_text(&answer);
+                    let recipient = redact_recipient(&first.recipient);
                     self.store
                         .mark_alerts_delivered(&name, &self.owner, &answer, Utc::now())
                         .await?;
-                    tracing::info!(batch = %name, recipient = %first.recipient, channel = %first.channel, answer = %answer, "alert delivered");
+                    tracing::info!(batch = %name, recipient = %recipient, channel = %first.channel, answer = %answer, "alert delivered");
                     delivered.sent += 1;
                 }
                 Err(error) => {
-                    let message = format!(
+                    // What is stored and logged never carries a URL's secrets.
+                    let message = redact_urls_in_text(&format!(
                         "attempt {attempts} to {} via {}: {error:#}",
-                        first.recipient, first.channel
-                    );
+                        redact_recipient(&first.recipient),
+                        first.channel
+                    ));
                     let alerts = &self.config.alerts;
                     let retry_at = (attempts < i64::from(alerts.max_attempts)).then(|| {
                         let delay = chrono::Duration::from_std(alerts.retry_delay(attempts))
@@ -317,27 +320,27 @@ impl Outbox {
             .alerts
             .webhooks
             .iter()
-            .find(|h| h.channel() == first.channel && h.recipient() == first.recipient)
+            .find(|h| h.channel() == first.channel && h.is_recipient(&first.recipient))
             .with_context(|| {
                 format!(
                     "no [[alerts.webhooks]] entry is {} any more; restore it to deliver this alert",
-                    first.recipient
+                    redact_recipient(&first.recipient)
                 )
             })?;
         let secret = match &hook.secret_env {
-            Some(var) => Some(std::env::var(var).with_context(|| {
+            Some(var) => Some(Secret::from_env(var).with_context(|| {
                 format!("alerts.webhooks.secret_env: environment variable {var} is not set")
             })?),
             None => None,
         };
         let request = webhook::build_request(
             hook,
-            secret.as_deref(),
+            secret.as_ref().map(Secret::expose),
             &alerts,
             &first.batch,
             Utc::now().timestamp_millis(),
         )?;
         let timeout = Duration::from_secs_f64(self.config.smtp.timeout_s);
-        webhook::send(&self.http, hook.kind, &request, timeout).await
+        webhook::send(hook, &request, timeout).await
     }
 }

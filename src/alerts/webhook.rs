@@ -12,7 +12,8 @@
 //! - `wecom`: `msgtype: markdown` (the key in the URL is the secret).
 //!
 //! Every request carries `Idempotency-Key`: the outbox batch, the same on
-//! every retry, so a receiver that honours it never acts twice.
+//! every retry, so a receiver that honours it never acts twice. Requests
+//! leave through the SSRF guard (`send`).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
 use super::{clock, MatchAlert, WebhookConfig, WebhookKind};
+use crate::sources::ssrf::{self, Allow, GuardedResolver};
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
@@ -257,44 +259,93 @@ fn markdown_all(alerts: &[MatchAlert], style: MarkdownStyle) -> String {
     out
 }
 
-/// POSTs `request`; returns "HTTP STATUS: BODY" (the body cut at 300
-/// characters) when the receiver accepted it. Feishu, DingTalk and WeCom
-/// answer 200 with an error code in the body; a non-zero code is a failure.
+/// Most redirects followed for one alert.
+const MAX_REDIRECTS: usize = 5;
+
+/// POSTs `request` to `hook` through the SSRF guard, as the crawl does: the
+/// client's resolver refuses non-public addresses (loopback on the hook's
+/// own port with `allow_loopback`, everything with `allow_private`), no
+/// proxy from the environment is used, and redirects are followed here,
+/// each hop checked before it is connected to. Only 307 and 308 are
+/// followed (they repeat the POST); another redirect is an error naming its
+/// target, never a request to it. Returns "HTTP STATUS: BODY" (the body cut
+/// at 300 characters) when the receiver accepted it. Feishu, DingTalk and
+/// WeCom answer 200 with an error code in the body; a non-zero code is a
+/// failure. Errors name the hook by its host only (its path or query is
+/// its token).
 pub async fn send(
-    client: &reqwest::Client,
-    kind: WebhookKind,
+    hook: &WebhookConfig,
     request: &WebhookRequest,
     timeout: Duration,
 ) -> anyhow::Result<String> {
-    let mut builder = client
-        .post(&request.url)
-        .timeout(timeout)
-        .body(request.body.clone());
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
-    let shown = request
-        .url
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let response = builder
-        .send()
-        .await
-        .with_context(|| format!("{} webhook {shown}: no answer", kind.as_str()))?;
+    let kind = hook.kind.as_str();
+    let shown = crate::secret::redact_url_path(&request.url);
+    let allow = Allow::for_url(&hook.url, hook.allow_loopback, hook.allow_private);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(timeout)
+        .dns_resolver(GuardedResolver {
+            allow: allow.clone(),
+            exempt_host: None,
+        })
+        .build()
+        .context("cannot build the webhook client")?;
+    let mut url = url::Url::parse(&request.url)
+        .map_err(|e| anyhow::anyhow!("{kind} webhook {shown}: not a URL ({e})"))?;
+    let mut hops = 0;
+    let response = loop {
+        ssrf::check_url(&url, &allow)
+            .map_err(|e| anyhow::anyhow!("{kind} webhook {shown}: {e}"))?;
+        let mut builder = client
+            .post(url.clone())
+            .timeout(timeout)
+            .body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().await.map_err(|e| {
+            anyhow::anyhow!(
+                "{kind} webhook {shown}: no answer ({})",
+                crate::secret::redact_urls_in_text(&format!(
+                    "{:#}",
+                    anyhow::Error::new(e.without_url())
+                ))
+            )
+        })?;
+        let status = response.status();
+        if !status.is_redirection() {
+            break response;
+        }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|location| url.join(location).ok());
+        let Some(next) = location else {
+            anyhow::bail!("{kind} webhook {shown} answered {status} without a usable Location");
+        };
+        let target = crate::secret::redact_url_path(next.as_str());
+        if !matches!(status.as_u16(), 307 | 308) {
+            anyhow::bail!(
+                "{kind} webhook {shown} answered {status} to {target}: only 307 and 308 redirects (which repeat the POST) are followed; set alerts.webhooks.url to the new address"
+            );
+        }
+        hops += 1;
+        if hops > MAX_REDIRECTS {
+            anyhow::bail!("{kind} webhook {shown}: more than {MAX_REDIRECTS} redirects");
+        }
+        url = next;
+    };
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let text = answer_text(response).await;
     let short: String = text.chars().take(300).collect();
     let answer = format!("HTTP {}: {}", status.as_u16(), short.trim());
     if !status.is_success() {
-        anyhow::bail!(
-            "{} webhook {shown} refused the alert: {answer}",
-            kind.as_str()
-        );
+        anyhow::bail!("{kind} webhook {shown} refused the alert: {answer}");
     }
     if matches!(
-        kind,
+        hook.kind,
         WebhookKind::Feishu | WebhookKind::Dingtalk | WebhookKind::Wecom
     ) {
         let code = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
@@ -303,13 +354,27 @@ pub async fn send(
                 .find_map(|k| v.get(*k).and_then(Value::as_i64))
         });
         if let Some(code) = code.filter(|c| *c != 0) {
-            anyhow::bail!(
-                "{} webhook {shown} refused the alert with code {code}: {answer}",
-                kind.as_str()
-            );
+            anyhow::bail!("{kind} webhook {shown} refused the alert with code {code}: {answer}");
         }
     }
     Ok(answer)
+}
+
+/// Most bytes of a receiver's answer read: enough for its status JSON.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The start of a receiver's answer, at most [`MAX_ANSWER_BYTES`] (the
+/// request's timeout bounds the time).
+async fn answer_text(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_ANSWER_BYTES {
+            body.truncate(MAX_ANSWER_BYTES);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 #[cfg(test)]

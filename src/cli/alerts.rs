@@ -10,6 +10,7 @@ use crate::alerts::outbox::Outbox;
 use crate::alerts::{self, email};
 use crate::clock;
 use crate::domain::AlertState;
+use crate::secret::{redact_recipient, redact_urls_in_text};
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -92,7 +93,7 @@ async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
                 a.state,
                 clock::stored(a.created_at),
                 a.channel,
-                a.recipient,
+                redact_recipient(&a.recipient),
                 a.match_id,
                 a.attempts
             );
@@ -103,11 +104,11 @@ async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
                 AlertState::Delivered => println!(
                     "  delivered {}: {}",
                     a.delivered_at.map(clock::stored).as_deref().unwrap_or("-"),
-                    a.server_response.as_deref().unwrap_or("")
+                    redact_urls_in_text(a.server_response.as_deref().unwrap_or(""))
                 ),
                 _ => {
                     if let Some(error) = &a.last_error {
-                        println!("  last error: {error}");
+                        println!("  last error: {}", redact_urls_in_text(error));
                     }
                     if a.state == AlertState::Queued {
                         println!("  next attempt {}", clock::stored(a.next_attempt_at));

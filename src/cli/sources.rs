@@ -178,7 +178,10 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
                 now: chrono::Utc::now(),
                 conditional: false,
             };
-            let listing = sources::for_kind(config.kind).discover(&cx).await?;
+            let listing = sources::for_kind(config.kind)
+                .discover(&cx)
+                .await?
+                .bounded();
             if json {
                 let candidates: Vec<_> = listing
                     .candidates

@@ -231,15 +231,17 @@ impl Pipeline {
         let now = clock::now();
         match outcome {
             Ok(listing) => {
-                let mut seen = std::collections::HashSet::new();
-                let candidates: Vec<_> = listing
-                    .candidates
-                    .into_iter()
-                    .filter(|c| seen.insert(c.canonical_url.clone()))
-                    .collect();
+                let listing = listing.bounded();
                 let (listed, new) = self
                     .store
-                    .record_discovery(job, &scan_id, name, &candidates, &listing.errors, now)
+                    .record_discovery(
+                        job,
+                        &scan_id,
+                        name,
+                        &listing.candidates,
+                        &listing.errors,
+                        now,
+                    )
                     .await?;
                 tracing::info!(source = %name, scan = %scan_id, listed, new, errors = listing.errors.len(), "source listed");
                 let error = listing.errors.first().map(String::as_str);
@@ -308,7 +310,20 @@ impl Pipeline {
             .config;
 
         let started = Instant::now();
-        let media = self.fetch_media(&source, &candidate).await?;
+        // The job's deadline for its download, whatever the server does
+        // (the decode after it has its own, limits.max_decode_s).
+        let deadline = sources::http::media_deadline(&source);
+        let media = tokio::time::timeout(deadline, self.fetch_media(&source, &candidate))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the media of {} was not fetched within {:.0} s (the download deadline of source {}: its timeout_s and max_media_bytes at {} bytes/s)",
+                    crate::secret::redact_url(&candidate.canonical_url),
+                    deadline.as_secs_f64(),
+                    source.name,
+                    sources::http::MIN_DOWNLOAD_RATE
+                )
+            })??;
         let download_s = started.elapsed().as_secs_f64();
 
         let path = media.path.clone();

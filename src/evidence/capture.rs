@@ -24,7 +24,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::Digest as _;
 
@@ -236,12 +236,7 @@ async fn gather(
         .config;
     let client = HttpClient::new(&source)?;
     let url = record.candidate_url.clone();
-    let mut fetch = json!({
-        "requested_url": url,
-        "fetched_at": to_seconds(*started),
-        "proxy": source.proxy,
-        "source": source.name,
-    });
+    let mut fetch = fetch_record(&source, &url, *started);
 
     // The page first: it is what the capture must have.
     let page_result = client.fetch_page(&url, evidence.max_page_bytes).await;
@@ -296,6 +291,18 @@ async fn gather(
     Ok(())
 }
 
+/// The start of `fetch.json`: what was asked for, when, and through which
+/// proxy (never with its `user:password@`: the file is made to be handed
+/// to courts and platforms).
+fn fetch_record(source: &SourceConfig, url: &str, started: DateTime<Utc>) -> serde_json::Value {
+    json!({
+        "requested_url": url,
+        "fetched_at": to_seconds(started),
+        "proxy": source.proxy.as_deref().map(crate::secret::redact_url),
+        "source": source.name,
+    })
+}
+
 /// Where the TLS peer chain is written in the bundle.
 const TLS_CHAIN: &str = "capture/tls-chain.pem";
 
@@ -307,6 +314,7 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
         _ => return json!("not https: no TLS peer certificate"),
     };
     if let Some(proxy) = &source.proxy {
+        let proxy = crate::secret::redact_url(proxy);
         return json!(format!(
             "not recorded: the page was fetched through the proxy {proxy}, whose connection to the server cannot be seen"
         ));
@@ -321,7 +329,7 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
     let timeout = std::time::Duration::from_secs_f64(source.timeout_s);
     let recorded = tls_chain::record(
         &parsed,
-        crate::sources::ssrf::Allow::of(source),
+        &crate::sources::ssrf::Allow::of(source),
         extra_roots.as_deref(),
         timeout,
     )
@@ -473,5 +481,36 @@ async fn frame_files(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathe
         }
         Ok(Err(e)) => out.notes.push(format!("no frame pairs: {e:#}")),
         Err(e) => out.notes.push(format!("no frame pairs: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn proxy_credentials_never_reach_fetch_json() {
+        let mut source = SourceConfig::new(
+            "s",
+            crate::source_config::SourceKind::Feed,
+            "https://videos.example/feed.xml",
+        );
+        source.proxy = Some("socks5h://alice:hunter2@127.0.0.1:1080".into());
+        let record = fetch_record(&source, "https://videos.example/v/1", Utc::now());
+        // The TLS chain is not recorded through a proxy, and says so.
+        let mut out = Gathered {
+            files: Vec::new(),
+            media_blob: None,
+            notes: Vec::new(),
+            failure: None,
+        };
+        let tls = tls_peer_chain(&source, "https://videos.example/v/1", &mut out).await;
+        for written in [record.to_string(), tls.to_string()] {
+            assert!(!written.contains("hunter2"), "{written}");
+            assert!(
+                written.contains("socks5h://***@127.0.0.1:1080"),
+                "{written}"
+            );
+        }
     }
 }

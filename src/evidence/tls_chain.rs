@@ -83,7 +83,7 @@ impl PeerChain {
 /// presented. `extra_roots_pem` are trusted besides the webpki roots.
 pub async fn record(
     url: &Url,
-    allow: Allow,
+    allow: &Allow,
     extra_roots_pem: Option<&[u8]>,
     timeout: Duration,
 ) -> anyhow::Result<PeerChain> {
@@ -321,14 +321,11 @@ mod tests {
         let certificates = TestCertificates::create(dir.path()).unwrap();
         let address = https_server(&certificates).await;
         let url = Url::parse(&format!("https://127.0.0.1:{}/page", address.port())).unwrap();
-        let allow = Allow {
-            loopback: true,
-            private: false,
-        };
+        let allow = Allow::for_url(url.as_str(), true, false);
         let ca_pem = std::fs::read(&certificates.ca_cert).unwrap();
 
         // The crawling client fetches the page with the CA trusted.
-        let mut config = SourceConfig::new("t", SourceKind::Feed, "https://127.0.0.1/");
+        let mut config = SourceConfig::new("t", SourceKind::Feed, url.as_str());
         config.allow_loopback = true;
         config.ca_cert = Some(certificates.ca_cert.to_string_lossy().into_owned());
         let client = HttpClient::new(&config).unwrap();
@@ -336,7 +333,7 @@ mod tests {
         assert_eq!(page.status, 200);
         assert!(String::from_utf8_lossy(&page.body).contains("over https"));
 
-        let chain = record(&url, allow, Some(&ca_pem), Duration::from_secs(5))
+        let chain = record(&url, &allow, Some(&ca_pem), Duration::from_secs(5))
             .await
             .unwrap();
         assert_eq!(chain.verification, Ok(()));
@@ -355,18 +352,15 @@ mod tests {
         assert_eq!(summary["verified"], true);
 
         // Without the CA the chain does not verify, and is recorded all the same.
-        let untrusted = record(&url, allow, None, Duration::from_secs(5))
+        let untrusted = record(&url, &allow, None, Duration::from_secs(5))
             .await
             .unwrap();
         assert!(untrusted.verification.is_err(), "verified without the CA");
         assert_eq!(untrusted.certificates[0].sha256, leaf.sha256);
 
         // The guard applies: loopback not allowed, nothing is contacted.
-        let strict = Allow {
-            loopback: false,
-            private: false,
-        };
-        let error = record(&url, strict, Some(&ca_pem), Duration::from_secs(5))
+        let strict = Allow::default();
+        let error = record(&url, &strict, Some(&ca_pem), Duration::from_secs(5))
             .await
             .err()
             .unwrap()

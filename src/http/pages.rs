@@ -1364,11 +1364,17 @@ async fn alerts_page(
             id: a.id,
             match_id: a.match_id,
             channel: a.channel,
-            recipient: a.recipient,
+            recipient: crate::secret::redact_recipient(&a.recipient),
             state: a.state,
             attempts: a.attempts,
-            error: a.last_error,
-            answer: a.server_response,
+            error: a
+                .last_error
+                .as_deref()
+                .map(crate::secret::redact_urls_in_text),
+            answer: a
+                .server_response
+                .as_deref()
+                .map(crate::secret::redact_urls_in_text),
         })
         .collect();
     let status = refused.as_ref().map_or(StatusCode::OK, |e| e.0);

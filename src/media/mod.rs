@@ -126,6 +126,55 @@ pub enum MediaError {
     },
     #[error("{path}: decoding took longer than {limit_s:.0} s (limits.max_decode_s)")]
     Timeout { path: PathBuf, limit_s: f64 },
+    #[error("{path}: frame at {at_s:.1} s is {width}x{height}, outside the {min}..{max} pixels per side the limits allow (the header said {header_width}x{header_height})")]
+    FrameOutOfBounds {
+        path: PathBuf,
+        at_s: f64,
+        width: u32,
+        height: u32,
+        header_width: u32,
+        header_height: u32,
+        min: u32,
+        max: u32,
+    },
+    #[error("{path}: the frame timestamps jump from {from_s:.1} s to {to_s:.1} s; a gap over {MAX_FRAME_GAP_S:.0} s is not a video (a file made to keep the matcher busy?)")]
+    TimestampJump {
+        path: PathBuf,
+        from_s: f64,
+        to_s: f64,
+    },
+}
+
+/// Longest gap between two consecutive frames of a video, in seconds.
+/// Every sample time in a gap shows the frame before it, so a few frames
+/// hours apart would cost as much matching as hours of video.
+pub const MAX_FRAME_GAP_S: f64 = 600.0;
+
+impl DecodeLimits {
+    /// Checks one decoded frame's own size (a stream may change size after
+    /// its header): the limits hold on the data.
+    fn check_frame(
+        &self,
+        path: &Path,
+        frame: &ffmpeg::frame::Video,
+        at_s: f64,
+        header: (u32, u32),
+    ) -> Result<(), MediaError> {
+        let (width, height) = (frame.width(), frame.height());
+        if width.min(height) >= self.min_side && width.max(height) <= self.max_side {
+            return Ok(());
+        }
+        Err(MediaError::FrameOutOfBounds {
+            path: path.into(),
+            at_s,
+            width,
+            height,
+            header_width: header.0,
+            header_height: header.1,
+            min: self.min_side,
+            max: self.max_side,
+        })
+    }
 }
 
 /// What the container says about the video stream.
@@ -197,8 +246,7 @@ fn decode_samples(
         reason: e.to_string(),
     })?;
     ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
-    let started = Instant::now();
-    let time_limit = Duration::from_secs_f64(limits.max_decode_s);
+    let deadline = Deadline::new(path, limits);
 
     let mut input = ffmpeg::format::input(path).map_err(|e| MediaError::NotAVideo {
         path: path.into(),
@@ -219,12 +267,7 @@ fn decode_samples(
     let time_base = f64::from(stream.time_base());
     let rotation = display_rotation(&stream);
     let parameters = stream.parameters();
-    let (coded_width, coded_height) = unsafe {
-        (
-            (*parameters.as_ptr()).width.max(0) as u32,
-            (*parameters.as_ptr()).height.max(0) as u32,
-        )
-    };
+    let (coded_width, coded_height) = coded_size(&parameters);
     let codec = parameters.id();
     let (width, height) = if rotation % 180 == 90 {
         (coded_height, coded_width)
@@ -299,12 +342,7 @@ fn decode_samples(
     let mut decode_errors = 0usize;
     let mut last_error = String::new();
     loop {
-        if started.elapsed() > time_limit {
-            return Err(MediaError::Timeout {
-                path: path.into(),
-                limit_s: limits.max_decode_s,
-            });
-        }
+        deadline.check()?;
         let end_of_input = match packet.read(&mut input) {
             Ok(()) => false,
             Err(ffmpeg::Error::Eof) => true,
@@ -326,15 +364,8 @@ fn decode_samples(
                 continue;
             };
             let time = sampler.time_of(timestamp as f64 * time_base);
-            if sampler.wants(time) {
-                let picture = sampler.convert(&decoded).map_err(|e| MediaError::Corrupt {
-                    path: path.into(),
-                    reason: e.to_string(),
-                })?;
-                sampler.emit_until(time, &picture, on_sample);
-            }
-            sampler.last_time = time;
-            on_progress(time, &info);
+            // Every limit holds on this frame before it costs anything.
+            limits.check_frame(path, &decoded, time, (coded_width, coded_height))?;
             if time > limits.max_duration_s {
                 return Err(MediaError::TooLong {
                     path: path.into(),
@@ -342,6 +373,22 @@ fn decode_samples(
                     max_s: limits.max_duration_s,
                 });
             }
+            if sampler.last_time.is_finite() && time - sampler.last_time > MAX_FRAME_GAP_S {
+                return Err(MediaError::TimestampJump {
+                    path: path.into(),
+                    from_s: sampler.last_time,
+                    to_s: time,
+                });
+            }
+            if sampler.wants(time) {
+                let picture = sampler.convert(&decoded).map_err(|e| MediaError::Corrupt {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })?;
+                sampler.emit_until(time, &picture, on_sample, &deadline)?;
+            }
+            sampler.last_time = time;
+            on_progress(time, &info);
         }
         if end_of_input {
             break;
@@ -371,6 +418,7 @@ fn decode_samples(
     if let Some(last) = sampler.last_picture.take() {
         let end = duration_s.max(decoded_s);
         while (sampler.samples as f64) / sample_rate < end - 1e-6 {
+            deadline.check()?;
             on_sample(last.clone());
             sampler.samples += 1;
         }
@@ -379,6 +427,45 @@ fn decode_samples(
         info.duration_s = decoded_s;
     }
     Ok(info)
+}
+
+/// The width and height a stream's header states (its frames may differ).
+fn coded_size(parameters: &ffmpeg::codec::Parameters) -> (u32, u32) {
+    // SAFETY: reads two integers of parameters that belong to an open input.
+    unsafe {
+        (
+            (*parameters.as_ptr()).width.max(0) as u32,
+            (*parameters.as_ptr()).height.max(0) as u32,
+        )
+    }
+}
+
+/// `limits.max_decode_s` from the start of a decode, checked for every
+/// packet read, every sample handed out and every frame converted.
+struct Deadline {
+    path: PathBuf,
+    at: Instant,
+    limit_s: f64,
+}
+
+impl Deadline {
+    fn new(path: &Path, limits: &DecodeLimits) -> Deadline {
+        Deadline {
+            path: path.into(),
+            at: Instant::now() + Duration::from_secs_f64(limits.max_decode_s),
+            limit_s: limits.max_decode_s,
+        }
+    }
+
+    fn check(&self) -> Result<(), MediaError> {
+        if Instant::now() > self.at {
+            return Err(MediaError::Timeout {
+                path: self.path.clone(),
+                limit_s: self.limit_s,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Checks the path before FFmpeg sees it, for clear messages.
@@ -492,17 +579,22 @@ impl Sampler {
         (self.samples as f64) / self.sample_rate <= time + 1e-6
     }
 
+    /// Hands `picture` out for every sample time up to `time`, the deadline
+    /// checked at each (the callback is where matching spends its time).
     fn emit_until(
         &mut self,
         time: f64,
         picture: &GrayImage,
         on_sample: &mut impl FnMut(GrayImage),
-    ) {
+        deadline: &Deadline,
+    ) -> Result<(), MediaError> {
         while (self.samples as f64) / self.sample_rate <= time + 1e-6 {
+            deadline.check()?;
             on_sample(picture.clone());
             self.samples += 1;
         }
         self.last_picture = Some(picture.clone());
+        Ok(())
     }
 
     fn convert(&mut self, frame: &ffmpeg::frame::Video) -> Result<GrayImage, ffmpeg::Error> {
@@ -575,7 +667,7 @@ pub fn frames_at(
     };
     ffmpeg::init().map_err(|e| fail(e.to_string()))?;
     ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
-    let started = Instant::now();
+    let deadline = Deadline::new(path, limits);
     let mut input = ffmpeg::format::input(path).map_err(|e| MediaError::NotAVideo {
         path: path.into(),
         reason: e.to_string(),
@@ -602,13 +694,9 @@ pub fn frames_at(
     let mut last: Option<image::RgbImage> = None;
     let mut decoded = ffmpeg::frame::Video::empty();
     let mut packet = ffmpeg::Packet::empty();
+    let header = coded_size(&stream.parameters());
     while next < order.len() {
-        if started.elapsed().as_secs_f64() > limits.max_decode_s {
-            return Err(MediaError::Timeout {
-                path: path.into(),
-                limit_s: limits.max_decode_s,
-            });
-        }
+        deadline.check()?;
         let end = !matches!(packet.read(&mut input), Ok(()));
         if end {
             let _ = decoder.send_eof();
@@ -622,6 +710,7 @@ pub fn frames_at(
                 continue;
             };
             let time = ts as f64 * time_base - *origin.get_or_insert(ts as f64 * time_base);
+            limits.check_frame(path, &decoded, time, header)?;
             if time + 1e-6 < times[order[next]] {
                 continue;
             }
@@ -677,4 +766,169 @@ fn rgb_picture(
         270 => image::imageops::rotate270(&picture),
         _ => picture,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the `ffmpeg` tool with `args` in `dir`.
+    fn ffmpeg_tool(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("the ffmpeg tool runs");
+        assert!(status.success(), "ffmpeg {args:?}");
+    }
+
+    fn sample_count(path: &Path, limits: &DecodeLimits) -> Result<usize, MediaError> {
+        let mut samples = 0;
+        sample_video(path, 2.0, 64, limits, |_| samples += 1, |_, _| {})?;
+        Ok(samples)
+    }
+
+    #[test]
+    fn frames_larger_than_their_header_says_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // One second at 320x240, then one at 1600x1200: the container's
+        // header states the first size only.
+        for (name, size) in [("a.mjpeg", "320x240"), ("b.mjpeg", "1600x1200")] {
+            let source = format!("testsrc=size={size}:rate=10:duration=1");
+            ffmpeg_tool(
+                dir.path(),
+                &[
+                    "-f", "lavfi", "-i", &source, "-c:v", "mjpeg", "-f", "mjpeg", name,
+                ],
+            );
+        }
+        let mut joined = std::fs::read(dir.path().join("a.mjpeg")).unwrap();
+        joined.extend(std::fs::read(dir.path().join("b.mjpeg")).unwrap());
+        std::fs::write(dir.path().join("c.mjpeg"), joined).unwrap();
+        ffmpeg_tool(
+            dir.path(),
+            &[
+                "-f",
+                "mjpeg",
+                "-framerate",
+                "10",
+                "-i",
+                "c.mjpeg",
+                "-c",
+                "copy",
+                "grows.mkv",
+            ],
+        );
+        let path = dir.path().join("grows.mkv");
+        let limits = DecodeLimits {
+            max_side: 640,
+            ..DecodeLimits::default()
+        };
+        match sample_count(&path, &limits) {
+            Err(MediaError::FrameOutOfBounds {
+                width: 1600,
+                height: 1200,
+                header_width: 320,
+                header_height: 240,
+                ..
+            }) => {}
+            other => panic!("expected the 1600x1200 frame refused, got {other:?}"),
+        }
+        match frames_at(&path, &[1.5], 64, &limits) {
+            Err(MediaError::FrameOutOfBounds { width: 1600, .. }) => {}
+            other => panic!(
+                "frames_at: expected a refusal, got {:?}",
+                other.map(|f| f.len())
+            ),
+        }
+        // Within the limits the same file decodes.
+        assert!(sample_count(&path, &DecodeLimits::default()).unwrap() >= 4);
+    }
+
+    #[test]
+    fn timestamps_that_jump_by_hours_are_refused_before_sampling_the_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two 64x64 frames 20,000 s apart: about 1 KB, and 40,000 samples
+        // if the gap were filled.
+        ffmpeg_tool(
+            dir.path(),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=red:s=64x64:r=1:d=2",
+                "-vf",
+                "setpts=PTS*20000",
+                "-c:v",
+                "mjpeg",
+                "-fps_mode",
+                "passthrough",
+                "jump.mkv",
+            ],
+        );
+        let mut samples = 0;
+        let result = sample_video(
+            &dir.path().join("jump.mkv"),
+            2.0,
+            64,
+            &DecodeLimits::default(),
+            |_| samples += 1,
+            |_, _| {},
+        );
+        match result {
+            Err(MediaError::TimestampJump { to_s, .. }) => assert!(to_s >= 19_999.0, "{to_s}"),
+            other => panic!("expected the jump refused, got {other:?}"),
+        }
+        assert!(
+            samples <= 1,
+            "{samples} samples handed out before the refusal"
+        );
+    }
+
+    #[test]
+    fn the_decode_deadline_holds_while_samples_are_handed_out() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two frames 99 s apart: the 198 samples between them all show
+        // the first, handed out while the second frame is decoded.
+        ffmpeg_tool(
+            dir.path(),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=blue:s=64x64:r=1:d=100",
+                "-vf",
+                "select='eq(n,0)+eq(n,99)'",
+                "-fps_mode",
+                "passthrough",
+                "-c:v",
+                "mjpeg",
+                "still.mkv",
+            ],
+        );
+        let limits = DecodeLimits {
+            max_decode_s: 1.0,
+            ..DecodeLimits::default()
+        };
+        let mut samples = 0;
+        let result = sample_video(
+            &dir.path().join("still.mkv"),
+            2.0,
+            64,
+            &limits,
+            |_| {
+                samples += 1;
+                // The matcher's work on one sample, slowed down.
+                std::thread::sleep(Duration::from_millis(50));
+            },
+            |_, _| {},
+        );
+        assert!(
+            matches!(result, Err(MediaError::Timeout { .. })),
+            "{:?} after {samples} samples",
+            result.map(|i| i.duration_s)
+        );
+        assert!(samples < 200, "{samples}: the deadline stopped the samples");
+    }
 }

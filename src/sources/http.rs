@@ -22,6 +22,20 @@ use crate::store::Validators;
 pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 10;
+/// Slowest average rate a media download may keep, in bytes per second.
+/// Its whole-transfer deadline is `timeout_s` plus one second per this many
+/// bytes received: a server trickling a byte every few seconds is cut off
+/// once `timeout_s` has passed, whatever its read timeouts, and no download
+/// of `max_media_bytes` outlives [`media_deadline`].
+pub const MIN_DOWNLOAD_RATE: u64 = 16 * 1024;
+
+/// The longest one source's media fetch may take in all (every attempt):
+/// the candidate job's deadline for its download.
+pub fn media_deadline(config: &SourceConfig) -> Duration {
+    let attempts = f64::from(config.retries) + 1.0;
+    let transfer_s = config.timeout_s + config.max_media_bytes as f64 / MIN_DOWNLOAD_RATE as f64;
+    Duration::from_secs_f64((attempts * (transfer_s + config.timeout_s)).min(7.0 * 86_400.0))
+}
 
 /// Why a request failed; every variant names the URL.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +72,13 @@ pub enum FetchError {
     },
     #[error("GET {url}: the body is not UTF-8 text")]
     NotText { url: String },
+    #[error("GET {url}: only {received} bytes in {elapsed_s:.0} s, slower than the {min_rate} bytes/s a download must keep after its first timeout_s")]
+    TooSlow {
+        url: String,
+        received: u64,
+        elapsed_s: f64,
+        min_rate: u64,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -134,11 +155,12 @@ impl HttpClient {
             .user_agent
             .clone()
             .unwrap_or_else(|| format!("reelguard/{}", env!("CARGO_PKG_VERSION")));
+        let redirect_allow = allow.clone();
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
-            match ssrf::check_url(attempt.url(), allow) {
+            match ssrf::check_url(attempt.url(), &redirect_allow) {
                 Ok(()) => attempt.follow(),
                 Err(refused) => attempt.error(refused.to_string()),
             }
@@ -169,7 +191,7 @@ impl HttpClient {
                 .connect_timeout(timeout)
                 .read_timeout(timeout)
                 .dns_resolver(GuardedResolver {
-                    allow,
+                    allow: allow.clone(),
                     exempt_host: proxy_host.clone(),
                 });
             for root in &extra_roots {
@@ -206,10 +228,10 @@ impl HttpClient {
     /// Parses and guards a URL.
     pub fn checked_url(&self, url: &str) -> Result<Url, FetchError> {
         let parsed = Url::parse(url).map_err(|e| FetchError::BadUrl {
-            url: url.to_string(),
+            url: shown(url),
             message: e.to_string(),
         })?;
-        ssrf::check_url(&parsed, self.allow)?;
+        ssrf::check_url(&parsed, &self.allow)?;
         Ok(parsed)
     }
 
@@ -254,7 +276,18 @@ impl HttpClient {
             if whole_request_timeout {
                 request = request.timeout(self.timeout);
             }
-            let outcome = request.send().await;
+            // The answer's headers arrive within timeout_s, however slowly
+            // they trickle in (read_timeout bounds each read only).
+            let Ok(outcome) = tokio::time::timeout(self.timeout, request.send()).await else {
+                if attempt > self.retries {
+                    return Err(FetchError::Timeout {
+                        url: shown(url),
+                        timeout_s: self.timeout.as_secs_f64(),
+                        attempts: attempt,
+                    });
+                }
+                continue;
+            };
             let retryable = match &outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -275,7 +308,7 @@ impl HttpClient {
                         Ok(response)
                     }
                     Ok(response) => Err(FetchError::Status {
-                        url: url.to_string(),
+                        url: shown(url),
                         status: response.status(),
                         attempts: attempt,
                     }),
@@ -283,7 +316,7 @@ impl HttpClient {
                 };
             }
             let backoff = 0.5 * 2f64.powi(attempt as i32 - 1) * (0.5 + fastrand::f64());
-            tracing::debug!(%url, attempt, backoff_s = backoff, "retrying");
+            tracing::debug!(url = %shown(url), attempt, backoff_s = backoff, "retrying");
             tokio::time::sleep(Duration::from_secs_f64(backoff.min(30.0))).await;
         }
     }
@@ -292,24 +325,22 @@ impl HttpClient {
         let message = error_chain(error);
         if error.is_redirect() {
             if message.contains("redirects") {
-                return FetchError::RedirectLoop {
-                    url: url.to_string(),
-                };
+                return FetchError::RedirectLoop { url: shown(url) };
             }
             return FetchError::RedirectRefused {
-                url: url.to_string(),
+                url: shown(url),
                 message,
             };
         }
         if error.is_timeout() {
             return FetchError::Timeout {
-                url: url.to_string(),
+                url: shown(url),
                 timeout_s: self.timeout.as_secs_f64(),
                 attempts,
             };
         }
         FetchError::Network {
-            url: url.to_string(),
+            url: shown(url),
             message,
             attempts,
         }
@@ -346,7 +377,7 @@ impl HttpClient {
         }
         if !response.status().is_success() || response.status() == StatusCode::PARTIAL_CONTENT {
             return Err(FetchError::Status {
-                url: url.to_string(),
+                url: shown(url),
                 status: response.status(),
                 attempts: 1,
             });
@@ -368,12 +399,11 @@ impl HttpClient {
             &url,
             self.timeout.as_secs_f64(),
             MAX_DOCUMENT_BYTES,
+            None,
             |_| Ok(()),
         )
         .await?;
-        let text = String::from_utf8(bytes).map_err(|_| FetchError::NotText {
-            url: url.to_string(),
-        })?;
+        let text = String::from_utf8(bytes).map_err(|_| FetchError::NotText { url: shown(url) })?;
         Ok(Document::Fresh {
             text,
             final_url,
@@ -399,7 +429,7 @@ impl HttpClient {
             }
             if status == StatusCode::NOT_MODIFIED {
                 return Err(FetchError::Status {
-                    url: current.to_string(),
+                    url: shown(&current),
                     status,
                     attempts: 1,
                 });
@@ -409,13 +439,13 @@ impl HttpClient {
                 .get(reqwest::header::LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .ok_or_else(|| FetchError::RedirectRefused {
-                    url: current.to_string(),
+                    url: shown(&current),
                     message: format!("the server answered {status} without a Location"),
                 })?;
             let next = current
                 .join(&location)
                 .map_err(|e| FetchError::RedirectRefused {
-                    url: current.to_string(),
+                    url: shown(&current),
                     message: format!("redirect to an invalid URL {location:?}: {e}"),
                 })?;
             redirects.push(RedirectHop {
@@ -425,11 +455,11 @@ impl HttpClient {
             });
             if redirects.len() >= MAX_REDIRECTS {
                 return Err(FetchError::RedirectLoop {
-                    url: requested.to_string(),
+                    url: shown(&requested),
                 });
             }
-            ssrf::check_url(&next, self.allow).map_err(|refused| FetchError::RedirectRefused {
-                url: requested.to_string(),
+            ssrf::check_url(&next, &self.allow).map_err(|refused| FetchError::RedirectRefused {
+                url: shown(&requested),
                 message: refused.to_string(),
             })?;
             current = next;
@@ -452,6 +482,7 @@ impl HttpClient {
             &current,
             self.timeout.as_secs_f64(),
             limit,
+            None,
             |_| Ok(()),
         )
         .await?;
@@ -497,7 +528,7 @@ impl HttpClient {
             if let Some(length) = response.content_length() {
                 if offset + length > max_bytes {
                     return Err(FetchError::TooLarge {
-                        url: url.to_string(),
+                        url: shown(url),
                         limit: max_bytes,
                         announced: Some(offset + length),
                     });
@@ -511,11 +542,17 @@ impl HttpClient {
                 .open(part)
                 .map_err(io(format!("cannot write {}", part.display())))?;
             let mut written = offset;
+            let pace = Pace {
+                started: Instant::now(),
+                grace: self.timeout,
+                min_rate: MIN_DOWNLOAD_RATE,
+            };
             let result = read_capped(
                 response,
                 &url,
                 self.timeout.as_secs_f64(),
                 max_bytes - offset,
+                Some(pace),
                 |chunk| {
                     written += chunk.len() as u64;
                     file.write_all(chunk)
@@ -531,12 +568,12 @@ impl HttpClient {
                 Err(FetchError::Network { .. } | FetchError::Timeout { .. })
                     if attempt <= self.retries =>
                 {
-                    tracing::debug!(%url, written, "download interrupted; resuming");
+                    tracing::debug!(url = %shown(&url), written, "download interrupted; resuming");
                 }
                 Err(FetchError::TooLarge { .. }) => {
                     let _ = std::fs::remove_file(part);
                     return Err(FetchError::TooLarge {
-                        url: url.to_string(),
+                        url: shown(url),
                         limit: max_bytes,
                         announced: None,
                     });
@@ -547,18 +584,37 @@ impl HttpClient {
     }
 }
 
+/// How fast a body must arrive: at least `min_rate` bytes per second on
+/// average once `grace` has passed (see [`MIN_DOWNLOAD_RATE`]). Documents
+/// and pages need none: their whole request is bounded by `timeout_s`.
+#[derive(Clone, Copy)]
+struct Pace {
+    started: Instant,
+    grace: Duration,
+    min_rate: u64,
+}
+
+impl Pace {
+    /// When the transfer must be over unless more bytes arrive.
+    fn deadline(&self, received: u64) -> Instant {
+        self.started + self.grace + Duration::from_secs_f64(received as f64 / self.min_rate as f64)
+    }
+}
+
 /// Reads a body in chunks, handing each to `sink` (and keeping it when the
-/// sink is a no-op), failing once more than `limit` bytes arrived.
+/// sink is a no-op), failing once more than `limit` bytes arrived, or once
+/// the body falls behind `pace`.
 async fn read_capped(
     response: reqwest::Response,
     url: &Url,
     timeout_s: f64,
     limit: u64,
+    pace: Option<Pace>,
     mut sink: impl FnMut(&[u8]) -> Result<(), FetchError>,
 ) -> Result<Vec<u8>, FetchError> {
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(FetchError::TooLarge {
-            url: url.to_string(),
+            url: shown(url),
             limit,
             announced: response.content_length(),
         });
@@ -567,17 +623,31 @@ async fn read_capped(
     let mut kept = Vec::new();
     let mut total = 0u64;
     let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let next = match pace {
+            Some(pace) => tokio::time::timeout_at(pace.deadline(total), stream.next())
+                .await
+                .map_err(|_| FetchError::TooSlow {
+                    url: shown(url),
+                    received: total,
+                    elapsed_s: pace.started.elapsed().as_secs_f64(),
+                    min_rate: pace.min_rate,
+                })?,
+            None => stream.next().await,
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let chunk = chunk.map_err(|e| {
             if e.is_timeout() {
                 FetchError::Timeout {
-                    url: url.to_string(),
+                    url: shown(url),
                     timeout_s,
                     attempts: 1,
                 }
             } else {
                 FetchError::Network {
-                    url: url.to_string(),
+                    url: shown(url),
                     message: error_chain(&e),
                     attempts: 1,
                 }
@@ -586,7 +656,7 @@ async fn read_capped(
         total += chunk.len() as u64;
         if total > limit {
             return Err(FetchError::TooLarge {
-                url: url.to_string(),
+                url: shown(url),
                 limit,
                 announced: None,
             });
@@ -604,7 +674,14 @@ fn is_guard_refusal(error: &reqwest::Error) -> bool {
         && error_chain(error).contains("private, loopback or link-local")
 }
 
-/// An error and its causes, joined (reqwest's own message is terse).
+/// A URL as errors and logs show it: without credentials or secret query
+/// values (a YouTube API key, a signed link's signature).
+fn shown(url: impl AsRef<str>) -> String {
+    crate::secret::redact_url(url.as_ref())
+}
+
+/// An error and its causes, joined (reqwest's own message is terse), with
+/// the URLs in it redacted.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut cause = error.source();
@@ -616,7 +693,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         }
         cause = inner.source();
     }
-    message
+    crate::secret::redact_urls_in_text(&message)
 }
 
 /// Shared handle (sources and the downloader use one client per source).
@@ -646,8 +723,10 @@ mod tests {
         (platform, body, dir)
     }
 
-    fn config(allow_loopback: bool) -> SourceConfig {
-        let mut config = SourceConfig::new("t", SourceKind::Feed, "http://127.0.0.1/");
+    /// A source of `platform` (whose port is the one loopback port allowed).
+    fn config(platform: &MockPlatform, allow_loopback: bool) -> SourceConfig {
+        let url = format!("{}/feeds/rss.xml", platform.base_url);
+        let mut config = SourceConfig::new("t", SourceKind::Feed, &url);
         config.allow_loopback = allow_loopback;
         config.retries = 2;
         config.timeout_s = 5.0;
@@ -655,7 +734,7 @@ mod tests {
     }
 
     async fn hits(platform: &MockPlatform, path: &str) -> u64 {
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(platform, true)).unwrap();
         let Document::Fresh { text, .. } = client
             .get_document(&format!("{}/_stats", platform.base_url), None)
             .await
@@ -670,7 +749,7 @@ mod tests {
     #[tokio::test]
     async fn downloads_resume_from_a_partial_file_with_a_range_request() {
         let (platform, body, dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let part = dir.path().join("blob.part");
         // A partial file whose bytes differ from the server's: only a Range
         // request keeps them.
@@ -691,7 +770,7 @@ mod tests {
     #[tokio::test]
     async fn size_caps_hold_with_and_without_a_content_length() {
         let (platform, _, dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let part = dir.path().join("x.part");
         let small = client
             .download(
@@ -733,7 +812,7 @@ mod tests {
     #[tokio::test]
     async fn server_errors_are_retried_then_reported() {
         let (platform, _, _dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let error = client
             .get_document(&format!("{}/fault/500", platform.base_url), None)
             .await
@@ -750,7 +829,7 @@ mod tests {
     async fn the_guard_refuses_loopback_names_and_private_redirects_before_connecting() {
         let (platform, _, _dir) = platform().await;
         // Not allowed to reach loopback: "localhost" is refused by the resolver.
-        let strict = HttpClient::new(&config(false)).unwrap();
+        let strict = HttpClient::new(&config(&platform, false)).unwrap();
         let url = format!("http://localhost:{}/feeds/rss.xml", platform.addr.port());
         let error = strict
             .get_document(&url, None)
@@ -765,7 +844,7 @@ mod tests {
             "no request reached the server"
         );
         // Allowed loopback, but a redirect to 10.0.0.1 is refused at that hop.
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let error = client
             .get_document(
                 &format!("{}/fault/redirect-private", platform.base_url),
@@ -789,7 +868,7 @@ mod tests {
     #[tokio::test]
     async fn fetch_page_records_every_redirect_hop_and_guards_each() {
         let (platform, _, _dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let base = &platform.base_url;
         let page = client
             .fetch_page(&format!("{base}/fault/redirect-chain/b"), 1 << 20)
@@ -848,7 +927,8 @@ mod tests {
         let (platform, _, _dir) = platform().await;
         // The mock platform also answers absolute-form (proxy) requests. The
         // target, 127.0.0.2:9, has no server: only the proxy can answer.
-        let mut config = config(true);
+        let mut config = config(&platform, true);
+        config.url = "http://127.0.0.2:9/feeds/rss.xml".into();
         config.proxy = Some(platform.base_url.clone());
         let client = HttpClient::new(&config).unwrap();
         let document = client
@@ -857,7 +937,7 @@ mod tests {
             .unwrap();
         assert!(matches!(document, Document::Fresh { .. }));
         assert_eq!(hits(&platform, "/feeds/rss.xml").await, 1);
-        let direct = HttpClient::new(&super::tests::config(true)).unwrap();
+        let direct = HttpClient::new(&super::tests::config(&platform, true)).unwrap();
         assert!(direct
             .get_document("http://127.0.0.2:9/feeds/rss.xml", None)
             .await
@@ -867,7 +947,7 @@ mod tests {
     #[tokio::test]
     async fn requests_are_paced_by_the_rate_limit() {
         let (platform, _, _dir) = platform().await;
-        let mut config = config(true);
+        let mut config = config(&platform, true);
         config.rate_limit_per_minute = 600; // one request per 100 ms
         let client = HttpClient::new(&config).unwrap();
         let started = std::time::Instant::now();
@@ -887,7 +967,7 @@ mod tests {
     #[tokio::test]
     async fn conditional_gets_send_the_validators_back() {
         let (platform, _, _dir) = platform().await;
-        let client = HttpClient::new(&config(true)).unwrap();
+        let client = HttpClient::new(&config(&platform, true)).unwrap();
         let url = format!("{}/feeds/rss.xml", platform.base_url);
         let Document::Fresh { validators, .. } = client.get_document(&url, None).await.unwrap()
         else {
@@ -898,5 +978,71 @@ mod tests {
             client.get_document(&url, Some(&validators)).await.unwrap(),
             Document::NotModified
         ));
+    }
+
+    /// A server on 127.0.0.1 that answers every request one byte every
+    /// 200 ms, until the client goes: its headers too with `trickle_head`,
+    /// else the headers at once and then an endless body.
+    async fn trickling_server(trickle_head: bool) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nX-Padding: {}\r\n\r\n",
+                        "a".repeat(200)
+                    );
+                    if !trickle_head && socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let bytes = head.into_bytes().into_iter().filter(|_| trickle_head);
+                    for byte in bytes.chain(std::iter::repeat(b'x')) {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if socket.write_all(&[byte]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_trickling_server_cannot_hold_a_download() {
+        for trickle_head in [false, true] {
+            let base = trickling_server(trickle_head).await;
+            let mut config =
+                SourceConfig::new("slow", SourceKind::Feed, &format!("{base}/feed.xml"));
+            config.allow_loopback = true;
+            config.retries = 0;
+            config.timeout_s = 1.0;
+            let client = HttpClient::new(&config).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let result = client
+                .download(
+                    &format!("{base}/v.mp4"),
+                    &dir.path().join("v.part"),
+                    1 << 30,
+                )
+                .await;
+            match (trickle_head, &result) {
+                (false, Err(FetchError::TooSlow { received, .. })) => {
+                    assert!(*received < 100, "{received} bytes")
+                }
+                (true, Err(FetchError::Timeout { .. })) => {}
+                _ => panic!("trickled head {trickle_head}: {result:?}"),
+            }
+        }
+        let mut config = SourceConfig::new("s", SourceKind::Feed, "https://example.com/f");
+        config.timeout_s = 10.0;
+        config.retries = 2;
+        config.max_media_bytes = 1 << 30;
+        // 3 attempts of (10 s + 1 GiB at 16 KiB/s + 10 s).
+        assert_eq!(media_deadline(&config).as_secs(), 3 * (20 + 65_536));
     }
 }

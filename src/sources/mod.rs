@@ -78,6 +78,47 @@ pub struct Listing {
     pub errors: Vec<String>,
 }
 
+/// Most candidates one scan of one source queues. A feed or page listing
+/// more (100,000 items would be about a day of downloads and decodes) has
+/// its first ones taken, in the source's order (feeds list the newest
+/// first), and the scan says what was left out.
+pub const MAX_CANDIDATES_PER_LISTING: usize = 1000;
+
+impl Listing {
+    /// The listing without repeated uploads (by canonical URL, in one pass)
+    /// and with at most [`MAX_CANDIDATES_PER_LISTING`] of them.
+    pub fn bounded(self) -> Listing {
+        let Listing {
+            candidates,
+            mut errors,
+        } = self;
+        let listed = candidates.len();
+        let mut seen =
+            std::collections::HashSet::with_capacity(listed.min(4 * MAX_CANDIDATES_PER_LISTING));
+        let mut kept = Vec::new();
+        let mut distinct = 0usize;
+        for candidate in candidates {
+            if !seen.insert(candidate.canonical_url.clone()) {
+                continue;
+            }
+            distinct += 1;
+            if kept.len() < MAX_CANDIDATES_PER_LISTING {
+                kept.push(candidate);
+            }
+        }
+        if distinct > kept.len() {
+            errors.push(format!(
+                "the listing holds {distinct} uploads; the first {} were taken (at most {MAX_CANDIDATES_PER_LISTING} per scan), the others wait for later scans",
+                kept.len()
+            ));
+        }
+        Listing {
+            candidates: kept,
+            errors,
+        }
+    }
+}
+
 /// A kind of source.
 pub trait Source: Send + Sync {
     /// Lists the uploads the source shows now.
@@ -154,6 +195,50 @@ pub fn resolve_url(base: &Url, reference: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn upload(url: &str) -> NewCandidate {
+        NewCandidate {
+            canonical_url: url.into(),
+            platform: "p".into(),
+            uploader: "u".into(),
+            title: "t".into(),
+            published_at: None,
+            media_url: None,
+        }
+    }
+
+    #[test]
+    fn a_listing_is_deduplicated_and_capped() {
+        // 100,000 items, each listed twice.
+        let candidates = (0..200_000)
+            .map(|i| upload(&format!("https://v.example/{}", i % 100_000)))
+            .collect();
+        let listing = Listing {
+            candidates,
+            errors: vec![],
+        }
+        .bounded();
+        assert_eq!(listing.candidates.len(), MAX_CANDIDATES_PER_LISTING);
+        assert_eq!(listing.candidates[1].canonical_url, "https://v.example/1");
+        assert_eq!(listing.errors.len(), 1);
+        assert!(
+            listing.errors[0].contains("holds 100000 uploads"),
+            "{:?}",
+            listing.errors
+        );
+        let small = Listing {
+            candidates: vec![upload("a"), upload("b"), upload("a")],
+            errors: vec![],
+        }
+        .bounded();
+        let urls: Vec<_> = small
+            .candidates
+            .iter()
+            .map(|c| c.canonical_url.as_str())
+            .collect();
+        assert_eq!(urls, ["a", "b"]);
+        assert!(small.errors.is_empty());
+    }
 
     #[test]
     fn canonical_urls_drop_fragments_and_tracking() {

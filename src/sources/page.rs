@@ -73,9 +73,11 @@ fn selector(css: &str) -> Selector {
 pub fn parse_page(html: &str, base: &Url) -> PageVideo {
     let doc = Html::parse_document(html);
     let mut out = PageVideo::default();
-    let push = |out: &mut PageVideo, url: &str| {
+    // Repeats are found in a set: a page with 100,000 links costs one pass.
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |out: &mut PageVideo, url: &str| {
         if let Some(url) = resolve_url(base, url) {
-            if url.starts_with("http") && !out.media_urls.contains(&url) {
+            if url.starts_with("http") && seen.insert(url.clone()) {
                 out.media_urls.push(url);
             }
         }
@@ -230,6 +232,18 @@ mod tests {
             v.published_at.map(crate::clock::to_seconds).as_deref(),
             Some("2026-11-01T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn a_page_with_many_links_is_read_in_one_pass() {
+        // 20,000 <video> tags naming 10,000 files, each twice.
+        let mut html = String::from("<html><body>");
+        for i in 0..20_000 {
+            html.push_str(&format!("<video src=\"/v/{}.mp4\"></video>", i % 10_000));
+        }
+        let v = parse_page(&html, &base());
+        assert_eq!(v.media_urls.len(), 10_000);
+        assert_eq!(v.media_urls[1], "https://site.example/v/1.mp4");
     }
 
     #[test]

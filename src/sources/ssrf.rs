@@ -1,5 +1,6 @@
-//! The SSRF guard: crawling never reaches private, loopback or link-local
-//! addresses unless the source allows them.
+//! The SSRF guard: crawling and webhooks never reach private, loopback or
+//! link-local addresses unless the source (or webhook) allows them, and a
+//! source allowed loopback reaches it on its own port only.
 //!
 //! Two checks, both before any connection is made:
 //! - [`check_url`] on every URL requested and on every redirect hop: the
@@ -16,31 +17,76 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use url::Url;
 
-/// Which non-public addresses a source may reach.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Which non-public addresses a source or webhook may reach.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Allow {
-    /// 127.0.0.0/8 and ::1 (a local mirror or a test platform).
-    pub loopback: bool,
-    /// Every private, loopback, link-local and otherwise non-public range.
+    /// 127.0.0.0/8 and ::1 (a local mirror or a test platform), on the port
+    /// of the source's own URL only: a redirect or link to another local
+    /// service is refused.
+    pub loopback: Option<OwnAddress>,
+    /// Every private, loopback, link-local and otherwise non-public range,
+    /// on any port.
     pub private: bool,
+}
+
+/// The host and port of a source's (or webhook's) own URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnAddress {
+    /// As in the URL, lowercase (`127.0.0.1`, `[::1]`, `localhost`).
+    pub host: String,
+    pub port: u16,
 }
 
 impl Allow {
     /// Which non-public addresses the guard lets through for `source`.
     pub fn of(source: &crate::source_config::SourceConfig) -> Allow {
+        Allow::for_url(&source.url, source.allow_loopback, source.allow_private)
+    }
+
+    /// The permissions of a source or webhook whose own URL is `url`.
+    pub fn for_url(url: &str, loopback: bool, private: bool) -> Allow {
+        let own = Url::parse(url).ok().and_then(|url| {
+            Some(OwnAddress {
+                host: url.host_str()?.to_ascii_lowercase(),
+                port: url.port_or_known_default()?,
+            })
+        });
         Allow {
-            loopback: source.allow_loopback,
-            private: source.allow_private,
+            loopback: own.filter(|_| loopback),
+            private,
         }
     }
 
-    /// Whether a connection to `ip` is allowed.
-    pub fn permits(self, ip: IpAddr) -> bool {
+    /// Everything (a proxy the operator chose).
+    fn everything() -> Allow {
+        Allow {
+            loopback: None,
+            private: true,
+        }
+    }
+
+    /// Whether a connection to `ip` on `port` is allowed.
+    pub fn permits(&self, ip: IpAddr, port: u16) -> bool {
         if self.private {
             return true;
         }
         if is_loopback(ip) {
-            return self.loopback;
+            return self.loopback.as_ref().is_some_and(|own| own.port == port);
+        }
+        is_public(ip)
+    }
+
+    /// Whether the host name `host` may resolve to `ip` (its port is
+    /// checked by [`check_url`]): loopback only for the own URL's host.
+    fn permits_name(&self, host: &str, ip: IpAddr) -> bool {
+        if self.private {
+            return true;
+        }
+        if is_loopback(ip) {
+            return self
+                .loopback
+                .as_ref()
+                .is_some_and(|own| own.host.eq_ignore_ascii_case(host));
         }
         is_public(ip)
     }
@@ -54,6 +100,8 @@ pub enum SsrfError {
     PrivateAddress { url: String, ip: IpAddr },
     #[error("refused {host}: it resolves to {ip}, a private, loopback or link-local address (set allow_private = true on the source to allow it)")]
     PrivateName { host: String, ip: IpAddr },
+    #[error("refused {url}: loopback is allowed for this source on port {port} only (its own URL's), not another local service")]
+    OtherLoopbackPort { url: String, port: u16 },
 }
 
 fn is_loopback(ip: IpAddr) -> bool {
@@ -65,15 +113,26 @@ fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
-/// Whether `ip` is a globally routable unicast address.
+/// Whether `ip` is a globally routable unicast address. IPv4 addresses
+/// inside IPv6 ones (v4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`)
+/// are judged as the IPv4 address they carry.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped().or_else(|| nat64_v4(v6)) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
     }
+}
+
+/// The IPv4 address a well-known-prefix NAT64 address (64:ff9b::/96) carries.
+fn nat64_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| {
+        let [.., a, b, c, d] = ip.octets();
+        Ipv4Addr::new(a, b, c, d)
+    })
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
@@ -101,38 +160,51 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80   // link-local fe80::/10
         || (first & 0xffc0) == 0xfec0   // site-local (deprecated)
         || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
+        || first == 0x0064 && ip.segments()[1] == 0xff9b // NAT64, local-use 64:ff9b:1::/48
         || ip.segments()[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible
 }
 
 /// Checks a URL before it is requested (and each redirect target).
-pub fn check_url(url: &Url, allow: Allow) -> Result<(), SsrfError> {
+pub fn check_url(url: &Url, allow: &Allow) -> Result<(), SsrfError> {
+    let shown = || crate::secret::redact_url(url.as_str());
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(SsrfError::Scheme {
-            url: url.to_string(),
-        });
+        return Err(SsrfError::Scheme { url: shown() });
     }
+    let port = url.port_or_known_default().unwrap_or(0);
     let ip = match url.host() {
         Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
         Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
-        Some(url::Host::Domain(_)) => return Ok(()), // GuardedResolver checks names
-        None => {
-            return Err(SsrfError::Scheme {
-                url: url.to_string(),
-            })
+        Some(url::Host::Domain(name)) => {
+            // GuardedResolver checks the addresses of names; loopback ones
+            // only for the own host, whose port is checked here.
+            return match &allow.loopback {
+                Some(own)
+                    if !allow.private
+                        && own.host.eq_ignore_ascii_case(name)
+                        && own.port != port =>
+                {
+                    Err(SsrfError::OtherLoopbackPort {
+                        url: shown(),
+                        port: own.port,
+                    })
+                }
+                _ => Ok(()),
+            };
         }
+        None => return Err(SsrfError::Scheme { url: shown() }),
     };
-    if allow.permits(ip) {
-        Ok(())
-    } else {
-        Err(SsrfError::PrivateAddress {
-            url: url.to_string(),
-            ip,
-        })
+    match &allow.loopback {
+        _ if allow.permits(ip, port) => Ok(()),
+        Some(own) if is_loopback(ip) => Err(SsrfError::OtherLoopbackPort {
+            url: shown(),
+            port: own.port,
+        }),
+        _ => Err(SsrfError::PrivateAddress { url: shown(), ip }),
     }
 }
 
 /// Resolves `host` and refuses it when any address is not allowed.
-pub async fn resolve_checked(host: &str, allow: Allow) -> Result<Vec<SocketAddr>, String> {
+pub async fn resolve_checked(host: &str, allow: &Allow) -> Result<Vec<SocketAddr>, String> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
         .await
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
@@ -140,7 +212,7 @@ pub async fn resolve_checked(host: &str, allow: Allow) -> Result<Vec<SocketAddr>
     if addrs.is_empty() {
         return Err(format!("cannot resolve {host}: no addresses"));
     }
-    if let Some(bad) = addrs.iter().find(|a| !allow.permits(a.ip())) {
+    if let Some(bad) = addrs.iter().find(|a| !allow.permits_name(host, a.ip())) {
         return Err(SsrfError::PrivateName {
             host: host.to_string(),
             ip: bad.ip(),
@@ -162,15 +234,12 @@ impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
         let allow = if self.exempt_host.as_deref() == Some(host.as_str()) {
-            Allow {
-                loopback: true,
-                private: true,
-            }
+            Allow::everything()
         } else {
-            self.allow
+            self.allow.clone()
         };
         Box::pin(async move {
-            let addrs = resolve_checked(&host, allow).await?;
+            let addrs = resolve_checked(&host, &allow).await?;
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })
@@ -200,41 +269,79 @@ mod tests {
             "http://[fe80::1]/",
             "http://[fd00::1]/",
             "http://[::ffff:10.0.0.1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://2130706433/",
+            "http://0x7f.1/",
         ] {
-            assert!(check_url(&url(bad), deny).is_err(), "{bad} must be refused");
+            assert!(
+                check_url(&url(bad), &deny).is_err(),
+                "{bad} must be refused"
+            );
         }
         for good in ["http://93.184.216.34/", "https://[2606:4700::1111]/"] {
-            assert!(check_url(&url(good), deny).is_ok(), "{good} must pass");
+            assert!(check_url(&url(good), &deny).is_ok(), "{good} must pass");
         }
-        assert!(check_url(&url("file:///etc/passwd"), deny).is_err());
-        assert!(check_url(&url("ftp://93.184.216.34/"), deny).is_err());
+        assert!(check_url(&url("file:///etc/passwd"), &deny).is_err());
+        assert!(check_url(&url("ftp://93.184.216.34/"), &deny).is_err());
     }
 
     #[test]
     fn loopback_permission_does_not_open_private_ranges() {
-        let loopback = Allow {
-            loopback: true,
-            private: false,
-        };
-        assert!(check_url(&url("http://127.0.0.1:9/"), loopback).is_ok());
-        assert!(check_url(&url("http://10.0.0.1/"), loopback).is_err());
-        let private = Allow {
-            loopback: false,
-            private: true,
-        };
-        assert!(check_url(&url("http://10.0.0.1/"), private).is_ok());
+        let loopback = Allow::for_url("http://127.0.0.1:9/feed", true, false);
+        assert!(check_url(&url("http://127.0.0.1:9/"), &loopback).is_ok());
+        assert!(check_url(&url("http://10.0.0.1/"), &loopback).is_err());
+        let private = Allow::for_url("http://127.0.0.1:9/feed", false, true);
+        assert!(check_url(&url("http://10.0.0.1/"), &private).is_ok());
+    }
+
+    #[test]
+    fn loopback_is_allowed_on_the_own_port_only() {
+        let own = Allow::for_url("http://127.0.0.1:8080/feed.xml", true, false);
+        for good in [
+            "http://127.0.0.1:8080/media/a.mp4",
+            "http://[::1]:8080/",
+            "http://127.0.0.2:8080/",
+        ] {
+            assert!(check_url(&url(good), &own).is_ok(), "{good} must pass");
+        }
+        for other in [
+            "http://127.0.0.1:5432/",
+            "http://127.0.0.1/",
+            "http://[::1]:6379/",
+            "http://[::ffff:127.0.0.1]:22/",
+            "http://0.0.0.0:8080/",
+            "http://2130706433:9000/",
+            "http://0x7f000001:9000/",
+        ] {
+            let error = check_url(&url(other), &own).unwrap_err().to_string();
+            assert!(
+                error.contains("port 8080 only") || error.contains("private, loopback"),
+                "{other}: {error}"
+            );
+        }
+        // A source named by a host name: the same name on another port is
+        // refused here, other names resolving to loopback by the resolver.
+        let named = Allow::for_url("http://localhost:8080/feed.xml", true, false);
+        assert!(check_url(&url("http://localhost:8080/a"), &named).is_ok());
+        assert!(check_url(&url("http://LOCALHOST:9000/a"), &named).is_err());
+        assert!(named.permits_name("localhost", "127.0.0.1".parse().unwrap()));
+        assert!(!named.permits_name("evil.example", "127.0.0.1".parse().unwrap()));
+        // allow_private opens every port.
+        let private = Allow::for_url("http://127.0.0.1:8080/", false, true);
+        assert!(check_url(&url("http://127.0.0.1:5432/"), &private).is_ok());
     }
 
     #[tokio::test]
     async fn names_resolving_to_loopback_are_refused() {
-        let error = resolve_checked("localhost", Allow::default())
+        let error = resolve_checked("localhost", &Allow::default())
             .await
             .unwrap_err();
         assert!(error.contains("localhost"), "{error}");
-        let loopback = Allow {
-            loopback: true,
-            private: false,
-        };
-        assert!(resolve_checked("localhost", loopback).await.is_ok());
+        let loopback = Allow::for_url("http://localhost:8080/", true, false);
+        assert!(resolve_checked("localhost", &loopback).await.is_ok());
+        let elsewhere = Allow::for_url("http://127.0.0.1:8080/", true, false);
+        assert!(resolve_checked("localhost", &elsewhere).await.is_err());
     }
 }

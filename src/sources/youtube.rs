@@ -14,6 +14,7 @@ use url::Url;
 
 use super::http::Document;
 use super::{canonical_url, Listing, ScanContext, Source};
+use crate::secret::Secret;
 use crate::store::NewCandidate;
 
 const SEARCH_COST: u32 = 100;
@@ -29,15 +30,12 @@ impl Source for YoutubeSearch {
 
 async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
     let config = cx.config;
-    let key = std::env::var(&config.api_key_env)
-        .ok()
-        .filter(|k| !k.is_empty())
-        .with_context(|| {
-            format!(
-                "source {}: set the environment variable {} to a YouTube Data API v3 key",
-                config.name, config.api_key_env
-            )
-        })?;
+    let key = Secret::from_env(&config.api_key_env).with_context(|| {
+        format!(
+            "source {}: set the environment variable {} to a YouTube Data API v3 key",
+            config.name, config.api_key_env
+        )
+    })?;
     let mut queries: Vec<String> = Vec::new();
     for q in cx.work_titles.iter().chain(&config.keywords) {
         let q = q.trim().to_string();
@@ -55,6 +53,7 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
     let day = cx.now.format("%Y-%m-%d").to_string();
     let mut listing = Listing::default();
     let mut ids: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for q in &queries {
         if !spend(cx, &day, SEARCH_COST, &mut listing).await? {
             break;
@@ -80,7 +79,7 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
             Ok(json) => {
                 for item in json["items"].as_array().into_iter().flatten() {
                     if let Some(id) = item["id"]["videoId"].as_str() {
-                        if !ids.iter().any(|x| x == id) {
+                        if seen.insert(id.to_string()) {
                             ids.push(id.to_string());
                         }
                     }
@@ -160,11 +159,13 @@ async fn spend(
     Ok(spent.is_some())
 }
 
-/// GETs an API URL with the key added; errors never show the key.
-async fn get_json(cx: &ScanContext<'_>, mut url: Url, key: &str) -> anyhow::Result<Value> {
+/// GETs an API URL with the key added; errors never show the key (the
+/// client redacts `key=` in every URL it shows, and the key itself is
+/// replaced wherever else it might appear).
+async fn get_json(cx: &ScanContext<'_>, mut url: Url, key: &Secret) -> anyhow::Result<Value> {
     let shown = url.to_string();
-    url.query_pairs_mut().append_pair("key", key);
-    let redact = |text: String| text.replace(key, "REDACTED");
+    url.query_pairs_mut().append_pair("key", key.expose());
+    let redact = |text: String| text.replace(key.expose(), "***");
     let text = match cx.client.get_document(url.as_str(), None).await {
         Ok(Document::Fresh { text, .. }) => text,
         Ok(Document::NotModified) => bail!("GET {shown}: unexpected 304 Not Modified"),

@@ -48,10 +48,11 @@ pub fn program(config: &SourceConfig) -> anyhow::Result<PathBuf> {
 /// Refuses URLs the SSRF guard would refuse (yt-dlp connects by itself).
 async fn guard(config: &SourceConfig, url: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(url).with_context(|| format!("invalid URL {url:?}"))?;
-    ssrf::check_url(&parsed, ssrf::Allow::of(config))?;
+    let allow = ssrf::Allow::of(config);
+    ssrf::check_url(&parsed, &allow)?;
     if let Some(url::Host::Domain(host)) = parsed.host() {
         if config.proxy.is_none() {
-            ssrf::resolve_checked(host, ssrf::Allow::of(config))
+            ssrf::resolve_checked(host, &allow)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
         }

@@ -19,7 +19,7 @@ mod sources;
 mod uploads;
 mod works;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -144,6 +144,46 @@ fn by_id_prefix<T>(
     }
 }
 
+/// The database holds proxy credentials, source headers and webhook URLs:
+/// it is created readable and writable by its owner only (0600), and an
+/// existing one (with its `-wal` and `-shm` files, which SQLite creates with
+/// the database's mode) open to others is narrowed to that.
+fn keep_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // A missing directory: SQLite's own error says so.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        let Ok(metadata) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 && metadata.is_file() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))?;
+            tracing::warn!(
+                "{} was readable by other users (mode {:o}); it holds credentials, so it is now {:o}",
+                file.display(),
+                mode & 0o777,
+                mode & 0o700
+            );
+        }
+    }
+    Ok(())
+}
+
 /// What to do about a failure to open `url`.
 fn open_hint(backend: Backend, error: &sqlx::Error) -> String {
     if backend == Backend::Sqlite {
@@ -211,8 +251,9 @@ impl Store {
         // folder); queries then go through one `Any` pool.
         match backend {
             Backend::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(open_error)?
+                let options = SqliteConnectOptions::from_str(url).map_err(open_error)?;
+                keep_private(options.get_filename()).map_err(|e| open_error(sqlx::Error::Io(e)))?;
+                let options = options
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
@@ -334,6 +375,31 @@ mod tests {
         let postgres_columns = postgres.schema_columns().await.unwrap();
         postgres.close().await;
         assert_eq!(sqlite_columns, postgres_columns);
+    }
+
+    #[tokio::test]
+    async fn the_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).await.unwrap();
+        store.close().await;
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok()
+        };
+        assert_eq!(mode("reelguard.db"), Some(0o600));
+        for side in ["reelguard.db-wal", "reelguard.db-shm"] {
+            assert!(mode(side).is_none_or(|m| m & 0o077 == 0), "{side}");
+        }
+        // One left open to others by an older version is narrowed.
+        std::fs::set_permissions(
+            dir.path().join("reelguard.db"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        Store::open_in(dir.path()).await.unwrap().close().await;
+        assert_eq!(mode("reelguard.db"), Some(0o600));
     }
 
     #[test]

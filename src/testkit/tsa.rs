@@ -5,8 +5,13 @@
 //! or hostile TSA would: `wrong-nonce`, `wrong-imprint`, `bad-signature`,
 //! `expired-cert` (signed by a certificate that expired in 2021),
 //! `wrong-eku` (the token carries a signer certificate whose
-//! extendedKeyUsage is not critical), `garbage`, `http-500`, `slow` (answers
-//! after 30 s).
+//! extendedKeyUsage is not critical), `garbage`, `huge` (2 MiB), `http-500`,
+//! `slow` (answers after 30 s), and three certificate paths through an intermediate that may
+//! not issue certificates: `non-ca-issuer` (the intermediate is an end-entity
+//! certificate, basicConstraints CA:FALSE), `issuer-without-keycertsign` (a CA
+//! whose keyUsage lacks keyCertSign) and `path-length-exceeded` (two
+//! intermediates below a CA with pathLenConstraint 0). `POST /tsr/via-intermediate`
+//! answers properly with a TSA certificate issued by a proper intermediate CA.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,7 +41,44 @@ pub struct TsaFiles {
     pub tsa_cert: PathBuf,
     expired_cert: PathBuf,
     weak_eku_cert: PathBuf,
+    /// Issued by the intermediate (every intermediate variant has the same
+    /// name and key, so it chains through whichever the token carries).
+    tsa_via_intermediate: PathBuf,
 }
+
+/// Which certificates a token carries beside its signer's: the test CA and,
+/// for a path through an intermediate, that intermediate.
+#[derive(Clone, Copy, Debug)]
+enum Chain {
+    Direct,
+    /// The chain file of `INTERMEDIATE_CHAINS` to carry.
+    Through(&'static str),
+}
+
+impl Chain {
+    /// The PEM file of the certificates `openssl ts -reply -chain` includes.
+    fn chain_file(self) -> &'static str {
+        match self {
+            Chain::Direct => "tsa-ca.pem",
+            Chain::Through(file) => file,
+        }
+    }
+}
+
+/// The token paths through an intermediate: (chain file, the intermediates
+/// it holds before the test CA). The first is the proper one.
+const INTERMEDIATE_CHAINS: &[(&str, &[&str])] = &[
+    ("chain-intermediate.pem", &["int-ca.pem"]),
+    ("chain-non-ca-issuer.pem", &["int-not-ca.pem"]),
+    (
+        "chain-issuer-without-keycertsign.pem",
+        &["int-without-keycertsign.pem"],
+    ),
+    (
+        "chain-path-length-exceeded.pem",
+        &["int-below-path-len-0.pem", "int-path-len-0.pem"],
+    ),
+];
 
 impl TsaFiles {
     /// Creates the CA and TSA certificates in `dir` with the `openssl` tool,
@@ -50,8 +92,11 @@ impl TsaFiles {
             tsa_cert: dir.join("tsa.pem"),
             expired_cert: dir.join("tsa-expired.pem"),
             weak_eku_cert: dir.join("tsa-weak-eku.pem"),
+            tsa_via_intermediate: dir.join("tsa-via-intermediate.pem"),
         };
-        if files.weak_eku_cert.is_file() {
+        // The file made last: its presence means the directory is complete.
+        let complete = dir.join(INTERMEDIATE_CHAINS[INTERMEDIATE_CHAINS.len() - 1].0);
+        if complete.is_file() {
             return Ok(files);
         }
         // Made beside the target and renamed into place, so no other process
@@ -67,17 +112,22 @@ impl TsaFiles {
             .tempdir_in(parent)
             .with_context(|| format!("cannot write in {}", parent.display()))?;
         generate(staging.path())?;
-        let _ = std::fs::remove_dir(dir); // an empty leftover
+        if !complete.is_file() {
+            // An empty leftover, or one made by an older version without
+            // every certificate.
+            let _ = std::fs::remove_dir_all(dir);
+        }
         if let Err(e) = std::fs::rename(staging.path(), dir) {
-            if !files.weak_eku_cert.is_file() {
+            if !complete.is_file() {
                 return Err(e).with_context(|| format!("cannot create {}", dir.display()));
             }
         }
         Ok(files)
     }
 
-    /// Runs `openssl ts -reply` on a DER request, signing with `signer`.
-    fn reply(&self, request: &[u8], signer: &Path) -> anyhow::Result<Vec<u8>> {
+    /// Runs `openssl ts -reply` on a DER request, signing with `signer` and
+    /// carrying the certificates of `chain`.
+    fn reply(&self, request: &[u8], signer: &Path, chain: Chain) -> anyhow::Result<Vec<u8>> {
         let query = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::fs::write(query.path(), request)?;
         let out = tempfile::NamedTempFile::new_in(&self.dir)?;
@@ -95,7 +145,7 @@ impl TsaFiles {
             "-inkey",
             "tsa.key",
             "-chain",
-            "tsa-ca.pem",
+            chain.chain_file(),
             "-out",
             &out.path().to_string_lossy(),
         ];
@@ -200,8 +250,143 @@ fn generate(dir: &Path) -> anyhow::Result<()> {
         "tsa_ext",
         "-notext",
     ])?;
+    generate_intermediates(dir)
+}
+
+/// The intermediates (one key, one name, four kinds) and the TSA certificate
+/// they issue, and the chain file of each token path.
+fn generate_intermediates(dir: &Path) -> anyhow::Result<()> {
+    std::fs::write(dir.join("int-ext.cnf"), INTERMEDIATE_EXTENSIONS)?;
+    let run = |args: &[&str]| openssl(dir, args);
+    let subject = |cn: &str| format!("/O=reelguard local test/CN={cn}");
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "int.key",
+        "-out",
+        "int.csr",
+        "-subj",
+        &subject("reelguard test intermediate"),
+    ])?;
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        "int.key",
+        "-out",
+        "int0.csr",
+        "-subj",
+        &subject("reelguard test intermediate 0"),
+    ])?;
+    // (certificate, request, issuer, issuer key, extensions, serial)
+    let issued = [
+        (
+            "int-ca.pem",
+            "int.csr",
+            "tsa-ca.pem",
+            "ca.key",
+            "ca",
+            "5001",
+        ),
+        (
+            "int-not-ca.pem",
+            "int.csr",
+            "tsa-ca.pem",
+            "ca.key",
+            "not_ca",
+            "5002",
+        ),
+        (
+            "int-without-keycertsign.pem",
+            "int.csr",
+            "tsa-ca.pem",
+            "ca.key",
+            "without_keycertsign",
+            "5003",
+        ),
+        (
+            "int-path-len-0.pem",
+            "int0.csr",
+            "tsa-ca.pem",
+            "ca.key",
+            "path_len_0",
+            "5004",
+        ),
+        (
+            "int-below-path-len-0.pem",
+            "int.csr",
+            "int-path-len-0.pem",
+            "int.key",
+            "ca",
+            "5005",
+        ),
+        (
+            "tsa-via-intermediate.pem",
+            "tsa.csr",
+            "int-ca.pem",
+            "int.key",
+            "tsa",
+            "5006",
+        ),
+    ];
+    for (out, request, issuer, key, extensions, serial) in issued {
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            request,
+            "-CA",
+            issuer,
+            "-CAkey",
+            key,
+            "-set_serial",
+            serial,
+            "-days",
+            "3650",
+            "-sha256",
+            "-extfile",
+            "int-ext.cnf",
+            "-extensions",
+            extensions,
+            "-out",
+            out,
+        ])?;
+    }
+    for (chain, intermediates) in INTERMEDIATE_CHAINS {
+        let mut pem = Vec::new();
+        for file in intermediates.iter().chain(&["tsa-ca.pem"]) {
+            pem.extend(std::fs::read(dir.join(file))?);
+        }
+        std::fs::write(dir.join(chain), pem)?;
+    }
     Ok(())
 }
+
+const INTERMEDIATE_EXTENSIONS: &str = "\
+[ ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+
+[ not_ca ]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+
+[ without_keycertsign ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,digitalSignature,cRLSign
+
+[ path_len_0 ]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+
+[ tsa ]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
+";
 
 const OPENSSL_CONFIG: &str = "\
 [ tsa ]
@@ -263,6 +448,12 @@ impl LocalTsa {
         format!("http://{}/tsr", self.addr)
     }
 
+    /// The URL that answers properly with a TSA certificate issued by an
+    /// intermediate CA.
+    pub fn url_via_intermediate(&self) -> String {
+        format!("http://{}/tsr/via-intermediate", self.addr)
+    }
+
     /// The URL that answers with fault `kind`.
     pub fn fault_url(&self, kind: &str) -> String {
         format!("http://{}/fault/{kind}", self.addr)
@@ -280,6 +471,7 @@ pub async fn serve(listener: tokio::net::TcpListener, files: TsaFiles) {
     let state = Arc::new(ServerState { files });
     let app = Router::new()
         .route("/tsr", post(good))
+        .route("/tsr/via-intermediate", post(via_intermediate))
         .route("/fault/{kind}", post(fault))
         .with_state(state);
     if let Err(e) = axum::serve(listener, app).await {
@@ -295,6 +487,12 @@ async fn good(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
     answer(&state, body.to_vec(), &state.files.tsa_cert.clone()).await
 }
 
+async fn via_intermediate(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
+    let signer = state.files.tsa_via_intermediate.clone();
+    let path = Chain::Through(INTERMEDIATE_CHAINS[0].0);
+    answer_with(&state, body.to_vec(), &signer, path).await
+}
+
 async fn fault(
     State(state): State<Arc<ServerState>>,
     UrlPath(kind): UrlPath<String>,
@@ -306,6 +504,7 @@ async fn fault(
         "garbage" => {
             reply_bytes(b"<html><body>Service temporarily unavailable</body></html>".to_vec())
         }
+        "huge" => reply_bytes(vec![0x30; 2 * 1024 * 1024]),
         "slow" => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             answer(&state, body.to_vec(), &files.tsa_cert.clone()).await
@@ -323,21 +522,33 @@ async fn fault(
             Err(e) => bad_request(e),
         },
         "expired-cert" => answer(&state, body.to_vec(), &files.expired_cert.clone()).await,
-        "bad-signature" => match signed_reply(&state, body.to_vec(), &files.tsa_cert).await {
-            // The signature is the last field of the last structure: flip its last byte.
-            Ok(mut response) => {
-                if let Some(last) = response.last_mut() {
-                    *last ^= 0x01;
+        "bad-signature" => {
+            match signed_reply(&state, body.to_vec(), &files.tsa_cert, Chain::Direct).await {
+                // The signature is the last field of the last structure: flip its last byte.
+                Ok(mut response) => {
+                    if let Some(last) = response.last_mut() {
+                        *last ^= 0x01;
+                    }
+                    reply_bytes(response)
                 }
-                reply_bytes(response)
+                Err(e) => server_error(e),
             }
-            Err(e) => server_error(e),
-        },
+        }
+        "non-ca-issuer" | "issuer-without-keycertsign" | "path-length-exceeded" => {
+            let chain = INTERMEDIATE_CHAINS
+                .iter()
+                .find(|(file, _)| file.strip_prefix("chain-") == Some(&format!("{kind}.pem")))
+                .map(|(file, _)| *file)
+                .expect("every such fault has its chain file");
+            let signer = files.tsa_via_intermediate.clone();
+            answer_with(&state, body.to_vec(), &signer, Chain::Through(chain)).await
+        }
         "wrong-eku" => {
-            let result = match signed_reply(&state, body.to_vec(), &files.tsa_cert).await {
-                Ok(response) => replace_certificates(&response, &files.weak_eku_cert),
-                Err(e) => Err(e),
-            };
+            let result =
+                match signed_reply(&state, body.to_vec(), &files.tsa_cert, Chain::Direct).await {
+                    Ok(response) => replace_certificates(&response, &files.weak_eku_cert),
+                    Err(e) => Err(e),
+                };
             match result {
                 Ok(response) => reply_bytes(response),
                 Err(e) => server_error(e),
@@ -348,7 +559,16 @@ async fn fault(
 }
 
 async fn answer(state: &ServerState, request: Vec<u8>, signer: &Path) -> Response {
-    match signed_reply(state, request, signer).await {
+    answer_with(state, request, signer, Chain::Direct).await
+}
+
+async fn answer_with(
+    state: &ServerState,
+    request: Vec<u8>,
+    signer: &Path,
+    chain: Chain,
+) -> Response {
+    match signed_reply(state, request, signer, chain).await {
         Ok(response) => reply_bytes(response),
         Err(e) => server_error(e),
     }
@@ -358,6 +578,7 @@ async fn signed_reply(
     state: &ServerState,
     request: Vec<u8>,
     signer: &Path,
+    chain: Chain,
 ) -> anyhow::Result<Vec<u8>> {
     // `openssl ts -reply` updates the serial file: one at a time, across all
     // TSAs of this process.
@@ -365,7 +586,7 @@ async fn signed_reply(
     let _one_at_a_time = OPENSSL.lock().await;
     let files = state.files.clone();
     let signer = signer.to_path_buf();
-    tokio::task::spawn_blocking(move || files.reply(&request, &signer)).await?
+    tokio::task::spawn_blocking(move || files.reply(&request, &signer, chain)).await?
 }
 
 fn mutate_request(body: &[u8], change: impl FnOnce(&mut TimeStampReq)) -> anyhow::Result<Vec<u8>> {

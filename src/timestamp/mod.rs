@@ -183,10 +183,21 @@ impl Stamper {
         if !status.is_success() {
             return Err(AskError::Transport(format!("HTTP {status}")));
         }
-        let body = response
-            .bytes()
+        // A reply is a few kilobytes: read at most MAX_REPLY_BYTES of it.
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| AskError::Transport(describe_reqwest_error(&e)))?;
+            .map_err(|e| AskError::Transport(describe_reqwest_error(&e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_REPLY_BYTES {
+                return Err(AskError::Transport(format!(
+                    "the answer is larger than {MAX_REPLY_BYTES} bytes, not a timestamp reply"
+                )));
+            }
+        }
         let (token, verified) =
             token::check_response(&body, sha256, nonce, &self.anchors).map_err(AskError::Token)?;
         Ok(Stamp {
@@ -196,6 +207,10 @@ impl Stamper {
         })
     }
 }
+
+/// Most bytes of a TSA's answer read (a reply with its certificates is a
+/// few kilobytes).
+const MAX_REPLY_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 enum AskError {

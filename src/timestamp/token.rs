@@ -12,8 +12,11 @@
 //! - the RSA signature over the signed attributes verifies with that certificate;
 //! - the signer's certificate has a critical extendedKeyUsage of exactly
 //!   timeStamping, and genTime lies within its validity;
-//! - the signer's certificate chains, signature by signature, to one of the
-//!   trust anchors, every certificate on the way valid at genTime.
+//! - the signer's certificate chains to one of the trust anchors by RFC 5280
+//!   path validation (`rustls-webpki`, see `build_chain`): every signature,
+//!   every issuer a CA within its path length and allowed to sign
+//!   certificates (keyCertSign), the signer not a CA, every certificate
+//!   valid at genTime.
 
 use chrono::{DateTime, Utc};
 use cms::content_info::ContentInfo;
@@ -450,14 +453,23 @@ fn check_tsa_certificate(cert: &Certificate) -> Result<(), TokenError> {
     Ok(())
 }
 
-/// The path from `leaf` to a trust anchor, each link's signature checked and
-/// each certificate valid at `time`.
-fn build_chain<'a>(
-    leaf: &'a Certificate,
-    intermediates: &'a [Certificate],
-    anchors: &'a [Certificate],
+/// The path from `leaf` to a trust anchor, checked by `rustls-webpki` (RFC
+/// 5280 path validation as browsers do it): every link's signature; every
+/// issuer a CA (`basicConstraints` CA:TRUE) within its `pathLenConstraint`;
+/// the TSA certificate not a CA; every certificate valid at `time`; name
+/// constraints; an issuer that restricts its extendedKeyUsage must allow
+/// timeStamping. webpki ignores keyUsage, so a path is accepted only when
+/// every issuer's keyUsage, when present, has keyCertSign (RFC 5280 §6.1.4
+/// (n)); otherwise another path is tried. Returns the TSA certificate, the
+/// intermediates and the anchor.
+fn build_chain(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
     time: DateTime<Utc>,
-) -> Result<Vec<&'a Certificate>, TokenError> {
+) -> Result<Vec<Certificate>, TokenError> {
+    use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
+
     let leaf_subject = leaf.tbs_certificate.subject.to_string();
     let untrusted = |reason: String| TokenError::Untrusted {
         subject: leaf_subject.clone(),
@@ -468,33 +480,191 @@ fn build_chain<'a>(
             "no trust anchors are configured (timestamp.trust_anchors)".into(),
         ));
     }
-    let mut chain = vec![leaf];
-    let mut current = leaf;
-    for _ in 0..8 {
-        check_validity(current, time)?;
-        if anchors.iter().any(|anchor| anchor == current) {
-            return Ok(chain);
-        }
-        let issuer_name = &current.tbs_certificate.issuer;
-        let issuer = anchors
+    // The TSA certificate's own validity first, so its error names it.
+    check_validity(leaf, time)?;
+    let encode = |cert: &Certificate| {
+        cert.to_der().map_err(|e| TokenError::Malformed {
+            what: "certificate",
+            reason: e.to_string(),
+        })
+    };
+    let leaf_der = CertificateDer::from(encode(leaf)?);
+    let end_entity =
+        webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| TokenError::NotTsaCertificate {
+            subject: leaf_subject.clone(),
+            reason: format!("it cannot be read as an X.509 v3 certificate ({e})"),
+        })?;
+    let intermediate_ders = intermediates
+        .iter()
+        .map(|c| encode(c).map(CertificateDer::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    let anchor_ders = anchors
+        .iter()
+        .map(|c| encode(c).map(CertificateDer::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    // An anchor webpki cannot read is left out; `anchor_of` keeps where
+    // each one came from, to return the certificate behind it.
+    let (anchor_of, anchor_list): (Vec<usize>, Vec<TrustAnchor<'_>>) = anchor_ders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, der)| webpki::anchor_from_trusted_cert(der).ok().map(|a| (i, a)))
+        .unzip();
+    let anchor_index = |anchor: &TrustAnchor<'_>| {
+        anchor_list
             .iter()
-            .chain(intermediates)
-            .filter(|c| &c.tbs_certificate.subject == issuer_name && *c != current)
-            .find(|c| verify_certificate_signature(current, c).is_ok());
-        let Some(issuer) = issuer else {
-            return Err(untrusted(format!(
-                "no trusted certificate named {issuer_name} signed {}",
-                current.tbs_certificate.subject
-            )));
-        };
-        chain.push(issuer);
-        if anchors.iter().any(|anchor| anchor == issuer) {
-            check_validity(issuer, time)?;
-            return Ok(chain);
+            .position(|a| std::ptr::eq(a, anchor))
+            .map(|i| anchor_of[i])
+    };
+
+    // The first issuer found without keyCertSign, for the error.
+    let refused_issuer = std::cell::RefCell::new(None::<String>);
+    let may_sign = |path: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
+        let mut issuers: Vec<Certificate> = Vec::new();
+        for cert in path.intermediate_certificates() {
+            issuers.push(
+                Certificate::from_der(cert.der().as_ref()).map_err(|_| webpki::Error::BadDer)?,
+            );
         }
-        current = issuer;
+        if let Some(i) = anchor_index(path.anchor()) {
+            issuers.push(anchors[i].clone());
+        }
+        for issuer in &issuers {
+            if !may_sign_certificates(issuer) {
+                *refused_issuer.borrow_mut() = Some(issuer.tbs_certificate.subject.to_string());
+                return Err(webpki::Error::UnknownIssuer);
+            }
+        }
+        Ok(())
+    };
+
+    let seconds = u64::try_from(time.timestamp()).map_err(|_| {
+        untrusted(format!(
+            "the stamped time {} is before 1970",
+            time.to_rfc3339()
+        ))
+    })?;
+    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
+    let path = end_entity
+        .verify_for_usage(
+            CERTIFICATE_SIGNATURE_ALGORITHMS,
+            &anchor_list,
+            &intermediate_ders,
+            time,
+            webpki::KeyUsage::required_if_present(ID_KP_TIME_STAMPING_DER),
+            None,
+            Some(&may_sign),
+        )
+        .map_err(|error| {
+            if let Some(issuer) = refused_issuer.borrow().clone() {
+                return untrusted(format!(
+                    "{issuer} issued a certificate on the path, but its keyUsage does not \
+                     allow signing certificates (keyCertSign)"
+                ));
+            }
+            match error {
+                webpki::Error::CaUsedAsEndEntity => TokenError::NotTsaCertificate {
+                    subject: leaf_subject.clone(),
+                    reason: "it is a CA certificate (basicConstraints CA:TRUE)".into(),
+                },
+                other => untrusted(path_error(&other, &leaf.tbs_certificate.issuer)),
+            }
+        })?;
+
+    let mut chain = vec![leaf.clone()];
+    for cert in path.intermediate_certificates() {
+        chain.push(Certificate::from_der(cert.der().as_ref()).map_err(|e| {
+            TokenError::Malformed {
+                what: "certificate",
+                reason: e.to_string(),
+            }
+        })?);
     }
-    Err(untrusted("the certificate chain is longer than 8".into()))
+    let anchor = anchor_index(path.anchor()).expect("the path ends at one of our anchors");
+    chain.push(anchors[anchor].clone());
+    Ok(chain)
+}
+
+/// Signature algorithms accepted on certificates of a TSA's path.
+static CERTIFICATE_SIGNATURE_ALGORITHMS:
+    &[&dyn rustls::pki_types::SignatureVerificationAlgorithm] = &[
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+    webpki::aws_lc_rs::ECDSA_P256_SHA256,
+    webpki::aws_lc_rs::ECDSA_P256_SHA384,
+    webpki::aws_lc_rs::ECDSA_P384_SHA256,
+    webpki::aws_lc_rs::ECDSA_P384_SHA384,
+    webpki::aws_lc_rs::ECDSA_P384_SHA512,
+    webpki::aws_lc_rs::ECDSA_P521_SHA512,
+    webpki::aws_lc_rs::ED25519,
+];
+
+/// id-kp-timeStamping as the DER contents of its OID.
+const ID_KP_TIME_STAMPING_DER: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+
+/// Why webpki found no path, in words (`issuer`: the TSA certificate's issuer).
+fn path_error(error: &webpki::Error, issuer: &x509_cert::name::Name) -> String {
+    match error {
+        webpki::Error::UnknownIssuer => {
+            format!("no trusted certificate named {issuer} signed it, nor any certificate on its way")
+        }
+        webpki::Error::EndEntityUsedAsCa => {
+            "a certificate on its path that is not a CA (no basicConstraints CA:TRUE) issued another"
+                .into()
+        }
+        webpki::Error::PathLenConstraintViolated => {
+            "a CA on its path has more CAs below it than its pathLenConstraint allows".into()
+        }
+        webpki::Error::CertExpired { time, not_after } => format!(
+            "a certificate on its path expired at {} before the stamped time {}",
+            unix_seconds(not_after.as_secs()),
+            unix_seconds(time.as_secs())
+        ),
+        webpki::Error::CertNotValidYet { time, not_before } => format!(
+            "a certificate on its path is valid only from {}, after the stamped time {}",
+            unix_seconds(not_before.as_secs()),
+            unix_seconds(time.as_secs())
+        ),
+        webpki::Error::RequiredEkuNotFoundContext(_) => {
+            "a CA on its path restricts its extendedKeyUsage and leaves out timeStamping".into()
+        }
+        webpki::Error::InvalidSignatureForPublicKey => {
+            "a signature on its path does not verify".into()
+        }
+        other => format!("its certificate path is refused ({other})"),
+    }
+}
+
+fn unix_seconds(seconds: u64) -> String {
+    DateTime::from_timestamp(seconds.min(i64::MAX as u64) as i64, 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| format!("{seconds} s after 1970"))
+}
+
+/// Whether `cert` may sign certificates: a keyUsage extension, when there
+/// is one, must have keyCertSign (bit 5). One that cannot be read may not.
+fn may_sign_certificates(cert: &Certificate) -> bool {
+    const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+    const KEY_CERT_SIGN: usize = 5;
+    let Some(extension) = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == ID_CE_KEY_USAGE)
+    else {
+        return true;
+    };
+    match der::asn1::BitString::from_der(extension.extn_value.as_bytes()) {
+        Ok(bits) => bits.bits().nth(KEY_CERT_SIGN).unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 fn check_validity(cert: &Certificate, time: DateTime<Utc>) -> Result<(), TokenError> {
@@ -510,32 +680,6 @@ fn check_validity(cert: &Certificate, time: DateTime<Utc>) -> Result<(), TokenEr
         });
     }
     Ok(())
-}
-
-/// Checks that `issuer` signed `cert`.
-pub fn verify_certificate_signature(
-    cert: &Certificate,
-    issuer: &Certificate,
-) -> Result<(), TokenError> {
-    let tbs = cert
-        .tbs_certificate
-        .to_der()
-        .map_err(|e| TokenError::Malformed {
-            what: "certificate",
-            reason: e.to_string(),
-        })?;
-    let signature = cert
-        .signature
-        .as_bytes()
-        .ok_or_else(|| TokenError::BadSignature("certificate signature has unused bits".into()))?;
-    let algorithm = &cert.signature_algorithm.oid;
-    let digest = match *algorithm {
-        SHA_256_WITH_RSA_ENCRYPTION => ID_SHA_256,
-        SHA_384_WITH_RSA_ENCRYPTION => ID_SHA_384,
-        SHA_512_WITH_RSA_ENCRYPTION => ID_SHA_512,
-        other => return Err(TokenError::Unsupported(algorithm_name(&other))),
-    };
-    verify_rsa(issuer, algorithm, &digest, &tbs, signature)
 }
 
 /// RSA PKCS#1 v1.5 signature check of `message` by `signer`'s key.

@@ -419,14 +419,36 @@ fn start_receiver(runtime: &tokio::runtime::Runtime) -> (String, Captured) {
                         headers,
                         body.to_vec(),
                     ));
-                    match kind.as_str() {
+                    if kind == "down" {
+                        return (
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            "down".to_string(),
+                        );
+                    }
+                    let body = match kind.as_str() {
                         "feishu" => r#"{"code":0,"msg":"success"}"#.to_string(),
                         "dingtalk" | "wecom" => r#"{"errcode":0,"errmsg":"ok"}"#.to_string(),
                         "refuses" => r#"{"errcode":310000,"errmsg":"sign not match"}"#.to_string(),
                         _ => "ok".to_string(),
-                    }
+                    };
+                    (axum::http::StatusCode::OK, body)
                 },
             ),
+        )
+        // `POST /moved/CODE?to=URL` answers redirect CODE to URL.
+        .route(
+            "/moved/{code}",
+            axum::routing::post(async |UrlPath(code): UrlPath<u16>, RawQuery(q): RawQuery| {
+                let to = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                    .find(|(k, _)| k == "to")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                (
+                    axum::http::StatusCode::from_u16(code).unwrap(),
+                    [(axum::http::header::LOCATION, to)],
+                    String::new(),
+                )
+            }),
         )
         .with_state(captured.clone());
     let listener = runtime
@@ -449,7 +471,6 @@ fn webhooks_are_signed_and_shaped_per_format() {
     let b64 = base64::engine::general_purpose::STANDARD;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (base, captured) = start_receiver(&runtime);
-    let client = reqwest::Client::new();
     let alerts = vec![sample_alert("m-1"), sample_alert("m-2")];
     let now_ms = 1_764_064_800_123;
     let secret = "hook-secret";
@@ -464,17 +485,14 @@ fn webhooks_are_signed_and_shaped_per_format() {
             kind,
             url: format!("{base}/{}?access_token=t0k", kind.as_str()),
             secret_env: None,
+            allow_loopback: true,
+            allow_private: false,
         };
         let request =
             webhook::build_request(&hook, signed.then_some(secret), &alerts, "batch-7", now_ms)
                 .unwrap();
         let answer = runtime
-            .block_on(webhook::send(
-                &client,
-                kind,
-                &request,
-                Duration::from_secs(5),
-            ))
+            .block_on(webhook::send(&hook, &request, Duration::from_secs(5)))
             .unwrap_or_else(|e| panic!("{kind:?}: {e:#}"));
         assert!(answer.starts_with("HTTP 200"), "{answer}");
     }
@@ -551,17 +569,109 @@ fn webhooks_are_signed_and_shaped_per_format() {
         kind: WebhookKind::Dingtalk,
         url: format!("{base}/refuses"),
         secret_env: None,
+        allow_loopback: true,
+        allow_private: false,
     };
     let request = webhook::build_request(&hook, None, &alerts, "batch-8", now_ms).unwrap();
     let error = runtime
-        .block_on(webhook::send(
-            &client,
-            WebhookKind::Dingtalk,
-            &request,
-            Duration::from_secs(5),
-        ))
+        .block_on(webhook::send(&hook, &request, Duration::from_secs(5)))
         .unwrap_err();
     assert!(format!("{error:#}").contains("310000"), "{error:#}");
+}
+
+/// Webhooks leave through the SSRF guard: a loopback receiver needs
+/// `allow_loopback`, and then only on its own port; redirects are followed
+/// by reelguard (307 and 308 only), each hop checked before it is
+/// connected to; errors never show the hook's token.
+#[test]
+fn webhooks_are_guarded_like_the_crawl() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (base, captured) = start_receiver(&runtime);
+    let alerts = vec![sample_alert("m-1")];
+    // Another local service, which nothing may reach.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let send = |url: String, allow_loopback: bool| {
+        let hook = WebhookConfig {
+            kind: WebhookKind::Json,
+            url,
+            secret_env: None,
+            allow_loopback,
+            allow_private: false,
+        };
+        let request = webhook::build_request(&hook, None, &alerts, "batch-9", 0).unwrap();
+        runtime
+            .block_on(webhook::send(&hook, &request, Duration::from_secs(5)))
+            .map_err(|e| format!("{e:#}"))
+    };
+    let moved = |code: u16, to: &str| {
+        format!(
+            "{base}/moved/{code}?to={}",
+            url::form_urlencoded::byte_serialize(to.as_bytes()).collect::<String>()
+        )
+    };
+    let port = base.rsplit(':').next().unwrap();
+
+    // Loopback without allow_loopback: refused before connecting.
+    let error = send(format!("{base}/json"), false).unwrap_err();
+    assert!(error.contains("private, loopback"), "{error}");
+    // A 307 to the receiver's own port is followed (the POST repeated).
+    let answer = send(moved(307, &format!("http://127.0.0.1:{port}/json")), true).unwrap();
+    assert!(answer.starts_with("HTTP 200"), "{answer}");
+    // Redirects to other loopback ports and to 0.0.0.0 are refused.
+    for target in [
+        format!("http://127.0.0.1:{other_port}/admin"),
+        format!("http://[::1]:{other_port}/admin"),
+        format!("http://[::ffff:127.0.0.1]:{other_port}/admin"),
+        format!("http://0.0.0.0:{other_port}/admin"),
+        format!("http://2130706433:{other_port}/admin"),
+    ] {
+        let error = send(moved(307, &target), true).unwrap_err();
+        assert!(
+            error.contains(&format!("port {port} only")) || error.contains("private, loopback"),
+            "{target}: {error}"
+        );
+    }
+    // A 302 (which would turn the POST into a GET) is not followed at all.
+    let error = send(moved(302, &format!("http://127.0.0.1:{port}/json")), true).unwrap_err();
+    assert!(error.contains("only 307 and 308"), "{error}");
+    assert!(
+        matches!(other.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected to the other local service"
+    );
+    // Only the followed 307 reached the receiver's /json.
+    let posted: Vec<String> = captured
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.0.clone())
+        .collect();
+    assert_eq!(
+        posted.iter().filter(|k| *k == "json").count(),
+        1,
+        "{posted:?}"
+    );
+
+    // The token in a hook's path or query never shows in an error.
+    let error = send(format!("{base}/down?access_token=SECRETTOKEN"), true).unwrap_err();
+    assert!(
+        error.contains("refused the alert") && !error.contains("SECRETTOKEN"),
+        "{error}"
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!(
+        "http://{}/hook/PATHSECRET?key=KEYSECRET",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    let error = send(closed_url, true).unwrap_err();
+    assert!(
+        error.contains("no answer")
+            && !error.contains("PATHSECRET")
+            && !error.contains("KEYSECRET"),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------- scans
@@ -777,7 +887,7 @@ fn each_match_is_emailed_once_and_a_second_scan_sends_nothing(backend: Backend) 
     let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
     let (hook_base, captured) = start_receiver(&sink.runtime);
     let hook = format!(
-        "[[alerts.webhooks]]\nkind = \"json\"\nurl = \"{hook_base}/json\"\nsecret_env = \"{}\"",
+        "[[alerts.webhooks]]\nkind = \"json\"\nurl = \"{hook_base}/json\"\nallow_loopback = true\nsecret_env = \"{}\"",
         HOOK_SECRET.0
     );
     let Some((data, config, _db)) = setup(backend, scratch.path(), sink.addr, &hook, "") else {

@@ -98,6 +98,7 @@ const LAYERS: &[&[&str]] = &[
         "chain",
         "source_config",
         "bounds",
+        "secret",
         "fingerprint",
         "index",
         "matcher",

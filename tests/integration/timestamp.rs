@@ -98,7 +98,22 @@ async fn bad_answers_are_refused_with_the_reason() {
         ("bad-signature", "signature does not verify"),
         ("expired-cert", "not valid at the stamped time"),
         ("wrong-eku", "extendedKeyUsage extension is not critical"),
+        // Certificate paths: an issuer that is no CA, a CA that may not sign
+        // certificates, a CA below one whose path length is 0.
+        (
+            "non-ca-issuer",
+            "not a CA (no basicConstraints CA:TRUE) issued another",
+        ),
+        (
+            "issuer-without-keycertsign",
+            "does not allow signing certificates (keyCertSign)",
+        ),
+        (
+            "path-length-exceeded",
+            "more CAs below it than its pathLenConstraint allows",
+        ),
         ("garbage", "not a DER-encoded TimeStampResp"),
+        ("huge", "larger than 1048576 bytes"),
         ("http-500", "HTTP 500"),
         ("slow", "no answer within the timeout"),
     ];
@@ -112,6 +127,36 @@ async fn bad_answers_are_refused_with_the_reason() {
         };
         assert!(error.contains(expected), "{fault}: {error}");
     }
+}
+
+#[tokio::test]
+async fn a_path_through_an_intermediate_ca_is_accepted() {
+    let tsa = start_tsa().await;
+    let digest: [u8; 32] = Sha256::digest(b"edit decision list").into();
+    let stamp = stamper(&tsa, vec![tsa.url_via_intermediate()], 10.0)
+        .stamp(&digest)
+        .await
+        .expect("a token whose TSA certificate an intermediate CA issued");
+    let names: Vec<String> = stamp
+        .verified
+        .chain
+        .iter()
+        .map(|der| {
+            use der::Decode as _;
+            x509_cert::Certificate::from_der(der)
+                .unwrap()
+                .tbs_certificate
+                .subject
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names.len(), 3, "TSA, intermediate, CA: {names:?}");
+    assert!(names[0].contains("reelguard test TSA"), "{names:?}");
+    assert!(
+        names[1].contains("reelguard test intermediate"),
+        "{names:?}"
+    );
+    assert!(names[2].contains("reelguard test CA"), "{names:?}");
 }
 
 #[tokio::test]
