@@ -438,6 +438,32 @@ fn tls_parameters(smtp: &SmtpConfig) -> anyhow::Result<TlsParameters> {
 pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String> {
     let timeout = Duration::from_secs_f64(smtp.timeout_s);
     let server = format!("{}:{} ({:?})", smtp.host, smtp.port, smtp.security);
+    let transport = transport(smtp)?;
+    let response = match tokio::time::timeout(timeout, transport.send(message)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
+            let hint = if e.to_string().contains("certificate") {
+                "; if the server's certificate comes from a private CA, set [smtp] ca_cert to that CA's PEM file"
+            } else {
+                ""
+            };
+            return Err(anyhow::anyhow!("SMTP server {server}: {e}{hint}"));
+        }
+        Err(_) => anyhow::bail!(
+            "SMTP server {server} did not finish within {} s",
+            smtp.timeout_s
+        ),
+    };
+    let text: Vec<&str> = response.message().collect();
+    Ok(format!("{} {}", response.code(), text.join(" "))
+        .trim()
+        .to_string())
+}
+
+/// The SMTP client for `[smtp]`: TLS as configured, logged in when a
+/// username is set (its password from `password_env`).
+fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let timeout = Duration::from_secs_f64(smtp.timeout_s);
     let builder = match smtp.security {
         Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
         Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
@@ -462,24 +488,23 @@ pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String>
             password.expose().to_string(),
         ));
     }
-    let transport = builder.build();
-    let response = match tokio::time::timeout(timeout, transport.send(message)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => {
-            let hint = if e.to_string().contains("certificate") {
-                "; if the server's certificate comes from a private CA, set [smtp] ca_cert to that CA's PEM file"
-            } else {
-                ""
-            };
-            return Err(anyhow::anyhow!("SMTP server {server}: {e}{hint}"));
-        }
+    Ok(builder.build())
+}
+
+/// Connects to the `[smtp]` server, starts TLS and logs in as configured,
+/// then quits without sending anything (`reelguard doctor`). Bounded by
+/// `timeout_s` like a send.
+pub async fn check_login(smtp: &SmtpConfig) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs_f64(smtp.timeout_s);
+    let server = format!("{}:{} ({:?})", smtp.host, smtp.port, smtp.security);
+    let transport = transport(smtp)?;
+    match tokio::time::timeout(timeout, transport.test_connection()).await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => anyhow::bail!("SMTP server {server} closed the connection"),
+        Ok(Err(e)) => Err(anyhow::anyhow!("SMTP server {server}: {e}")),
         Err(_) => anyhow::bail!(
-            "SMTP server {server} did not finish within {} s",
+            "SMTP server {server} did not answer within {} s",
             smtp.timeout_s
         ),
-    };
-    let text: Vec<&str> = response.message().collect();
-    Ok(format!("{} {}", response.code(), text.join(" "))
-        .trim()
-        .to_string())
+    }
 }

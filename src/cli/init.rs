@@ -41,6 +41,9 @@ pub struct InitArgs {
     /// Replace an existing configuration file
     #[arg(long)]
     pub force: bool,
+    /// Print as JSON: {"config", "data_dir", "timestamps", "owner_set", "next"}
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The owner's details, each set or left to the example's comment.
@@ -90,7 +93,7 @@ pub fn run(
         address: args.owner_address,
         phone: args.owner_phone,
     };
-    if std::io::stdin().is_terminal() {
+    if std::io::stdin().is_terminal() && !args.json {
         prompt_missing(&mut owner)?;
     }
     let data_dir = match data_dir_flag {
@@ -121,6 +124,33 @@ pub fn run(
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the data directory {}", data.display()))?;
 
+    // The commands need --config only when it would not be found on its own.
+    let found = config::discover(None).ok();
+    let prefix = if found.as_ref().and_then(|s| s.path()) == Some(path.as_path()) {
+        "reelguard".to_string()
+    } else {
+        format!(
+            "reelguard --config {}",
+            crate::provenance::commands::shell_word(&path.display().to_string())
+        )
+    };
+    let next = [
+        format!("{prefix} doctor"),
+        format!("{prefix} register VIDEO --title \"TITLE\" --artifact script=FILE"),
+        format!("{prefix} sources add NAME --kind feed --url URL"),
+        format!("{prefix} daemon"),
+    ];
+    if args.json {
+        let out = serde_json::json!({
+            "config": path,
+            "data_dir": data,
+            "timestamps": parsed.timestamp.urls,
+            "owner_set": settings.owner.name.is_some(),
+            "next": next,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
     println!("wrote {}", path.display());
     println!("data directory: {}", data.display());
     if settings.timestamps {
@@ -136,22 +166,17 @@ pub fn run(
             "owner: not set (fill in [owner] in the file: notices and certificates name the owner)"
         );
     }
-    // The commands need --config only when it would not be found on its own.
-    let found = config::discover(None).ok();
-    let prefix = if found.as_ref().and_then(|s| s.path()) == Some(path.as_path()) {
-        "reelguard".to_string()
-    } else {
-        format!(
-            "reelguard --config {}",
-            crate::provenance::commands::shell_word(&path.display().to_string())
-        )
-    };
+    let what = [
+        "checks what reelguard needs",
+        "a work and its creation stages",
+        "a place to watch",
+        "scans, captures and alerts on schedule",
+    ];
+    let width = next.iter().map(String::len).max().unwrap_or(0);
     println!("\nnext:");
-    println!("  {prefix} register VIDEO --title \"TITLE\" --artifact script=FILE   # a work and its creation stages");
-    println!(
-        "  {prefix} sources add NAME --kind feed --url URL                  # a place to watch"
-    );
-    println!("  {prefix} daemon                                                   # scans, captures and alerts on schedule");
+    for (command, what) in next.iter().zip(what) {
+        println!("  {command:<width$}   # {what}");
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ mod alerts;
 mod cluster;
 mod daemon;
 mod db;
+mod doctor;
 mod evidence;
 mod init;
 mod local_tsa;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Write a config file where every command finds it, create the data
     /// directory and print what to run next
     Init(init::InitArgs),
+    /// Check FFmpeg, Chromium, yt-dlp, the database, the data dir, each TSA,
+    /// the clock and SMTP; say what to do about each problem (exit 1 on any FAIL)
+    Doctor(doctor::DoctorArgs),
     /// Register a finished video as a work: fingerprint it and store it
     Register(register::RegisterArgs),
     /// Look for registered works in a video
@@ -153,12 +157,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(source.path()).map_err(|e| InputError(format!("{e:#}")))?;
     let context = Context {
         config,
+        config_source: source,
         data_dir_flag: cli.data_dir,
     };
     match cli.command {
         Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
             unreachable!("run before the configuration is read")
         }
+        Command::Doctor(args) => doctor::run(&context, args).await,
         Command::Register(args) => register::run(&context, args).await,
         Command::Match(args) => match_video::run(&context, args).await,
         Command::Works(command) => works::run(&context, command).await,
@@ -183,6 +189,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// What every command needs: the configuration and where the data lives.
 pub struct Context {
     pub config: Config,
+    /// Which file `config` was read from.
+    pub config_source: config::ConfigSource,
     data_dir_flag: Option<PathBuf>,
 }
 

@@ -14,6 +14,8 @@ use ffmpeg::software::scaling;
 use ffmpeg_next as ffmpeg;
 use image::GrayImage;
 
+pub mod libraries;
+
 /// Limits applied to every file before and while it is decoded.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

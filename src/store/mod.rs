@@ -15,6 +15,7 @@ mod evidence;
 mod jobs;
 mod matches;
 mod queue;
+mod schema;
 mod sources;
 mod uploads;
 mod works;
@@ -33,6 +34,7 @@ pub use evidence::{CaptureOf, CaptureOutcome, CaptureRecord, CapturedFile, Statu
 pub use jobs::{Candidate, NewCandidate, Scan};
 pub use matches::{MatchFilter, MatchPage, MatchRecord, NewMatch};
 pub use queue::{job_id, Job, JobFilter};
+pub use schema::{schema_state, SchemaState};
 pub use sources::{StoredSource, Validators};
 pub use uploads::UploadRecord;
 pub use works::{StoredFingerprint, Work};
@@ -125,6 +127,11 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The URL of the SQLite database `reelguard.db` in `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("reelguard.db").display())
 }
 
 /// The row whose id is `query`, else the one row whose id starts with it.
@@ -227,8 +234,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database `reelguard.db` in `data_dir`.
     pub async fn open_in(data_dir: &Path) -> Result<Store, StoreError> {
-        let url = format!("sqlite://{}", data_dir.join("reelguard.db").display());
-        Store::open(&url).await
+        Store::open(&sqlite_url(data_dir)).await
     }
 
     /// Opens and migrates the database at `url`: `sqlite:` (created if

@@ -233,14 +233,17 @@ fn init_from_a_clean_home_then_commands_need_no_flags() {
         text.contains("\nurls = [\"http://timestamp.digicert.com\""),
         "{text}"
     );
-    // The next three commands, without --config: the file is found.
+    // The next commands, without --config: the file is found.
     let next: Vec<&str> = stdout
         .lines()
         .skip_while(|l| *l != "next:")
         .skip(1)
         .collect();
-    assert_eq!(next.len(), 3, "{stdout}");
-    for (line, command) in next.iter().zip(["register", "sources add", "daemon"]) {
+    assert_eq!(next.len(), 4, "{stdout}");
+    for (line, command) in next
+        .iter()
+        .zip(["doctor", "register", "sources add", "daemon"])
+    {
         assert!(
             line.trim_start()
                 .starts_with(&format!("reelguard {command}")),

@@ -16,6 +16,7 @@ mod cluster;
 mod config;
 mod daemon;
 mod dashboard;
+mod doctor;
 mod evidence;
 mod hostile_zip;
 mod locations;
