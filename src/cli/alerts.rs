@@ -27,6 +27,9 @@ pub enum AlertsCommand {
         /// Send to this address instead of the [alerts] recipients
         #[arg(long, value_name = "ADDR")]
         to: Option<String>,
+        /// Print as JSON: {"sent": [{"to", "answer"}], "failed": [{"to", "error"}]}
+        #[arg(long)]
+        json: bool,
     },
     /// Deliver every alert that is due now (the daemon does this on its own)
     Send {
@@ -36,16 +39,20 @@ pub enum AlertsCommand {
         /// Queue the alerts that failed for good again, with fresh attempts
         #[arg(long)]
         retry_failed: bool,
+        /// Print as JSON: {"sent", "retrying", "failed", "pending", "next_due"}
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub async fn run(context: &Context, command: AlertsCommand) -> anyhow::Result<()> {
     match command {
         AlertsCommand::List { limit, json } => list(context, limit, json).await,
-        AlertsCommand::Test { to } => test(context, to).await,
+        AlertsCommand::Test { to, json } => test(context, to, json).await,
         AlertsCommand::Send {
             flush_digests,
             retry_failed,
+            json,
         } => {
             let store = Arc::new(context.open_store().await?);
             let now = clock::now();
@@ -64,6 +71,17 @@ pub async fn run(context: &Context, command: AlertsCommand) -> anyhow::Result<()
             outbox.release_dead_leases().await?;
             let done = outbox.deliver_due().await?;
             let (pending, next) = store.pending_alerts().await?;
+            if json {
+                let out = serde_json::json!({
+                    "sent": done.sent,
+                    "retrying": done.retrying,
+                    "failed": done.failed,
+                    "pending": pending,
+                    "next_due": next.map(clock::stored),
+                });
+                println!("{out}");
+                return Ok(());
+            }
             println!(
                 "alerts: {} sent, {} waiting for a retry, {} failed; {pending} pending{}",
                 done.sent,
@@ -121,7 +139,7 @@ async fn list(context: &Context, limit: i64, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn test(context: &Context, to: Option<String>) -> anyhow::Result<()> {
+async fn test(context: &Context, to: Option<String>, json: bool) -> anyhow::Result<()> {
     let config = &context.config;
     if config.smtp.host.is_empty() {
         return Err(InputError(
@@ -150,19 +168,34 @@ async fn test(context: &Context, to: Option<String>) -> anyhow::Result<()> {
         images: Vec::new(),
         attachments: Vec::new(),
     };
-    let mut failed = 0;
+    let mut sent = Vec::new();
+    let mut not_sent = Vec::new();
     for recipient in &recipients {
         let message =
             email::build_message(&letter, &config.smtp.from, &config.smtp.reply_to, recipient)
                 .map_err(|e| InputError(format!("{e:#}")))?;
         match email::send(&config.smtp, message).await {
-            Ok(answer) => println!("{recipient}: server answered {answer}"),
+            Ok(answer) => {
+                if !json {
+                    println!("{recipient}: server answered {answer}");
+                }
+                sent.push(serde_json::json!({ "to": recipient, "answer": answer }));
+            }
             Err(e) => {
-                println!("{recipient}: not sent: {e:#}");
-                failed += 1;
+                if !json {
+                    println!("{recipient}: not sent: {e:#}");
+                }
+                not_sent.push(serde_json::json!({ "to": recipient, "error": format!("{e:#}") }));
             }
         }
     }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "sent": sent, "failed": not_sent })
+        );
+    }
+    let failed = not_sent.len();
     if failed > 0 {
         anyhow::bail!(
             "{failed} of {} test message(s) not sent; check [smtp] host, port, security and credentials",

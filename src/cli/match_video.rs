@@ -87,7 +87,7 @@ pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
         println!(
             "  \"{}\" (work {})  score {:.2}  video {:.1}-{:.1} s  <->  work {:.1}-{:.1} s  ({} frames, speed {:.2}x)",
             f.work.title,
-            f.work.id,
+            crate::store::short_id(&f.work.id),
             s.score,
             s.query_start_s,
             s.query_end_s,

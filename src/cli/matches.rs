@@ -1,5 +1,7 @@
 //! `reelguard matches list|show|confirm|dismiss|license|claim|resolve`: what
 //! the scans found, and its review (each status change recorded with time and note).
+//! A match is named by its id, its short id (the last 8 characters, shown by
+//! `matches list`) or the start of its id.
 
 use clap::Subcommand;
 
@@ -9,17 +11,36 @@ use crate::domain::MatchStatus;
 use crate::shapes::{
     CaptureJson, LocationJson, MatchFullJson, MatchJson, ReviewDoneJson, ReviewJson,
 };
-use crate::store::{MatchRecord, Store};
+use crate::store::{short_id, MatchFilter, MatchRecord, Store};
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Subcommand)]
 pub enum MatchesCommand {
-    /// Every match, oldest first
+    /// The matches, oldest first: every one, or those the filters select
+    #[command(after_help = "Examples:\n  \
+        reelguard matches list --status pending\n  \
+        reelguard matches list --work \"My video\" --since 7d\n  \
+        reelguard matches list --source tiktok-feed --since 2026-12-01 --json")]
     List {
+        /// Only matches in this state: pending, confirmed, dismissed,
+        /// licensed, claimed or resolved
+        #[arg(long)]
+        status: Option<MatchStatus>,
+        /// Only matches of this work (id, short id or title)
+        #[arg(long)]
+        work: Option<String>,
+        /// Only matches found by this source (its name)
+        #[arg(long)]
+        source: Option<String>,
+        /// Only matches found since: a day (2026-12-01, UTC), an RFC 3339
+        /// time, or a span back from now (36h, 7d)
+        #[arg(long, value_parser = parse_since)]
+        since: Option<Since>,
         #[arg(long)]
         json: bool,
     },
-    /// One match in full (any unique prefix of its id), with its review
-    /// history and capture state
+    /// One match in full (by id, short id or start of the id), with its
+    /// review history and capture state
     Show {
         id: String,
         #[arg(long)]
@@ -37,10 +58,55 @@ pub enum MatchesCommand {
     Resolve(Review),
 }
 
+/// When a listing starts: a fixed time, or a span back from now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Since {
+    At(DateTime<Utc>),
+    Ago(chrono::Duration),
+}
+
+impl Since {
+    fn time(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Since::At(time) => time,
+            Since::Ago(span) => now - span,
+        }
+    }
+}
+
+/// `--since`: a day (UTC midnight), an RFC 3339 time, or `N` hours or
+/// days back (`36h`, `7d`).
+fn parse_since(value: &str) -> Result<Since, String> {
+    if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        return Ok(Since::At(midnight.and_utc()));
+    }
+    if let Ok(time) = DateTime::parse_from_rfc3339(value) {
+        return Ok(Since::At(time.with_timezone(&Utc)));
+    }
+    let span = |count: &str, hours: i64| {
+        count
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .map(|n| Since::Ago(chrono::Duration::hours(n * hours)))
+    };
+    let parsed = match value.char_indices().last() {
+        Some((at, 'h')) => span(&value[..at], 1),
+        Some((at, 'd')) => span(&value[..at], 24),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        format!(
+            "{value:?}: give a day (2026-12-01), an RFC 3339 time, or hours or days back (36h, 7d)"
+        )
+    })
+}
+
 /// A review decision on one match.
 #[derive(Debug, clap::Args)]
 pub struct Review {
-    /// The match (any unique prefix of its id)
+    /// The match (id, short id or start of the id)
     id: String,
     /// Why, in your words (kept in the status history)
     #[arg(long)]
@@ -56,6 +122,24 @@ fn print_segments(m: &MatchRecord) {
             s.query_start_s, s.query_end_s, s.work_start_s, s.work_end_s, s.score, s.matched_frames,
         );
     }
+}
+
+/// Every match `filter` selects, oldest first, read a page at a time.
+async fn all_matches(store: &Store, filter: &MatchFilter) -> anyhow::Result<Vec<MatchRecord>> {
+    const PAGE: u32 = 500;
+    let mut matches = Vec::new();
+    loop {
+        let page = store
+            .page_of_matches(filter, PAGE, matches.len() as u64)
+            .await?;
+        let last = page.matches.len() < PAGE as usize;
+        matches.extend(page.matches);
+        if last || matches.len() as u64 >= page.total {
+            break;
+        }
+    }
+    matches.reverse();
+    Ok(matches)
 }
 
 async fn review(store: &Store, to: MatchStatus, review: Review) -> anyhow::Result<()> {
@@ -98,8 +182,28 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
         MatchesCommand::License(r) => review(store, MatchStatus::Licensed, r).await?,
         MatchesCommand::Claim(r) => review(store, MatchStatus::Claimed, r).await?,
         MatchesCommand::Resolve(r) => review(store, MatchStatus::Resolved, r).await?,
-        MatchesCommand::List { json } => {
-            let matches = store.list_matches().await?;
+        MatchesCommand::List {
+            status,
+            work,
+            source,
+            since,
+            json,
+        } => {
+            let work = match work {
+                Some(query) => Some(store.find_work(&query).await?.id),
+                None => None,
+            };
+            if let Some(name) = &source {
+                store.get_source(name).await?;
+            }
+            let filter = MatchFilter {
+                status,
+                work,
+                source,
+                since: since.map(|s| s.time(clock::now())),
+                ..MatchFilter::default()
+            };
+            let matches = all_matches(store, &filter).await?;
             if json {
                 let list: Vec<_> = matches.iter().map(|m| MatchJson::new(m, false)).collect();
                 println!("{}", serde_json::json!({ "matches": list }));
@@ -109,7 +213,7 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                 for m in &matches {
                     println!(
                         "{}  [{}] \"{}\"  {}  on {} by {:?}  score {:.2}",
-                        m.id,
+                        short_id(&m.id),
                         m.status,
                         m.work_title,
                         m.candidate_url,
@@ -138,8 +242,12 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
                 };
                 println!("{}", serde_json::json!(full));
             } else {
-                println!("match {} [{}]", m.id, m.status);
-                println!("  work      \"{}\" ({})", m.work_title, m.work_id);
+                println!("match {} (short: {}) [{}]", m.id, short_id(&m.id), m.status);
+                println!(
+                    "  work      \"{}\" ({})",
+                    m.work_title,
+                    short_id(&m.work_id)
+                );
                 println!("  upload    {} ({:?})", m.candidate_url, m.candidate_title);
                 println!(
                     "  platform  {}  uploader {:?}  published {}",
@@ -204,4 +312,22 @@ async fn run_with(store: &Store, command: MatchesCommand) -> anyhow::Result<()> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_day_a_time_or_a_span_back() {
+        let now = "2026-12-07T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let at = |v: &str| parse_since(v).unwrap().time(now).to_rfc3339();
+        assert_eq!(at("2026-12-01"), "2026-12-01T00:00:00+00:00");
+        assert_eq!(at("2026-12-01T08:00:00+08:00"), "2026-12-01T00:00:00+00:00");
+        assert_eq!(at("36h"), "2026-12-06T00:00:00+00:00");
+        assert_eq!(at("7d"), "2026-11-30T12:00:00+00:00");
+        for bad in ["", "7", "d", "-3d", "0d", "7w", "yesterday", "7天"] {
+            assert!(parse_since(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

@@ -259,6 +259,30 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// Asks `question` on the terminal before a destructive step; `yes`
+/// (`--yes`) skips it. Without a terminal to ask on and without `--yes`,
+/// nothing is done: a script has to say so.
+fn confirm(question: &str, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(InputError(format!(
+            "{question} Not done: pass --yes to confirm without a terminal to ask on"
+        ))
+        .into());
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(InputError("cancelled: nothing was changed".into()).into()),
+    }
+}
+
 /// Rounds seconds and scores for display and JSON.
 fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0

@@ -119,7 +119,12 @@ pub async fn run(context: &Context, args: RegisterArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "registered work {} \"{}\": {:.1} s, {}x{}, {} frames fingerprinted",
-            work.id, work.title, work.duration_s, work.width, work.height, work.frames
+            crate::store::short_id(&work.id),
+            work.title,
+            work.duration_s,
+            work.width,
+            work.height,
+            work.frames
         );
         print_artifacts(&stored);
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{Context, InputError};
+use super::{confirm, Context, InputError};
 use crate::clock::{self, to_seconds};
 use crate::daemon::{self, pipeline::Pipeline};
 use crate::domain::{AccessRole, JobKind};
@@ -100,8 +100,18 @@ pub enum TokensCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a token by name or id: its sessions end at once
-    Revoke { name: String },
+    /// Revoke a token by name or id: its sessions end at once (asks first
+    /// unless --yes)
+    #[command(after_help = "Example:\n  reelguard tokens revoke \"Li Hua\" --yes")]
+    Revoke {
+        name: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print the revoked token's record as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run_tokens(context: &Context, command: TokensCommand) -> anyhow::Result<()> {
@@ -156,12 +166,20 @@ pub async fn run_tokens(context: &Context, command: TokensCommand) -> anyhow::Re
                     }
                 }
             }
-            TokensCommand::Revoke { name } => {
+            TokensCommand::Revoke { name, yes, json } => {
+                confirm(
+                    &format!("Revoke token {name:?}? Its holder is signed out at once."),
+                    yes,
+                )?;
                 let record = store
                     .revoke_token(&name, clock::now())
                     .await
                     .map_err(|e| InputError(e.to_string()))?;
-                println!("token {:?} ({}) revoked", record.name, record.id);
+                if json {
+                    println!("{}", serde_json::json!(TokenJson::from(&record)));
+                } else {
+                    println!("token {:?} ({}) revoked", record.name, record.id);
+                }
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::{Context, InputError};
+use super::{confirm, Context, InputError};
 use crate::clock;
 use crate::daemon::sync_config_sources;
 use crate::domain::SourceOrigin;
@@ -19,8 +19,17 @@ pub enum SourcesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a source added with `sources add`
-    Remove { name: String },
+    /// Remove a source added with `sources add` (asks first unless --yes)
+    #[command(after_help = "Example:\n  reelguard sources remove tiktok-feed --yes")]
+    Remove {
+        name: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print as JSON: {"removed": NAME}
+        #[arg(long)]
+        json: bool,
+    },
     /// List what a source shows now, without recording anything
     Test {
         name: String,
@@ -59,6 +68,9 @@ pub struct AddArgs {
     /// yt-dlp program for this source
     #[arg(long)]
     pub ytdlp_path: Option<String>,
+    /// Print the added source as JSON: {"added": {...}}, as `sources list --json` shows it
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<()> {
@@ -96,14 +108,20 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
             store
                 .upsert_source(&config, SourceOrigin::Cli, clock::now())
                 .await?;
-            println!(
-                "source {} added ({} {}, schedule {:?} {})",
-                config.name,
-                config.kind.as_str(),
-                config.url,
-                config.schedule,
-                config.timezone
-            );
+            if args.json {
+                let stored = store.get_source(&config.name).await?;
+                let shown = crate::shapes::SourceJson::from(&stored);
+                println!("{}", serde_json::json!({ "added": shown }));
+            } else {
+                println!(
+                    "source {} added ({} {}, schedule {:?} {})",
+                    config.name,
+                    config.kind.as_str(),
+                    config.url,
+                    config.schedule,
+                    config.timezone
+                );
+            }
         }
         SourcesCommand::List { json } => {
             let mut sources = store.list_sources().await?;
@@ -151,15 +169,25 @@ pub async fn run(context: &Context, command: SourcesCommand) -> anyhow::Result<(
                 }
             }
         }
-        SourcesCommand::Remove { name } => {
+        SourcesCommand::Remove { name, yes, json } => {
             if context.config.sources.iter().any(|s| s.name == name) {
                 return Err(InputError(format!(
                     "source {name:?} is declared in the config file; remove it there"
                 ))
                 .into());
             }
+            // Named wrongly, it is refused before anything is asked.
+            store.get_source(&name).await?;
+            confirm(
+                &format!("Remove source {name:?} and its scan schedule?"),
+                yes,
+            )?;
             store.remove_source(&name).await?;
-            println!("source {name} removed");
+            if json {
+                println!("{}", serde_json::json!({ "removed": name }));
+            } else {
+                println!("source {name} removed");
+            }
         }
         SourcesCommand::Test { name, json } => {
             let config = store.get_source(&name).await?.config;

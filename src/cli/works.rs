@@ -1,4 +1,7 @@
-//! `reelguard works list|show|remove`.
+//! `reelguard works list|show|remove|add-artifact|timestamp|certificate|export`.
+//!
+//! A work is named by its id, its short id (the last 8 characters, shown by
+//! `works list`), the start of its id, or its title.
 
 use crate::clock::to_seconds;
 use clap::Subcommand;
@@ -7,8 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::{register, Context, InputError};
+use super::{confirm, register, Context, InputError};
 use crate::provenance;
+use crate::store::short_id;
 
 #[derive(Debug, Subcommand)]
 pub enum WorksCommand {
@@ -18,18 +22,33 @@ pub enum WorksCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one work (by id or a unique prefix of it)
+    /// Show one work (by id, short id or title)
+    #[command(
+        after_help = "Examples:\n  reelguard works show a1b2c3d4\n  reelguard works show \"My video\" --json"
+    )]
     Show {
         id: String,
         /// Print as JSON
         #[arg(long)]
         json: bool,
     },
-    /// Remove a work and its fingerprint (by id or a unique prefix of it)
-    Remove { id: String },
+    /// Remove a work and its fingerprint (by id, short id or title); asks
+    /// first unless --yes
+    #[command(
+        after_help = "Examples:\n  reelguard works remove a1b2c3d4\n  reelguard works remove a1b2c3d4 --yes --json"
+    )]
+    Remove {
+        id: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print as JSON: {"removed": {"work_id", "title"}}
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a creation-stage file to a work: hashed, chained and timestamped
     AddArtifact {
-        /// The work (id or a unique prefix)
+        /// The work (id, short id or title)
         work: String,
         /// concept, script, storyboard, raw-footage, edit-log, project-file,
         /// music, subtitles or rights-statement
@@ -41,23 +60,40 @@ pub enum WorksCommand {
     },
     /// Retry the timestamps still pending (of one work, or of all)
     Timestamp {
-        /// The work (id or a unique prefix) [default: all works]
+        /// The work (id, short id or title) [default: all works]
         work: Option<String>,
+        /// Print as JSON: {"stamped", "pending": [{"item", "reason"}]}
+        #[arg(long)]
+        json: bool,
     },
     /// Write a work's provenance certificate (PDF or HTML, by the extension)
+    #[command(
+        after_help = "Examples:\n  reelguard works certificate a1b2c3d4 -o cert.pdf\n  reelguard works certificate \"My video\" -o cert.html --json"
+    )]
     Certificate {
+        /// The work (id, short id or title)
         work: String,
         /// Output file: .pdf or .html
         #[arg(short, long)]
         output: PathBuf,
+        /// Print as JSON: {"certificate", "draft"} (draft: null, or what is not yet timestamped)
+        #[arg(long)]
+        json: bool,
     },
     /// Write a work's provenance package: hashes, tokens, TSA certificates,
     /// certificate, manifest and VERIFY.md
+    #[command(
+        after_help = "Examples:\n  reelguard works export a1b2c3d4 -o work.zip\n  reelguard verify work.zip"
+    )]
     Export {
+        /// The work (id, short id or title)
         work: String,
         /// Output file (.zip)
         #[arg(short, long)]
         output: PathBuf,
+        /// Print as JSON: {"package", "pending"} (pending: items not yet timestamped)
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -77,7 +113,10 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                 for work in &works {
                     println!(
                         "{}  {:>7.1} s  {:>5} frames  {}",
-                        work.id, work.duration_s, work.frames, work.title
+                        short_id(&work.id),
+                        work.duration_s,
+                        work.frames,
+                        work.title
                     );
                 }
             }
@@ -92,7 +131,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             } else {
                 let artifacts = store.artifacts(&work.id).await?;
                 let head = store.chain_heads(&work.id).await?.pop();
-                println!("id:        {}", work.id);
+                println!("id:        {} (short: {})", work.id, short_id(&work.id));
                 println!("title:     {}", work.title);
                 println!("owner:     {}", work.owner.as_deref().unwrap_or("-"));
                 println!("duration:  {:.1} s", work.duration_s);
@@ -155,19 +194,34 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             }
             register::report_pending(&summary);
         }
-        WorksCommand::Timestamp { work } => {
+        WorksCommand::Timestamp { work, json } => {
             let work_id = match work {
                 Some(query) => Some(store.find_work(&query).await?.id),
                 None => None,
             };
             let stamper = context.stamper()?;
             let summary = register::stamp_new(&store, &stamper, work_id.as_deref()).await?;
-            println!("{} timestamp(s) obtained", summary.stamped);
-            for (item, reason) in &summary.pending {
-                println!(
-                    "still pending: {}: {reason}",
-                    provenance::describe_pending(item)
-                );
+            if json {
+                let pending: Vec<_> = summary
+                    .pending
+                    .iter()
+                    .map(|(item, reason)| {
+                        serde_json::json!({
+                            "item": provenance::describe_pending(item),
+                            "reason": reason,
+                        })
+                    })
+                    .collect();
+                let out = serde_json::json!({ "stamped": summary.stamped, "pending": pending });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("{} timestamp(s) obtained", summary.stamped);
+                for (item, reason) in &summary.pending {
+                    println!(
+                        "still pending: {}: {reason}",
+                        provenance::describe_pending(item)
+                    );
+                }
             }
             if !summary.pending.is_empty() {
                 anyhow::bail!(
@@ -176,7 +230,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                 );
             }
         }
-        WorksCommand::Certificate { work, output } => {
+        WorksCommand::Certificate { work, output, json } => {
             let work = store.find_work(&work).await?;
             let (artifacts, head) = provenance::load_chain(&store, &work).await?;
             let data = provenance::certificate_data(
@@ -205,8 +259,17 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
             };
             std::fs::write(&output, bytes)
                 .with_context(|| format!("cannot write {}", output.display()))?;
-            println!("certificate: {}", output.display());
-            if let Some(draft) = provenance::certificate::Draft::of(&data) {
+            let draft = provenance::certificate::Draft::of(&data);
+            if json {
+                let out = serde_json::json!({
+                    "certificate": output,
+                    "draft": draft.as_ref().map(|d| d.both()),
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("certificate: {}", output.display());
+            }
+            if let Some(draft) = draft {
                 eprintln!(
                     "warning: {}: the certificate says DRAFT at the top; run `reelguard works timestamp {}` and make it again",
                     draft.both(),
@@ -214,7 +277,7 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                 );
             }
         }
-        WorksCommand::Export { work, output } => {
+        WorksCommand::Export { work, output, json } => {
             let work = store.find_work(&work).await?;
             let stamper = context.stamper()?;
             let pending = provenance::export_package(
@@ -226,17 +289,37 @@ pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()>
                 &output,
             )
             .await?;
-            println!("provenance package: {}", output.display());
+            if json {
+                let out = serde_json::json!({ "package": output, "pending": pending });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("provenance package: {}", output.display());
+            }
             if pending > 0 {
                 eprintln!(
                     "warning: DRAFT: {pending} item(s) are still pending a timestamp (the package and its certificate say DRAFT at the top); verify will report them until `reelguard works timestamp` succeeds and you export again"
                 );
             }
         }
-        WorksCommand::Remove { id } => {
+        WorksCommand::Remove { id, yes, json } => {
             let work = store.find_work(&id).await?;
+            confirm(
+                &format!(
+                    "Remove work {} {:?} and its fingerprint, stages and matches?",
+                    short_id(&work.id),
+                    work.title
+                ),
+                yes,
+            )?;
             store.remove_work(&work.id).await?;
-            println!("removed work {} \"{}\"", work.id, work.title);
+            if json {
+                let out = serde_json::json!({
+                    "removed": { "work_id": work.id, "title": work.title },
+                });
+                println!("{out}");
+            } else {
+                println!("removed work {} \"{}\"", short_id(&work.id), work.title);
+            }
         }
     }
     store.close().await;

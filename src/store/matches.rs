@@ -216,16 +216,22 @@ impl Store {
             .await?)
     }
 
-    /// The match whose id is `query` or starts with it.
+    /// The match `query` names: its id, its short id (the end of its id,
+    /// at least 4 characters) or the start of its id, in that order of
+    /// preference.
     pub async fn find_match(&self, query: &str) -> Result<MatchRecord, StoreError> {
-        let sql = format!("{SELECT_MATCHES} WHERE m.id = $1 OR m.id LIKE $2 ORDER BY m.id LIMIT 6");
-        let pattern = format!("{}%", query.replace(['%', '_'], ""));
+        let sql = format!(
+            "{SELECT_MATCHES} WHERE m.id = $1 OR m.id LIKE $2 OR m.id LIKE $3 \
+             ORDER BY CASE WHEN m.id = $1 THEN 0 WHEN m.id LIKE $3 THEN 1 ELSE 2 END, m.id LIMIT 6"
+        );
+        let (start, end) = super::id_patterns(query);
         let found: Vec<MatchRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(query)
-            .bind(pattern)
+            .bind(start)
+            .bind(end)
             .fetch_all(&self.pool)
             .await?;
-        match super::by_id_prefix(query, found, |m| &m.id) {
+        match super::pick(query, found, |m| &m.id, |_| None) {
             Ok(m) => Ok(m),
             Err(None) => Err(StoreError::MatchNotFound(query.to_string())),
             Err(Some(ids)) => Err(StoreError::AmbiguousMatch {

@@ -57,7 +57,7 @@ pub enum StoreError {
     },
     #[error("no work matches {0:?}; `reelguard works list` shows the registered works")]
     WorkNotFound(String),
-    #[error("{query:?} matches several works ({ids}); give more of the id")]
+    #[error("{query:?} names several works ({ids}); give the whole id, or more of its end")]
     AmbiguousWork { query: String, ids: String },
     #[error("this video is already registered as work {id} ({title:?}); remove it first with `reelguard works remove {id}`")]
     AlreadyRegistered { id: String, title: String },
@@ -73,7 +73,7 @@ pub enum StoreError {
     ScanNotFound(String),
     #[error("no match {0:?}; `reelguard matches list` shows the matches")]
     MatchNotFound(String),
-    #[error("{query:?} matches several matches ({ids}); give more of the id")]
+    #[error("{query:?} names several matches ({ids}); give the whole id, or more of its end")]
     AmbiguousMatch { query: String, ids: String },
     #[error("match {id} is {from}; it cannot become {to} (pending → confirmed / dismissed / licensed → claimed (confirmed only) → resolved)")]
     BadTransition {
@@ -134,21 +134,91 @@ pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("reelguard.db").display())
 }
 
-/// The row whose id is `query`, else the one row whose id starts with it.
-/// Err(None): no such row; Err(Some(ids)): several, their ids listed.
-fn by_id_prefix<T>(
+/// How many characters of an id's end are shown as its short id. Ids are
+/// UUIDv7: they begin with their creation time (every work made the same
+/// week shares its first characters), and their last 32 bits are random,
+/// so 8 hex characters tell rows apart in practice.
+pub const SHORT_ID_LEN: usize = 8;
+
+/// The short id shown for `id`: its last [`SHORT_ID_LEN`] characters.
+pub fn short_id(id: &str) -> &str {
+    let start = id.len().saturating_sub(SHORT_ID_LEN);
+    id.get(start..).unwrap_or(id)
+}
+
+/// How a query names a row, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Named {
+    /// The whole id.
+    Exactly,
+    /// The end of the id (at least 4 characters): the short id or more.
+    ByEnd,
+    /// The start of the id.
+    ByStart,
+    /// The title, ignoring case (works only).
+    ByTitle,
+}
+
+/// The fewest characters a query needs to be taken as the end of an id.
+const MIN_END_LEN: usize = 4;
+
+fn named(query: &str, id: &str, title: Option<&str>) -> Option<Named> {
+    if id == query {
+        Some(Named::Exactly)
+    } else if query.len() >= MIN_END_LEN && id.ends_with(query) {
+        Some(Named::ByEnd)
+    } else if !query.is_empty() && id.starts_with(query) {
+        Some(Named::ByStart)
+    } else if title.is_some_and(|t| t.to_lowercase() == query.to_lowercase()) {
+        Some(Named::ByTitle)
+    } else {
+        None
+    }
+}
+
+/// LIKE patterns for the rows a query may name: (start, end). The end
+/// pattern matches nothing for a query too short to be an id's end.
+fn id_patterns(query: &str) -> (String, String) {
+    let clean = query.replace(['%', '_'], "");
+    let end = if query.len() >= MIN_END_LEN {
+        format!("%{clean}")
+    } else {
+        String::new()
+    };
+    (format!("{clean}%"), end)
+}
+
+/// The one row `query` names best (see [`Named`]). Err(None): none;
+/// Err(Some(list)): several named alike, each as `short id "title"`.
+fn pick<T>(
     query: &str,
     found: Vec<T>,
     id: impl Fn(&T) -> &str,
+    title: impl Fn(&T) -> Option<&str>,
 ) -> Result<T, Option<String>> {
-    let exact = found.iter().position(|row| id(row) == query);
-    let count = found.len();
-    match (exact, count) {
-        (Some(at), _) => Ok(found.into_iter().nth(at).expect("found above")),
-        (None, 1) => Ok(found.into_iter().next().expect("one row")),
-        (None, 0) => Err(None),
-        (None, _) => Err(Some(found.iter().map(&id).collect::<Vec<_>>().join(", "))),
+    let ranked: Vec<(Named, T)> = found
+        .into_iter()
+        .filter_map(|row| named(query, id(&row), title(&row)).map(|how| (how, row)))
+        .collect();
+    let Some(best) = ranked.iter().map(|(how, _)| *how).min() else {
+        return Err(None);
+    };
+    let mut chosen: Vec<T> = ranked
+        .into_iter()
+        .filter(|(how, _)| *how == best)
+        .map(|(_, row)| row)
+        .collect();
+    if chosen.len() == 1 {
+        return Ok(chosen.pop().expect("one row"));
     }
+    let listed: Vec<String> = chosen
+        .iter()
+        .map(|row| match title(row) {
+            Some(t) => format!("{} {t:?}", id(row)),
+            None => id(row).to_string(),
+        })
+        .collect();
+    Err(Some(listed.join(", ")))
 }
 
 /// The database holds proxy credentials, source headers and webhook URLs:
@@ -415,6 +485,48 @@ mod tests {
             "postgres://reel:***@db.example:5432/reel"
         );
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+
+    /// Two works made the same millisecond-ish: their ids share the time prefix.
+    const BIKES: (&str, &str) = ("019aee3f5c2a7b1c8d2e4f60a1b2c3d4", "Bikes");
+    const CITY: (&str, &str) = ("019aee3f5c2a7b1c8d2e4f6099e8f7a6", "City at night");
+
+    fn pick_work(query: &str) -> Result<&'static str, Option<String>> {
+        pick(query, vec![BIKES, CITY], |w| w.0, |w| Some(w.1)).map(|w| w.0)
+    }
+
+    #[test]
+    fn a_short_id_is_the_random_end_of_the_id() {
+        assert_eq!(short_id(BIKES.0), "a1b2c3d4");
+        assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn rows_are_named_by_id_short_id_start_or_title_in_that_order() {
+        assert_eq!(pick_work(BIKES.0), Ok(BIKES.0));
+        assert_eq!(pick_work("a1b2c3d4"), Ok(BIKES.0));
+        assert_eq!(pick_work("c3d4"), Ok(BIKES.0));
+        assert_eq!(pick_work("city at NIGHT"), Ok(CITY.0));
+        // The shared time prefix names both: listed with titles.
+        let both = pick_work("019aee3f").unwrap_err().unwrap();
+        assert!(
+            both.contains("\"Bikes\"") && both.contains("\"City at night\""),
+            "{both}"
+        );
+        // More of the start names one.
+        assert_eq!(pick_work("019aee3f5c2a7b1c8d2e4f60a1"), Ok(BIKES.0));
+        assert_eq!(pick_work("nothing"), Err(None));
+        // Too short to be taken as an end.
+        assert_eq!(pick_work("3d4"), Err(None));
+    }
+
+    #[test]
+    fn like_patterns_cannot_be_widened_by_the_query() {
+        assert_eq!(
+            id_patterns("a1b2"),
+            ("a1b2%".to_string(), "%a1b2".to_string())
+        );
+        assert_eq!(id_patterns("a%_"), ("a%".to_string(), String::new()));
     }
 
     #[tokio::test]

@@ -122,16 +122,24 @@ impl Store {
         Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
     }
 
-    /// The work whose id is `query` or starts with it.
+    /// The work `query` names: its id, its short id (the end of its id,
+    /// at least 4 characters), the start of its id, or its title (ignoring
+    /// case), in that order of preference.
     pub async fn find_work(&self, query: &str) -> Result<Work, StoreError> {
-        let sql = select_works!("", "WHERE w.id = $1 OR w.id LIKE $2 ORDER BY w.id LIMIT 6");
-        let pattern = format!("{}%", query.replace(['%', '_'], ""));
+        let sql = select_works!(
+            "",
+            "WHERE w.id = $1 OR w.id LIKE $2 OR w.id LIKE $3 OR lower(w.title) = lower($1) \
+             ORDER BY CASE WHEN w.id = $1 THEN 0 WHEN w.id LIKE $3 THEN 1 \
+             WHEN w.id LIKE $2 THEN 2 ELSE 3 END, w.id LIMIT 6"
+        );
+        let (start, end) = super::id_patterns(query);
         let works: Vec<Work> = sqlx::query_as(sql)
             .bind(query)
-            .bind(pattern)
+            .bind(start)
+            .bind(end)
             .fetch_all(&self.pool)
             .await?;
-        match super::by_id_prefix(query, works, |w| &w.id) {
+        match super::pick(query, works, |w| &w.id, |w| Some(&w.title)) {
             Ok(work) => Ok(work),
             Err(None) => Err(StoreError::WorkNotFound(query.to_string())),
             Err(Some(ids)) => Err(StoreError::AmbiguousWork {
@@ -340,6 +348,18 @@ mod tests {
             store.find_work("zz").await,
             Err(StoreError::WorkNotFound(_))
         ));
+        // A title (any case) and the end of an id (a short id) name a work;
+        // an end is preferred to a start.
+        assert_eq!(store.find_work("TITLE 0abd").await.unwrap().id, "0abd");
+        let long = work("0abc0000feed1234", "sha-3");
+        store.insert_work(&long, &fingerprint()).await.unwrap();
+        assert_eq!(store.find_work("feed1234").await.unwrap().id, long.id);
+        assert_eq!(store.find_work("1234").await.unwrap().id, long.id);
+        assert!(matches!(
+            store.find_work("0abc0").await,
+            Ok(Work { ref id, .. }) if *id == long.id
+        ));
+        store.remove_work(&long.id).await.unwrap();
 
         let mut loaded = Vec::new();
         store

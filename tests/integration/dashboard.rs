@@ -272,7 +272,7 @@ fn every_route_answers_each_role_as_the_table_says(backend: Backend) {
             .status();
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     });
-    let (code, _, stderr) = s.run(&["tokens", "revoke", "Vera Viewer"]);
+    let (code, _, stderr) = s.run(&["tokens", "revoke", "Vera Viewer", "--yes"]);
     assert_eq!(code, 0, "{stderr}");
     block(async {
         let status = http

@@ -646,8 +646,22 @@ fn sources_can_be_added_listed_tried_and_removed(backend: Backend) {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, vec!["rss", "strict"]);
-    assert_eq!(run(&["--data-dir", d, "sources", "remove", "strict"]).0, 0);
+    // Removing asks first: with no terminal to ask on, --yes is needed.
     let (code, _, stderr) = run(&["--data-dir", d, "sources", "remove", "strict"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    let (code, stdout, stderr) = run(&[
+        "--data-dir",
+        d,
+        "sources",
+        "remove",
+        "strict",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), r#"{"removed":"strict"}"#);
+    let (code, _, stderr) = run(&["--data-dir", d, "sources", "remove", "strict", "--yes"]);
     assert_eq!(code, 2, "{stderr}");
     // The published-after window: the platform's uploads are from 2026-11-20.
     let config = write_config(

@@ -752,6 +752,7 @@ fn works_remove_stops_matching(backend: Backend) {
         "works",
         "remove",
         work_id,
+        "--yes",
     ]);
     assert_eq!(
         code, 0,
