@@ -9,6 +9,7 @@ mod doctor;
 mod evidence;
 mod init;
 mod local_tsa;
+mod logging;
 mod match_video;
 mod matches;
 mod mock_platform;
@@ -49,6 +50,17 @@ pub struct Cli {
     /// More log output (-v: info, including which config file was read; -vv: debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text (coloured only on a terminal) or as one JSON object
+    /// per line, e.g. `reelguard daemon --log-format json`
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "REELGUARD_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    pub log_format: logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -124,7 +136,7 @@ pub struct InputError(pub String);
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> u8 {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    logging::init(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -243,20 +255,6 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     } else {
         1
     }
-}
-
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("REELGUARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Asks `question` on the terminal before a destructive step; `yes`

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::ConnectOptions;
 
 pub use access::TokenRecord;
 pub use alerts::{AlertPlan, AlertRecord};
@@ -296,6 +297,12 @@ fn migrate_hint(error: &sqlx::migrate::MigrateError) -> &'static str {
     }
 }
 
+/// Statements slower than this are logged at [`SLOW_STATEMENT_LEVEL`].
+const SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Debug, not sqlx's warning: a busy daemon's long scans and migrations
+/// are expected, and `-vv` (or `REELGUARD_LOG=sqlx=debug`) shows them.
+const SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
+
 pub struct Store {
     pool: sqlx::AnyPool,
     backend: Backend,
@@ -330,6 +337,7 @@ impl Store {
                 let options = SqliteConnectOptions::from_str(url).map_err(open_error)?;
                 keep_private(options.get_filename()).map_err(|e| open_error(sqlx::Error::Io(e)))?;
                 let options = options
+                    .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
@@ -344,10 +352,13 @@ impl Store {
                 migrated.map_err(migrate_error)?;
             }
             Backend::Postgres => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(open_error)?
+                    .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect(url)
+                    .connect_with(options)
                     .await
                     .map_err(open_error)?;
                 let migrated = sqlx::migrate!("migrations/postgres").run(&pool).await;
@@ -375,7 +386,11 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(url)
+            .connect_with(
+                sqlx::any::AnyConnectOptions::from_str(url)
+                    .map_err(open_error)?
+                    .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT),
+            )
             .await
             .map_err(open_error)?;
         Ok(Store { pool, backend })

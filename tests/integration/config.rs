@@ -259,6 +259,10 @@ fn init_from_a_clean_home_then_commands_need_no_flags() {
         stderr.contains(&format!("configuration: {}", config.display())),
         "{stderr}"
     );
+    assert!(
+        !stderr.contains('\x1b'),
+        "colour codes off a terminal: {stderr:?}"
+    );
     assert!(data.join("reelguard.db").exists());
 
     // A second init refuses to overwrite; --force replaces the file.
