@@ -1,13 +1,19 @@
 # reelguard — common tasks. Each target first installs missing system
 # packages (scripts/setup.sh is a no-op when everything is present).
 
-.PHONY: setup build test demo bench lint
+.PHONY: setup build test demo bench lint package
 
 setup:
 	@bash scripts/setup.sh
 
 build: setup
 	cargo build --release
+
+# The Debian package, in target/debian/: the release binary, man page,
+# completions, /etc/reelguard/config.toml and the systemd unit
+# (scripts/package-deb.sh; install it with `sudo apt install ./target/debian/reelguard_*.deb`).
+package: build
+	bash scripts/package-deb.sh target/release/reelguard target/debian
 
 # Unit, property and integration tests (one debug build shared by all).
 test: setup

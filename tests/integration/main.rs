@@ -20,6 +20,7 @@ mod doctor;
 mod evidence;
 mod hostile_zip;
 mod locations;
+mod package;
 mod printed_commands;
 mod provenance;
 mod queue;
