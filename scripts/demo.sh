@@ -8,7 +8,8 @@
 # uploads (copies and unrelated clips) through a YouTube-style API, a
 # channel feed, Media RSS and a web page; `reelguard scan` finds the copies
 # and emails an alert for each to a local SMTP sink, which the demo prints.
-# Everything happens under target/demo/; nothing leaves this machine.
+# Everything happens under target/demo/ (kept afterwards, started afresh by
+# the next run); nothing leaves this machine.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,13 +18,22 @@ DEMO="$ROOT/target/demo"
 DATA="$DEMO/data"
 BIN="${REELGUARD_BIN:-$ROOT/target/release/reelguard}"
 
-# REELGUARD_BIN runs the demo with an already built binary instead.
+# REELGUARD_BIN runs the demo with an already built binary instead. The
+# release binary is built only when it is missing or older than a source.
 if [ -z "${REELGUARD_BIN:-}" ]; then
-    echo "== building reelguard (release) =="
-    cargo build --release --quiet
+    if [ ! -x "$BIN" ]; then
+        echo "== building reelguard (release): the first build takes about 35 minutes on 2 cores =="
+        cargo build --release
+    elif [ -n "$(find src migrations config Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; then
+        echo "== rebuilding reelguard (release): sources changed since $BIN was built =="
+        cargo build --release
+    else
+        echo "== using $BIN (up to date with the sources) =="
+    fi
 fi
 rm -rf "$DEMO"
 mkdir -p "$DATA"
+echo "The demo keeps its data in $DEMO (the database and blobs in $DATA)."
 
 echo
 echo "== starting a local RFC 3161 time-stamping authority on 127.0.0.1 =="
@@ -199,10 +209,11 @@ echo "-- $FIRST_ALERT (the first alert; the first file is the test message) --"
 
 echo
 echo "== evidence: captured when the match was found; review, export, verify =="
-MATCH=$(rgc matches list --json | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
-[ -n "$MATCH" ] || { echo "no match to export"; exit 1; }
+# The re-upload of Bikes (cropped, mirrored, a logo box), which the note describes.
+MATCH=$(rgc matches list --work Bikes --json | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+[ -n "$MATCH" ] || { echo "no match of Bikes to export"; exit 1; }
 rgc matches show "$MATCH"
-rgc matches confirm "$MATCH" --note "the same footage, mirrored and cropped"
+rgc matches confirm "$MATCH" --note "Bikes after 3 s of other footage: cropped, mirrored, a logo box over it"
 rgc evidence export "$MATCH" -o "$DEMO/claim.zip"
 echo
 "$BIN" verify "$DEMO/claim.zip" --ca "$DEMO/tsa/tsa-ca.pem"
@@ -229,6 +240,16 @@ else
     echo "No report.pdf page rendered (chromium or pdftoppm missing: run scripts/setup.sh)."
 fi
 echo "The report as HTML: $DEMO/claim/report.html; the takedown notices: $DEMO/claim/takedown/"
+
+echo
+echo "== try next (the demo's data stays in $DATA) =="
+DEMO_RG="$BIN --data-dir $DATA --config $DEMO/reelguard.toml"
+echo "  $DEMO_RG matches list --since 1d --json"
+echo "  $DEMO_RG works list"
+echo "  $DEMO_RG matches list --status pending"
+echo "  $DEMO_RG matches show $(printf %s "$MATCH" | tail -c 8)"
+echo "  $DEMO_RG works certificate Bikes -o bikes.pdf"
+echo "  $DEMO_RG --help"
 
 echo
 echo "== the dashboard: the inbox of matches, each match beside its work =="
