@@ -2,6 +2,7 @@
 //! One file per command group.
 
 mod alerts;
+mod backup;
 mod cluster;
 mod daemon;
 mod db;
@@ -113,6 +114,11 @@ pub enum Command {
     /// List the alert outbox, send a test email, or deliver due alerts now
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Copy the data directory (SQLite database and files) consistently,
+    /// while the daemon runs
+    Backup(backup::BackupArgs),
+    /// Put a backup back into the data directory (the daemon stopped)
+    Restore(backup::RestoreArgs),
     /// Database maintenance: copy the database into PostgreSQL
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -194,6 +200,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Alerts(command) => alerts::run(&context, command).await,
         Command::SmtpSink(args) => smtp_sink::run(args).await,
         Command::Db(command) => db::run(&context, command).await,
+        Command::Backup(args) => backup::backup(&context, args).await,
+        Command::Restore(args) => backup::restore(&context, args).await,
         Command::Cluster(command) => cluster::run(&context, command).await,
     }
 }

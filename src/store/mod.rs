@@ -427,6 +427,25 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Writes a consistent copy of the SQLite database to `file` (which must
+    /// not exist) while other processes go on writing: `VACUUM INTO` reads
+    /// one snapshot. PostgreSQL is backed up with its own tools.
+    pub async fn backup_into(&self, file: &Path) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return Err(StoreError::Copy(
+                "the database is PostgreSQL: back it up with pg_dump (e.g. `pg_dump -Fc DB > reelguard.dump`)".into(),
+            ));
+        }
+        let target = file
+            .to_str()
+            .ok_or_else(|| StoreError::Copy(format!("{} is not a UTF-8 path", file.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every (table, column) of the schema, sorted, without the migration
     /// bookkeeping table.
     pub async fn schema_columns(&self) -> Result<Vec<(String, String)>, StoreError> {
