@@ -163,7 +163,13 @@ async fn all_checks(context: &Context) -> Vec<Check> {
 
 /// The report as text: one line per check, the fix indented under it.
 fn render(checks: &[Check]) -> String {
-    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    // Long names (a TSA's URL) run over rather than push every line right.
+    let width = checks
+        .iter()
+        .map(|c| c.name.len())
+        .filter(|len| *len <= 12)
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for check in checks {
         out.push_str(&format!(
