@@ -15,6 +15,9 @@ use crate::secret::{redact_recipient, redact_urls_in_text};
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
     /// The alerts in the outbox, newest first, with their delivery state
+    #[command(
+        after_help = "Examples:\n  reelguard alerts list\n  reelguard alerts list --limit 200 --json"
+    )]
     List {
         /// How many alerts to show
         #[arg(long, default_value_t = 50)]
@@ -23,6 +26,9 @@ pub enum AlertsCommand {
         json: bool,
     },
     /// Send a test email through [smtp] and print the server's answer
+    #[command(
+        after_help = "Examples:\n  reelguard alerts test\n  reelguard alerts test --to me@example.com"
+    )]
     Test {
         /// Send to this address instead of the [alerts] recipients
         #[arg(long, value_name = "ADDR")]
@@ -32,6 +38,9 @@ pub enum AlertsCommand {
         json: bool,
     },
     /// Deliver every alert that is due now (the daemon does this on its own)
+    #[command(
+        after_help = "Examples:\n  reelguard alerts send\n  reelguard alerts send --flush-digests\n  reelguard alerts send --retry-failed    # after fixing [smtp]"
+    )]
     Send {
         /// Send the pending digests now instead of at their scheduled time
         #[arg(long)]

@@ -18,6 +18,9 @@ const RATE_WINDOW_MIN: i64 = 5;
 pub enum ClusterCommand {
     /// Nodes (id, host, roles, version, last heartbeat), the scheduler, the
     /// queue per job kind and jobs finished per minute
+    #[command(
+        after_help = "Examples:\n  reelguard cluster status\n  reelguard cluster status --json"
+    )]
     Status {
         #[arg(long)]
         json: bool,

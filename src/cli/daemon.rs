@@ -7,6 +7,9 @@ use super::Context;
 use crate::daemon;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  reelguard daemon\n  reelguard daemon --log-format json    # one JSON object per log line\n  sudo systemctl start reelguard      # the packaged service runs it"
+)]
 pub struct DaemonArgs {}
 
 pub async fn run(context: &Context, _args: DaemonArgs) -> anyhow::Result<()> {

@@ -12,6 +12,9 @@ pub enum DbCommand {
     /// candidates, matches, evidence, alert outbox) into an empty PostgreSQL
     /// database, in one transaction, and verify row counts and hashes. Point
     /// database_url (or REELGUARD_DATABASE_URL) at it afterwards.
+    #[command(
+        after_help = "Example:\n  reelguard db migrate-to postgres://reelguard@127.0.0.1:5432/reelguard"
+    )]
     MigrateTo {
         /// postgres://USER[:PASSWORD]@HOST:PORT/DATABASE (the database must exist and be empty)
         url: String,

@@ -14,16 +14,20 @@ use crate::evidence::capture::{self, CaptureEnv};
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
     /// Capture a match's upload now (again, when an earlier capture failed)
+    #[command(after_help = "Example:\n  reelguard evidence capture 5d0e77c1")]
     Capture {
-        /// The match (any unique prefix of its id)
+        /// The match (id, short id or start of the id)
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Write the evidence bundle of a match: capture, frames, work provenance,
     /// report, takedown notices, all hashed and timestamped
+    #[command(
+        after_help = "Examples:\n  reelguard evidence export 5d0e77c1 -o claim.zip\n  reelguard verify claim.zip"
+    )]
     Export {
-        /// The match (any unique prefix of its id)
+        /// The match (id, short id or start of the id)
         id: String,
         /// The zip to write
         #[arg(short, long, value_name = "FILE.zip")]

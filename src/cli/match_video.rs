@@ -12,6 +12,9 @@ use crate::fingerprint::{Track, View};
 use crate::matcher::Segment;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  reelguard match suspicious-upload.mp4\n  reelguard match suspicious-upload.mp4 --json"
+)]
 pub struct MatchArgs {
     /// The video to check (any format FFmpeg reads)
     pub video: PathBuf,

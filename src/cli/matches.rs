@@ -41,20 +41,36 @@ pub enum MatchesCommand {
     },
     /// One match in full (by id, short id or start of the id), with its
     /// review history and capture state
+    #[command(
+        after_help = "Examples:\n  reelguard matches show 5d0e77c1\n  reelguard matches show 5d0e77c1 --json"
+    )]
     Show {
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Confirm that a match is an infringement
+    #[command(
+        after_help = "Example:\n  reelguard matches confirm 5d0e77c1 --note \"mirrored copy of the intro\""
+    )]
     Confirm(Review),
     /// Dismiss a match (not a copy, or not worth a claim)
+    #[command(
+        after_help = "Example:\n  reelguard matches dismiss 5d0e77c1 --note \"only the shared stock footage\""
+    )]
     Dismiss(Review),
     /// Mark a match as licensed (the uploader may use the work)
+    #[command(
+        after_help = "Example:\n  reelguard matches license 5d0e77c1 --note \"licensed to the channel until 2027\""
+    )]
     License(Review),
     /// Record that a claim was filed for a confirmed match
+    #[command(
+        after_help = "Example:\n  reelguard matches claim 5d0e77c1 --note \"DMCA notice sent on the YouTube form\""
+    )]
     Claim(Review),
     /// Record that a claimed match was resolved (taken down, settled)
+    #[command(after_help = "Example:\n  reelguard matches resolve 5d0e77c1 --note \"taken down\"")]
     Resolve(Review),
 }
 

@@ -298,3 +298,40 @@ fn round3(value: f64) -> f64 {
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The visible commands that run something (not the groups), by path.
+    fn leaves(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let path = format!("{path} {}", sub.get_name());
+            if sub.has_subcommands() {
+                leaves(sub, &path, out);
+            } else {
+                out.push((path, sub.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_visible_command_shows_an_example_in_its_help() {
+        let mut all = Vec::new();
+        leaves(&Cli::command(), "reelguard", &mut all);
+        assert!(all.len() > 40, "{} commands", all.len());
+        let missing: Vec<&str> = all
+            .iter()
+            .filter(|(path, command)| {
+                let help = command
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                !(help.starts_with("Example") && help.contains(path.as_str()))
+            })
+            .map(|(path, _)| path.as_str())
+            .collect();
+        assert!(missing.is_empty(), "no example of their own: {missing:?}");
+    }
+}

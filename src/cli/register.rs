@@ -14,6 +14,9 @@ use crate::shapes::ArtifactJson;
 use crate::store::Artifact;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  reelguard register final.mp4 --title \"My video\" --owner \"Li Hua\"\n  reelguard register final.mp4 --title \"My video\" --artifact script=script.pdf --artifact music=song.wav --json"
+)]
 pub struct RegisterArgs {
     /// The finished video (any format FFmpeg reads)
     pub video: PathBuf,

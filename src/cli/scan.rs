@@ -15,6 +15,7 @@ use crate::shapes::ScanJson;
 use crate::store::{Scan, Store};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  reelguard scan\n  reelguard scan tiktok-feed --json")]
 pub struct ScanArgs {
     /// The source to scan [default: every source]
     pub source: Option<String>,
@@ -26,6 +27,7 @@ pub struct ScanArgs {
 #[derive(Debug, Subcommand)]
 pub enum ScansCommand {
     /// The most recent scans, newest first
+    #[command(after_help = "Examples:\n  reelguard scans list\n  reelguard scans list --json")]
     List {
         /// How many scans to show
         #[arg(long, default_value_t = 20)]

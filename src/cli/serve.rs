@@ -14,6 +14,7 @@ use crate::shapes::{NewTokenJson, TokenJson};
 use crate::store::JobFilter;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  reelguard serve\n  reelguard serve --listen 127.0.0.1:8080")]
 pub struct ServeArgs {
     /// Address and port to listen on [default: [http] listen, 127.0.0.1:8080];
     /// port 0 takes any free port (the first line printed names it)
@@ -85,6 +86,9 @@ pub async fn bind(context: &Context, listen: &str) -> anyhow::Result<Server> {
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
     /// Create a token and print it (only once: the database keeps its hash)
+    #[command(
+        after_help = "Examples:\n  reelguard tokens create \"Li Hua\" --role reviewer\n  reelguard tokens create ci-bot --role viewer --json"
+    )]
     Create {
         /// Who holds it; the review history shows this name
         name: String,
@@ -96,6 +100,7 @@ pub enum TokensCommand {
         json: bool,
     },
     /// List the tokens, live and revoked (never the tokens themselves)
+    #[command(after_help = "Examples:\n  reelguard tokens list\n  reelguard tokens list --json")]
     List {
         #[arg(long)]
         json: bool,

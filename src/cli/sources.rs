@@ -13,8 +13,12 @@ use crate::sources::{self, ScanContext};
 #[derive(Debug, Subcommand)]
 pub enum SourcesCommand {
     /// Add a source (or replace one added earlier with the same name)
+    #[command(
+        after_help = "Examples:\n  reelguard sources add tiktok-feed --kind feed --url https://example.com/feed.xml\n  reelguard sources add my-channel --kind youtube-channel --url \"https://www.youtube.com/feeds/videos.xml?channel_id=UC...\" --schedule \"0 */30 * * * *\" --timezone Asia/Shanghai"
+    )]
     Add(AddArgs),
     /// List the sources with their last run, next run and last error
+    #[command(after_help = "Examples:\n  reelguard sources list\n  reelguard sources list --json")]
     List {
         #[arg(long)]
         json: bool,
@@ -31,6 +35,9 @@ pub enum SourcesCommand {
         json: bool,
     },
     /// List what a source shows now, without recording anything
+    #[command(
+        after_help = "Examples:\n  reelguard sources test tiktok-feed\n  reelguard sources test tiktok-feed --json"
+    )]
     Test {
         name: String,
         #[arg(long)]

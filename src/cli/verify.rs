@@ -12,6 +12,9 @@ use crate::provenance::package::{self, Check};
 use crate::timestamp::load_trust_anchors;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  reelguard verify work.zip\n  reelguard verify work.zip --files ./originals --ca tsa-ca.pem\n  reelguard verify claim.zip --json"
+)]
 pub struct VerifyArgs {
     /// The provenance package (`works export`) or evidence bundle (`evidence export`) to check
     pub file: PathBuf,

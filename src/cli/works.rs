@@ -16,7 +16,8 @@ use crate::store::short_id;
 
 #[derive(Debug, Subcommand)]
 pub enum WorksCommand {
-    /// List registered works
+    /// List registered works (short id, duration, frames, title)
+    #[command(after_help = "Examples:\n  reelguard works list\n  reelguard works list --json")]
     List {
         /// Print as JSON
         #[arg(long)]
@@ -47,6 +48,9 @@ pub enum WorksCommand {
         json: bool,
     },
     /// Add a creation-stage file to a work: hashed, chained and timestamped
+    #[command(
+        after_help = "Examples:\n  reelguard works add-artifact \"My video\" music soundtrack.wav\n  reelguard works add-artifact a1b2c3d4 storyboard board.png --json"
+    )]
     AddArtifact {
         /// The work (id, short id or title)
         work: String,
@@ -59,6 +63,9 @@ pub enum WorksCommand {
         json: bool,
     },
     /// Retry the timestamps still pending (of one work, or of all)
+    #[command(
+        after_help = "Examples:\n  reelguard works timestamp\n  reelguard works timestamp \"My video\" --json"
+    )]
     Timestamp {
         /// The work (id, short id or title) [default: all works]
         work: Option<String>,
