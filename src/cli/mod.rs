@@ -134,6 +134,31 @@ pub enum Command {
     Man(shell::ManArgs),
 }
 
+impl Command {
+    /// Whether the command runs until stopped, serving connections.
+    fn serves(&self) -> bool {
+        matches!(
+            self,
+            Command::Daemon(_)
+                | Command::Serve(_)
+                | Command::MockPlatform(_)
+                | Command::LocalTsa(_)
+                | Command::SmtpSink(_)
+        )
+    }
+}
+
+/// Output piped into a program that stops reading (`reelguard works list |
+/// head`) ends the command quietly, as with other Unix tools, instead of a
+/// panic on the failed write. The servers keep SIGPIPE ignored.
+fn stop_quietly_on_a_closed_pipe() {
+    // SAFETY: runs first in main, before any other thread exists, and
+    // restores the default disposition of one signal.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// A problem with what the user gave (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -142,6 +167,9 @@ pub struct InputError(pub String);
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> u8 {
     let cli = Cli::parse();
+    if !cli.command.serves() {
+        stop_quietly_on_a_closed_pipe();
+    }
     logging::init(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -332,3 +332,24 @@ fn completions_and_the_man_page_read_no_configuration() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("/nonexistent/reelguard.toml"), "{stderr}");
 }
+
+#[test]
+fn output_piped_into_a_program_that_stopped_reading_ends_without_a_panic() {
+    // A pipe whose reader is gone before the command starts: its first
+    // line of output meets a closed pipe, as under `reelguard works list | head`
+    // once head has exited.
+    let dir = scratch_dir();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args(["--data-dir", path_str(dir.path()), "works", "list"])
+        .env("XDG_CONFIG_HOME", common::no_user_config())
+        .env_remove("REELGUARD_CONFIG")
+        .env_remove("REELGUARD_DATABASE_URL")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
