@@ -428,8 +428,9 @@ impl Store {
     }
 
     /// Writes a consistent copy of the SQLite database to `file` (which must
-    /// not exist) while other processes go on writing: `VACUUM INTO` reads
-    /// one snapshot. PostgreSQL is backed up with its own tools.
+    /// not exist; made readable by its owner only) while other processes go
+    /// on writing: `VACUUM INTO` reads one snapshot. PostgreSQL is backed up
+    /// with its own tools.
     pub async fn backup_into(&self, file: &Path) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             return Err(StoreError::Copy(
@@ -439,6 +440,8 @@ impl Store {
         let target = file
             .to_str()
             .ok_or_else(|| StoreError::Copy(format!("{} is not a UTF-8 path", file.display())))?;
+        // Made empty and private first: the copy holds the credentials too.
+        keep_private(file).map_err(|e| StoreError::Copy(format!("{}: {e}", file.display())))?;
         sqlx::query("VACUUM INTO $1")
             .bind(target.to_string())
             .execute(&self.pool)

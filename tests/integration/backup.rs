@@ -47,6 +47,14 @@ fn a_backup_restores_the_database_and_the_blobs() {
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["files"], 2, "the database and the blob: {report}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(backup.join("reelguard.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the copy holds credentials: mode {mode:o}");
+    }
     // Changed after the backup: the restore takes it back.
     let (code, _, stderr) = rg(&data, &["tokens", "revoke", "Li Hua", "--yes"]);
     assert_eq!(code, 0, "{stderr}");
