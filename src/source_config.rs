@@ -39,7 +39,9 @@ impl SourceKind {
 }
 
 /// A configured source. Every key but `name`, `kind` and `url` has a default.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+/// Its `Debug` hides the proxy's and the URL's credentials and the header
+/// values (a cookie, a bearer token).
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     pub name: String,
@@ -109,6 +111,44 @@ pub struct SourceConfig {
     /// ytdlp (and media of pages without direct video): the yt-dlp binary.
     #[serde(default)]
     pub ytdlp_path: Option<String>,
+}
+
+impl std::fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: BTreeMap<&str, &str> = self
+            .headers
+            .keys()
+            .map(|name| (name.as_str(), "***"))
+            .collect();
+        f.debug_struct("SourceConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &crate::secret::redact_url(&self.url))
+            .field("schedule", &self.schedule)
+            .field("timezone", &self.timezone)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::secret::redact_url),
+            )
+            .field("ca_cert", &self.ca_cert)
+            .field("allow_private", &self.allow_private)
+            .field("allow_loopback", &self.allow_loopback)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("user_agent", &self.user_agent)
+            .field("headers", &headers)
+            .field("max_media_bytes", &self.max_media_bytes)
+            .field("max_duration_s", &self.max_duration_s)
+            .field("published_within_days", &self.published_within_days)
+            .field("retries", &self.retries)
+            .field("timeout_s", &self.timeout_s)
+            .field("keywords", &self.keywords)
+            .field("api_key_env", &self.api_key_env)
+            .field("video_url_base", &self.video_url_base)
+            .field("quota_per_day", &self.quota_per_day)
+            .field("max_results", &self.max_results)
+            .field("ytdlp_path", &self.ytdlp_path)
+            .finish()
+    }
 }
 
 fn default_schedule() -> String {
@@ -283,6 +323,23 @@ mod tests {
 
     fn source() -> SourceConfig {
         SourceConfig::new("s1", SourceKind::Feed, "https://example.com/feed.xml")
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let mut s = source();
+        s.url = "https://example.com/feed.xml?access_token=feedsecret".into();
+        s.proxy = Some("http://alice:proxysecret@127.0.0.1:3128".into());
+        s.headers
+            .insert("Cookie".into(), "session=cookiesecret".into());
+        let shown = format!("{s:?}");
+        for secret in ["feedsecret", "alice", "proxysecret", "cookiesecret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("127.0.0.1:3128") && shown.contains("Cookie"),
+            "{shown}"
+        );
     }
 
     #[test]

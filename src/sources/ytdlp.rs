@@ -60,7 +60,15 @@ async fn guard(config: &SourceConfig, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn base_command(config: &SourceConfig, program: &Path) -> tokio::process::Command {
+/// A yt-dlp command line with the options every call shares. The proxy
+/// (which may hold a password) and the extra headers (cookies, tokens) are
+/// written to a private options file rather than given as arguments, which
+/// every local user can read in the process list; the file is removed when
+/// the returned handle drops, so it must live until yt-dlp has finished.
+fn base_command(
+    config: &SourceConfig,
+    program: &Path,
+) -> anyhow::Result<(tokio::process::Command, Option<tempfile::TempPath>)> {
     let mut command = tokio::process::Command::new(program);
     command
         .arg("--no-warnings")
@@ -70,16 +78,40 @@ fn base_command(config: &SourceConfig, program: &Path) -> tokio::process::Comman
         .arg(config.retries.to_string())
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    if let Some(proxy) = &config.proxy {
-        command.arg("--proxy").arg(proxy);
-    }
     if let Some(agent) = &config.user_agent {
         command.arg("--user-agent").arg(agent);
     }
-    for (name, value) in &config.headers {
-        command.arg("--add-header").arg(format!("{name}:{value}"));
+    let mut private = Vec::new();
+    if let Some(proxy) = &config.proxy {
+        private.push(("--proxy", proxy.clone()));
     }
-    command
+    for (name, value) in &config.headers {
+        private.push(("--add-header", format!("{name}:{value}")));
+    }
+    if private.is_empty() {
+        return Ok((command, None));
+    }
+    let mut text = String::new();
+    for (option, value) in private {
+        if value.contains(['\n', '\r']) {
+            bail!(
+                "sources.{}: a {option} value holds a line break; remove it",
+                config.name
+            );
+        }
+        // yt-dlp splits its options files like a POSIX shell.
+        text.push_str(&format!("{option} '{}'\n", value.replace('\'', r"'\''")));
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("reelguard-ytdlp-")
+        .suffix(".conf")
+        .tempfile()
+        .context("cannot create the private yt-dlp options file")?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .context("cannot write the private yt-dlp options file")?;
+    let path = file.into_temp_path();
+    command.arg("--config-locations").arg(&path);
+    Ok((command, Some(path)))
 }
 
 impl Source for YtdlpSource {
@@ -90,7 +122,7 @@ impl Source for YtdlpSource {
             if !config.url.starts_with("ytsearch") {
                 guard(config, &config.url).await?;
             }
-            let mut command = base_command(config, &program);
+            let (mut command, _options) = base_command(config, &program)?;
             command
                 .arg("--dump-json")
                 .arg("--flat-playlist")
@@ -175,7 +207,7 @@ pub async fn download(
     guard(config, page_url).await?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let template = dir.join("media.%(ext)s");
-    let mut command = base_command(config, &program);
+    let (mut command, _options) = base_command(config, &program)?;
     command
         .arg("--no-playlist")
         .arg("--max-filesize")
@@ -220,6 +252,48 @@ pub async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_and_headers_go_to_a_private_options_file() {
+        use crate::source_config::SourceKind;
+        use std::os::unix::fs::PermissionsExt;
+        let mut config = SourceConfig::new("yt", SourceKind::Ytdlp, "ytsearch5:reelguard");
+        config.proxy = Some("http://alice:s3cret@127.0.0.1:3128".into());
+        config
+            .headers
+            .insert("Cookie".into(), "session=it's-secret".into());
+        let (command, options) = base_command(&config, Path::new("yt-dlp")).unwrap();
+        let args: Vec<String> = command
+            .as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !args
+                .iter()
+                .any(|a| a.contains("s3cret") || a.contains("session")),
+            "{args:?}"
+        );
+        let path = options.expect("an options file");
+        assert!(
+            args.contains(&path.to_string_lossy().into_owned()),
+            "{args:?}"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "--proxy 'http://alice:s3cret@127.0.0.1:3128'\n--add-header 'Cookie:session=it'\\''s-secret'\n"
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        let kept = path.to_path_buf();
+        drop(path);
+        assert!(!kept.exists(), "the options file is removed when done");
+
+        config.headers.insert("X-Bad".into(), "a\nb".into());
+        let error = base_command(&config, Path::new("yt-dlp")).unwrap_err();
+        assert!(error.to_string().contains("sources.yt"), "{error}");
+    }
 
     #[test]
     fn dump_json_entries_become_candidates() {
