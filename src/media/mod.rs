@@ -785,6 +785,27 @@ mod tests {
         assert!(status.success(), "ffmpeg {args:?}");
     }
 
+    /// `out` in `dir`: the lavfi `source` through `filter`, in MJPEG with
+    /// the filtered timestamps kept as they are.
+    fn filtered_mjpeg(dir: &Path, source: &str, filter: &str, out: &str) {
+        ffmpeg_tool(
+            dir,
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                source,
+                "-vf",
+                filter,
+                "-fps_mode",
+                "passthrough",
+                "-c:v",
+                "mjpeg",
+                out,
+            ],
+        );
+    }
+
     fn sample_count(path: &Path, limits: &DecodeLimits) -> Result<usize, MediaError> {
         let mut samples = 0;
         sample_video(path, 2.0, 64, limits, |_| samples += 1, |_, _| {})?;
@@ -853,21 +874,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Two 64x64 frames 20,000 s apart: about 1 KB, and 40,000 samples
         // if the gap were filled.
-        ffmpeg_tool(
+        filtered_mjpeg(
             dir.path(),
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "color=c=red:s=64x64:r=1:d=2",
-                "-vf",
-                "setpts=PTS*20000",
-                "-c:v",
-                "mjpeg",
-                "-fps_mode",
-                "passthrough",
-                "jump.mkv",
-            ],
+            "color=c=red:s=64x64:r=1:d=2",
+            "setpts=PTS*20000",
+            "jump.mkv",
         );
         let mut samples = 0;
         let result = sample_video(
@@ -893,21 +904,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Two frames 99 s apart: the 198 samples between them all show
         // the first, handed out while the second frame is decoded.
-        ffmpeg_tool(
+        filtered_mjpeg(
             dir.path(),
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "color=c=blue:s=64x64:r=1:d=100",
-                "-vf",
-                "select='eq(n,0)+eq(n,99)'",
-                "-fps_mode",
-                "passthrough",
-                "-c:v",
-                "mjpeg",
-                "still.mkv",
-            ],
+            "color=c=blue:s=64x64:r=1:d=100",
+            "select='eq(n,0)+eq(n,99)'",
+            "still.mkv",
         );
         let limits = DecodeLimits {
             max_decode_s: 1.0,

@@ -262,6 +262,31 @@ fn keep_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A database URL as messages name it (password hidden) and its backend.
+pub(crate) struct DatabaseUrl {
+    pub shown: String,
+    pub backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub(crate) fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
+        let shown = redact_url(url);
+        match Backend::of_url(url) {
+            Some(backend) => Ok(DatabaseUrl { shown, backend }),
+            None => Err(StoreError::BadUrl(shown)),
+        }
+    }
+
+    /// A failure to connect to this database, with what to do about it.
+    pub(crate) fn open_error(&self, source: sqlx::Error) -> StoreError {
+        StoreError::Open {
+            url: self.shown.clone(),
+            hint: open_hint(self.backend, &source),
+            source,
+        }
+    }
+}
+
 /// What to do about a failure to open `url`.
 fn open_hint(backend: Backend, error: &sqlx::Error) -> String {
     if backend == Backend::Sqlite {
@@ -318,13 +343,9 @@ impl Store {
     /// missing) or `postgres://` (the database must exist).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let shown = redact_url(url);
-        let backend = Backend::of_url(url).ok_or_else(|| StoreError::BadUrl(shown.clone()))?;
-        let open_error = |source: sqlx::Error| StoreError::Open {
-            url: shown.clone(),
-            hint: open_hint(backend, &source),
-            source,
-        };
+        let target = DatabaseUrl::parse(url)?;
+        let (shown, backend) = (&target.shown, target.backend);
+        let open_error = |source: sqlx::Error| target.open_error(source);
         let migrate_error = |source: sqlx::migrate::MigrateError| StoreError::Migrate {
             url: shown.clone(),
             hint: migrate_hint(&source),

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Connection;
 
-use super::{open_hint, redact_url, Backend, StoreError};
+use super::{Backend, DatabaseUrl, StoreError};
 
 /// A database's schema against this binary's migrations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,13 +44,9 @@ fn latest(backend: Backend) -> i64 {
 /// Connects to the database at `url` (a SQLite file read-only, and only if
 /// it exists) and compares its applied migrations with this binary's.
 pub async fn schema_state(url: &str) -> Result<SchemaState, StoreError> {
-    let shown = redact_url(url);
-    let backend = Backend::of_url(url).ok_or_else(|| StoreError::BadUrl(shown.clone()))?;
-    let open_error = |source: sqlx::Error| StoreError::Open {
-        url: shown.clone(),
-        hint: open_hint(backend, &source),
-        source,
-    };
+    let target = DatabaseUrl::parse(url)?;
+    let backend = target.backend;
+    let open_error = |source: sqlx::Error| target.open_error(source);
     const APPLIED: &str = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
     let applied: Option<i64> = match backend {
         Backend::Sqlite => {

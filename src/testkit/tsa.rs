@@ -183,49 +183,27 @@ fn generate(dir: &Path) -> anyhow::Result<()> {
         "-days",
         "3650",
         "-subj",
-        "/O=reelguard local test/CN=reelguard test CA",
+        &subject("reelguard test CA"),
         "-addext",
         "basicConstraints=critical,CA:TRUE",
         "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
     ])?;
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "tsa.key",
-        "-out",
-        "tsa.csr",
-        "-subj",
-        "/O=reelguard local test/CN=reelguard test TSA",
-    ])?;
+    new_request(dir, "tsa.key", "tsa.csr", "reelguard test TSA")?;
     // The weak certificate shares the good one's key and serial number, so
     // a token re-issued with it differs only in the certificate.
     for (out, ext) in [
         ("tsa.pem", "tsa-ext.cnf"),
         ("tsa-weak-eku.pem", "weak-ext.cnf"),
     ] {
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            "tsa.csr",
-            "-CA",
-            "tsa-ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            "4097",
-            "-days",
-            "3650",
-            "-sha256",
-            "-extfile",
-            ext,
-            "-out",
+        sign(
+            dir,
             out,
-        ])?;
+            "tsa.csr",
+            ("tsa-ca.pem", "ca.key"),
+            "4097",
+            (ext, None),
+        )?;
     }
     run(&[
         "ca",
@@ -253,24 +231,71 @@ fn generate(dir: &Path) -> anyhow::Result<()> {
     generate_intermediates(dir)
 }
 
+/// The local test subject named `cn`.
+fn subject(cn: &str) -> String {
+    format!("/O=reelguard local test/CN={cn}")
+}
+
+/// A new RSA key in `key` and a certificate request for it in `request`.
+fn new_request(dir: &Path, key: &str, request: &str, cn: &str) -> anyhow::Result<()> {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            request,
+            "-subj",
+            &subject(cn),
+        ],
+    )
+}
+
+/// Issues `out` from `request`, signed by `issuer` (certificate, key), with
+/// the extensions of `extensions` (file, and section if not the default).
+fn sign(
+    dir: &Path,
+    out: &str,
+    request: &str,
+    issuer: (&str, &str),
+    serial: &str,
+    extensions: (&str, Option<&str>),
+) -> anyhow::Result<()> {
+    let mut args = vec![
+        "x509",
+        "-req",
+        "-in",
+        request,
+        "-CA",
+        issuer.0,
+        "-CAkey",
+        issuer.1,
+        "-set_serial",
+        serial,
+        "-days",
+        "3650",
+        "-sha256",
+        "-extfile",
+        extensions.0,
+        "-out",
+        out,
+    ];
+    if let Some(section) = extensions.1 {
+        args.extend(["-extensions", section]);
+    }
+    openssl(dir, &args)
+}
+
 /// The intermediates (one key, one name, four kinds) and the TSA certificate
 /// they issue, and the chain file of each token path.
 fn generate_intermediates(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(dir.join("int-ext.cnf"), INTERMEDIATE_EXTENSIONS)?;
     let run = |args: &[&str]| openssl(dir, args);
-    let subject = |cn: &str| format!("/O=reelguard local test/CN={cn}");
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "int.key",
-        "-out",
-        "int.csr",
-        "-subj",
-        &subject("reelguard test intermediate"),
-    ])?;
+    new_request(dir, "int.key", "int.csr", "reelguard test intermediate")?;
     run(&[
         "req",
         "-new",
@@ -333,27 +358,8 @@ fn generate_intermediates(dir: &Path) -> anyhow::Result<()> {
         ),
     ];
     for (out, request, issuer, key, extensions, serial) in issued {
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            request,
-            "-CA",
-            issuer,
-            "-CAkey",
-            key,
-            "-set_serial",
-            serial,
-            "-days",
-            "3650",
-            "-sha256",
-            "-extfile",
-            "int-ext.cnf",
-            "-extensions",
-            extensions,
-            "-out",
-            out,
-        ])?;
+        let extensions = ("int-ext.cnf", Some(extensions));
+        sign(dir, out, request, (issuer, key), serial, extensions)?;
     }
     for (chain, intermediates) in INTERMEDIATE_CHAINS {
         let mut pem = Vec::new();
