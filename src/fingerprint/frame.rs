@@ -522,17 +522,38 @@ impl<'a> ShotEdges<'a> {
 const INNER_MIN_SHARE: f32 = 0.25;
 /// Largest side of an inner picture, as a share of the frame's side.
 const INNER_MAX_SHARE: f32 = 0.85;
+/// A small picture's longer side (as a share of the frame's) is at least
+/// this; a picture-in-picture a quarter of a portrait frame wide is less
+/// than a tenth of its height.
+const SMALL_MIN_LONG_SHARE: f32 = 0.2;
+/// Shortest side of a small picture, in analysis pixels: smaller windows
+/// hold too little detail for a hash.
+const SMALL_MIN_SIDE: usize = 14;
+/// Width-to-height ratios a small picture may have: those of videos
+/// (9:16 to 2.39:1) with some slack for a crop.
+const SMALL_ASPECTS: std::ops::RangeInclusive<f32> = 0.45..=2.6;
+/// Pictures found from band lines reported per shot, beside the larger ones.
+const MAX_SMALL_PICTURES: usize = 3;
 /// A border line must be this many times stronger than the frame's mean edge.
 const INNER_EDGE_CONTRAST: f32 = 1.8;
-/// Candidate lines kept per axis.
+/// Candidate lines kept per axis from the whole frame's profile.
 const INNER_LINES: usize = 12;
+/// Candidate lines kept per band: the strongest lines of a whole-frame
+/// profile are those that cross the frame, and a small picture's sides do
+/// not.
+const BAND_LINES: usize = 6;
+/// Bands per axis (each a quarter of the frame, half overlapping).
+const BANDS: usize = 7;
 /// Rectangles overlapping more than this (intersection over union) are one.
 const SAME_RECT_IOU: f32 = 0.9;
 /// Inner pictures reported per shot.
-pub const MAX_INNER_PICTURES: usize = 4;
+pub const MAX_INNER_PICTURES: usize = 4 + MAX_SMALL_PICTURES;
 
 /// Rectangles that look like a picture inserted into the frame: four straight
-/// edges that stay put over the shot while the content moves.
+/// edges that stay put over the shot while the content moves. Up to four
+/// with sides of at least a quarter of the frame's (split-screen parts, large
+/// pictures-in-picture) from lines that cross much of the frame, then up to
+/// three of any size from lines found band by band (small pictures).
 pub fn inner_pictures(edges: &ShotEdges) -> Vec<Rect> {
     let ShotEdges {
         width,
@@ -542,8 +563,12 @@ pub fn inner_pictures(edges: &ShotEdges) -> Vec<Rect> {
         ..
     } = edges;
     let (width, height) = (*width, *height);
-    let shares = INNER_MIN_SHARE..=INNER_MAX_SHARE;
-    let mut candidates = rectangles(gradient_x, gradient_y, width, height, &shares);
+    let large = |w: f32, h: f32| {
+        let shares = INNER_MIN_SHARE..=INNER_MAX_SHARE;
+        shares.contains(&(w / width as f32)) && shares.contains(&(h / height as f32))
+    };
+    let picture = SideMaps::new(gradient_x, gradient_y, width, height);
+    let mut candidates = picture.rectangles(&picture.whole_lines(), &large);
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Over a busy background (foliage, games, noise) the picture's border is
     // no stronger than the background's own edges, but the texture changes
@@ -555,20 +580,43 @@ pub fn inner_pictures(edges: &ShotEdges) -> Vec<Rect> {
         .map(|(x, y)| x + y)
         .collect();
     let (texture_x, texture_y) = mean_gradients(std::slice::from_ref(&texture), width, height);
-    let mut in_texture = rectangles(&texture_x, &texture_y, width, height, &shares);
+    let texture = SideMaps::new(&texture_x, &texture_y, width, height);
+    let mut in_texture = texture.rectangles(&texture.whole_lines(), &large);
     in_texture.sort_by(|a, b| b.0.total_cmp(&a.0));
     candidates.extend(in_texture);
+    let mut chosen = distinct(candidates, &[], MAX_INNER_PICTURES - MAX_SMALL_PICTURES);
 
+    // Lines found band by band also give the sides of large pictures whose
+    // lines are not among the whole frame's strongest (a test card, a game
+    // with its own straight edges, behind or inside the picture).
+    let small = |w: f32, h: f32| {
+        let (w_share, h_share) = (w / width as f32, h / height as f32);
+        w_share.max(h_share) >= SMALL_MIN_LONG_SHARE
+            && w_share.max(h_share) <= INNER_MAX_SHARE
+            && w.min(h) >= SMALL_MIN_SIDE as f32
+            && SMALL_ASPECTS.contains(&(w / h))
+    };
+    let mut small_ones = picture.rectangles(&picture.band_lines(), &small);
+    small_ones.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let small_chosen = distinct(small_ones, &chosen, MAX_SMALL_PICTURES);
+    chosen.extend(small_chosen);
+    chosen
+}
+
+/// Up to `limit` of `candidates` (best first), skipping any that is the same
+/// rectangle as one already chosen or in `taken`.
+fn distinct(candidates: Vec<(f32, Rect)>, taken: &[Rect], limit: usize) -> Vec<Rect> {
     let mut chosen: Vec<Rect> = Vec::new();
     for (_, rect) in candidates {
+        if chosen.len() == limit {
+            break;
+        }
         if chosen
             .iter()
+            .chain(taken)
             .all(|other| other.intersection_over_union(&rect) < SAME_RECT_IOU)
         {
             chosen.push(rect);
-        }
-        if chosen.len() == MAX_INNER_PICTURES {
-            break;
         }
     }
     chosen
@@ -599,79 +647,151 @@ fn mean_gradients(planes: &[Vec<f32>], width: usize, height: usize) -> (Vec<f32>
     (gradient_x, gradient_y)
 }
 
-/// Rectangles whose four sides follow strong lines of the gradient maps and
-/// whose width and height are within `shares` of the frame's, with their
-/// weakest side's strength relative to the maps' mean.
-fn rectangles(
-    gradient_x: &[f32],
-    gradient_y: &[f32],
+/// Candidate lines of rectangle sides: columns (edges between pixel columns
+/// `x` and `x + 1`) and rows.
+struct Lines {
+    columns: Vec<usize>,
+    rows: Vec<usize>,
+}
+
+/// Gradient maps summed along their lines, so that the mean strength of any
+/// stretch of a column's or a row's edge costs two lookups.
+struct SideMaps {
     width: usize,
     height: usize,
-    shares: &std::ops::RangeInclusive<f32>,
-) -> Vec<(f32, Rect)> {
-    let mean_edge = (gradient_x.iter().sum::<f32>() + gradient_y.iter().sum::<f32>())
-        / (2 * width * height) as f32;
-    if mean_edge <= f32::EPSILON {
-        return Vec::new();
+    mean_edge: f32,
+    /// `down[y * width + x]`: the horizontal differences of column x, rows 0..y.
+    down: Vec<f32>,
+    /// `across[y * (width + 1) + x]`: the vertical differences of row y, columns 0..x.
+    across: Vec<f32>,
+}
+
+impl SideMaps {
+    fn new(gradient_x: &[f32], gradient_y: &[f32], width: usize, height: usize) -> SideMaps {
+        let mut down = vec![0f32; (height + 1) * width];
+        for y in 0..height {
+            for x in 0..width {
+                down[(y + 1) * width + x] = down[y * width + x] + gradient_x[y * width + x];
+            }
+        }
+        let mut across = vec![0f32; height * (width + 1)];
+        for y in 0..height {
+            for x in 0..width {
+                across[y * (width + 1) + x + 1] =
+                    across[y * (width + 1) + x] + gradient_y[y * width + x];
+            }
+        }
+        let mean_edge = (gradient_x.iter().sum::<f32>() + gradient_y.iter().sum::<f32>())
+            / (2 * width * height) as f32;
+        SideMaps {
+            width,
+            height,
+            mean_edge,
+            down,
+            across,
+        }
     }
-    let column_profile: Vec<f32> = (0..width - 1)
-        .map(|x| (0..height).map(|y| gradient_x[y * width + x]).sum::<f32>() / height as f32)
-        .collect();
-    let row_profile: Vec<f32> = (0..height - 1)
-        .map(|y| gradient_y[y * width..(y + 1) * width].iter().sum::<f32>() / width as f32)
-        .collect();
-    let columns = profile_peaks(&column_profile);
-    let rows = profile_peaks(&row_profile);
 
-    // Mean gradient along a vertical edge at column x between rows y0..y1.
-    let vertical_support = |x: usize, y0: usize, y1: usize| {
-        (y0..=y1).map(|y| gradient_x[y * width + x]).sum::<f32>() / (y1 - y0 + 1) as f32
-    };
-    let horizontal_support = |y: usize, x0: usize, x1: usize| {
-        gradient_y[y * width + x0..=y * width + x1]
-            .iter()
-            .sum::<f32>()
-            / (x1 - x0 + 1) as f32
-    };
+    /// Mean strength of the vertical edge at column `x`, rows `y0..=y1`.
+    fn vertical(&self, x: usize, y0: usize, y1: usize) -> f32 {
+        (self.down[(y1 + 1) * self.width + x] - self.down[y0 * self.width + x])
+            / (y1 - y0 + 1) as f32
+    }
 
-    let mut candidates: Vec<(f32, Rect)> = Vec::new();
-    for (i, &left) in columns.iter().enumerate() {
-        for &right in &columns[i + 1..] {
-            let (left, right) = (left.min(right), left.max(right));
-            let inner_width = (right - left) as f32;
-            if !shares.contains(&(inner_width / width as f32)) {
+    /// Mean strength of the horizontal edge at row `y`, columns `x0..=x1`.
+    fn horizontal(&self, y: usize, x0: usize, x1: usize) -> f32 {
+        let row = y * (self.width + 1);
+        (self.across[row + x1 + 1] - self.across[row + x0]) / (x1 - x0 + 1) as f32
+    }
+
+    /// Mean column strength over rows `y0..y1` and mean row strength over
+    /// columns `x0..x1`.
+    fn profiles(&self, y0: usize, y1: usize, x0: usize, x1: usize) -> (Vec<f32>, Vec<f32>) {
+        let columns = (0..self.width - 1)
+            .map(|x| self.vertical(x, y0, y1 - 1))
+            .collect();
+        let rows = (0..self.height - 1)
+            .map(|y| self.horizontal(y, x0, x1 - 1))
+            .collect();
+        (columns, rows)
+    }
+
+    /// The strongest lines across the whole frame.
+    fn whole_lines(&self) -> Lines {
+        let (columns, rows) = self.profiles(0, self.height, 0, self.width);
+        Lines {
+            columns: profile_peaks(&columns, INNER_LINES),
+            rows: profile_peaks(&rows, INNER_LINES),
+        }
+    }
+
+    /// The strongest lines within each band of the frame, with those of the
+    /// whole frame.
+    fn band_lines(&self) -> Lines {
+        let mut lines = self.whole_lines();
+        let band = |extent: usize, index: usize| {
+            let start = extent * index / (BANDS + 1);
+            (start, (start + extent * 2 / (BANDS + 1)).min(extent))
+        };
+        for index in 0..BANDS {
+            let (y0, y1) = band(self.height, index);
+            let (x0, x1) = band(self.width, index);
+            if y1 <= y0 || x1 <= x0 {
                 continue;
             }
-            for (j, &top) in rows.iter().enumerate() {
-                for &bottom in &rows[j + 1..] {
-                    let (top, bottom) = (top.min(bottom), top.max(bottom));
-                    let inner_height = (bottom - top) as f32;
-                    if !shares.contains(&(inner_height / height as f32)) {
-                        continue;
+            let (columns, rows) = self.profiles(y0, y1, x0, x1);
+            lines.columns.extend(profile_peaks(&columns, BAND_LINES));
+            lines.rows.extend(profile_peaks(&rows, BAND_LINES));
+        }
+        for found in [&mut lines.columns, &mut lines.rows] {
+            found.sort_unstable();
+            found.dedup();
+        }
+        lines
+    }
+
+    /// Rectangles whose four sides follow `lines` and are strong along their
+    /// whole length, and whose width and height (pixels) `fits` accepts, with
+    /// their weakest side's strength relative to the maps' mean.
+    fn rectangles(&self, lines: &Lines, fits: &dyn Fn(f32, f32) -> bool) -> Vec<(f32, Rect)> {
+        if self.mean_edge <= f32::EPSILON {
+            return Vec::new();
+        }
+        let floor = INNER_EDGE_CONTRAST * self.mean_edge;
+        let mut candidates: Vec<(f32, Rect)> = Vec::new();
+        for (i, &left) in lines.columns.iter().enumerate() {
+            for &right in &lines.columns[i + 1..] {
+                let (left, right) = (left.min(right), left.max(right));
+                let inner_width = (right - left) as f32;
+                for (j, &top) in lines.rows.iter().enumerate() {
+                    for &bottom in &lines.rows[j + 1..] {
+                        let (top, bottom) = (top.min(bottom), top.max(bottom));
+                        let inner_height = (bottom - top) as f32;
+                        if !fits(inner_width, inner_height) {
+                            continue;
+                        }
+                        let weakest = self
+                            .vertical(left, top + 1, bottom)
+                            .min(self.vertical(right, top + 1, bottom))
+                            .min(self.horizontal(top, left + 1, right))
+                            .min(self.horizontal(bottom, left + 1, right));
+                        if weakest < floor {
+                            continue;
+                        }
+                        // An edge at index i lies between pixels i and i + 1.
+                        let rect = Rect {
+                            x: (left + 1) as f32,
+                            y: (top + 1) as f32,
+                            width: inner_width,
+                            height: inner_height,
+                        };
+                        candidates.push((weakest / self.mean_edge, rect));
                     }
-                    let sides = [
-                        vertical_support(left, top + 1, bottom),
-                        vertical_support(right, top + 1, bottom),
-                        horizontal_support(top, left + 1, right),
-                        horizontal_support(bottom, left + 1, right),
-                    ];
-                    let weakest = sides.iter().copied().fold(f32::INFINITY, f32::min) / mean_edge;
-                    if weakest < INNER_EDGE_CONTRAST {
-                        continue;
-                    }
-                    // An edge at index i lies between pixels i and i + 1.
-                    let rect = Rect {
-                        x: (left + 1) as f32,
-                        y: (top + 1) as f32,
-                        width: inner_width,
-                        height: inner_height,
-                    };
-                    candidates.push((weakest, rect));
                 }
             }
         }
+        candidates
     }
-    candidates
 }
 
 /// Least mean change (grey levels) between consecutive samples for a pixel
@@ -811,7 +931,11 @@ pub fn flat_boxes(edges: &ShotEdges) -> Vec<Rect> {
     } = edges;
     let (width, height) = (*width, *height);
     let shares = BOX_MIN_SHARE..=INNER_MAX_SHARE;
-    let mut candidates = rectangles(gradient_x, gradient_y, width, height, &shares);
+    let fits = |w: f32, h: f32| {
+        shares.contains(&(w / width as f32)) && shares.contains(&(h / height as f32))
+    };
+    let maps = SideMaps::new(gradient_x, gradient_y, width, height);
+    let mut candidates = maps.rectangles(&maps.whole_lines(), &fits);
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Edge strength, summed for quick means over rectangles: a flat box has
     // none inside, which rules out nearly every candidate cheaply.
@@ -915,8 +1039,8 @@ pub fn merge_rects(first: &[Rect], second: &[Rect]) -> Vec<Rect> {
     merged
 }
 
-/// Positions of the strongest local maxima of a profile.
-fn profile_peaks(profile: &[f32]) -> Vec<usize> {
+/// Positions of the `limit` strongest local maxima of a profile.
+fn profile_peaks(profile: &[f32], limit: usize) -> Vec<usize> {
     let mut peaks: Vec<usize> = (0..profile.len())
         .filter(|&i| {
             let lo = i.saturating_sub(2);
@@ -925,7 +1049,7 @@ fn profile_peaks(profile: &[f32]) -> Vec<usize> {
         })
         .collect();
     peaks.sort_by(|&a, &b| profile[b].total_cmp(&profile[a]));
-    peaks.truncate(INNER_LINES);
+    peaks.truncate(limit);
     peaks
 }
 
@@ -963,6 +1087,34 @@ mod tests {
         let frames = vec![GrayImage::from_pixel(100, 80, image::Luma([10]))];
         let rect = content_box(&frames);
         assert_eq!((rect.width, rect.height), (100.0, 80.0));
+    }
+
+    #[test]
+    fn small_picture_in_a_portrait_frame_is_found() {
+        // A 16:9 picture a third of a 9:16 frame wide is a tenth of its
+        // height: its sides barely move whole-frame profiles, and a bright
+        // stripe across the frame outshines them there.
+        let frames: Vec<GrayImage> = (0..6)
+            .map(|seed| {
+                let mut frame = pattern(144, 256, seed * 5);
+                let stripe = GrayImage::from_pixel(144, 6, image::Luma([250]));
+                image::imageops::replace(&mut frame, &stripe, 0, 60);
+                let inner = GrayImage::from_fn(48, 27, |x, y| {
+                    let phase = (x as f32 * 0.2 + y as f32 * 0.1 + seed as f32 * 0.9).sin();
+                    image::Luma([(200.0 + 40.0 * phase) as u8])
+                });
+                image::imageops::replace(&mut frame, &inner, 70, 180);
+                frame
+            })
+            .collect();
+        let found = inner_pictures(&ShotEdges::of(&frames).unwrap());
+        assert!(
+            found.iter().any(|r| (r.x - 70.0).abs() <= 1.0
+                && (r.y - 180.0).abs() <= 1.0
+                && (r.width - 48.0).abs() <= 2.0
+                && (r.height - 27.0).abs() <= 2.0),
+            "{found:?}"
+        );
     }
 
     #[test]
