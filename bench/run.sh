@@ -51,14 +51,15 @@ heldout() {
 }
 if [ "${HELDOUT_ONLY:-0}" = 1 ]; then
   BIN="${BIN_OVERRIDE:-$BIN}"
-  [ -x "$BIN" ] || { cargo build --release; }
+  [ -x "$BIN" ] || { cargo build --release --features testkit; }
   heldout
   echo "bench: held-out done in $(( $(date +%s) - START )) s; results in bench/results/heldout-*.md and throughput.md"
   exit 0
 fi
 
-step "Build (cargo build --release)"
-cargo build --release
+# The scan benchmark runs the mock platform, one of the stand-ins.
+step "Build (cargo build --release --features testkit)"
+cargo build --release --features testkit
 [ -x "$BIN" ] || die "$BIN was not built"
 
 step "Peer tools (venv at target/bench/venv)"

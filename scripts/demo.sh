@@ -18,15 +18,21 @@ DEMO="$ROOT/target/demo"
 DATA="$DEMO/data"
 BIN="${REELGUARD_BIN:-$ROOT/target/release/reelguard}"
 
-# REELGUARD_BIN runs the demo with an already built binary instead. The
-# release binary is built only when it is missing or older than a source.
+# REELGUARD_BIN runs the demo with an already built binary instead (built
+# with `--features testkit`: the demo runs its local stand-ins). The release
+# binary is built only when it is missing, older than a source, or without
+# the stand-ins (as `make build` and `make package` leave it).
+BUILD=(cargo build --release --features testkit)
 if [ -z "${REELGUARD_BIN:-}" ]; then
     if [ ! -x "$BIN" ]; then
         echo "== building reelguard (release): the first build takes about 35 minutes on 2 cores =="
-        cargo build --release
+        "${BUILD[@]}"
     elif [ -n "$(find src migrations config Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; then
         echo "== rebuilding reelguard (release): sources changed since $BIN was built =="
-        cargo build --release
+        "${BUILD[@]}"
+    elif ! "$BIN" local-tsa --help >/dev/null 2>&1; then
+        echo "== rebuilding reelguard (release) with the demo's local stand-ins (--features testkit) =="
+        "${BUILD[@]}"
     else
         echo "== using $BIN (up to date with the sources) =="
     fi

@@ -8,7 +8,9 @@
 #   scripts/package-deb.sh BINARY OUT_DIR     e.g. target/release/reelguard target/debian
 #
 # Prints the path of the .deb. DEB_COMPRESSION (xz by default; none or gzip)
-# is dpkg-deb's -Z, for tests that pack a large debug binary.
+# is dpkg-deb's -Z, for tests that pack a large debug binary. A binary built
+# with the test stand-ins (`--features testkit`) is refused unless
+# ALLOW_TESTKIT=1 (the package test, which has only the test build).
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -22,6 +24,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 for tool in dpkg-deb dpkg-shlibdeps; do
     command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install dpkg-dev)" >&2; exit 1; }
 done
+
+if [ "${ALLOW_TESTKIT:-0}" != 1 ] && "$binary" mock-platform --help >/dev/null 2>&1; then
+    echo "error: $binary was built with the test stand-ins (--features testkit); package a release build: cargo build --release" >&2
+    exit 2
+fi
 
 version=$("$binary" --version | awk '{print $2}')
 arch=$(dpkg --print-architecture)

@@ -26,8 +26,9 @@
 //!   answers.
 //! - [`http`]: the dashboard and the HTTP API (`reelguard serve`, and the
 //!   daemon), with access tokens, sessions and metrics.
-//! - [`testkit`]: local stand-ins on 127.0.0.1 for tests and the demo: a mock
-//!   video platform, an RFC 3161 TSA and an SMTP sink.
+//! - `testkit` (the `testkit` cargo feature, on for tests and the demo): local
+//!   stand-ins on 127.0.0.1, a mock video platform, an RFC 3161 TSA and an
+//!   SMTP sink, with their hidden commands.
 //! - [`cli`]: the `reelguard` command line.
 
 pub mod alerts;
@@ -52,5 +53,6 @@ pub mod shapes;
 pub mod source_config;
 pub mod sources;
 pub mod store;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod timestamp;

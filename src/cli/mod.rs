@@ -9,16 +9,19 @@ mod db;
 mod doctor;
 mod evidence;
 mod init;
+#[cfg(feature = "testkit")]
 mod local_tsa;
 mod logging;
 mod match_video;
 mod matches;
+#[cfg(feature = "testkit")]
 mod mock_platform;
 mod progress;
 mod register;
 mod scan;
 mod serve;
 mod shell;
+#[cfg(feature = "testkit")]
 mod smtp_sink;
 mod sources;
 mod verify;
@@ -104,11 +107,13 @@ pub enum Command {
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
     /// Serve a mock video platform on 127.0.0.1 (tests and the demo)
+    #[cfg(feature = "testkit")]
     #[command(hide = true)]
     MockPlatform(mock_platform::MockPlatformArgs),
     /// Check a provenance package or an evidence bundle offline: every hash, token, signature and the chain
     Verify(verify::VerifyArgs),
     /// Run a local RFC 3161 TSA on 127.0.0.1 (for the demo and tests)
+    #[cfg(feature = "testkit")]
     #[command(hide = true)]
     LocalTsa(local_tsa::LocalTsaArgs),
     /// List the alert outbox, send a test email, or deliver due alerts now
@@ -126,6 +131,7 @@ pub enum Command {
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Run a local SMTP sink on 127.0.0.1 that keeps messages as .eml files
+    #[cfg(feature = "testkit")]
     #[command(hide = true)]
     SmtpSink(smtp_sink::SmtpSinkArgs),
     /// Print the shell completion script for bash, zsh or fish
@@ -137,14 +143,21 @@ pub enum Command {
 impl Command {
     /// Whether the command runs until stopped, serving connections.
     fn serves(&self) -> bool {
+        matches!(self, Command::Daemon(_) | Command::Serve(_)) || self.is_stand_in()
+    }
+
+    /// Whether the command is one of the local stand-ins (tests, the demo).
+    #[cfg(feature = "testkit")]
+    fn is_stand_in(&self) -> bool {
         matches!(
             self,
-            Command::Daemon(_)
-                | Command::Serve(_)
-                | Command::MockPlatform(_)
-                | Command::LocalTsa(_)
-                | Command::SmtpSink(_)
+            Command::MockPlatform(_) | Command::LocalTsa(_) | Command::SmtpSink(_)
         )
+    }
+
+    #[cfg(not(feature = "testkit"))]
+    fn is_stand_in(&self) -> bool {
+        false
     }
 }
 
@@ -222,10 +235,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokens(command) => serve::run_tokens(&context, command).await,
         Command::Matches(command) => matches::run(&context, command).await,
         Command::Evidence(command) => evidence::run(&context, command).await,
+        #[cfg(feature = "testkit")]
         Command::MockPlatform(args) => mock_platform::run(args).await,
         Command::Verify(args) => verify::run(&context, args).await,
+        #[cfg(feature = "testkit")]
         Command::LocalTsa(args) => local_tsa::run(args).await,
         Command::Alerts(command) => alerts::run(&context, command).await,
+        #[cfg(feature = "testkit")]
         Command::SmtpSink(args) => smtp_sink::run(args).await,
         Command::Db(command) => db::run(&context, command).await,
         Command::Backup(args) => backup::backup(&context, args).await,

@@ -30,11 +30,25 @@ fn the_debian_package_holds_the_binary_docs_config_and_a_hardened_unit() {
     let scratch = scratch_dir();
     let out = scratch.path().join("debian");
     let script = repo_root().join("scripts/package-deb.sh");
+    // The test build holds the stand-ins, which a package must not ship:
+    // the script refuses it unless told this is a test.
+    let refused = Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_reelguard"))
+        .arg(&out)
+        .output()
+        .expect("run scripts/package-deb.sh");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("--features testkit"),
+        "package-deb.sh packed a test build: {said}"
+    );
     let built = Command::new("bash")
         .arg(&script)
         .arg(env!("CARGO_BIN_EXE_reelguard"))
         .arg(&out)
         .env("DEB_COMPRESSION", "none")
+        .env("ALLOW_TESTKIT", "1")
         .output()
         .expect("run scripts/package-deb.sh");
     assert!(
