@@ -6,10 +6,14 @@ use std::path::Path;
 
 use crate::fingerprint::{
     Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Track,
-    ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE, QUERY_SAMPLE_RATE, READABLE_ALGORITHMS, SAMPLE_RATE,
+    WindowFingerprinter, ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE, QUERY_SAMPLE_RATE,
+    READABLE_ALGORITHMS, SAMPLE_RATE,
 };
 use crate::index::{Index, IndexBuilder, TrackSpec};
-use crate::matcher::{find_matches, KeypointIndex, KeypointIndexBuilder, MatchConfig, Segment};
+use crate::matcher::{
+    combine, find_matches, placed_windows, KeypointIndex, KeypointIndexBuilder, MatchConfig,
+    Segment,
+};
 use crate::media::{sample_video, DecodeLimits, MediaError, VideoInfo};
 use crate::store::{Store, StoreError, Work};
 
@@ -145,12 +149,61 @@ impl Catalog {
         duration_s: f64,
         config: &MatchConfig,
     ) -> Vec<Found<'_>> {
-        find_matches(&self.index, &self.keypoints, query, duration_s, config)
+        self.found(find_matches(
+            &self.index,
+            &self.keypoints,
+            query,
+            duration_s,
+            config,
+        ))
+    }
+
+    /// The works of `segments`.
+    pub fn found(&self, segments: Vec<Segment>) -> Vec<Found<'_>> {
+        segments
             .into_iter()
             .map(|segment| Found {
                 work: &self.works[segment.work],
                 segment,
             })
             .collect()
+    }
+
+    /// Segments of the candidate video at `path`, whose first look is
+    /// `query`, best first. Where its keypoints place a work in the frame
+    /// that the first look did not find, the video is decoded again and
+    /// the placed windows hashed: the second look, which costs a decode and
+    /// happens only then.
+    pub fn find_in_video(
+        &self,
+        path: &Path,
+        limits: &DecodeLimits,
+        query: QueryFingerprint,
+        duration_s: f64,
+        config: &MatchConfig,
+    ) -> Result<Vec<Segment>, MediaError> {
+        let segments = find_matches(&self.index, &self.keypoints, &query, duration_s, config);
+        let windows = placed_windows(&self.keypoints, &query, config, &segments);
+        if windows.is_empty() {
+            return Ok(segments);
+        }
+        tracing::debug!(windows = ?windows, "second look at {}", path.display());
+        let mut fingerprinter = WindowFingerprinter::new(windows);
+        sample_video(
+            path,
+            QUERY_SAMPLE_RATE,
+            QUERY_ANALYSIS_SIDE,
+            limits,
+            |f| fingerprinter.push(f),
+            |_, _| {},
+        )?;
+        // The second look searches only the placed windows' probes.
+        let placed = QueryFingerprint {
+            sample_rate: query.sample_rate,
+            slots: fingerprinter.finish(),
+            keyframes: Vec::new(),
+        };
+        let more = find_matches(&self.index, &self.keypoints, &placed, duration_s, config);
+        Ok(combine(segments, more, config))
     }
 }

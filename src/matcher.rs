@@ -14,7 +14,7 @@
 
 mod local;
 
-pub use local::{KeypointIndex, KeypointIndexBuilder};
+pub use local::{placed_windows, KeypointIndex, KeypointIndexBuilder};
 
 use crate::fingerprint::{Probe, QueryFingerprint, Rect, Track, View};
 use crate::index::{Hit, Index};
@@ -330,6 +330,14 @@ pub fn find_matches(
     segments.extend(local);
     segments
         .retain(|s| s.score >= config.min_score && s.work_samples() >= config.min_matched_frames);
+    deduplicate(segments, config)
+}
+
+/// The segments of two looks at one candidate (from [`find_matches`]), as
+/// one de-duplicated list, best first.
+pub fn combine(first: Vec<Segment>, second: Vec<Segment>, config: &MatchConfig) -> Vec<Segment> {
+    let mut segments = first;
+    segments.extend(second);
     deduplicate(segments, config)
 }
 

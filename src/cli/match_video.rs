@@ -44,7 +44,17 @@ pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
             work.title
         );
     }
-    let found = catalog.find(&query, info.duration_s, &config);
+    let segments = tokio::task::block_in_place(|| {
+        catalog.find_in_video(
+            &args.video,
+            &context.config.limits,
+            query,
+            info.duration_s,
+            &config,
+        )
+    })
+    .with_context(|| format!("second look at {}", args.video.display()))?;
+    let found = catalog.found(segments);
 
     if args.json {
         let matches: Vec<serde_json::Value> = found
@@ -125,6 +135,7 @@ pub fn views_json(segment: &Segment) -> serde_json::Value {
         View::Centre => "cropped or zoomed window",
         View::Strip => "narrow window",
         View::Keypoints => "keypoints fitted to one transform",
+        View::Placed(_) => "window placed by keypoints",
     };
     let rotation = match views.view {
         View::Derotated(clockwise) => Some(if clockwise {

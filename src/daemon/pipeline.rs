@@ -395,7 +395,19 @@ impl Pipeline {
 
         let match_started = Instant::now();
         let catalog = self.catalog().await?;
-        let found = catalog.find(&query, info.duration_s, &self.settings.matching);
+        let segments = {
+            let (catalog, path) = (catalog.clone(), media.path.clone());
+            let limits = self.settings.capture.limits.clone();
+            let matching = self.settings.matching.clone();
+            let duration_s = info.duration_s;
+            tokio::task::spawn_blocking(move || {
+                catalog.find_in_video(&path, &limits, query, duration_s, &matching)
+            })
+            .await
+            .context("matching task failed")?
+            .context("the upload's video could not be decoded a second time")?
+        };
+        let found = catalog.found(segments);
         let mut by_work: Vec<(String, f64, Vec<StoredSegment>)> = Vec::new();
         for f in &found {
             let s = &f.segment;

@@ -85,7 +85,7 @@ const BLOCK_SAMPLES: usize = 16;
 const QUERY_BLOCK_SAMPLES: usize = 40;
 /// Share of the picture (per axis) a work's hash covers, centred. Leaving the
 /// outer border out makes hashes robust to crops and corner logos.
-const REFERENCE_CROP: f32 = 0.8;
+pub const REFERENCE_CROP: f32 = 0.8;
 /// Centre crops a candidate is probed with: a copy cropped by `c` per side
 /// meets the work's hash at `REFERENCE_CROP / (1 - 2c)`.
 const QUERY_CROPS: [f32; 5] = [0.8, 0.85, 0.9, 0.95, 1.0];
@@ -260,6 +260,9 @@ pub enum View {
     /// transform of the work's (the window is the work's picture mapped
     /// into the frame).
     Keypoints,
+    /// A window where keypoints placed a work's hashed region (its main
+    /// window, centre or a strip): the second look at a candidate.
+    Placed(Track),
 }
 
 impl View {
@@ -269,6 +272,7 @@ impl View {
             View::Centre => Track::Centre,
             View::Strip => Track::Strip,
             View::Keypoints => Track::Keypoints,
+            View::Placed(track) => *track,
             _ => Track::Main,
         }
     }
@@ -478,14 +482,7 @@ impl QueryFingerprinter {
 
     pub fn finish(mut self) -> QueryFingerprint {
         self.flush();
-        let duration_s = self.slots.len() as f64 / QUERY_SAMPLE_RATE;
-        let step = if duration_s <= DENSE_QUERY_MAX_S {
-            1
-        } else if duration_s <= 2.0 * DENSE_QUERY_MAX_S {
-            2
-        } else {
-            (QUERY_SAMPLE_RATE / SAMPLE_RATE) as usize
-        };
+        let step = kept_sample_step(self.slots.len());
         let slots = self.slots.into_iter().step_by(step).collect();
         QueryFingerprint {
             sample_rate: QUERY_SAMPLE_RATE / step as f64,
@@ -572,6 +569,78 @@ impl QueryFingerprinter {
     }
 }
 
+/// Every how many candidate samples one is kept, for a candidate of
+/// `samples` samples at [`QUERY_SAMPLE_RATE`]: all up to
+/// `DENSE_QUERY_MAX_S`, every other one up to twice that, then as many as a
+/// work has (which bounds the search cost of long videos).
+fn kept_sample_step(samples: usize) -> usize {
+    let duration_s = samples as f64 / QUERY_SAMPLE_RATE;
+    if duration_s <= DENSE_QUERY_MAX_S {
+        1
+    } else if duration_s <= 2.0 * DENSE_QUERY_MAX_S {
+        2
+    } else {
+        (QUERY_SAMPLE_RATE / SAMPLE_RATE) as usize
+    }
+}
+
+/// Hashes given windows of every sample of a candidate, decoded as for a
+/// [`QueryFingerprinter`]: the second look at a candidate, once its
+/// keypoints have placed a work in the frame and so tell which window a
+/// hash needs (see `matcher::placed_windows`).
+pub struct WindowFingerprinter {
+    hasher: DctHasher,
+    /// Views and windows, in shares of the frame's width and height.
+    windows: Vec<(View, Rect)>,
+    slots: Vec<Vec<Probe>>,
+}
+
+impl WindowFingerprinter {
+    pub fn new(windows: Vec<(View, Rect)>) -> Self {
+        WindowFingerprinter {
+            hasher: DctHasher::new(),
+            windows,
+            slots: Vec::new(),
+        }
+    }
+
+    /// Adds the next sample, as [`QueryFingerprinter::push`] takes it.
+    pub fn push(&mut self, frame: GrayImage) {
+        let analysis = if frame.width().max(frame.height()) > ANALYSIS_SIDE {
+            frame::halved(&frame)
+        } else {
+            frame
+        };
+        let integral = frame::IntegralImage::new(&analysis);
+        let frame_rect = Rect::of_frame(&analysis);
+        let mut probes = Vec::with_capacity(2 * self.windows.len());
+        for (view, share) in &self.windows {
+            let rect = Rect {
+                x: share.x * frame_rect.width,
+                y: share.y * frame_rect.height,
+                width: share.width * frame_rect.width,
+                height: share.height * frame_rect.height,
+            };
+            push_probes(
+                &self.hasher,
+                &integral,
+                *view,
+                &rect,
+                &frame_rect,
+                &mut probes,
+            );
+        }
+        self.slots.push(probes);
+    }
+
+    /// The probes per kept sample, in step with the `slots` of the
+    /// [`QueryFingerprint`] of the same video.
+    pub fn finish(self) -> Vec<Vec<Probe>> {
+        let step = kept_sample_step(self.slots.len());
+        self.slots.into_iter().step_by(step).collect()
+    }
+}
+
 /// The turns (degrees, clockwise) that undo a rotation of the picture in
 /// `content`, read from its corner wedges. The outline of clean wedges gives
 /// the angle but not its direction: both are tried. Where a dark picture
@@ -611,5 +680,37 @@ fn push_probes(
             mirrored,
             window,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placed_window_probes_keep_step_with_the_candidate_probes() {
+        let frame =
+            GrayImage::from_fn(64, 36, |x, y| image::Luma([((x * 7 + y * 13) % 251) as u8]));
+        let whole = Rect {
+            x: 0.0,
+            y: 0.0,
+            width: 1.0,
+            height: 1.0,
+        };
+        let mut placed = WindowFingerprinter::new(vec![(View::Placed(Track::Centre), whole)]);
+        let mut candidate = QueryFingerprinter::new();
+        // 70 s at 10 samples a second: past a minute, every other one is kept.
+        for _ in 0..700 {
+            placed.push(frame.clone());
+            candidate.push(frame.clone());
+        }
+        let slots = placed.finish();
+        assert_eq!(slots.len(), 350);
+        assert_eq!(candidate.finish().slots.len(), slots.len());
+        for probes in &slots {
+            assert_eq!(probes.len(), 2, "as seen and mirrored");
+            assert!(probes.iter().all(|p| p.window == whole));
+            assert!(probes.iter().all(|p| p.view.track() == Track::Centre));
+        }
     }
 }

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 
 use super::{FramePair, MatchConfig, Segment, SPEED_STEP};
-use crate::fingerprint::{FrameHash, Keypoint, QueryFingerprint, Rect, Track, View};
+use crate::fingerprint::{
+    regions, FrameHash, Keypoint, QueryFingerprint, Rect, Track, View, REFERENCE_CROP,
+};
 use crate::index::{Hit, Index, IndexBuilder, TrackSpec};
 
 /// Largest descriptor distance (bits of 256) at which two keypoints pair.
@@ -247,6 +249,172 @@ fn same_geometry(a: &Affine, b: &Affine) -> bool {
     (ax - bx).hypot(ay - by) <= SAME_PLACE && (1.0 / SAME_SIZE..=SAME_SIZE).contains(&size)
 }
 
+/// Fewest pairs a keyframe's transform must carry to place a window (fewer
+/// than a keypoint segment needs: the window's hashes are the evidence),
+/// and the fewest candidate keyframes that must put the work in the same
+/// place at the same size, at consistent times.
+const PLACE_MIN_INLIERS: usize = 6;
+const PLACE_MIN_KEYFRAMES: usize = 2;
+/// Agreeing keyframes must also agree in time: their offsets (work time
+/// minus candidate time) may differ by this much (seconds), plus this share
+/// of the time between them (speeds 0.8–1.25).
+const PLACE_OFFSET_S: f64 = 1.0;
+const PLACE_DRIFT: f64 = 0.25;
+/// Works placed per candidate (the best-supported ones).
+const MAX_PLACED_WORKS: usize = 3;
+/// A placed window is used only if this share of it lies inside the frame.
+const PLACE_MIN_INSIDE: f32 = 0.95;
+
+/// Windows of the candidate's frame (shares of its width and height) where
+/// its keypoints place a work that `found` does not already hold: the
+/// work's main window, else its centre, else its strips, mapped through the
+/// transform that several candidate keyframes agree on. A hash needs its
+/// window placed to within about 2 % of its size, which no fixed set of
+/// probes achieves for a crop, zoom or reframe anywhere in the frame;
+/// keypoints too few for a segment of their own still place it.
+pub fn placed_windows(
+    keypoints: &KeypointIndex,
+    query: &QueryFingerprint,
+    config: &MatchConfig,
+    found: &[Segment],
+) -> Vec<(View, Rect)> {
+    if keypoints.points.is_empty() {
+        return Vec::new();
+    }
+    let mut by_owner: BTreeMap<u32, Vec<LocalSeed>> = BTreeMap::new();
+    for seed in collect_seeds(keypoints, query, config, PLACE_MIN_INLIERS) {
+        if !found
+            .iter()
+            .any(|segment| segment.work == seed.owner as usize)
+        {
+            by_owner.entry(seed.owner).or_default().push(seed);
+        }
+    }
+    // The best-supported place of each work: (total inliers, owner, transform, aspect).
+    let mut places: Vec<(usize, u32, Affine, f32)> = Vec::new();
+    for (owner, seeds) in &by_owner {
+        let Some(track) = keypoints.works[*owner as usize] else {
+            continue;
+        };
+        let best = seeds
+            .iter()
+            .filter_map(|centre| {
+                let offset =
+                    |seed: &LocalSeed| f64::from(seed.keyframe) / track.keyframe_rate - seed.time_s;
+                let alike: Vec<&LocalSeed> = seeds
+                    .iter()
+                    .filter(|seed| {
+                        let drift = (seed.time_s - centre.time_s).abs();
+                        same_geometry(&seed.transform, &centre.transform)
+                            && (offset(seed) - offset(centre)).abs()
+                                <= PLACE_OFFSET_S + PLACE_DRIFT * drift
+                    })
+                    .collect();
+                let mut times: Vec<f64> = alike.iter().map(|seed| seed.time_s).collect();
+                times.sort_by(f64::total_cmp);
+                times.dedup();
+                (times.len() >= PLACE_MIN_KEYFRAMES).then(|| {
+                    let support = alike.iter().map(|seed| seed.inliers).sum::<usize>();
+                    (support, mean_transform(&alike), centre.aspect)
+                })
+            })
+            .max_by_key(|&(support, _, _)| support);
+        if let Some((support, transform, aspect)) = best {
+            places.push((support, *owner, transform, aspect));
+        }
+    }
+    places.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    places.truncate(MAX_PLACED_WORKS);
+
+    let mut windows = Vec::new();
+    for (_, owner, transform, query_aspect) in places {
+        let Some(track) = keypoints.works[owner as usize] else {
+            continue;
+        };
+        // The work's picture in work heights, and its hashed regions.
+        let work = Rect {
+            x: 0.0,
+            y: 0.0,
+            width: track.aspect,
+            height: 1.0,
+        };
+        let strips = regions::work_strips(&work, regions::strip_count(track.aspect));
+        let candidates = [
+            vec![(Track::Main, work.centred(REFERENCE_CROP))],
+            vec![(Track::Centre, regions::work_centre(&work))],
+            strips
+                .into_iter()
+                .map(|strip| (Track::Strip, strip))
+                .collect(),
+        ];
+        for group in candidates {
+            let inside: Vec<(View, Rect)> = group
+                .into_iter()
+                .filter_map(|(track, region)| {
+                    placed(&transform, &region, query_aspect).map(|w| (View::Placed(track), w))
+                })
+                .collect();
+            if !inside.is_empty() {
+                windows.extend(inside);
+                break;
+            }
+        }
+    }
+    windows
+}
+
+/// The mean of transforms that agree (same place, size and way round).
+fn mean_transform(seeds: &[&LocalSeed]) -> Affine {
+    let n = seeds.len().max(1) as f32;
+    let sum =
+        |value: fn(&Affine) -> f32| seeds.iter().map(|s| value(&s.transform)).sum::<f32>() / n;
+    Affine {
+        a: sum(|t| t.a),
+        b: sum(|t| t.b),
+        c: sum(|t| t.c),
+        d: sum(|t| t.d),
+        e: sum(|t| t.e),
+        f: sum(|t| t.f),
+    }
+}
+
+/// Where `transform` puts `region` (work heights) in a candidate frame of
+/// `aspect`: the box around its mapped corners, in shares of the frame,
+/// if nearly all of it lies inside.
+fn placed(transform: &Affine, region: &Rect, aspect: f32) -> Option<Rect> {
+    let corners = [
+        (region.x, region.y),
+        (region.x + region.width, region.y),
+        (region.x, region.y + region.height),
+        (region.x + region.width, region.y + region.height),
+    ]
+    .map(|corner| transform.apply(corner));
+    let left = corners.iter().map(|c| c.0).fold(f32::INFINITY, f32::min) / aspect;
+    let right = corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f32::NEG_INFINITY, f32::max)
+        / aspect;
+    let top = corners.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
+    let bottom = corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let area = (right - left) * (bottom - top);
+    let inside =
+        (right.min(1.0) - left.max(0.0)).max(0.0) * (bottom.min(1.0) - top.max(0.0)).max(0.0);
+    if area.is_nan() || area <= 0.0 || inside < PLACE_MIN_INSIDE * area {
+        return None;
+    }
+    let (left, top) = (left.max(0.0), top.max(0.0));
+    Some(Rect {
+        x: left,
+        y: top,
+        width: right.min(1.0) - left,
+        height: bottom.min(1.0) - top,
+    })
+}
+
 /// One candidate keyframe whose keypoints fit one work keyframe's.
 #[derive(Clone, Copy, Debug)]
 struct LocalSeed {
@@ -271,7 +439,7 @@ pub fn find_local(
     if keypoints.points.is_empty() {
         return Vec::new();
     }
-    let seeds = collect_seeds(keypoints, query, config);
+    let seeds = collect_seeds(keypoints, query, config, MIN_INLIERS);
     let mut by_owner: BTreeMap<u32, Vec<LocalSeed>> = BTreeMap::new();
     for seed in seeds {
         by_owner.entry(seed.owner).or_default().push(seed);
@@ -318,10 +486,13 @@ pub fn find_local(
     segments
 }
 
+/// Candidate keyframes whose points fit a work keyframe's through one
+/// plausible transform carrying at least `min_inliers` pairs.
 fn collect_seeds(
     keypoints: &KeypointIndex,
     query: &QueryFingerprint,
     config: &MatchConfig,
+    min_inliers: usize,
 ) -> Vec<LocalSeed> {
     let radius = keypoints
         .index
@@ -350,10 +521,10 @@ fn collect_seeds(
                 }
             }
             for ((owner, work_keyframe), pairs) in groups {
-                if pairs.len() < MIN_INLIERS {
+                if pairs.len() < min_inliers {
                     continue;
                 }
-                if let Some((transform, inliers, distance)) = fit(pairs, mirrored) {
+                if let Some((transform, inliers, distance)) = fit(pairs, mirrored, min_inliers) {
                     seeds.push(LocalSeed {
                         owner,
                         keyframe: work_keyframe,
@@ -372,13 +543,17 @@ fn collect_seeds(
 }
 
 /// The plausible transform carrying the most pairs (each candidate point
-/// counted once), if it carries at least `MIN_INLIERS`; with the inlier
+/// counted once), if it carries at least `min_inliers`; with the inlier
 /// count and their median descriptor distance.
-fn fit(mut pairs: Vec<PointPair>, mirrored: bool) -> Option<(Affine, usize, u32)> {
+fn fit(
+    mut pairs: Vec<PointPair>,
+    mirrored: bool,
+    min_inliers: usize,
+) -> Option<(Affine, usize, u32)> {
     // One pair per candidate point: its closest.
     pairs.sort_by_key(|p| (p.query_point, p.distance));
     pairs.dedup_by_key(|p| p.query_point);
-    if pairs.len() < MIN_INLIERS {
+    if pairs.len() < min_inliers {
         return None;
     }
     pairs.sort_by_key(|p| p.distance);
@@ -420,7 +595,7 @@ fn fit(mut pairs: Vec<PointPair>, mirrored: bool) -> Option<(Affine, usize, u32)
             }
         }
     }
-    let (transform, inliers) = best.filter(|&(_, count)| count >= MIN_INLIERS)?;
+    let (transform, inliers) = best.filter(|&(_, count)| count >= min_inliers)?;
     let mut distances: Vec<u32> = pairs
         .iter()
         .filter(|pair| transform.carries(pair))
@@ -680,6 +855,69 @@ mod tests {
         let window = segments[0].views().unwrap().window;
         assert!((window.x - 96.0 / 512.0).abs() < 0.05, "{window:?}");
         assert!((window.width - 0.75).abs() < 0.08, "{window:?}");
+    }
+
+    /// The work at three quarters of its size at (96, 40) over another scene.
+    fn shrunk_copy(second: u64) -> GrayImage {
+        let mut frame = scene(999, 512, 288);
+        let small = cropped(&work_picture(second), (0, 0, 512, 288), (384, 216));
+        image::imageops::replace(&mut frame, &small, 96, 40);
+        frame
+    }
+
+    #[test]
+    fn keypoints_place_the_window_a_hash_of_the_copy_needs() {
+        let describer = KeypointDescriber::new();
+        let index = work_index(&describer);
+        let config = MatchConfig::default();
+        let query = candidate(&describer, 4, 2, shrunk_copy);
+        let windows = placed_windows(&index, &query, &config, &[]);
+        // The work's hashed window (its centre 80 %) as the copy shows it.
+        let (view, window) = windows[0];
+        assert_eq!(view, View::Placed(Track::Main), "{windows:?}");
+        for (got, want) in [
+            (window.x, (96.0 + 0.1 * 384.0) / 512.0),
+            (window.y, (40.0 + 0.1 * 216.0) / 288.0),
+            (window.width, 0.8 * 384.0 / 512.0),
+            (window.height, 0.8 * 216.0 / 288.0),
+        ] {
+            assert!((got - want).abs() < 0.02, "{window:?}");
+        }
+        // A work already found needs no second look.
+        let found = find_local(&index, &query, 4.0, &config);
+        assert!(!found.is_empty());
+        assert!(placed_windows(&index, &query, &config, &found).is_empty());
+    }
+
+    #[test]
+    fn a_window_cut_by_a_crop_is_placed_on_the_work_centre() {
+        let describer = KeypointDescriber::new();
+        let index = work_index(&describer);
+        // The left 25 % and top 10 % cut off: the work's centre 80 % no
+        // longer fits in the copy, its centre half does.
+        let query = candidate(&describer, 4, 3, |second| {
+            cropped(&work_picture(second), (128, 28, 384, 260), (512, 288))
+        });
+        let windows = placed_windows(&index, &query, &MatchConfig::default(), &[]);
+        let (view, window) = windows[0];
+        assert_eq!(view, View::Placed(Track::Centre), "{windows:?}");
+        let (top, height) = (28.0 / 288.0, 260.0 / 288.0);
+        for (got, want) in [
+            (window.x, 0.0),
+            (window.width, (0.75 - 0.25) / 0.75),
+            (window.y, (0.25 - top) / height),
+            (window.height, 0.5 / height),
+        ] {
+            assert!((got - want).abs() < 0.03, "{window:?}");
+        }
+    }
+
+    #[test]
+    fn unrelated_scenes_place_no_window() {
+        let describer = KeypointDescriber::new();
+        let index = work_index(&describer);
+        let query = candidate(&describer, 8, 0, |second| scene(500 + second, 512, 288));
+        assert!(placed_windows(&index, &query, &MatchConfig::default(), &[]).is_empty());
     }
 
     #[test]
