@@ -42,15 +42,26 @@ pub fn fingerprint_candidate(
     on_progress: impl FnMut(f64, &VideoInfo),
 ) -> Result<(VideoInfo, QueryFingerprint), MediaError> {
     let mut fingerprinter = QueryFingerprinter::new();
-    let info = sample_video(
+    let info = sample_candidate(path, limits, |f| fingerprinter.push(f), on_progress)?;
+    Ok((info, fingerprinter.finish()))
+}
+
+/// Decodes a candidate's samples: both looks at it decode it this way, so
+/// that their probes are of the same samples.
+fn sample_candidate(
+    path: &Path,
+    limits: &DecodeLimits,
+    on_sample: impl FnMut(image::GrayImage),
+    on_progress: impl FnMut(f64, &VideoInfo),
+) -> Result<VideoInfo, MediaError> {
+    sample_video(
         path,
         QUERY_SAMPLE_RATE,
         QUERY_ANALYSIS_SIDE,
         limits,
-        |f| fingerprinter.push(f),
+        on_sample,
         on_progress,
-    )?;
-    Ok((info, fingerprinter.finish()))
+    )
 }
 
 /// SHA-256 (hex) and size of a file.
@@ -142,22 +153,6 @@ impl Catalog {
         &self.works
     }
 
-    /// Segments of the candidate that copy registered works, best first.
-    pub fn find(
-        &self,
-        query: &QueryFingerprint,
-        duration_s: f64,
-        config: &MatchConfig,
-    ) -> Vec<Found<'_>> {
-        self.found(find_matches(
-            &self.index,
-            &self.keypoints,
-            query,
-            duration_s,
-            config,
-        ))
-    }
-
     /// The works of `segments`.
     pub fn found(&self, segments: Vec<Segment>) -> Vec<Found<'_>> {
         segments
@@ -169,8 +164,9 @@ impl Catalog {
             .collect()
     }
 
-    /// Segments of the candidate video at `path`, whose first look is
-    /// `query`, best first. Where its keypoints place a work in the frame
+    /// Segments of the candidate video at `path` that copy registered
+    /// works, best first; `query` is its first look
+    /// ([`fingerprint_candidate`], with the same `limits`). Where its keypoints place a work in the frame
     /// that the first look did not find, the video is decoded again and
     /// the placed windows hashed: the second look, which costs a decode and
     /// happens only then.
@@ -189,14 +185,7 @@ impl Catalog {
         }
         tracing::debug!(windows = ?windows, "second look at {}", path.display());
         let mut fingerprinter = WindowFingerprinter::new(windows);
-        sample_video(
-            path,
-            QUERY_SAMPLE_RATE,
-            QUERY_ANALYSIS_SIDE,
-            limits,
-            |f| fingerprinter.push(f),
-            |_, _| {},
-        )?;
+        sample_candidate(path, limits, |f| fingerprinter.push(f), |_, _| {})?;
         // The second look searches only the placed windows' probes.
         let placed = QueryFingerprint {
             sample_rate: query.sample_rate,

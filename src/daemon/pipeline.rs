@@ -376,8 +376,9 @@ impl Pipeline {
         limits.max_duration_s = limits.max_duration_s.min(source.max_duration_s);
         let path = media.path.clone();
         let decode_started = Instant::now();
+        let decode_limits = limits.clone();
         let decoded = tokio::task::spawn_blocking(move || {
-            engine::fingerprint_candidate(&path, &limits, |_, _| {})
+            engine::fingerprint_candidate(&path, &decode_limits, |_, _| {})
         })
         .await
         .context("fingerprinting task failed")?;
@@ -397,7 +398,6 @@ impl Pipeline {
         let catalog = self.catalog().await?;
         let segments = {
             let (catalog, path) = (catalog.clone(), media.path.clone());
-            let limits = self.settings.capture.limits.clone();
             let matching = self.settings.matching.clone();
             let duration_s = info.duration_s;
             tokio::task::spawn_blocking(move || {

@@ -469,12 +469,7 @@ impl QueryFingerprinter {
                 ),
             });
         }
-        let analysis = if frame.width().max(frame.height()) > ANALYSIS_SIDE {
-            frame::halved(&frame)
-        } else {
-            frame
-        };
-        self.pending.push(analysis);
+        self.pending.push(analysis_frame(frame));
         if self.pending.len() == QUERY_BLOCK_SAMPLES {
             self.flush();
         }
@@ -569,6 +564,16 @@ impl QueryFingerprinter {
     }
 }
 
+/// A candidate sample (decoded at [`QUERY_ANALYSIS_SIDE`]) at the size
+/// every hash is taken at: halved, unless it is already that small.
+fn analysis_frame(frame: GrayImage) -> GrayImage {
+    if frame.width().max(frame.height()) > ANALYSIS_SIDE {
+        frame::halved(&frame)
+    } else {
+        frame
+    }
+}
+
 /// Every how many candidate samples one is kept, for a candidate of
 /// `samples` samples at [`QUERY_SAMPLE_RATE`]: all up to
 /// `DENSE_QUERY_MAX_S`, every other one up to twice that, then as many as a
@@ -606,11 +611,7 @@ impl WindowFingerprinter {
 
     /// Adds the next sample, as [`QueryFingerprinter::push`] takes it.
     pub fn push(&mut self, frame: GrayImage) {
-        let analysis = if frame.width().max(frame.height()) > ANALYSIS_SIDE {
-            frame::halved(&frame)
-        } else {
-            frame
-        };
+        let analysis = analysis_frame(frame);
         let integral = frame::IntegralImage::new(&analysis);
         let frame_rect = Rect::of_frame(&analysis);
         let mut probes = Vec::with_capacity(2 * self.windows.len());

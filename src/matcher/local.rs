@@ -380,8 +380,20 @@ fn mean_transform(seeds: &[&LocalSeed]) -> Affine {
 
 /// Where `transform` puts `region` (work heights) in a candidate frame of
 /// `aspect`: the box around its mapped corners, in shares of the frame,
-/// if nearly all of it lies inside.
+/// if nearly all of it lies inside (then clipped to the frame).
 fn placed(transform: &Affine, region: &Rect, aspect: f32) -> Option<Rect> {
+    let mapped = mapped_box(transform, region, aspect);
+    let area = mapped.width * mapped.height;
+    let inside = clipped_to_frame(&mapped);
+    if area.is_nan() || area <= 0.0 || inside.width * inside.height < PLACE_MIN_INSIDE * area {
+        return None;
+    }
+    Some(inside)
+}
+
+/// The box around `region` (work heights) carried by `transform` into a
+/// candidate frame of `aspect`, in shares of the frame (not clipped).
+fn mapped_box(transform: &Affine, region: &Rect, aspect: f32) -> Rect {
     let corners = [
         (region.x, region.y),
         (region.x + region.width, region.y),
@@ -389,30 +401,38 @@ fn placed(transform: &Affine, region: &Rect, aspect: f32) -> Option<Rect> {
         (region.x + region.width, region.y + region.height),
     ]
     .map(|corner| transform.apply(corner));
-    let left = corners.iter().map(|c| c.0).fold(f32::INFINITY, f32::min) / aspect;
-    let right = corners
-        .iter()
-        .map(|c| c.0)
-        .fold(f32::NEG_INFINITY, f32::max)
-        / aspect;
-    let top = corners.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
-    let bottom = corners
-        .iter()
-        .map(|c| c.1)
-        .fold(f32::NEG_INFINITY, f32::max);
-    let area = (right - left) * (bottom - top);
-    let inside =
-        (right.min(1.0) - left.max(0.0)).max(0.0) * (bottom.min(1.0) - top.max(0.0)).max(0.0);
-    if area.is_nan() || area <= 0.0 || inside < PLACE_MIN_INSIDE * area {
-        return None;
+    let (mut left, mut right, mut top, mut bottom) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for (x, y) in corners {
+        left = left.min(x / aspect);
+        right = right.max(x / aspect);
+        top = top.min(y);
+        bottom = bottom.max(y);
     }
-    let (left, top) = (left.max(0.0), top.max(0.0));
-    Some(Rect {
+    Rect {
         x: left,
         y: top,
-        width: right.min(1.0) - left,
-        height: bottom.min(1.0) - top,
-    })
+        width: right - left,
+        height: bottom - top,
+    }
+}
+
+/// The part of `rect` (shares of a frame) inside the frame; empty (zero
+/// width or height) when none is.
+fn clipped_to_frame(rect: &Rect) -> Rect {
+    let (left, right) = (
+        rect.x.clamp(0.0, 1.0),
+        (rect.x + rect.width).clamp(0.0, 1.0),
+    );
+    let (top, bottom) = (
+        rect.y.clamp(0.0, 1.0),
+        (rect.y + rect.height).clamp(0.0, 1.0),
+    );
+    Rect {
+        x: left,
+        y: top,
+        width: right - left,
+        height: bottom - top,
+    }
 }
 
 /// One candidate keyframe whose keypoints fit one work keyframe's.
@@ -723,28 +743,13 @@ fn align(
 /// width and height, clipped to the frame): the bounding box of the work
 /// frame's corners carried by `transform`.
 fn work_picture_in(transform: &Affine, work_aspect: f32, query_aspect: f32) -> Rect {
-    let corners = [
-        (0.0, 0.0),
-        (work_aspect, 0.0),
-        (0.0, 1.0),
-        (work_aspect, 1.0),
-    ]
-    .map(|corner| transform.apply(corner));
-    let (mut left, mut right, mut top, mut bottom) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
-    for (x, y) in corners {
-        left = left.min(x / query_aspect);
-        right = right.max(x / query_aspect);
-        top = top.min(y);
-        bottom = bottom.max(y);
-    }
-    let (left, right) = (left.clamp(0.0, 1.0), right.clamp(0.0, 1.0));
-    let (top, bottom) = (top.clamp(0.0, 1.0), bottom.clamp(0.0, 1.0));
-    Rect {
-        x: left,
-        y: top,
-        width: right - left,
-        height: bottom - top,
-    }
+    let work = Rect {
+        x: 0.0,
+        y: 0.0,
+        width: work_aspect,
+        height: 1.0,
+    };
+    clipped_to_frame(&mapped_box(transform, &work, query_aspect))
 }
 
 #[cfg(test)]
