@@ -8,7 +8,7 @@ ultrafast, yuv420p, no audio). Files are cached by the hash of their ffmpeg comm
 under target/bench/heldout/<split>/, and the manifest is written to
 target/bench/heldout/<split>/manifest.json.
 
-Usage: python3 bench/disguise.py --split tune|report [--per-class N] [--jobs 2]
+Usage: python3 bench/disguise.py --split tune|dev|report [--per-class N] [--jobs 2] [--classes a,b]
 Standard library only.
 """
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import references  # noqa: E402
 
 WORK = references.WORK / "heldout"
-SEEDS = {"tune": 1001, "report": 2002}
+SEEDS = {"tune": 1001, "dev": 3003, "report": 2002}
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 CLASSES = ["surround", "crop", "zoom", "rotate", "perspective", "reframe", "split", "pip",
            "reaction", "classic", "partial", "embedded", "combo", "distractor_layout"]

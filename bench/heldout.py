@@ -10,10 +10,12 @@ and scores:
   loc    = on partial/embedded: max abs error of the 4 segment bounds of the best
            (highest score) right-work entry.
 Writes bench/results/heldout-<split>.md and target/bench/heldout/<split>-results.json.
-The tune split also gets a per-query detail file (target/bench/heldout/tune-detail.md);
-the report split never prints or writes per-query details.
+The development splits (tune, and dev: a second seed for checking that a change tuned
+on tune carries to queries it was not tuned on) also get a per-query detail file
+(target/bench/heldout/<split>-detail.md) and may be run on a subset of classes; the
+report split is run whole and never prints or writes per-query details.
 
-Usage: python3 bench/heldout.py --bin BIN --split tune|report
+Usage: python3 bench/heldout.py --bin BIN --split tune|dev|report [--classes a,b]
 Standard library only.
 """
 
@@ -73,12 +75,12 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--label", default="")
     ap.add_argument("--classes", default="",
-                    help="comma-separated classes to run (tune split only); the table then goes to "
-                         "target/bench/heldout/tune-subset.md, not bench/results")
+                    help="comma-separated classes to run (tune and dev splits only); the table then goes "
+                         "to target/bench/heldout/<split>-subset.md, not bench/results")
     a = ap.parse_args()
     subset = [c for c in a.classes.split(",") if c]
-    if subset and a.split != "tune":
-        sys.exit("heldout: --classes is for the tune split only (the report split is run whole)")
+    if subset and a.split == "report":
+        sys.exit("heldout: --classes is for the tune and dev splits only (the report split is run whole)")
     if unknown := [c for c in subset if c not in disguise.CLASSES]:
         sys.exit(f"heldout: unknown classes {unknown}; known: {', '.join(disguise.CLASSES)}")
     binp = str(Path(a.bin).resolve())
@@ -179,7 +181,7 @@ def main():
                  f"loc max {fmt(loc_max)} s ({loc_missing} partial/embedded queries not found).")
     text = "\n".join(lines) + "\n"
     print(text)
-    out = disguise.WORK / "tune-subset.md" if subset else ROOT / "bench" / "results" / f"heldout-{a.split}.md"
+    out = disguise.WORK / f"{a.split}-subset.md" if subset else ROOT / "bench" / "results" / f"heldout-{a.split}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     agg = {"split": a.split, "seed": man["seed"], "bin": a.bin, "overall_recall": overall,
@@ -189,8 +191,8 @@ def main():
                        {"loc_max_s": max(per[c]["locs"]) if per[c]["locs"] else None} for c in classes},
            "bar": ok}
     (disguise.WORK / f"{a.split}{'-subset' if subset else ''}-results.json").write_text(json.dumps(agg, indent=1))
-    if a.split == "tune":
-        dl = ["# Tune split: per-query detail", ""]
+    if a.split != "report":
+        dl = [f"# {a.split.capitalize()} split: per-query detail", ""]
         for q, ms, found, fps, loc, err in detail:
             verdict = ("FOUND" if found else "MISSED") if q["reference"] else ("FP" if fps else "ok (no match)")
             dl.append(f"## {q['class']} #{q['index']} — {verdict}")
@@ -205,7 +207,7 @@ def main():
             if loc is not None:
                 dl.append(f"- loc error: {loc:.2f} s")
             dl.append("")
-        detail_path = disguise.WORK / ("tune-subset-detail.md" if subset else "tune-detail.md")
+        detail_path = disguise.WORK / (f"{a.split}-subset-detail.md" if subset else f"{a.split}-detail.md")
         detail_path.write_text("\n".join(dl))
         references.log(f"heldout: per-query detail in {detail_path}")
 
