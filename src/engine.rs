@@ -5,14 +5,14 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::fingerprint::{
-    Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Track,
-    WindowFingerprinter, ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE, QUERY_SAMPLE_RATE,
+    DctHasher, Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Stills,
+    Track, View, WindowFingerprinter, ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE, QUERY_SAMPLE_RATE,
     READABLE_ALGORITHMS, SAMPLE_RATE,
 };
 use crate::index::{Index, IndexBuilder, TrackSpec};
 use crate::matcher::{
-    combine, find_matches, placed_windows, KeypointIndex, KeypointIndexBuilder, MatchConfig,
-    Segment,
+    combine, find_matches, placed_windows, refine_window, KeypointIndex, KeypointIndexBuilder,
+    MatchConfig, Segment,
 };
 use crate::media::{sample_video, DecodeLimits, MediaError, VideoInfo};
 use crate::store::{Store, StoreError, Work};
@@ -166,10 +166,12 @@ impl Catalog {
 
     /// Segments of the candidate video at `path` that copy registered
     /// works, best first; `query` is its first look
-    /// ([`fingerprint_candidate`], with the same `limits`). Where its keypoints place a work in the frame
-    /// that the first look did not find, the video is decoded again and
-    /// the placed windows hashed: the second look, which costs a decode and
-    /// happens only then.
+    /// ([`fingerprint_candidate`], with the same `limits`). Where its
+    /// keypoints place a work in the frame that the first look did not
+    /// find, the second look: the video is decoded again to keep the
+    /// samples the keypoints paired, each placed window is fitted to the
+    /// work's hashes on them, and a last decode hashes the fitted windows.
+    /// It costs two decodes and happens only then.
     pub fn find_in_video(
         &self,
         path: &Path,
@@ -179,11 +181,26 @@ impl Catalog {
         config: &MatchConfig,
     ) -> Result<Vec<Segment>, MediaError> {
         let segments = find_matches(&self.index, &self.keypoints, &query, duration_s, config);
-        let windows = placed_windows(&self.keypoints, &query, config, &segments);
-        if windows.is_empty() {
+        let placements = placed_windows(&self.keypoints, &query, config, &segments);
+        if placements.is_empty() {
             return Ok(segments);
         }
-        tracing::debug!(windows = ?windows, "second look at {}", path.display());
+        let times: Vec<f64> = placements
+            .iter()
+            .flat_map(|placement| placement.moments.iter().map(|&(time_s, _)| time_s))
+            .collect();
+        let mut stills = Stills::at(&times);
+        sample_candidate(path, limits, |f| stills.push(f), |_, _| {})?;
+        let stills = stills.finish();
+        let hasher = DctHasher::new();
+        let windows: Vec<(View, _)> = placements
+            .iter()
+            .map(|placement| {
+                let window = refine_window(&self.index, &hasher, placement, &stills);
+                (View::Placed(placement.track), window)
+            })
+            .collect();
+        tracing::debug!(placements = ?placements, windows = ?windows, "second look at {}", path.display());
         let mut fingerprinter = WindowFingerprinter::new(windows);
         sample_candidate(path, limits, |f| fingerprinter.push(f), |_, _| {})?;
         // The second look searches only the placed windows' probes.

@@ -13,8 +13,10 @@
 //!    `min_matched_frames` distinct work samples agreeing.
 
 mod local;
+mod refine;
 
-pub use local::{placed_windows, KeypointIndex, KeypointIndexBuilder};
+pub use local::{placed_windows, KeypointIndex, KeypointIndexBuilder, Placement};
+pub use refine::refine_window;
 
 use crate::fingerprint::{Probe, QueryFingerprint, Rect, Track, View};
 use crate::index::{Hit, Index};

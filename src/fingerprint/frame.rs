@@ -25,6 +25,17 @@ impl Rect {
         }
     }
 
+    /// This rectangle, given in shares of `frame`'s width and height, in
+    /// `frame`'s units.
+    pub fn of_shares(&self, frame: &Rect) -> Rect {
+        Rect {
+            x: frame.x + self.x * frame.width,
+            y: frame.y + self.y * frame.height,
+            width: self.width * frame.width,
+            height: self.height * frame.height,
+        }
+    }
+
     /// The centred rectangle covering `fraction` of this one's width and height.
     pub fn centred(&self, fraction: f32) -> Rect {
         let (width, height) = (self.width * fraction, self.height * fraction);

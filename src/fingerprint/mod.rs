@@ -517,6 +517,7 @@ impl QueryFingerprinter {
         let mut parts = vec![content];
         parts.extend(active);
         parts.extend(inner.iter().copied());
+        let frame_rect = Rect::of_frame(&self.pending[0]);
         let mut region_windows: Vec<(View, Rect)> = Vec::new();
         for part in &parts {
             region_windows.extend(
@@ -525,7 +526,7 @@ impl QueryFingerprinter {
                     .map(|r| (View::Centre, r)),
             );
             region_windows.extend(
-                regions::strip_probes(part)
+                regions::strip_probes(part, &frame_rect)
                     .into_iter()
                     .map(|r| (View::Strip, r)),
             );
@@ -616,12 +617,7 @@ impl WindowFingerprinter {
         let frame_rect = Rect::of_frame(&analysis);
         let mut probes = Vec::with_capacity(2 * self.windows.len());
         for (view, share) in &self.windows {
-            let rect = Rect {
-                x: share.x * frame_rect.width,
-                y: share.y * frame_rect.height,
-                width: share.width * frame_rect.width,
-                height: share.height * frame_rect.height,
-            };
+            let rect = share.of_shares(&frame_rect);
             push_probes(
                 &self.hasher,
                 &integral,
@@ -639,6 +635,69 @@ impl WindowFingerprinter {
     pub fn finish(self) -> Vec<Vec<Probe>> {
         let step = kept_sample_step(self.slots.len());
         self.slots.into_iter().step_by(step).collect()
+    }
+}
+
+/// A few samples of a candidate, kept whole (at the analysis size) so that a
+/// window can be hashed at any place: the second look fits each window
+/// where keypoints placed a work to the work's own hashes
+/// (`matcher::refine_window`) before the whole candidate is hashed there.
+pub struct Stills {
+    /// Sample indices (at [`QUERY_SAMPLE_RATE`], from 0) to keep, ascending.
+    wanted: Vec<usize>,
+    seen: usize,
+    kept: Vec<Still>,
+}
+
+/// One kept sample: its time and its integral image.
+pub struct Still {
+    pub time_s: f64,
+    integral: frame::IntegralImage,
+    frame: Rect,
+}
+
+impl Stills {
+    /// Keeps the samples nearest to `times_s` (seconds), each once.
+    pub fn at(times_s: &[f64]) -> Self {
+        let mut wanted: Vec<usize> = times_s
+            .iter()
+            .filter(|t| t.is_finite() && **t >= 0.0)
+            .map(|t| (t * QUERY_SAMPLE_RATE).round() as usize)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        Stills {
+            wanted,
+            seen: 0,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Adds the next sample, as [`QueryFingerprinter::push`] takes it.
+    pub fn push(&mut self, frame: GrayImage) {
+        let index = self.seen;
+        self.seen += 1;
+        if self.wanted.binary_search(&index).is_err() {
+            return;
+        }
+        let analysis = analysis_frame(frame);
+        self.kept.push(Still {
+            time_s: index as f64 / QUERY_SAMPLE_RATE,
+            integral: frame::IntegralImage::new(&analysis),
+            frame: Rect::of_frame(&analysis),
+        });
+    }
+
+    pub fn finish(self) -> Vec<Still> {
+        self.kept
+    }
+}
+
+impl Still {
+    /// The hash of `share` (a window in shares of the frame's width and
+    /// height), as seen and mirrored.
+    pub fn hash(&self, hasher: &DctHasher, share: &Rect) -> hash::WindowHash {
+        hasher.hash(&self.integral.window(&share.of_shares(&self.frame)))
     }
 }
 

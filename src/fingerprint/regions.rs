@@ -16,7 +16,8 @@
 //!
 //! A candidate is probed with the centre half of each of its content regions
 //! at several scales and offsets, and, where a region is narrow (portrait,
-//! square, a split part), with strip-shaped windows slid across it.
+//! square, a split part) and large, with strip-shaped windows slid across
+//! it close enough together for a hash.
 
 use super::frame::Rect;
 
@@ -37,10 +38,18 @@ const MIN_STRIP_ASPECT: f32 = 1.0;
 /// Candidate regions up to this aspect (width / height) are probed with
 /// strips: wider ones show the work's full width and meet its main hash.
 const MAX_PROBED_STRIP_ASPECT: f32 = 1.3;
-/// Spacing of the strip windows slid across a candidate region, in units of
-/// its height, and the most windows per region.
-const STRIP_PROBE_STEP: f32 = 0.045;
-const MAX_STRIP_PROBES: usize = 9;
+/// Smallest share of the frame's area a region probed with strips covers:
+/// a reframed copy fills its frame, a split-screen part is a half or a
+/// third of it. Strips of small regions (a narrow patch of a busy frame)
+/// meet low-detail works' strips by chance.
+const MIN_STRIP_REGION_SHARE: f32 = 0.25;
+/// Spacing of the strip windows slid across a candidate region, as a share of
+/// the strip's width, and the most windows per region. A window hash turns
+/// about 20 of its bits per 1 % of its width it is shifted by, so a window
+/// within half a step (2 %) of the work's strip stays within the exact
+/// search radius.
+const STRIP_PROBE_STEP: f32 = 0.04;
+const MAX_STRIP_PROBES: usize = 24;
 /// Scales of a candidate's centre-region probes (share of its content per
 /// axis): a copy cropped by `c` per side shows the work's centre half at
 /// `0.5 / (1 - 2c)`; a copy zoomed by `z` at `0.5 z`.
@@ -117,16 +126,16 @@ pub fn centre_probes(region: &Rect) -> Vec<Rect> {
     windows
 }
 
-/// Strip-shaped windows slid across a narrow candidate region (none for a
-/// wide one).
-pub fn strip_probes(region: &Rect) -> Vec<Rect> {
-    if region.height <= 0.0 || region.width / region.height > MAX_PROBED_STRIP_ASPECT {
+/// Strip-shaped windows slid across a narrow candidate region of `frame`
+/// (none for a wide or a small one).
+pub fn strip_probes(region: &Rect, frame: &Rect) -> Vec<Rect> {
+    let small = region.width * region.height < MIN_STRIP_REGION_SHARE * frame.width * frame.height;
+    if region.height <= 0.0 || region.width / region.height > MAX_PROBED_STRIP_ASPECT || small {
         return Vec::new();
     }
     let width = (STRIP_WIDTH * region.height).min(region.width);
     let span = region.width - width;
-    let count =
-        ((span / (STRIP_PROBE_STEP * region.height)).ceil() as usize + 1).min(MAX_STRIP_PROBES);
+    let count = ((span / (STRIP_PROBE_STEP * width)).ceil() as usize + 1).min(MAX_STRIP_PROBES);
     strips_across(region, count)
 }
 
@@ -170,12 +179,25 @@ mod tests {
 
     #[test]
     fn strips_are_probed_only_in_narrow_regions() {
-        assert!(strip_probes(&rect(0.0, 0.0, 256.0, 144.0)).is_empty());
-        let probes = strip_probes(&rect(10.0, 0.0, 144.0, 256.0));
+        let frame = rect(0.0, 0.0, 256.0, 256.0);
+        assert!(strip_probes(&rect(0.0, 0.0, 256.0, 144.0), &frame).is_empty());
+        assert!(strip_probes(&rect(0.0, 0.0, 60.0, 100.0), &frame).is_empty());
+        let probes = strip_probes(&rect(10.0, 0.0, 144.0, 256.0), &frame);
         assert!(!probes.is_empty() && probes.len() <= MAX_STRIP_PROBES);
         for p in &probes {
             assert!(p.x >= 10.0 && p.x + p.width <= 154.01);
         }
+    }
+
+    #[test]
+    fn strip_probes_of_a_9_16_region_are_close_enough_for_a_hash() {
+        let region = rect(0.0, 0.0, 144.0, 256.0);
+        let probes = strip_probes(&region, &region);
+        let width = probes[0].width;
+        for pair in probes.windows(2) {
+            assert!(pair[1].x - pair[0].x <= STRIP_PROBE_STEP * width + 1e-3);
+        }
+        assert!((probes.last().unwrap().x + width - 144.0).abs() < 1e-3);
     }
 
     #[test]

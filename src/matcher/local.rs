@@ -264,9 +264,24 @@ const PLACE_DRIFT: f64 = 0.25;
 const MAX_PLACED_WORKS: usize = 3;
 /// A placed window is used only if this share of it lies inside the frame.
 const PLACE_MIN_INSIDE: f32 = 0.95;
+/// Most keyframes per placement whose samples the window is fitted on.
+const MAX_PLACE_MOMENTS: usize = 6;
 
-/// Windows of the candidate's frame (shares of its width and height) where
-/// its keypoints place a work that `found` does not already hold: the
+/// Where keypoints place a work's hashed region in the candidate's frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placement {
+    pub work: usize,
+    /// The work track whose region the window shows.
+    pub track: Track,
+    /// The window, in shares of the frame's width and height.
+    pub window: Rect,
+    /// Candidate and work times (seconds) of the keyframes that placed it,
+    /// most pairs first.
+    pub moments: Vec<(f64, f64)>,
+}
+
+/// Windows of the candidate's frame where its keypoints place a work that
+/// `found` does not already hold: the
 /// work's main window, else its centre, else its strips, mapped through the
 /// transform that several candidate keyframes agree on. A hash needs its
 /// window placed to within about 2 % of its size, which no fixed set of
@@ -277,7 +292,7 @@ pub fn placed_windows(
     query: &QueryFingerprint,
     config: &MatchConfig,
     found: &[Segment],
-) -> Vec<(View, Rect)> {
+) -> Vec<Placement> {
     if keypoints.points.is_empty() {
         return Vec::new();
     }
@@ -290,8 +305,10 @@ pub fn placed_windows(
             by_owner.entry(seed.owner).or_default().push(seed);
         }
     }
-    // The best-supported place of each work: (total inliers, owner, transform, aspect).
-    let mut places: Vec<(usize, u32, Affine, f32)> = Vec::new();
+    // The best-supported place of each work: (total inliers, owner,
+    // transform, aspect, moments).
+    type Place = (usize, u32, Affine, f32, Vec<(f64, f64)>);
+    let mut places: Vec<Place> = Vec::new();
     for (owner, seeds) in &by_owner {
         let Some(track) = keypoints.works[*owner as usize] else {
             continue;
@@ -315,19 +332,29 @@ pub fn placed_windows(
                 times.dedup();
                 (times.len() >= PLACE_MIN_KEYFRAMES).then(|| {
                     let support = alike.iter().map(|seed| seed.inliers).sum::<usize>();
-                    (support, mean_transform(&alike), centre.aspect)
+                    let mut strongest = alike.clone();
+                    strongest.sort_by_key(|seed| std::cmp::Reverse(seed.inliers));
+                    let moments = strongest
+                        .iter()
+                        .take(MAX_PLACE_MOMENTS)
+                        .map(|seed| {
+                            let work_s = f64::from(seed.keyframe) / track.keyframe_rate;
+                            (seed.time_s, work_s)
+                        })
+                        .collect();
+                    (support, mean_transform(&alike), centre.aspect, moments)
                 })
             })
-            .max_by_key(|&(support, _, _)| support);
-        if let Some((support, transform, aspect)) = best {
-            places.push((support, *owner, transform, aspect));
+            .max_by_key(|(support, ..)| *support);
+        if let Some((support, transform, aspect, moments)) = best {
+            places.push((support, *owner, transform, aspect, moments));
         }
     }
     places.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     places.truncate(MAX_PLACED_WORKS);
 
     let mut windows = Vec::new();
-    for (_, owner, transform, query_aspect) in places {
+    for (_, owner, transform, query_aspect, moments) in places {
         let Some(track) = keypoints.works[owner as usize] else {
             continue;
         };
@@ -348,10 +375,15 @@ pub fn placed_windows(
                 .collect(),
         ];
         for group in candidates {
-            let inside: Vec<(View, Rect)> = group
+            let inside: Vec<Placement> = group
                 .into_iter()
                 .filter_map(|(track, region)| {
-                    placed(&transform, &region, query_aspect).map(|w| (View::Placed(track), w))
+                    placed(&transform, &region, query_aspect).map(|window| Placement {
+                        work: owner as usize,
+                        track,
+                        window,
+                        moments: moments.clone(),
+                    })
                 })
                 .collect();
             if !inside.is_empty() {
@@ -876,10 +908,16 @@ mod tests {
         let index = work_index(&describer);
         let config = MatchConfig::default();
         let query = candidate(&describer, 4, 2, shrunk_copy);
-        let windows = placed_windows(&index, &query, &config, &[]);
+        let placements = placed_windows(&index, &query, &config, &[]);
         // The work's hashed window (its centre 80 %) as the copy shows it.
-        let (view, window) = windows[0];
-        assert_eq!(view, View::Placed(Track::Main), "{windows:?}");
+        let Placement {
+            work,
+            track,
+            window,
+            ref moments,
+        } = placements[0];
+        assert_eq!((work, track), (0, Track::Main), "{placements:?}");
+        assert!(moments.len() >= 2, "{placements:?}");
         for (got, want) in [
             (window.x, (96.0 + 0.1 * 384.0) / 512.0),
             (window.y, (40.0 + 0.1 * 216.0) / 288.0),
@@ -903,9 +941,9 @@ mod tests {
         let query = candidate(&describer, 4, 3, |second| {
             cropped(&work_picture(second), (128, 28, 384, 260), (512, 288))
         });
-        let windows = placed_windows(&index, &query, &MatchConfig::default(), &[]);
-        let (view, window) = windows[0];
-        assert_eq!(view, View::Placed(Track::Centre), "{windows:?}");
+        let placements = placed_windows(&index, &query, &MatchConfig::default(), &[]);
+        let Placement { track, window, .. } = placements[0];
+        assert_eq!(track, Track::Centre, "{placements:?}");
         let (top, height) = (28.0 / 288.0, 260.0 / 288.0);
         for (got, want) in [
             (window.x, 0.0),
