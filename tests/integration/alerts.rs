@@ -703,20 +703,20 @@ fn platform() -> Option<&'static String> {
     works()?;
     common::shared_media("balle-jbart.mp4")?;
     Some(BASE.get_or_init(|| {
-        let media = common::shared_media_dir();
+        let media = common::Footage;
         let dir = common::process_dir("alerts-platform");
         transform(
-            &media.join("bikes.mp4"),
+            &media.path("bikes.mp4"),
             &["-vf", "hflip,scale=480:-2"],
             &dir.join("v1.mp4"),
         );
         transform(
-            &media.join("balle-jbart.mp4"),
+            &media.path("balle-jbart.mp4"),
             &["-t", "4"],
             &dir.join("d1.mp4"),
         );
         transform(
-            &media.join("bigbuckbunny.mp4"),
+            &media.path("bigbuckbunny.mp4"),
             &["-vf", "scale=640:360,pad=640:480:0:60"],
             &dir.join("v2.mp4"),
         );

@@ -112,7 +112,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: B
             return;
         }
     }
-    let media = common::shared_media_dir();
+    let media = common::Footage;
     let scratch = scratch_dir();
     let data = scratch.path().join("data");
     let Some(_db) = common::database_for(backend, "daemon_kill", &data) else {
@@ -120,20 +120,20 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: B
     };
     let dir = scratch.path().join("platform");
     std::fs::create_dir_all(&dir).unwrap();
-    let bikes = media.join("bikes.mp4");
+    let bikes = media.path("bikes.mp4");
     transform(&bikes, &["-vf", "hflip,scale=480:-2"], &dir.join("v1.mp4"));
     transform(
-        &media.join("carphone_pristine.mp4"),
+        &media.path("carphone_pristine.mp4"),
         &["-vf", "scale=352:288"],
         &dir.join("d1.mp4"),
     );
     transform(
-        &media.join("bigbuckbunny.mp4"),
+        &media.path("bigbuckbunny.mp4"),
         &["-vf", "scale=640:360,pad=640:480:0:60"],
         &dir.join("v2.mp4"),
     );
     transform(
-        &media.join("balle-jbart.mp4"),
+        &media.path("balle-jbart.mp4"),
         &["-t", "6"],
         &dir.join("d2.mp4"),
     );
@@ -148,7 +148,7 @@ fn killed_and_restarted_daemon_processes_every_candidate_exactly_once(backend: B
         &dir.join("v3.mp4"),
     );
     transform(
-        &media.join("retroMars2018.avi"),
+        &media.path("retroMars2018.avi"),
         &["-vf", "scale=512:384"],
         &dir.join("d3.mp4"),
     );

@@ -23,15 +23,15 @@ fn platform() -> Option<&'static String> {
     static BASE: OnceLock<String> = OnceLock::new();
     works()?;
     Some(BASE.get_or_init(|| {
-        let media = common::shared_media_dir();
+        let media = common::Footage;
         let dir = common::process_dir("locations-platform");
         transform(
-            &media.join("bikes.mp4"),
+            &media.path("bikes.mp4"),
             &["-vf", "hflip,scale=480:-2"],
             &dir.join("v1.mp4"),
         );
         transform(
-            &media.join("bikes.mp4"),
+            &media.path("bikes.mp4"),
             &["-ss", "2", "-vf", "scale=320:-2", "-crf", "32"],
             &dir.join("v2.mp4"),
         );

@@ -86,17 +86,17 @@ fn platform() -> Option<&'static Platform> {
         common::shared_media(name)?;
     }
     Some(PLATFORM.get_or_init(|| {
-        let media = common::shared_media_dir();
+        let media = common::Footage;
         let dir = common::process_dir("scan-platform");
-        let bikes = media.join("bikes.mp4");
-        let bunny = media.join("bigbuckbunny.mp4");
+        let bikes = media.path("bikes.mp4");
+        let bunny = media.path("bigbuckbunny.mp4");
         transform(
             &bikes,
             &["-vf", "hflip,crop=iw*0.9:ih*0.9,scale=480:-2"],
             &dir.join("v1.mp4"),
         );
         transform(
-            &media.join("carphone_pristine.mp4"),
+            &media.path("carphone_pristine.mp4"),
             &["-vf", "scale=352:288"],
             &dir.join("d1.mp4"),
         );
@@ -106,7 +106,7 @@ fn platform() -> Option<&'static Platform> {
             &dir.join("v3.mp4"),
         );
         transform(
-            &media.join("retroMars2018.avi"),
+            &media.path("retroMars2018.avi"),
             &["-vf", "scale=512:384"],
             &dir.join("d3.mp4"),
         );
@@ -123,7 +123,7 @@ fn platform() -> Option<&'static Platform> {
         args.push(path_str(&v5));
         ffmpeg(&args);
         transform(
-            &media.join("balle-jbart.mp4"),
+            &media.path("balle-jbart.mp4"),
             &["-t", "6"],
             &dir.join("d2.mp4"),
         );

@@ -87,10 +87,10 @@ fn registry(backend: Backend) -> Option<Registry> {
 
 fn register_references() -> Result<Registry, String> {
     let data_dir = common::process_dir("transforms-registry");
-    let media = common::shared_media_dir();
+    let media = common::Footage;
     let register =
         |file: &str, title: &'static str, owner: &str, duration_s: f64| -> Result<Work, String> {
-            let path = media.join(file);
+            let path = media.path(file);
             let args = [
                 "--data-dir",
                 path_str(&data_dir),

@@ -160,7 +160,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// `<repo>/../shared/media`, the real footage described in its SOURCES.md.
-pub fn shared_media_dir() -> PathBuf {
+fn shared_media_dir() -> PathBuf {
     repo_root()
         .parent()
         .expect("the repository has a parent directory")
@@ -168,15 +168,49 @@ pub fn shared_media_dir() -> PathBuf {
         .join("media")
 }
 
-/// A file from the shared footage, or None (with a note on stderr) when it is
-/// not there, so the calling test can skip.
+/// Where a footage file is: `../shared/media`, else `fixtures/` (a user's
+/// clone has only the clips copied there, unchanged), else nowhere.
+fn find_media(name: &str) -> Option<PathBuf> {
+    [shared_media_dir(), repo_root().join("fixtures")]
+        .into_iter()
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+/// True in CI (`CI=true`), where every footage file must be present.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
+}
+
+/// A footage file (see [`find_media`]). When it is missing, the calling test
+/// skips (None, with a note on stderr), except in CI, where a missing file
+/// fails the test: a suite that skips silently there proves nothing.
 pub fn shared_media(name: &str) -> Option<PathBuf> {
-    let path = shared_media_dir().join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("note: {} is missing; skipping this test", path.display());
-        None
+    if let Some(path) = find_media(name) {
+        return Some(path);
+    }
+    let missing = format!(
+        "{name} is in neither {} nor {}",
+        shared_media_dir().display(),
+        repo_root().join("fixtures").display()
+    );
+    assert!(
+        !in_ci(),
+        "{missing}; CI needs the shared footage (see ../shared/media/SOURCES.md)"
+    );
+    eprintln!("note: {missing}; skipping this test");
+    None
+}
+
+/// The footage, for tests that have checked with [`shared_media`] that the
+/// files they use are there.
+pub struct Footage;
+
+impl Footage {
+    /// The path of footage file `name`; panics if it is missing (the caller
+    /// checks first).
+    pub fn path(&self, name: &str) -> PathBuf {
+        find_media(name).unwrap_or_else(|| panic!("footage file {name} is missing"))
     }
 }
 

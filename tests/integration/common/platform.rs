@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-use super::{path_str, run_json, shared_media_dir};
+use super::{path_str, run_json};
 
 /// An upload on the mock platform.
 pub struct Upload {
@@ -74,12 +74,12 @@ pub fn works() -> Option<&'static Works> {
     }
     Some(WORKS.get_or_init(|| {
         let template = super::process_dir("works-template");
-        let media = shared_media_dir();
+        let media = super::Footage;
         let bikes = run_json(
             &template,
             &[
                 "register",
-                path_str(&media.join("bikes.mp4")),
+                path_str(&media.path("bikes.mp4")),
                 "--title",
                 "Bikes",
             ],
@@ -88,7 +88,7 @@ pub fn works() -> Option<&'static Works> {
             &template,
             &[
                 "register",
-                path_str(&media.join("bigbuckbunny.mp4")),
+                path_str(&media.path("bigbuckbunny.mp4")),
                 "--title",
                 "Big Buck Bunny",
             ],
