@@ -318,7 +318,7 @@ fn html_body(alerts: &[MatchAlert], images: &[(String, Vec<u8>)]) -> String {
         if images.iter().any(|(id, _)| *id == cid) {
             let _ = writeln!(
                 out,
-                "<p><img src=\"cid:{cid}\" alt=\"matched frames: upload | work / 匹配帧：转载 | 原作\" style=\"max-width: 100%\"></p>"
+                "<p><img src=\"cid:{cid}\" alt=\"matched frames: work (left) | upload (right) / 匹配帧：原作（左）| 转载（右）\" style=\"max-width: 100%\"></p>"
             );
         }
         out.push_str("<table cellpadding=\"4\">\n");
