@@ -390,9 +390,79 @@ impl Index {
         self.gather(&self.tables[..1], queries, chunk_radius, max_distance, out);
     }
 
-    /// Looks up every value within `chunk_radius` of the queries' chunks in
-    /// `tables`, then keeps the frames within `max_distance` of a query.
+    /// Appends to `out` the frames that have a chunk of `tables` within
+    /// `chunk_radius` bits of a query's and whose smallest distance to the
+    /// queries is at most `max_distance`, in frame order.
+    ///
+    /// Two ways give that same answer; the cheaper one is taken. Looking
+    /// chunk values up costs about one step per enumerated value, whatever
+    /// the index holds; comparing each searchable frame with each query
+    /// costs one step per pair. A small index (a creator's few works, where
+    /// a probe enumerates thousands of values to meet a few hundred frames)
+    /// is compared directly.
     fn gather(
+        &self,
+        tables: &[ChunkTable],
+        queries: &[Hash256],
+        chunk_radius: u32,
+        max_distance: u32,
+        out: &mut Vec<Hit>,
+    ) {
+        let lookups: u64 = tables
+            .iter()
+            .map(|t| values_within(t.len, chunk_radius))
+            .sum::<u64>()
+            .saturating_mul(queries.len() as u64);
+        let comparisons = (self.searchable_frames() as u64).saturating_mul(queries.len() as u64);
+        if comparisons <= lookups {
+            self.compare_all(tables, queries, chunk_radius, max_distance, out);
+        } else {
+            self.look_up(tables, queries, chunk_radius, max_distance, out);
+        }
+    }
+
+    /// [`Index::gather`] by comparing every searchable frame with each query.
+    fn compare_all(
+        &self,
+        tables: &[ChunkTable],
+        queries: &[Hash256],
+        chunk_radius: u32,
+        max_distance: u32,
+        out: &mut Vec<Hit>,
+    ) {
+        for (word_index, &word) in self.searchable.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let id = word_index * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                let hash = &self.hashes[id];
+                let distance = queries
+                    .iter()
+                    .map(|q| q.distance(hash))
+                    .min()
+                    .unwrap_or(u32::MAX);
+                if distance > max_distance {
+                    continue;
+                }
+                let chunk_near = queries.iter().any(|q| {
+                    tables.iter().any(|t| {
+                        (q.bits(t.start, t.len) ^ hash.bits(t.start, t.len)).count_ones()
+                            <= chunk_radius
+                    })
+                });
+                if chunk_near {
+                    out.push(Hit {
+                        frame: id as u32,
+                        distance,
+                    });
+                }
+            }
+        }
+    }
+
+    /// [`Index::gather`] by looking up every value within `chunk_radius` of
+    /// the queries' chunks in `tables`.
+    fn look_up(
         &self,
         tables: &[ChunkTable],
         queries: &[Hash256],
@@ -448,6 +518,20 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// How many `bits`-bit values lie within `radius` flips of one value.
+fn values_within(bits: usize, radius: u32) -> u64 {
+    let mut total = 0u64;
+    let mut combinations = 1u64; // C(bits, k)
+    for k in 0..=radius.min(bits as u32) {
+        if k > 0 {
+            combinations =
+                combinations.saturating_mul(bits as u64 + 1 - u64::from(k)) / u64::from(k);
+        }
+        total = total.saturating_add(combinations);
+    }
+    total
 }
 
 /// Calls `visit` with every `bits`-bit value within `radius` flips of `value`.
@@ -524,6 +608,51 @@ mod tests {
             expected.sort_unstable();
             expected.dedup_by_key(|h| h.frame);
             prop_assert_eq!(found, expected);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// The two ways of gathering give the same frames at the same
+        /// distances, for the exact search (all chunks) and the coarse one
+        /// (the first chunk only, a distance cap beyond the exact radius).
+        #[test]
+        fn comparing_every_frame_finds_what_the_lookups_find(
+            seed in any::<u64>(),
+            count in 1usize..800,
+            chunk_radius in 0u32..3,
+            max_distance in 0u32..120,
+            coarse in any::<bool>(),
+            flips in proptest::collection::vec(0usize..256, 0..60),
+            picks in proptest::collection::vec(any::<prop::sample::Index>(), 1..4),
+        ) {
+            let hashes = random_hashes(seed, count);
+            let mut builder = IndexBuilder::new();
+            builder.add_hashes(&hashes, 2.0);
+            let index = builder.build();
+            let queries: Vec<Hash256> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, pick)| near(&hashes[pick.index(count)], &flips[..flips.len() * i / 3]))
+                .collect();
+            let tables = if coarse { &index.tables[..1] } else { &index.tables[..] };
+            let (mut compared, mut looked_up) = (Vec::new(), Vec::new());
+            index.compare_all(tables, &queries, chunk_radius, max_distance, &mut compared);
+            index.look_up(tables, &queries, chunk_radius, max_distance, &mut looked_up);
+            prop_assert_eq!(compared, looked_up);
+        }
+    }
+
+    #[test]
+    fn values_within_counts_what_the_enumeration_visits() {
+        for (bits, radius) in [(16, 0), (16, 2), (16, 4), (43, 1), (5, 9)] {
+            let mut visited = 0u64;
+            for_each_within(0, bits, radius, &mut |_| visited += 1);
+            assert_eq!(
+                values_within(bits, radius),
+                visited,
+                "{bits} bits, radius {radius}"
+            );
         }
     }
 
