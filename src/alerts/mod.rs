@@ -175,7 +175,8 @@ pub struct AlertsConfig {
     pub digest: String,
     /// IANA time zone of the digest schedule.
     pub timezone: String,
-    /// The evidence bundle is attached when at most this many bytes.
+    /// The evidence bundles are attached while, encoded for email, they
+    /// take at most this many bytes (`email::encoded_len`).
     pub max_attachment_bytes: u64,
     /// Base URL of the dashboard, for links to matches; empty: the email
     /// names the commands that show them.

@@ -748,11 +748,14 @@ fn setup(
     let db = common::database_for(backend, "alerts", &data)?;
     fresh_data_dir(works().unwrap(), &data);
     let config = dir.join("reelguard.toml");
+    // A bundle holds the upload's own file: the letterboxed copy's is about
+    // 8 MB, over the default 10 MiB once base64-encoded. Room for it here,
+    // as its owner would make for long uploads.
     std::fs::write(
         &config,
         format!(
             "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
-             [alerts]\nto = [\"creator@example.com\"]\nretry_base_s = 0.2\ndashboard_url = \"http://dash.example\"\n{alerts_extra}\n\n{daemon}\n\
+             [alerts]\nto = [\"creator@example.com\"]\nretry_base_s = 0.2\ndashboard_url = \"http://dash.example\"\nmax_attachment_bytes = 25000000\n{alerts_extra}\n\n{daemon}\n\
              [[sources]]\nname = \"uploads\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\nallow_loopback = true\nschedule = \"0 0 0 1 1 *\"\n",
             sink.port()
         ),
