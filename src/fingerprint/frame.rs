@@ -129,16 +129,16 @@ impl IntegralImage {
 
     /// Sum of pixel values over [0, x) × [0, y), bilinear between grid points.
     fn sum_to(&self, x: f32, y: f32) -> f32 {
-        let x = x.clamp(0.0, self.width as f32);
-        let y = y.clamp(0.0, self.height as f32);
-        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width), (y0 + 1).min(self.height));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        self.sum_at(GridPoint::on(x, self.width), GridPoint::on(y, self.height))
+    }
+
+    /// [`IntegralImage::sum_to`] at coordinates already placed on the grid.
+    fn sum_at(&self, x: GridPoint, y: GridPoint) -> f32 {
         let stride = self.width + 1;
         let at = |xx: usize, yy: usize| self.sums[yy * stride + xx] as f32;
-        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
-        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
-        top * (1.0 - fy) + bottom * fy
+        let top = at(x.below, y.below) * (1.0 - x.fraction) + at(x.above, y.below) * x.fraction;
+        let bottom = at(x.below, y.above) * (1.0 - x.fraction) + at(x.above, y.above) * x.fraction;
+        top * (1.0 - y.fraction) + bottom * y.fraction
     }
 
     fn box_mean(&self, left: f32, top: f32, right: f32, bottom: f32) -> f32 {
@@ -175,6 +175,10 @@ impl IntegralImage {
     }
 
     /// Area-averages `rect` into a 64×64 window (row-major grey levels).
+    ///
+    /// Each pixel is the mean of its box, as [`IntegralImage::box_mean`]
+    /// computes it; the box edges of a column (or row) are the same in every
+    /// row (or column), so they are placed on the grid once.
     pub fn window(&self, rect: &Rect) -> [f32; WINDOW_PIXELS] {
         let mut out = [0f32; WINDOW_PIXELS];
         let step_x = rect.width / WINDOW_SIDE as f32;
@@ -182,19 +186,58 @@ impl IntegralImage {
         // Boxes narrower than a pixel are widened to one pixel so that
         // upscaled windows are still smooth.
         let (half_x, half_y) = (step_x.max(1.0) / 2.0, step_y.max(1.0) / 2.0);
-        for row in 0..WINDOW_SIDE {
-            let centre_y = rect.y + (row as f32 + 0.5) * step_y;
-            for col in 0..WINDOW_SIDE {
-                let centre_x = rect.x + (col as f32 + 0.5) * step_x;
-                out[row * WINDOW_SIDE + col] = self.box_mean(
-                    centre_x - half_x,
-                    centre_y - half_y,
-                    centre_x + half_x,
-                    centre_y + half_y,
-                );
+        let edges = |start: f32, step: f32, half: f32, size: usize| {
+            std::array::from_fn::<_, WINDOW_SIDE, _>(|i| {
+                let centre = start + (i as f32 + 0.5) * step;
+                let (low, high) = (centre - half, centre + half);
+                (
+                    high - low,
+                    GridPoint::on(low, size),
+                    GridPoint::on(high, size),
+                )
+            })
+        };
+        let columns = edges(rect.x, step_x, half_x, self.width);
+        let rows = edges(rect.y, step_y, half_y, self.height);
+        for (row, &(height, top, bottom)) in rows.iter().enumerate() {
+            for (col, &(width, left, right)) in columns.iter().enumerate() {
+                let area = width * height;
+                out[row * WINDOW_SIDE + col] = if area <= 0.0 {
+                    0.0
+                } else {
+                    (self.sum_at(right, bottom)
+                        - self.sum_at(left, bottom)
+                        - self.sum_at(right, top)
+                        + self.sum_at(left, top))
+                        / area
+                };
             }
         }
         out
+    }
+}
+
+/// A coordinate of an [`IntegralImage`] clamped to it and placed between two
+/// grid lines, for bilinear reading.
+#[derive(Clone, Copy)]
+struct GridPoint {
+    below: usize,
+    above: usize,
+    /// How far past `below` the coordinate lies (0–1).
+    fraction: f32,
+}
+
+impl GridPoint {
+    /// `value` on a grid of `size` cells (lines 0 to `size`).
+    fn on(value: f32, size: usize) -> GridPoint {
+        let value = value.clamp(0.0, size as f32);
+        // Not negative after the clamp: truncation is the floor.
+        let below = value as usize;
+        GridPoint {
+            below,
+            above: (below + 1).min(size),
+            fraction: value - below as f32,
+        }
     }
 }
 
@@ -1074,6 +1117,48 @@ mod tests {
             let w = (((x as f32) * 0.3 + seed as f32).sin() * ((y as f32) * 0.2).cos() + 1.0) / 2.0;
             image::Luma([(60.0 + 120.0 * (0.5 * v + 0.5 * w)) as u8])
         })
+    }
+
+    /// A window's pixels are exactly the box means its boxes have, for
+    /// windows inside the frame, across its edge, upscaled and thin.
+    #[test]
+    fn window_pixels_are_the_means_of_their_boxes() {
+        let image = IntegralImage::new(&pattern(160, 90, 3));
+        let rects = [
+            (0.0, 0.0, 160.0, 90.0),
+            (12.3, 7.7, 100.1, 61.9),
+            (-20.0, -5.0, 90.0, 120.0),
+            (150.5, 80.25, 30.0, 20.0),
+            (40.0, 30.0, 8.5, 70.0),
+        ];
+        for (x, y, width, height) in rects {
+            let rect = Rect {
+                x,
+                y,
+                width,
+                height,
+            };
+            let window = image.window(&rect);
+            let (step_x, step_y) = (width / WINDOW_SIDE as f32, height / WINDOW_SIDE as f32);
+            let (half_x, half_y) = (step_x.max(1.0) / 2.0, step_y.max(1.0) / 2.0);
+            for row in 0..WINDOW_SIDE {
+                let centre_y = y + (row as f32 + 0.5) * step_y;
+                for col in 0..WINDOW_SIDE {
+                    let centre_x = x + (col as f32 + 0.5) * step_x;
+                    let mean = image.box_mean(
+                        centre_x - half_x,
+                        centre_y - half_y,
+                        centre_x + half_x,
+                        centre_y + half_y,
+                    );
+                    assert_eq!(
+                        window[row * WINDOW_SIDE + col].to_bits(),
+                        mean.to_bits(),
+                        "{rect:?} at row {row}, column {col}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
