@@ -29,3 +29,4 @@ mod registration;
 mod scan;
 mod timestamp;
 mod transforms;
+mod upgrade;
