@@ -27,30 +27,22 @@ fn load_dump(backend: Backend, data_dir: &Path) {
     let dump = std::fs::read_to_string(fixture(backend)).expect("the upgrade fixture");
     let url = common::store_url(data_dir);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // SQLite creates the database file; the PostgreSQL test database exists.
+    let url = match backend {
+        Backend::Sqlite => format!("{url}?mode=rwc"),
+        Backend::Postgres => url,
+    };
     runtime.block_on(async {
         use sqlx::Connection as _;
-        match backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
-                    .await
-                    .expect("create the SQLite database");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(dump.as_str()))
-                    .execute(&mut conn)
-                    .await
-                    .expect("load the SQLite dump");
-                conn.close().await.unwrap();
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&url)
-                    .await
-                    .expect("connect to the test database");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(dump.as_str()))
-                    .execute(&mut conn)
-                    .await
-                    .expect("load the PostgreSQL dump");
-                conn.close().await.unwrap();
-            }
-        }
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(dump.as_str()))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("load {}: {e}", fixture(backend).display()));
+        conn.close().await.unwrap();
     });
 }
 
