@@ -79,6 +79,13 @@ pub fn owner_alive(owner: &str) -> bool {
     }
 }
 
+/// A moment of a video, seconds from its start, as `m:ss.s`.
+pub fn video_time(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    let minutes = (seconds / 60.0).floor();
+    format!("{}:{:04.1}", minutes as u64, seconds - minutes * 60.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +108,11 @@ mod tests {
         assert!(!owner_alive(&format!("{}:4294967295:x", host_name())));
         assert!(owner_alive("another-host:1:x"), "judged by its lease");
         assert!(owner_alive(&format!("{}:x", std::process::id())));
+    }
+
+    #[test]
+    fn video_time_is_minutes_and_seconds() {
+        assert_eq!(video_time(3.04), "0:03.0");
+        assert_eq!(video_time(75.3), "1:15.3");
     }
 }

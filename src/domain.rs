@@ -251,6 +251,19 @@ named_enum!(
 );
 
 impl MatchStatus {
+    /// The status in Chinese, for the bilingual report and dashboard (the
+    /// English is its [`Named::name`]).
+    pub fn chinese(self) -> &'static str {
+        match self {
+            MatchStatus::Pending => "待审核",
+            MatchStatus::Confirmed => "已确认侵权",
+            MatchStatus::Dismissed => "已驳回",
+            MatchStatus::Licensed => "已授权",
+            MatchStatus::Claimed => "已申诉",
+            MatchStatus::Resolved => "已解决",
+        }
+    }
+
     /// The review flow, decided here alone: a pending match is confirmed,
     /// dismissed or licensed (a reviewer may change their mind among
     /// those); only a confirmed match is claimed, and only a claimed one

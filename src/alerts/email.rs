@@ -6,7 +6,7 @@
 //! `multipart/alternative` of the plain text and a `multipart/related`
 //! whose HTML shows each matched frame pair inline as `cid:frame-N@reelguard`.
 
-use crate::clock::{stored, to_seconds};
+use crate::clock::{stored, to_seconds, video_time};
 use crate::secret::Secret;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{clock, MatchAlert, Security, SmtpConfig};
+use super::{MatchAlert, Security, SmtpConfig};
 
 /// An email's content before MIME encoding.
 #[derive(Clone, Debug)]
@@ -121,10 +121,10 @@ fn ranges(alert: &MatchAlert, upload: &str, work: &str) -> Vec<String> {
         .map(|s| {
             format!(
                 "{upload} {}–{} = {work} {}–{}",
-                clock(s.query_start_s),
-                clock(s.query_end_s),
-                clock(s.work_start_s),
-                clock(s.work_end_s)
+                video_time(s.query_start_s),
+                video_time(s.query_end_s),
+                video_time(s.work_start_s),
+                video_time(s.work_end_s)
             )
         })
         .collect()

@@ -465,13 +465,6 @@ impl MatchAlert {
     }
 }
 
-/// Seconds as `m:ss.s`.
-pub fn clock(seconds: f64) -> String {
-    let seconds = seconds.max(0.0);
-    let minutes = (seconds / 60.0).floor();
-    format!("{}:{:04.1}", minutes as u64, seconds - minutes * 60.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -613,11 +606,5 @@ mod tests {
         };
         let secs: Vec<u64> = (1..=9).map(|n| a.retry_delay(n).as_secs()).collect();
         assert_eq!(secs, vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
-    }
-
-    #[test]
-    fn clock_formats_minutes_and_seconds() {
-        assert_eq!(clock(3.04), "0:03.0");
-        assert_eq!(clock(75.3), "1:15.3");
     }
 }

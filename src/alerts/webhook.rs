@@ -23,7 +23,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
-use super::{clock, MatchAlert, WebhookConfig, WebhookKind};
+use super::{MatchAlert, WebhookConfig, WebhookKind};
+use crate::clock::video_time;
 use crate::sources::ssrf::{self, Allow, GuardedResolver};
 
 type HmacSha256 = Hmac<sha2::Sha256>;
@@ -181,10 +182,10 @@ fn ranges(a: &MatchAlert) -> String {
         .map(|s| {
             format!(
                 "{}–{} ↔ {}–{}",
-                clock(s.query_start_s),
-                clock(s.query_end_s),
-                clock(s.work_start_s),
-                clock(s.work_end_s)
+                video_time(s.query_start_s),
+                video_time(s.query_end_s),
+                video_time(s.work_start_s),
+                video_time(s.work_end_s)
             )
         })
         .collect::<Vec<_>>()

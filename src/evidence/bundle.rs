@@ -32,7 +32,7 @@ use crate::domain::OwnerConfig;
 use crate::domain::{CaptureState, MatchStatus, StoredSegment};
 use crate::provenance::commands;
 use crate::provenance::package::{self, token_check, Check, Files};
-use crate::store::{MatchRecord, StatusChange};
+use crate::store::{CapturedFile, MatchRecord, StatusChange};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
 use crate::timestamp::Stamper;
 
@@ -70,10 +70,26 @@ pub struct Claim {
     pub capture_tsa_name: Option<String>,
     pub owner: OwnerConfig,
     pub exported_at: String,
-    /// Bundle paths of the captured files (capture/, frames/).
-    pub captured_files: Vec<(String, u64)>,
+    /// The captured files (capture/, frames/), by bundle path.
+    pub captured_files: Vec<CapturedFile>,
+    /// The frame pairs shown, with the moment of each side.
+    pub frame_pairs: Vec<FramePair>,
     /// What the capture could not get (no Chromium, media not kept, ...).
     pub capture_notes: Vec<String>,
+}
+
+/// One frame pair of `frames/pairs.json`: the work's frame on the left,
+/// the upload's on the right.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct FramePair {
+    pub file: String,
+    pub work_s: f64,
+    pub upload_s: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct FramePairs {
+    pairs: Vec<FramePair>,
 }
 
 impl Claim {
@@ -161,6 +177,12 @@ pub async fn export(
         .filter_map(|n| n.as_str().map(str::to_string))
         .collect();
 
+    let frame_pairs = files
+        .get("frames/pairs.json")
+        .and_then(|b| serde_json::from_slice::<FramePairs>(b).ok())
+        .map(|p| p.pairs)
+        .unwrap_or_default();
+
     // The work's provenance package, nested under work/.
     let work = store.find_work(&record.work_id).await?;
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -217,11 +239,8 @@ pub async fn export(
         capture_tsa_name,
         owner: env.settings.owner.clone(),
         exported_at: exported_at.clone(),
-        captured_files: capture
-            .files
-            .iter()
-            .map(|f| (f.path.clone(), f.size))
-            .collect(),
+        captured_files: capture.files.clone(),
+        frame_pairs,
         capture_notes,
     };
     let html = report::render_html(&claim);

@@ -3,6 +3,7 @@
 //! `capture/`, so it renders inside the unpacked bundle) and the same page
 //! printed to PDF by headless Chromium.
 
+use crate::clock::video_time;
 use crate::domain::Named;
 use std::path::Path;
 
@@ -41,8 +42,10 @@ pub fn render_html(claim: &Claim) -> String {
          h1{font-size:24px;margin-bottom:4px} h2{font-size:18px;border-bottom:2px solid #b22;padding-bottom:4px;margin-top:28px}\n\
          .zh{color:#555;font-size:12px} table{border-collapse:collapse;width:100%}\n\
          th{text-align:left;vertical-align:top;width:210px;padding:5px;background:#f4f4f4;border:1px solid #ddd}\n\
-         td{padding:5px;border:1px solid #ddd;word-break:break-all} img{max-width:100%;border:1px solid #ccc}\n\
-         code{font-size:12px} .note{color:#8a5a00}\n</style></head><body>\n",
+         td{padding:5px;border:1px solid #ddd;overflow-wrap:anywhere} img{max-width:100%;border:1px solid #ccc}\n\
+         code{font-size:12px;white-space:nowrap} td code{white-space:normal} .note{color:#8a5a00}\n\
+         figure{margin:12px 0} figcaption{font-size:12px}\n\
+         @page{size:A4;margin:14mm} @media print{body{margin:0}}\n</style></head><body>\n",
     );
     if let Some(notice) = super::takedown::draft_notice(claim) {
         html.push_str(&format!(
@@ -94,7 +97,11 @@ pub fn render_html(claim: &Claim) -> String {
         "相似度",
         &format!("{:.3}", claim.score),
     ));
-    html.push_str(&row("Review status", "审核状态", claim.status.name()));
+    html.push_str(&row(
+        "Review status",
+        "审核状态",
+        &format!("{} / {}", claim.status.name(), claim.status.chinese()),
+    ));
     for (i, s) in claim.segments.iter().enumerate() {
         html.push_str(&row(
             &format!("Segment {}", i + 1),
@@ -107,22 +114,25 @@ pub fn render_html(claim: &Claim) -> String {
         ));
     }
     html.push_str("</table>\n");
-    let has = |path: &str| claim.captured_files.iter().any(|(p, _)| p == path);
+    let has = |path: &str| claim.captured_files.iter().any(|f| f.path == path);
     if has("frames/timeline.png") {
         html.push_str("<p>Timeline: which seconds of the upload (across) copy which seconds of the work (up). <span class=zh>时间对应图：横轴为上传视频时间，纵轴为原作品时间。</span></p>\n<img src=\"frames/timeline.png\" alt=\"timeline\">\n");
     }
-    let pairs: Vec<&String> = claim
-        .captured_files
+    let pairs: Vec<_> = claim
+        .frame_pairs
         .iter()
-        .map(|(p, _)| p)
-        .filter(|p| p.starts_with("frames/pair-") && p.ends_with(".png"))
+        .filter(|pair| has(&pair.file))
         .collect();
     if !pairs.is_empty() {
         html.push_str("<p>Matched frames: the work on the left, the upload on the right. <span class=zh>匹配画面：左为原作品，右为上传视频。</span></p>\n");
-        for pair in pairs {
+        for (i, pair) in pairs.iter().enumerate() {
+            let (work, upload) = (video_time(pair.work_s), video_time(pair.upload_s));
             html.push_str(&format!(
-                "<p><img src=\"{}\" alt=\"frame pair\"></p>\n",
-                esc(pair)
+                "<figure><img src=\"{}\" alt=\"frame pair {n}: the work at {work} (left), the upload at {upload} (right)\">\n\
+                 <figcaption>Pair {n}: left, the work at {work}; right, the upload at {upload}. \
+                 <span class=zh>第 {n} 组：左为原作品 {work}，右为上传视频 {upload}。</span></figcaption></figure>\n",
+                esc(&pair.file),
+                n = i + 1,
             ));
         }
     }
@@ -146,11 +156,15 @@ pub fn render_html(claim: &Claim) -> String {
     for note in &claim.capture_notes {
         html.push_str(&format!("<p class=note>Note: {}</p>\n", esc(note)));
     }
-    html.push_str("<table>\n");
-    for (path, size) in &claim.captured_files {
+    html.push_str(
+        "<table>\n<tr><th>File <span class=zh>文件</span></th><th>Bytes <span class=zh>字节</span></th><th>SHA-256</th></tr>\n",
+    );
+    for file in &claim.captured_files {
         html.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{size} bytes</td></tr>\n",
-            esc(path)
+            "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>\n",
+            esc(&file.path),
+            file.size,
+            esc(&file.sha256)
         ));
     }
     html.push_str("</table>\n");
@@ -159,10 +173,12 @@ pub fn render_html(claim: &Claim) -> String {
         html.push_str("<h2>Review history <span class=zh>审核记录</span></h2>\n<table>\n");
         for change in &claim.history {
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{} → {}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{} / {} → {} / {}</td><td>{}</td></tr>\n",
                 esc(&crate::clock::to_seconds(change.at)),
-                esc(change.from.name()),
-                esc(change.to.name()),
+                change.from.name(),
+                change.from.chinese(),
+                change.to.name(),
+                change.to.chinese(),
                 esc(change.note.as_deref().unwrap_or(""))
             ));
         }

@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use crate::domain::{AlertState, MatchStatus, ScanStatus, UploadState};
+use crate::domain::{AlertState, MatchStatus, Named as _, ScanStatus, UploadState};
 
 /// The cookie that keeps a chosen language.
 pub const LANG_COOKIE: &str = "reelguard_lang";
@@ -267,20 +267,10 @@ impl Text {
     }
 
     pub fn status(&self, status: &MatchStatus) -> &'static str {
-        let zh = std::ptr::eq(self, &ZH);
-        match (status, zh) {
-            (MatchStatus::Pending, false) => "pending",
-            (MatchStatus::Pending, true) => "待审核",
-            (MatchStatus::Confirmed, false) => "confirmed",
-            (MatchStatus::Confirmed, true) => "已确认侵权",
-            (MatchStatus::Dismissed, false) => "dismissed",
-            (MatchStatus::Dismissed, true) => "已驳回",
-            (MatchStatus::Licensed, false) => "licensed",
-            (MatchStatus::Licensed, true) => "已授权",
-            (MatchStatus::Claimed, false) => "claimed",
-            (MatchStatus::Claimed, true) => "已申诉",
-            (MatchStatus::Resolved, false) => "resolved",
-            (MatchStatus::Resolved, true) => "已解决",
+        if std::ptr::eq(self, &ZH) {
+            status.chinese()
+        } else {
+            status.name()
         }
     }
 

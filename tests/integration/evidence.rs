@@ -314,6 +314,33 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere(backend:
     let email = String::from_utf8(files["takedown/email.txt"].clone()).unwrap();
     assert!(email.contains("版权侵权通知"), "{email}");
 
+    // The report: each frame pair says which side is the work and at which
+    // moment; every captured file is listed with its SHA-256; the review
+    // status is in both languages; the PDF is A4.
+    let report = String::from_utf8(files["report.html"].clone()).unwrap();
+    for needle in [
+        "Pair 1: left, the work at ",
+        "; right, the upload at ",
+        "第 1 组：左为原作品",
+    ] {
+        assert!(report.contains(needle), "report.html lacks {needle:?}");
+    }
+    let pair_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        &files["frames/pair-1.png"],
+    ));
+    assert!(
+        report.contains(&pair_sha256),
+        "report.html lists frames/pair-1.png without its SHA-256 {pair_sha256}"
+    );
+    assert!(
+        report.contains("pending / 待审核") || report.contains("confirmed / 已确认侵权"),
+        "the review status in both languages"
+    );
+    if files.contains_key("report.pdf") {
+        let (ok, info) = tool("pdfinfo", &["report.pdf"], &unpacked);
+        assert!(ok && info.contains("(A4)"), "report.pdf is not A4: {info}");
+    }
+
     // The report renders: PDF with pdftoppm, HTML with Chromium.
     let out_dir = test_media_root();
     if files.contains_key("report.pdf") {
