@@ -10,7 +10,8 @@
 //!   time, proxy, remote address, the TLS peer chain's summary (or why it
 //!   was not recorded), and what failed;
 //! - `capture/tls-chain.pem`: the certificates an https server presented;
-//! - `capture/screenshot.png`, `capture/page.pdf`: headless Chromium;
+//! - `capture/screenshot.png` (the blank window below a short page cut
+//!   off), `capture/page.pdf`: headless Chromium;
 //! - `capture/media.sha256` (always, when the media was hashed) and
 //!   `capture/media.<ext>` (when kept and within `evidence.max_media_bytes`);
 //! - `frames/pair-N.png`, `frames/timeline.png`;

@@ -67,7 +67,10 @@ pub async fn render(
     };
     let bytes = std::fs::read(out).ok().filter(|b| !b.is_empty());
     match bytes {
-        Some(bytes) => Ok(bytes),
+        Some(bytes) => Ok(match output {
+            Output::Screenshot => crop_to_content(bytes),
+            Output::Pdf => bytes,
+        }),
         None => {
             let stderr = String::from_utf8_lossy(&output_result.stderr);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
@@ -78,5 +81,77 @@ pub async fn render(
                 last.unwrap_or("no message")
             )
         }
+    }
+}
+
+/// Page background kept below the content of a cropped screenshot, in pixels.
+const CROP_MARGIN: u32 = 24;
+
+/// The screenshot without the blank window below the page's content: the
+/// window is 2000 pixels tall whatever the page, and a short page left most
+/// of it empty. Rows at the bottom of the background's colour (that of the
+/// bottom-right pixel) are cut, keeping a small margin. A picture that
+/// cannot be read, or has nothing to cut, is returned as it is.
+fn crop_to_content(png: Vec<u8>) -> Vec<u8> {
+    let Ok(picture) = image::load_from_memory_with_format(&png, image::ImageFormat::Png) else {
+        return png;
+    };
+    let picture = picture.to_rgba8();
+    let (width, height) = picture.dimensions();
+    if width == 0 || height == 0 {
+        return png;
+    }
+    let background = *picture.get_pixel(width - 1, height - 1);
+    let last_content_row = (0..height)
+        .rev()
+        .find(|&y| (0..width).any(|x| *picture.get_pixel(x, y) != background));
+    let keep = last_content_row.map_or(1, |y| y + 1 + CROP_MARGIN);
+    if keep >= height {
+        return png;
+    }
+    let cropped = image::imageops::crop_imm(&picture, 0, 0, width, keep).to_image();
+    let mut out = std::io::Cursor::new(Vec::new());
+    match cropped.write_to(&mut out, image::ImageFormat::Png) {
+        Ok(()) => out.into_inner(),
+        Err(_) => png,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgba, RgbaImage};
+
+    fn png_of(picture: &RgbaImage) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        picture.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_screenshot_loses_the_blank_window_below_the_page_only() {
+        // A short page: content in rows 10-59 of a 400-row window.
+        let mut page = RgbaImage::from_pixel(120, 400, Rgba([255, 255, 255, 255]));
+        for y in 10..60 {
+            for x in 5..100 {
+                page.put_pixel(x, y, Rgba([20, 20, 20, 255]));
+            }
+        }
+        let cropped = image::load_from_memory(&crop_to_content(png_of(&page)))
+            .unwrap()
+            .to_rgba8();
+        assert_eq!(cropped.dimensions(), (120, 60 + CROP_MARGIN));
+        assert_eq!(*cropped.get_pixel(50, 59), Rgba([20, 20, 20, 255]));
+
+        // A page filling the window keeps every row, byte for byte.
+        page.put_pixel(3, 399, Rgba([0, 0, 0, 255]));
+        let full = png_of(&page);
+        assert_eq!(crop_to_content(full.clone()), full);
+
+        // What is not a PNG is kept as it is.
+        assert_eq!(
+            crop_to_content(b"not a png".to_vec()),
+            b"not a png".to_vec()
+        );
     }
 }
