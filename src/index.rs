@@ -436,11 +436,7 @@ impl Index {
                 let id = word_index * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
                 let hash = &self.hashes[id];
-                let distance = queries
-                    .iter()
-                    .map(|q| q.distance(hash))
-                    .min()
-                    .unwrap_or(u32::MAX);
+                let distance = closest_distance(queries, hash);
                 if distance > max_distance {
                     continue;
                 }
@@ -489,11 +485,7 @@ impl Index {
         candidates.dedup();
         for &id in &candidates {
             let hash = &self.hashes[id as usize];
-            let distance = queries
-                .iter()
-                .map(|q| q.distance(hash))
-                .min()
-                .unwrap_or(u32::MAX);
+            let distance = closest_distance(queries, hash);
             if distance <= max_distance {
                 out.push(Hit {
                     frame: id,
@@ -520,8 +512,19 @@ impl Index {
     }
 }
 
-/// How many `bits`-bit values lie within `radius` flips of one value.
-fn values_within(bits: usize, radius: u32) -> u64 {
+/// The smallest distance from `hash` to any of `queries` (`u32::MAX` for
+/// none).
+fn closest_distance(queries: &[Hash256], hash: &Hash256) -> u32 {
+    queries
+        .iter()
+        .map(|q| q.distance(hash))
+        .min()
+        .unwrap_or(u32::MAX)
+}
+
+/// How many `bits`-bit values lie within `radius` flips of one value: the
+/// lookups a search of a `bits`-bit chunk at that radius makes per query.
+pub fn values_within(bits: usize, radius: u32) -> u64 {
     let mut total = 0u64;
     let mut combinations = 1u64; // C(bits, k)
     for k in 0..=radius.min(bits as u32) {

@@ -19,7 +19,7 @@ pub use local::{placed_windows, KeypointIndex, KeypointIndexBuilder, Placement};
 pub use refine::refine_window;
 
 use crate::fingerprint::{Probe, QueryFingerprint, Rect, Track, View};
-use crate::index::{Hit, Index};
+use crate::index::{values_within, Hit, Index};
 
 /// The tracks a work's hashes are kept in, in the order seeds are sought.
 const TRACKS: [Track; 3] = [Track::Main, Track::Centre, Track::Strip];
@@ -247,18 +247,10 @@ const MAX_COARSE_CHUNK_RADIUS: u32 = 4;
 /// The most flips of a `bits`-bit chunk whose enumeration stays within
 /// `COARSE_LOOKUP_BUDGET` values (short chunks of small indexes get more).
 fn auto_coarse_chunk_radius(bits: usize) -> u32 {
-    let mut values = 0u64;
-    let mut combinations = 1u64; // C(bits, k)
-    for k in 0..=MAX_COARSE_CHUNK_RADIUS {
-        if k > 0 {
-            combinations = combinations * (bits as u64 + 1 - u64::from(k)) / u64::from(k);
-        }
-        values += combinations;
-        if values > COARSE_LOOKUP_BUDGET {
-            return k.saturating_sub(1);
-        }
-    }
-    MAX_COARSE_CHUNK_RADIUS
+    (0..=MAX_COARSE_CHUNK_RADIUS)
+        .take_while(|&radius| values_within(bits, radius) <= COARSE_LOOKUP_BUDGET)
+        .last()
+        .unwrap_or(0)
 }
 
 /// Largest index searched with two flips per chunk when `chunk_radius` is
