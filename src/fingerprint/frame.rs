@@ -128,11 +128,6 @@ impl IntegralImage {
     }
 
     /// Sum of pixel values over [0, x) × [0, y), bilinear between grid points.
-    fn sum_to(&self, x: f32, y: f32) -> f32 {
-        self.sum_at(GridPoint::on(x, self.width), GridPoint::on(y, self.height))
-    }
-
-    /// [`IntegralImage::sum_to`] at coordinates already placed on the grid.
     fn sum_at(&self, x: GridPoint, y: GridPoint) -> f32 {
         let stride = self.width + 1;
         let at = |xx: usize, yy: usize| self.sums[yy * stride + xx] as f32;
@@ -142,12 +137,24 @@ impl IntegralImage {
     }
 
     fn box_mean(&self, left: f32, top: f32, right: f32, bottom: f32) -> f32 {
-        let area = (right - left) * (bottom - top);
+        let (x, y) = (
+            |v| GridPoint::on(v, self.width),
+            |v| GridPoint::on(v, self.height),
+        );
+        self.mean_between(
+            (right - left) * (bottom - top),
+            [x(left), y(top), x(right), y(bottom)],
+        )
+    }
+
+    /// Mean level of the box of `area` pixels whose sides (left, top,
+    /// right, bottom) are placed on the grid.
+    fn mean_between(&self, area: f32, [left, top, right, bottom]: [GridPoint; 4]) -> f32 {
         if area <= 0.0 {
             return 0.0;
         }
-        let sum = self.sum_to(right, bottom) - self.sum_to(left, bottom) - self.sum_to(right, top)
-            + self.sum_to(left, top);
+        let sum = self.sum_at(right, bottom) - self.sum_at(left, bottom) - self.sum_at(right, top)
+            + self.sum_at(left, top);
         sum / area
     }
 
@@ -201,16 +208,8 @@ impl IntegralImage {
         let rows = edges(rect.y, step_y, half_y, self.height);
         for (row, &(height, top, bottom)) in rows.iter().enumerate() {
             for (col, &(width, left, right)) in columns.iter().enumerate() {
-                let area = width * height;
-                out[row * WINDOW_SIDE + col] = if area <= 0.0 {
-                    0.0
-                } else {
-                    (self.sum_at(right, bottom)
-                        - self.sum_at(left, bottom)
-                        - self.sum_at(right, top)
-                        + self.sum_at(left, top))
-                        / area
-                };
+                out[row * WINDOW_SIDE + col] =
+                    self.mean_between(width * height, [left, top, right, bottom]);
             }
         }
         out
