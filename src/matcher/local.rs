@@ -267,6 +267,19 @@ const PLACE_MIN_INSIDE: f32 = 0.95;
 /// Most keyframes per placement whose samples the window is fitted on.
 const MAX_PLACE_MOMENTS: usize = 6;
 
+/// The best-supported place of one work in the candidate's frame: the
+/// transform its agreeing keyframes share.
+struct Place {
+    /// Inliers of the agreeing keyframes, in all.
+    support: usize,
+    owner: u32,
+    transform: Affine,
+    /// The candidate frame's aspect (width / height).
+    aspect: f32,
+    /// (candidate, work) times of the strongest keyframes, most pairs first.
+    moments: Vec<(f64, f64)>,
+}
+
 /// Where keypoints place a work's hashed region in the candidate's frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Placement {
@@ -305,9 +318,7 @@ pub fn placed_windows(
             by_owner.entry(seed.owner).or_default().push(seed);
         }
     }
-    // The best-supported place of each work: (total inliers, owner,
-    // transform, aspect, moments).
-    type Place = (usize, u32, Affine, f32, Vec<(f64, f64)>);
+    // The best-supported place of each work.
     let mut places: Vec<Place> = Vec::new();
     for (owner, seeds) in &by_owner {
         let Some(track) = keypoints.works[*owner as usize] else {
@@ -332,29 +343,42 @@ pub fn placed_windows(
                 times.dedup();
                 (times.len() >= PLACE_MIN_KEYFRAMES).then(|| {
                     let support = alike.iter().map(|seed| seed.inliers).sum::<usize>();
-                    let mut strongest = alike.clone();
-                    strongest.sort_by_key(|seed| std::cmp::Reverse(seed.inliers));
-                    let moments = strongest
-                        .iter()
-                        .take(MAX_PLACE_MOMENTS)
-                        .map(|seed| {
-                            let work_s = f64::from(seed.keyframe) / track.keyframe_rate;
-                            (seed.time_s, work_s)
-                        })
-                        .collect();
-                    (support, mean_transform(&alike), centre.aspect, moments)
+                    (support, centre, alike)
                 })
             })
             .max_by_key(|(support, ..)| *support);
-        if let Some((support, transform, aspect, moments)) = best {
-            places.push((support, *owner, transform, aspect, moments));
+        if let Some((support, centre, mut alike)) = best {
+            let transform = mean_transform(&alike);
+            alike.sort_by_key(|seed| std::cmp::Reverse(seed.inliers));
+            let moments = alike
+                .iter()
+                .take(MAX_PLACE_MOMENTS)
+                .map(|seed| {
+                    let work_s = f64::from(seed.keyframe) / track.keyframe_rate;
+                    (seed.time_s, work_s)
+                })
+                .collect();
+            places.push(Place {
+                support,
+                owner: *owner,
+                transform,
+                aspect: centre.aspect,
+                moments,
+            });
         }
     }
-    places.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    places.sort_by(|a, b| b.support.cmp(&a.support).then(a.owner.cmp(&b.owner)));
     places.truncate(MAX_PLACED_WORKS);
 
     let mut windows = Vec::new();
-    for (_, owner, transform, query_aspect, moments) in places {
+    for Place {
+        owner,
+        transform,
+        aspect: query_aspect,
+        moments,
+        ..
+    } in places
+    {
         let Some(track) = keypoints.works[owner as usize] else {
             continue;
         };
