@@ -110,10 +110,10 @@ impl Outbox {
         }
         let limit = self.config.alerts.max_attachment_bytes;
         let captured: u64 = capture.files.iter().map(|f| f.size).sum();
-        if email::encoded_len(captured) > limit {
+        let encoded = email::encoded_len(captured);
+        if encoded > limit {
             return Err(format!(
-                "the captured files alone are {captured} bytes ({} encoded for email), over the {limit}-byte attachment limit; {export_hint}",
-                email::encoded_len(captured)
+                "the captured files alone are {captured} bytes ({encoded} encoded for email), over the {limit}-byte attachment limit; {export_hint}"
             ));
         }
         let dir = data_dir.join("alerts");

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use reelguard::store::SchemaState;
-use serde_json::Value;
 
 use crate::common::{self, Backend};
 
@@ -15,7 +14,7 @@ use crate::common::{self, Backend};
 const PREVIOUS_SCHEMA: i64 = 12;
 
 fn fixture(backend: Backend) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+    common::repo_root().join(format!(
         "tests/fixtures/upgrade/schema-{PREVIOUS_SCHEMA}-{}.sql",
         backend.name()
     ))
@@ -53,15 +52,6 @@ fn schema_state(data_dir: &Path) -> SchemaState {
         .expect("read the schema version")
 }
 
-fn rg_json(data_dir: &Path, args: &[&str]) -> Value {
-    let mut full = vec!["--data-dir", data_dir.to_str().unwrap()];
-    full.extend_from_slice(args);
-    full.push("--json");
-    let (code, stdout, stderr) = common::run(&full);
-    assert_eq!(code, 0, "reelguard {}\n{stdout}\n{stderr}", full.join(" "));
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-}
-
 on_both_backends!(a_database_of_the_previous_schema_is_migrated_and_keeps_every_row);
 
 fn a_database_of_the_previous_schema_is_migrated_and_keeps_every_row(backend: Backend) {
@@ -81,7 +71,7 @@ fn a_database_of_the_previous_schema_is_migrated_and_keeps_every_row(backend: Ba
     };
 
     // The first command migrates it; the rows are all there.
-    let works = rg_json(&data, &["works", "list"]);
+    let works = common::run_json(&data, &["works", "list"]);
     let titles: Vec<&str> = works["works"]
         .as_array()
         .expect("works[]")
@@ -96,12 +86,12 @@ fn a_database_of_the_previous_schema_is_migrated_and_keeps_every_row(backend: Ba
         SchemaState::Current { version: latest }
     );
 
-    let matches = rg_json(&data, &["matches", "list"]);
+    let matches = common::run_json(&data, &["matches", "list"]);
     let listed = matches["matches"].as_array().expect("matches[]");
     assert_eq!(listed.len(), 1, "{matches}");
     assert_eq!(listed[0]["status"], "confirmed", "{matches}");
     let match_id = listed[0]["id"].as_str().unwrap().to_string();
-    let shown = rg_json(&data, &["matches", "show", &match_id]);
+    let shown = common::run_json(&data, &["matches", "show", &match_id]);
     assert!(
         shown.to_string().contains("mirrored copy"),
         "the review note survives: {shown}"
@@ -109,7 +99,7 @@ fn a_database_of_the_previous_schema_is_migrated_and_keeps_every_row(backend: Ba
 
     // The alert outbox was rebuilt by migration 13: the refused alert is
     // still there, with its error.
-    let alerts = rg_json(&data, &["alerts", "list"]);
+    let alerts = common::run_json(&data, &["alerts", "list"]);
     let rows = alerts["alerts"].as_array().expect("alerts[]");
     assert!(!rows.is_empty(), "{alerts}");
     assert!(
@@ -120,7 +110,7 @@ fn a_database_of_the_previous_schema_is_migrated_and_keeps_every_row(backend: Ba
 
     // The stored fingerprints still find a copy.
     let copy = scratch.path().join("bikes-mirrored.mp4");
-    let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bikes.mp4");
+    let clip = common::Footage.path("bikes.mp4");
     common::ffmpeg(&[
         "-v",
         "error",
@@ -131,7 +121,7 @@ fn a_database_of_the_previous_schema_is_migrated_and_keeps_every_row(backend: Ba
         "hflip",
         copy.to_str().unwrap(),
     ]);
-    let found = rg_json(&data, &["match", copy.to_str().unwrap()]);
+    let found = common::run_json(&data, &["match", copy.to_str().unwrap()]);
     assert!(
         found.to_string().contains("Bikes 单车"),
         "the migrated work is found: {found}"
