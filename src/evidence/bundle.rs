@@ -8,6 +8,8 @@
 //!   `timestamp/tsa-ca.pem`, `timestamp/tsa-certs.pem`: the CA and TSA certificates;
 //! - `capture/` (with `capture/manifest.json` and its token `capture/manifest.tsr`),
 //!   `frames/`: what the capture sealed, byte for byte;
+//! - `locations/N/capture/`, `locations/N/frames/`: the same for each
+//!   further location of the match (the same upload at another URL);
 //! - `work/`: the work's provenance package (`works export`);
 //! - `report.html`, `report.pdf`, `takedown/`, `VERIFY.md`;
 //! - `SHA256SUMS`: every file, for `sha256sum -c`.
@@ -32,7 +34,7 @@ use crate::domain::OwnerConfig;
 use crate::domain::{CaptureState, MatchStatus, StoredSegment};
 use crate::provenance::commands;
 use crate::provenance::package::{self, token_check, Check, Files};
-use crate::store::{CapturedFile, MatchRecord, StatusChange};
+use crate::store::{CaptureRecord, CapturedFile, MatchRecord, StatusChange};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
 use crate::timestamp::Stamper;
 
@@ -44,6 +46,8 @@ const MANIFEST_TOKEN: &str = "timestamp/manifest.tsr";
 pub const CA_FILE: &str = "timestamp/tsa-ca.pem";
 const TSA_CERTS_FILE: &str = "timestamp/tsa-certs.pem";
 const WORK_PREFIX: &str = "work/";
+/// Where the captures of a match's further locations go: `locations/N/`.
+const LOCATIONS_PREFIX: &str = "locations/";
 
 /// Everything the report and the takedown texts say, gathered once.
 pub struct Claim {
@@ -76,6 +80,27 @@ pub struct Claim {
     pub frame_pairs: Vec<FramePair>,
     /// What the capture could not get (no Chromium, media not kept, ...).
     pub capture_notes: Vec<String>,
+    /// The same upload at further URLs, oldest first.
+    pub locations: Vec<LocationClaim>,
+}
+
+/// A further location of the match (the same upload at another URL) and
+/// its capture.
+pub struct LocationClaim {
+    pub url: String,
+    pub platform: String,
+    pub uploader: String,
+    pub title: String,
+    pub published_at: Option<String>,
+    pub capture_state: CaptureState,
+    /// Where its captured files are in the bundle (`locations/N/`); `None`
+    /// while it is not captured.
+    pub prefix: Option<String>,
+    pub captured_at: Option<String>,
+    pub capture_manifest_sha256: Option<String>,
+    /// The capture token's time and TSA.
+    pub capture_tsa: Option<(String, String)>,
+    pub has_screenshot: bool,
 }
 
 /// One frame pair of `frames/pairs.json`: the work's frame on the left,
@@ -118,15 +143,63 @@ pub struct Exported {
     pub manifest_stamped: bool,
 }
 
-/// Writes the evidence bundle of match `match_id` to `out`.
-pub async fn export(
+/// Where the capture of a match's `n`-th further location (from 1, oldest
+/// first) sits in a bundle.
+fn location_prefix(n: impl std::fmt::Display) -> String {
+    format!("{LOCATIONS_PREFIX}{n}/")
+}
+
+/// A match's evidence as the store holds it: what the report and the
+/// takedown texts say, and the finished captures whose files go into the
+/// bundle.
+struct Gathered {
+    claim: Claim,
+    /// Each finished capture with its place in the bundle: "" for the
+    /// match's first URL, `locations/N/` for a further location.
+    captures: Vec<(String, CaptureRecord)>,
+    /// The certificate chains of the capture tokens, as verified.
+    chains: Vec<Vec<Vec<u8>>>,
+    notes: Vec<String>,
+}
+
+/// The capture token's TSA name and chain, checked against the anchors;
+/// `what` names the capture in the error.
+fn checked_token(
+    stamper: &Stamper,
+    capture: &CaptureRecord,
+    what: &str,
+) -> anyhow::Result<Option<(String, Vec<Vec<u8>>)>> {
+    let Some(token) = &capture.token else {
+        return Ok(None);
+    };
+    let digest = hex_digest(capture.manifest_sha256.as_deref().unwrap_or_default())?;
+    let verified = verify_token(token, &digest, None, stamper.anchors()).with_context(|| {
+        format!("the capture token of {what} does not check against timestamp.trust_anchors")
+    })?;
+    Ok(Some((verified.tsa_name, verified.chain)))
+}
+
+/// One small captured file (`capture/fetch.json`, `frames/pairs.json`) read
+/// from the blob store, when the capture has it.
+fn captured_json<T: serde::de::DeserializeOwned>(
+    blobs: &Blobs,
+    capture: &CaptureRecord,
+    path: &str,
+) -> Option<T> {
+    let file = capture.files.iter().find(|f| f.path == path)?;
+    let bytes = blobs.get(&file.sha256).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Gathers match `record`'s evidence; fails when its first URL is not
+/// captured yet (a further location not captured yet is left out, with a
+/// note).
+async fn gather(
     env: &CaptureEnv<'_>,
     stamper: &Stamper,
-    match_id: &str,
-    out: &Path,
-) -> anyhow::Result<Exported> {
+    record: &MatchRecord,
+) -> anyhow::Result<Gathered> {
     let store = env.store;
-    let record = store.find_match(match_id).await?;
     let capture = store.capture(&record.id).await?;
     if capture.state != CaptureState::Done {
         anyhow::bail!(
@@ -142,46 +215,171 @@ pub async fn export(
         );
     }
     let blobs = Blobs::new(env.data_dir);
-    let mut files = Files::new();
-    for file in &capture.files {
-        let bytes = blobs
-            .get(&file.sha256)
-            .with_context(|| format!("{} of match {}", file.path, record.id))?;
-        files.insert(file.path.clone(), bytes);
-    }
     let mut notes = Vec::new();
-    let mut chains: Vec<Vec<Vec<u8>>> = Vec::new();
-    let mut capture_tsa_name = None;
-    if let Some(token) = &capture.token {
-        files.insert(capture::MANIFEST_TOKEN.into(), token.clone());
-        let digest = hex_digest(capture.manifest_sha256.as_deref().unwrap_or_default())?;
-        let verified =
-            verify_token(token, &digest, None, stamper.anchors()).with_context(|| {
-                format!(
-                    "the capture token of match {} does not check against timestamp.trust_anchors",
-                    record.id
-                )
-            })?;
-        capture_tsa_name = Some(verified.tsa_name.clone());
-        chains.push(verified.chain);
-    } else {
-        notes
-            .push("the capture is not timestamped (no TSA was configured when it was made)".into());
-    }
-    let capture_notes: Vec<String> = files
-        .get("capture/fetch.json")
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-        .and_then(|v| v["notes"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|n| n.as_str().map(str::to_string))
-        .collect();
-
-    let frame_pairs = files
-        .get("frames/pairs.json")
-        .and_then(|b| serde_json::from_slice::<FramePairs>(b).ok())
+    let mut chains = Vec::new();
+    let capture_tsa_name = match checked_token(stamper, &capture, &format!("match {}", record.id))?
+    {
+        Some((name, chain)) => {
+            chains.push(chain);
+            Some(name)
+        }
+        None => {
+            notes.push(
+                "the capture is not timestamped (no TSA was configured when it was made)".into(),
+            );
+            None
+        }
+    };
+    let capture_notes: Vec<String> =
+        captured_json::<serde_json::Value>(&blobs, &capture, "capture/fetch.json")
+            .and_then(|v| v["notes"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+    let frame_pairs = captured_json::<FramePairs>(&blobs, &capture, "frames/pairs.json")
         .map(|p| p.pairs)
         .unwrap_or_default();
+
+    let mut locations = Vec::new();
+    let mut captures = Vec::new();
+    for (n, (candidate, location)) in store
+        .captured_locations(&record.id)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let mut claimed = LocationClaim {
+            url: candidate.canonical_url.clone(),
+            platform: candidate.platform,
+            uploader: candidate.uploader,
+            title: candidate.title,
+            published_at: candidate.published_at.map(to_seconds),
+            capture_state: location.state,
+            prefix: None,
+            captured_at: None,
+            capture_manifest_sha256: None,
+            capture_tsa: None,
+            has_screenshot: false,
+        };
+        if location.state != CaptureState::Done {
+            notes.push(format!(
+                "the further location {} is not in this bundle: its capture is {}{}; export again once it is captured",
+                candidate.canonical_url,
+                location.state,
+                location
+                    .error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+            ));
+            locations.push(claimed);
+            continue;
+        }
+        let what = format!("match {}'s location {}", record.id, candidate.canonical_url);
+        match checked_token(stamper, &location, &what)? {
+            Some((name, chain)) => {
+                chains.push(chain);
+                claimed.capture_tsa = location.tsa_time.map(|t| (to_seconds(t), name));
+            }
+            None => notes.push(format!(
+                "the capture of {} is not timestamped (no TSA was configured when it was made)",
+                candidate.canonical_url
+            )),
+        }
+        let prefix = location_prefix(n + 1);
+        claimed.has_screenshot = location
+            .files
+            .iter()
+            .any(|f| f.path == "capture/screenshot.png");
+        claimed.captured_at = location.started_at.map(to_seconds);
+        claimed.capture_manifest_sha256 = location.manifest_sha256.clone();
+        claimed.prefix = Some(prefix.clone());
+        locations.push(claimed);
+        captures.push((prefix, location));
+    }
+
+    let work = store.find_work(&record.work_id).await?;
+    let claim = Claim {
+        match_id: record.id.clone(),
+        status: record.status,
+        score: record.score,
+        segments: best_first(&record.segments),
+        history: store.status_history(&record.id).await?,
+        work_id: work.id.clone(),
+        work_title: work.title.clone(),
+        work_owner: work.owner.clone(),
+        work_registered_at: to_seconds(work.created_at),
+        work_sha256: work.source_sha256.clone(),
+        rights_statement: work.rights_statement.clone(),
+        upload_url: record.candidate_url.clone(),
+        upload_title: record.candidate_title.clone(),
+        platform: record.platform.clone(),
+        uploader: record.uploader.clone(),
+        published_at: record.published_at.map(to_seconds),
+        found_at: crate::clock::stored(record.created_at),
+        captured_at: capture.started_at.map(to_seconds).unwrap_or_default(),
+        capture_manifest_sha256: capture.manifest_sha256.clone().unwrap_or_default(),
+        capture_tsa_time: capture.tsa_time.map(to_seconds),
+        capture_tsa_name,
+        owner: env.settings.owner.clone(),
+        exported_at: to_seconds(Utc::now()),
+        captured_files: capture.files.clone(),
+        frame_pairs,
+        capture_notes,
+        locations,
+    };
+    captures.insert(0, (String::new(), capture));
+    Ok(Gathered {
+        claim,
+        captures,
+        chains,
+        notes,
+    })
+}
+
+/// What the report and the takedown texts of match `match_id` say, as an
+/// export now would write them (the dashboard's takedown preview).
+pub async fn claim(
+    env: &CaptureEnv<'_>,
+    stamper: &Stamper,
+    match_id: &str,
+) -> anyhow::Result<Claim> {
+    let record = env.store.find_match(match_id).await?;
+    Ok(gather(env, stamper, &record).await?.claim)
+}
+
+/// Writes the evidence bundle of match `match_id` to `out`.
+pub async fn export(
+    env: &CaptureEnv<'_>,
+    stamper: &Stamper,
+    match_id: &str,
+    out: &Path,
+) -> anyhow::Result<Exported> {
+    let store = env.store;
+    let record = store.find_match(match_id).await?;
+    let Gathered {
+        claim,
+        captures,
+        chains,
+        mut notes,
+    } = gather(env, stamper, &record).await?;
+    let blobs = Blobs::new(env.data_dir);
+    let mut files = Files::new();
+    for (prefix, capture) in &captures {
+        for file in &capture.files {
+            let bytes = blobs
+                .get(&file.sha256)
+                .with_context(|| format!("{prefix}{} of match {}", file.path, record.id))?;
+            files.insert(format!("{prefix}{}", file.path), bytes);
+        }
+        if let Some(token) = &capture.token {
+            files.insert(
+                format!("{prefix}{}", capture::MANIFEST_TOKEN),
+                token.clone(),
+            );
+        }
+    }
 
     // The work's provenance package, nested under work/.
     let work = store.find_work(&record.work_id).await?;
@@ -210,39 +408,6 @@ pub async fn export(
         Err(e) => notes.push(format!("no work/ provenance package: {e:#}")),
     }
 
-    let (status_history, segments) = (
-        store.status_history(&record.id).await?,
-        best_first(&record.segments),
-    );
-    let exported_at = to_seconds(Utc::now());
-    let claim = Claim {
-        match_id: record.id.clone(),
-        status: record.status,
-        score: record.score,
-        segments,
-        history: status_history,
-        work_id: work.id.clone(),
-        work_title: work.title.clone(),
-        work_owner: work.owner.clone(),
-        work_registered_at: to_seconds(work.created_at),
-        work_sha256: work.source_sha256.clone(),
-        rights_statement: work.rights_statement.clone(),
-        upload_url: record.candidate_url.clone(),
-        upload_title: record.candidate_title.clone(),
-        platform: record.platform.clone(),
-        uploader: record.uploader.clone(),
-        published_at: record.published_at.map(to_seconds),
-        found_at: crate::clock::stored(record.created_at),
-        captured_at: capture.started_at.map(to_seconds).unwrap_or_default(),
-        capture_manifest_sha256: capture.manifest_sha256.clone().unwrap_or_default(),
-        capture_tsa_time: capture.tsa_time.map(to_seconds),
-        capture_tsa_name,
-        owner: env.settings.owner.clone(),
-        exported_at: exported_at.clone(),
-        captured_files: capture.files.clone(),
-        frame_pairs,
-        capture_notes,
-    };
     let html = report::render_html(&claim);
     match report::render_pdf(
         &html,
@@ -263,9 +428,18 @@ pub async fn export(
     }
     let printed = Printed {
         bundle_file: commands::zip_name(out, "claim.zip"),
-        capture_token: !chains.is_empty(),
+        capture_token: files.contains_key(capture::MANIFEST_TOKEN),
         manifest_token: !chains.is_empty() && stamper.is_configured(),
         work_package: files.contains_key(&format!("{WORK_PREFIX}{SUMS}")),
+        location_tokens: captures
+            .iter()
+            .map(|(prefix, _)| prefix)
+            .filter(|prefix| {
+                !prefix.is_empty()
+                    && files.contains_key(&format!("{prefix}{}", capture::MANIFEST_TOKEN))
+            })
+            .cloned()
+            .collect(),
     };
     files.insert(
         "VERIFY.md".into(),
@@ -380,6 +554,23 @@ fn manifest(
             "token": files.contains_key(capture::MANIFEST_TOKEN).then_some(capture::MANIFEST_TOKEN),
             "token_time": claim.capture_tsa_time,
         },
+        "locations": claim.locations.iter().map(|l| {
+            let in_bundle = |path: &str| l.prefix.as_ref().map(|p| format!("{p}{path}"));
+            json!({
+                "url": l.url,
+                "platform": l.platform,
+                "uploader": l.uploader,
+                "title": l.title,
+                "published_at": l.published_at,
+                "capture_state": l.capture_state,
+                "captured_at": l.captured_at,
+                "manifest": in_bundle(capture::MANIFEST),
+                "manifest_sha256": l.capture_manifest_sha256,
+                "token": in_bundle(capture::MANIFEST_TOKEN)
+                    .filter(|token| files.contains_key(token)),
+                "token_time": l.capture_tsa.as_ref().map(|(time, _)| time),
+            })
+        }).collect::<Vec<_>>(),
         "notes": notes,
         "files": listed,
     })
@@ -396,6 +587,9 @@ struct Printed {
     manifest_token: bool,
     /// `work/` holds the work's provenance package.
     work_package: bool,
+    /// The prefixes (`locations/N/`) of the further locations whose capture
+    /// has a token.
+    location_tokens: Vec<String>,
 }
 
 /// `VERIFY.md`. Every line inside its code blocks is a command that runs as
@@ -442,6 +636,15 @@ fn verify_instructions(claim: &Claim, printed: &Printed) -> String {
         ));
         text.push('\n');
     }
+    for prefix in &printed.location_tokens {
+        text.push_str(&commands::openssl_verify_data(
+            &format!("{prefix}{}", capture::MANIFEST_TOKEN),
+            &format!("{prefix}{}", capture::MANIFEST),
+            CA_FILE,
+            TSA_CERTS_FILE,
+        ));
+        text.push('\n');
+    }
     if printed.work_package {
         text.push_str(&commands::sha256sum_check_in(
             WORK_PREFIX.trim_end_matches('/'),
@@ -457,6 +660,12 @@ fn verify_instructions(claim: &Claim, printed: &Printed) -> String {
         capture::MANIFEST,
         commands::openssl_token_text(capture::MANIFEST_TOKEN)
     ));
+    if !printed.location_tokens.is_empty() {
+        text.push_str(&format!(
+            "The same upload was found at further URLs; each one's capture is under `{LOCATIONS_PREFIX}N/`, with\n\
+             its own manifest and token, checked the same way.\n"
+        ));
+    }
     if printed.work_package {
         text.push_str(
             "The work's own provenance package is under `work/`: `work/VERIFY.md` says how to check\n\
@@ -645,54 +854,17 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
         )),
     }
 
-    // The capture manifest: its files are in the bundle as captured, and its token covers it.
-    match files.get(capture::MANIFEST) {
-        None => checks.push(Check::fail(capture::MANIFEST, "missing")),
-        Some(bytes) => {
-            let capture_manifest: serde_json::Value =
-                serde_json::from_slice(bytes).unwrap_or_default();
-            let mut count = 0;
-            let mut bad = false;
-            for item in capture_manifest["files"].as_array().into_iter().flatten() {
-                let name = item["path"].as_str().unwrap_or_default();
-                count += 1;
-                match files.get(name) {
-                    Some(b) if same(b, &item["sha256"], &item["size"]) => {}
-                    Some(_) => {
-                        bad = true;
-                        checks.push(Check::fail(name, "differs from the capture manifest"));
-                    }
-                    None => {
-                        bad = true;
-                        checks.push(Check::fail(name, "in the capture manifest but missing"));
-                    }
-                }
-            }
-            if capture_manifest["kind"] != capture::MANIFEST_KIND {
-                checks.push(Check::fail(capture::MANIFEST, "not a capture manifest"));
-            } else if !bad {
-                checks.push(Check::pass(
-                    capture::MANIFEST,
-                    format!("{count} captured files are in the bundle unchanged"),
-                ));
-            }
-            match files.get(capture::MANIFEST_TOKEN) {
-                Some(token) => {
-                    let digest: [u8; 32] = Sha256::digest(bytes).into();
-                    checks.push(token_check(
-                        capture::MANIFEST_TOKEN,
-                        token,
-                        &digest,
-                        anchors,
-                        capture::MANIFEST,
-                    ));
-                }
-                None => checks.push(Check::fail(
-                    capture::MANIFEST_TOKEN,
-                    "missing: the capture was not timestamped",
-                )),
-            }
-        }
+    // Each capture manifest (the first URL's, then each further
+    // location's): its files are in the bundle as captured, and its token
+    // covers it.
+    checks.extend(check_capture(files, "", anchors));
+    let location_manifests = files.keys().filter_map(|name| {
+        let rest = name.strip_prefix(LOCATIONS_PREFIX)?;
+        let (n, path) = rest.split_once('/')?;
+        (path == capture::MANIFEST).then(|| location_prefix(n))
+    });
+    for prefix in location_manifests.collect::<Vec<_>>() {
+        checks.extend(check_capture(files, &prefix, anchors));
     }
 
     if files.contains_key(&format!("{WORK_PREFIX}manifest.json")) {
@@ -702,6 +874,62 @@ pub fn verify_bundle(files: &Files, anchors: &[Certificate]) -> Vec<Check> {
             "work/",
             "no provenance package (the work has no timestamped creation stages)",
         ));
+    }
+    checks
+}
+
+/// The checks of the capture whose files are under `prefix` ("" for the
+/// match's first URL): every file of its manifest is in the bundle
+/// unchanged, and its token covers the manifest.
+fn check_capture(files: &Files, prefix: &str, anchors: &[Certificate]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let manifest_path = format!("{prefix}{}", capture::MANIFEST);
+    let token_path = format!("{prefix}{}", capture::MANIFEST_TOKEN);
+    let Some(bytes) = files.get(&manifest_path) else {
+        checks.push(Check::fail(&manifest_path, "missing"));
+        return checks;
+    };
+    let capture_manifest: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let mut count = 0;
+    let mut bad = false;
+    for item in capture_manifest["files"].as_array().into_iter().flatten() {
+        let name = format!("{prefix}{}", item["path"].as_str().unwrap_or_default());
+        count += 1;
+        match files.get(&name) {
+            Some(b) if same(b, &item["sha256"], &item["size"]) => {}
+            Some(_) => {
+                bad = true;
+                checks.push(Check::fail(&name, "differs from the capture manifest"));
+            }
+            None => {
+                bad = true;
+                checks.push(Check::fail(&name, "in the capture manifest but missing"));
+            }
+        }
+    }
+    if capture_manifest["kind"] != capture::MANIFEST_KIND {
+        checks.push(Check::fail(&manifest_path, "not a capture manifest"));
+    } else if !bad {
+        checks.push(Check::pass(
+            &manifest_path,
+            format!("{count} captured files are in the bundle unchanged"),
+        ));
+    }
+    match files.get(&token_path) {
+        Some(token) => {
+            let digest: [u8; 32] = Sha256::digest(bytes).into();
+            checks.push(token_check(
+                &token_path,
+                token,
+                &digest,
+                anchors,
+                &manifest_path,
+            ));
+        }
+        None => checks.push(Check::fail(
+            &token_path,
+            "missing: the capture was not timestamped",
+        )),
     }
     checks
 }

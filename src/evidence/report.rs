@@ -169,6 +169,67 @@ pub fn render_html(claim: &Claim) -> String {
     }
     html.push_str("</table>\n");
 
+    if !claim.locations.is_empty() {
+        html.push_str(
+            "<h2>The same upload at other addresses <span class=zh>同一视频的其他地址</span></h2>\n\
+             <p>The same upload was found at these further URLs; each one captured is in the bundle under its own folder, \
+             with its own capture manifest and timestamp. <span class=zh>同一视频还出现在下列地址；已取证的地址各有独立的取证清单与时间戳，存放于证据包对应目录。</span></p>\n",
+        );
+        for (i, location) in claim.locations.iter().enumerate() {
+            html.push_str(&format!(
+                "<h3>Location {n} <span class=zh>地址 {n}</span></h3>\n<table>\n",
+                n = i + 2
+            ));
+            html.push_str(&row("URL", "链接", &location.url));
+            html.push_str(&row("Platform", "平台", &location.platform));
+            html.push_str(&row("Uploader", "上传者", &location.uploader));
+            html.push_str(&row("Title", "标题", &location.title));
+            match &location.prefix {
+                Some(prefix) => {
+                    html.push_str(&row(
+                        "Captured at",
+                        "取证时间",
+                        location.captured_at.as_deref().unwrap_or_default(),
+                    ));
+                    html.push_str(&row(
+                        "RFC 3161 timestamp",
+                        "可信时间戳",
+                        &location
+                            .capture_tsa
+                            .as_ref()
+                            .map(|(time, tsa)| format!("{time}, TSA {tsa}"))
+                            .unwrap_or_else(|| "not timestamped / 未加盖时间戳".into()),
+                    ));
+                    html.push_str(&row(
+                        "Capture manifest SHA-256",
+                        "取证清单 SHA-256",
+                        location
+                            .capture_manifest_sha256
+                            .as_deref()
+                            .unwrap_or_default(),
+                    ));
+                    html.push_str(&row("Files in the bundle", "证据包内目录", prefix));
+                }
+                None => html.push_str(&row(
+                    "Capture",
+                    "取证",
+                    &format!(
+                        "{}: not in this bundle / 尚未取证，未收入本证据包",
+                        location.capture_state.name()
+                    ),
+                )),
+            }
+            html.push_str("</table>\n");
+            if let (Some(prefix), true) = (&location.prefix, location.has_screenshot) {
+                html.push_str(&format!(
+                    "<p><img src=\"{}capture/screenshot.png\" alt=\"screenshot of location {}\" style=\"max-height:600px\"></p>\n",
+                    esc(prefix),
+                    i + 2
+                ));
+            }
+        }
+    }
+
     if !claim.history.is_empty() {
         html.push_str("<h2>Review history <span class=zh>审核记录</span></h2>\n<table>\n");
         for change in &claim.history {
@@ -212,7 +273,10 @@ pub async fn render_pdf(
     )?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     for (path, bytes) in files {
-        if path.ends_with(".png") && (path.starts_with("frames/") || path.starts_with("capture/")) {
+        let shown = ["frames/", "capture/", "locations/"]
+            .iter()
+            .any(|folder| path.starts_with(folder));
+        if path.ends_with(".png") && shown {
             let file = dir.path().join(path);
             std::fs::create_dir_all(file.parent().expect("bundle paths have a parent"))?;
             std::fs::write(&file, bytes)?;

@@ -94,6 +94,30 @@ fn copied_parts(claim: &Claim) -> String {
         .join("\n")
 }
 
+/// The further URLs of the same upload, one per line ("" when none), for
+/// the identification of the infringing material.
+fn further_urls(claim: &Claim) -> String {
+    claim
+        .locations
+        .iter()
+        .map(|l| {
+            format!(
+                "\n  {} ({}, uploaded by \"{}\")",
+                l.url, l.platform, l.uploader
+            )
+        })
+        .collect()
+}
+
+/// "The same video is also at:" and the further URLs ("" when none).
+fn also_at(claim: &Claim) -> String {
+    if claim.locations.is_empty() {
+        String::new()
+    } else {
+        format!("The same video is also at:{}\n", further_urls(claim))
+    }
+}
+
 /// The DMCA notice; each statutory element under its own heading.
 pub fn dmca_notice(claim: &Claim) -> String {
     let o = owner(claim);
@@ -106,6 +130,7 @@ pub fn dmca_notice(claim: &Claim) -> String {
          (SHA-256 of the original file {work_sha}). {rights}\n\n\
          (iii) Identification of the infringing material and information reasonably sufficient to locate it:\n\
          The video \"{upload_title}\" uploaded by \"{uploader}\" at\n  {url}\n\
+         {also}\
          It reproduces the work without authorisation:\n{parts}\n\
          The page and the video were captured on {captured} and sealed with an RFC 3161 timestamp\n\
          ({stamp}); the capture manifest (SHA-256 {manifest_sha}) and the evidence bundle are available on request.\n\
@@ -137,6 +162,7 @@ pub fn dmca_notice(claim: &Claim) -> String {
         upload_title = claim.upload_title,
         uploader = claim.uploader,
         url = claim.upload_url,
+        also = also_at(claim),
         parts = copied_parts(claim),
         captured = claim.captured_at,
         stamp = claim.capture_stamp_summary(),
@@ -157,7 +183,7 @@ pub fn youtube_webform(claim: &Claim) -> String {
          Primary email address: {email}\n\
          Phone number: {phone}\n\
          Streetaddress / City / State / Postal code / Country: {address}\n\n\
-         Video(s) to remove (URL): {url}\n\
+         Video(s) to remove (URL): {url}{more}\n\
          Type of work: Original video\n\
          Title of the copyrighted work: {title}\n\
          Where does the content appear (timestamps in the infringing video):\n{parts}\n\
@@ -179,6 +205,7 @@ pub fn youtube_webform(claim: &Claim) -> String {
         phone = o.phone,
         address = o.address,
         url = claim.upload_url,
+        more = further_urls(claim),
         title = claim.work_title,
         parts = copied_parts(claim),
         registered = claim.work_registered_at,
@@ -202,7 +229,7 @@ pub fn tiktok_report(claim: &Claim) -> String {
          Description of the copyrighted work: the original video \"{title}\", registered {registered}\n\
            (reelguard work {work_id}, SHA-256 {work_sha})\n\
          Link to the original work (if online): [optional]\n\
-         Content to report (links): {url}\n\
+         Content to report (links): {url}{more}\n\
          Description of the infringement: the upload by \"{uploader}\" reproduces my video:\n{parts}\n\n\
          Statements to tick:\n\
          [x] I have a good faith belief that use of the copyrighted material is not authorized by the\n\
@@ -220,6 +247,7 @@ pub fn tiktok_report(claim: &Claim) -> String {
         work_id = claim.work_id,
         work_sha = claim.work_sha256,
         url = claim.upload_url,
+        more = further_urls(claim),
         uploader = claim.uploader,
         parts = copied_parts(claim),
     )
@@ -232,7 +260,8 @@ pub fn email(claim: &Claim) -> String {
         "Subject: Copyright infringement notice: {url}\n\n\
          Dear {platform} copyright team,\n\n\
          The video at {url}, uploaded by \"{uploader}\", copies my video \"{title}\" without permission:\n\
-         {parts}\n\n\
+         {parts}\n\
+         {also}\n\
          I captured the page on {captured}; the capture is sealed with an RFC 3161 trusted timestamp and\n\
          my evidence bundle can be checked offline by anyone. My formal notice under 17 U.S.C. 512(c)(3)\n\
          is attached (dmca-notice.txt). Please remove the video.\n\n\
@@ -241,6 +270,7 @@ pub fn email(claim: &Claim) -> String {
          主题：版权侵权通知：{url}\n\n\
          {platform} 版权团队您好：\n\n\
          用户“{uploader}”在 {url} 上传的视频未经许可复制了我的作品《{title}》。\n\
+         {also_zh}\
          我已于 {captured} 对该页面取证，取证内容已加盖 RFC 3161 可信时间戳，任何人均可离线核验证据包。\n\
          附件为依据美国《数字千年版权法》第 512(c)(3) 条提交的正式通知（dmca-notice.txt）。请删除该视频。\n\n\
          {name}\n",
@@ -249,6 +279,12 @@ pub fn email(claim: &Claim) -> String {
         uploader = claim.uploader,
         title = claim.work_title,
         parts = copied_parts(claim),
+        also = also_at(claim),
+        also_zh = if claim.locations.is_empty() {
+            String::new()
+        } else {
+            format!("同一视频还出现在：{}\n", further_urls(claim))
+        },
         captured = claim.captured_at,
         name = o.name,
         email = o.email,

@@ -496,10 +496,7 @@ pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, Api
     let out = scratch.path().join("bundle.zip");
     bundle::export(&env, &state.stamper, &m.id, &out)
         .await
-        .map_err(|e| match e.downcast::<StoreError>() {
-            Ok(store) => ApiError::from(store),
-            Err(e) => ApiError(StatusCode::CONFLICT, format!("{e:#}")),
-        })?;
+        .map_err(evidence_error)?;
     // The open file outlives its directory: the answer streams it.
     let answer = attachment(
         &out,
@@ -524,6 +521,76 @@ pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, Api
 /// The evidence bundle of a match (a zip that `reelguard verify` checks).
 pub async fn match_bundle(State(state): State<AppState>, Id(id): Id) -> Result<Response, ApiError> {
     bundle_response(&state, &id).await
+}
+
+/// An evidence step that failed: a store error as such, anything else
+/// (not captured yet, a token that no longer checks) a 409 saying why.
+fn evidence_error(e: anyhow::Error) -> ApiError {
+    match e.downcast::<StoreError>() {
+        Ok(store) => ApiError::from(store),
+        Err(e) => ApiError(StatusCode::CONFLICT, format!("{e:#}")),
+    }
+}
+
+/// The takedown texts of a match, as an export now would write them.
+#[derive(Serialize, ToSchema)]
+pub struct TakedownJson {
+    pub match_id: String,
+    pub status: MatchStatus,
+    /// Whether the texts are drafts (the match is not confirmed): marked so
+    /// at the top and unsigned.
+    pub draft: bool,
+    pub files: Vec<TakedownFileJson>,
+}
+
+/// One text of the bundle's `takedown/`.
+#[derive(Serialize, ToSchema)]
+pub struct TakedownFileJson {
+    /// Its path in the bundle, e.g. `takedown/dmca-notice.txt`.
+    pub path: String,
+    pub text: String,
+}
+
+/// The takedown texts of match `id` (which must be captured).
+pub async fn takedown_of(state: &AppState, id: &str) -> Result<TakedownJson, ApiError> {
+    let m = find_match(state, id).await?;
+    let settings = &state.settings.capture;
+    let media_dir = settings.media_dir_in(&state.data_dir);
+    let env = CaptureEnv {
+        store: &state.store,
+        settings,
+        data_dir: &state.data_dir,
+        media_dir: &media_dir,
+    };
+    let claim = bundle::claim(&env, &state.stamper, &m.id)
+        .await
+        .map_err(evidence_error)?;
+    Ok(TakedownJson {
+        match_id: claim.match_id.clone(),
+        status: claim.status,
+        draft: !claim.is_confirmed(),
+        files: crate::evidence::takedown::takedown_files(&claim)
+            .into_iter()
+            .map(|(path, text)| TakedownFileJson { path, text })
+            .collect(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/matches/{id}/takedown", tag = "matches",
+    params(("id" = String, Path, description = "The match's id or a unique prefix")),
+    responses(
+        (status = 200, body = TakedownJson, description = "The takedown texts"),
+        (status = 400, body = ErrorJson, description = "The id is not UTF-8, or the prefix names more than one match"),
+        (status = 403, body = ErrorJson, description = "The token is a viewer's"),
+        (status = 404, body = ErrorJson, description = "No match has this id or prefix"),
+        (status = 409, body = ErrorJson, description = "The match is not captured yet"),
+    ),
+    security(("bearer" = [])))]
+/// The takedown texts of a match (the DMCA notice, the YouTube and TikTok
+/// forms, the email), as its evidence bundle would hold them now: drafts
+/// until a reviewer confirms the match.
+pub async fn match_takedown(State(state): State<AppState>, Id(id): Id) -> ApiResult<TakedownJson> {
+    Ok(Json(takedown_of(&state, &id).await?))
 }
 
 /// The registered works.
@@ -1060,7 +1127,7 @@ pub async fn revoke_token(State(state): State<AppState>, Id(id): Id) -> ApiResul
 #[derive(OpenApi)]
 #[openapi(
     info(title = "reelguard", description = "Matches of registered works found on watched platforms, their review and evidence."),
-    paths(list_matches, show_match, review_match, match_bundle, list_works, list_sources,
+    paths(list_matches, show_match, review_match, match_bundle, match_takedown, list_works, list_sources,
         create_source, update_source, delete_source, scan_source, source_scans,
         list_alerts, retry_one_alert, retry_failed_alerts, list_tokens, create_token, revoke_token,
         super::works::api_register, super::works::api_show_work, super::works::api_add_artifact,

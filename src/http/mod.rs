@@ -263,6 +263,12 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             Method::GET,
+            "/matches/{id}/takedown",
+            Signed(Reviewer),
+            get(pages::takedown),
+        ),
+        (
+            Method::GET,
             "/works",
             Signed(Viewer),
             get(works::works_page),
@@ -393,6 +399,12 @@ fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/api/v1/matches/{id}/bundle",
             Signed(Reviewer),
             get(api::match_bundle),
+        ),
+        (
+            Method::GET,
+            "/api/v1/matches/{id}/takedown",
+            Signed(Reviewer),
+            get(api::match_takedown),
         ),
         (
             Method::GET,

@@ -837,6 +837,49 @@ pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>) -> Re
     }
 }
 
+#[derive(Template)]
+#[template(path = "takedown.html", config = "src/http/askama.toml")]
+struct TakedownPage {
+    lang: Lang,
+    t: &'static Text,
+    who: Option<Who>,
+    here: String,
+    match_id: String,
+    draft: bool,
+    /// Each text's path and body, or why there are none yet.
+    preview: Result<Vec<(String, String)>, String>,
+}
+
+/// `GET /matches/{id}/takedown`: the takedown texts an export would write
+/// now, or why there are none yet (the match is not captured).
+pub async fn takedown(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let lang = Lang::of(&headers);
+    let (match_id, draft, preview) = match api::takedown_of(&state, &id).await {
+        Ok(texts) => (
+            texts.match_id,
+            texts.draft,
+            Ok(texts.files.into_iter().map(|f| (f.path, f.text)).collect()),
+        ),
+        Err(api::ApiError(StatusCode::CONFLICT, why)) => (id, true, Err(why)),
+        Err(e) => return failure(e),
+    };
+    render(&TakedownPage {
+        lang,
+        t: lang.text(),
+        who: Some(who(&caller)),
+        here: here(request.uri()),
+        match_id,
+        draft,
+        preview,
+    })
+}
+
 /// `GET /works/{id}/video`: the registered file, when still at its path.
 pub async fn work_video(
     State(state): State<AppState>,

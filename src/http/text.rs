@@ -147,6 +147,11 @@ texts! {
     actions: "Actions", "操作";
     bundle: "Download the evidence bundle", "下载证据包";
     bundle_draft: "Not confirmed yet: the bundle's report and notices are drafts.", "尚未确认：证据包中的报告和通知为草稿。";
+    takedown: "Preview the takedown notices", "预览删除通知";
+    takedown_title: "Takedown notices", "删除通知";
+    takedown_help: "These are the texts an evidence bundle exported now would hold, under takedown/.", "以下为此刻导出的证据包中 takedown/ 目录下的文本。";
+    takedown_unavailable: "No notices yet", "暂无通知";
+    back_to_match: "Back to the match", "返回匹配详情";
     title: "Title", "标题";
     owner: "Owner", "权利人";
     rights: "Rights statement", "权利声明";

@@ -282,6 +282,13 @@ fn a_reviewer_and_a_viewer_use_the_dashboard_in_chromium() {
         let (code, stdout, stderr) = run(&["verify", path_str(&zip), "--ca", path_str(&s.ca)]);
         assert_eq!(code, 0, "the downloaded bundle does not verify:\n{stdout}\n{stderr}");
 
+        // The takedown preview shows the confirmed match's notices, signed.
+        client.find(Locator::Css("#takedown")).await.unwrap().click().await.unwrap();
+        let notice = client.wait().for_element(Locator::Css("#notice-1")).await.unwrap().text().await.unwrap();
+        assert!(notice.contains("NOTICE OF CLAIMED INFRINGEMENT") && !notice.contains("DRAFT"), "{notice}");
+        assert!(client.find_all(Locator::Css("#draft")).await.unwrap().is_empty(), "a confirmed match's notices are marked draft");
+        shoot(&client, "takedown").await;
+
         // The public page checks it too, and finds a changed byte.
         client.goto(&format!("{}/verify", s.base)).await.unwrap();
         client.find(Locator::Css("#verify-file")).await.unwrap().send_keys(path_str(&zip)).await.unwrap();

@@ -38,6 +38,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "viewer",
     ),
     ("GET", "/matches/{id}/bundle.zip", "reviewer"),
+    ("GET", "/matches/{id}/takedown", "reviewer"),
     ("GET", "/works", "viewer"),
     ("POST", "/works", "admin"),
     ("GET", "/uploads/{id}", "viewer"),
@@ -63,6 +64,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/matches/{id}", "viewer"),
     ("POST", "/api/v1/matches/{id}/review", "reviewer"),
     ("GET", "/api/v1/matches/{id}/bundle", "reviewer"),
+    ("GET", "/api/v1/matches/{id}/takedown", "reviewer"),
     ("GET", "/api/v1/works", "viewer"),
     ("POST", "/api/v1/works", "admin"),
     ("GET", "/api/v1/works/{id}", "viewer"),
@@ -584,6 +586,59 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
             "downloaded.zip",
         )
         .await;
+
+        // The takedown texts: drafts until a match is confirmed, the same
+        // on the match's page.
+        for id in [&first, &second] {
+            let shown: Value = http
+                .get(format!("{}/api/v1/matches/{id}", s.base))
+                .bearer_auth(&s.viewer)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let takedown: Value = http
+                .get(format!("{}/api/v1/matches/{id}/takedown", s.base))
+                .bearer_auth(&s.reviewer)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let confirmed = shown["status"] == "confirmed";
+            assert_eq!(takedown["draft"], !confirmed, "{takedown}");
+            let files = takedown["files"].as_array().unwrap();
+            let paths: Vec<_> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+            assert_eq!(
+                paths,
+                [
+                    "takedown/dmca-notice.txt",
+                    "takedown/youtube-webform.txt",
+                    "takedown/tiktok-ip-report.txt",
+                    "takedown/email.txt"
+                ]
+            );
+            let dmca = files[0]["text"].as_str().unwrap();
+            assert_eq!(dmca.starts_with("DRAFT"), !confirmed, "{dmca}");
+            assert!(
+                dmca.contains(shown["candidate_url"].as_str().unwrap()),
+                "{dmca}"
+            );
+            let page = http
+                .get(format!("{}/matches/{id}/takedown", s.base))
+                .header("cookie", &session)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(page.contains("takedown/dmca-notice.txt"), "{page}");
+            assert_eq!(page.contains("id=\"draft\""), !confirmed, "{page}");
+        }
 
         // The OpenAPI document names every API route.
         let doc: Value = http

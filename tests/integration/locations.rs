@@ -280,6 +280,73 @@ fn new_locations_are_captured_and_alerted_once_confirmed(backend: Backend) {
         "{alerts:?}"
     );
 
+    // (c) The confirmed match's bundle holds each location's capture under
+    // its own folder, sealed by its own token, and its notices name every URL.
+    let zip = dir.join("claim.zip");
+    rg(
+        &data,
+        &config,
+        &["evidence", "export", &copied.id, "-o", path_str(&zip)],
+    );
+    let (code, stdout, stderr) = run(&["verify", path_str(&zip)]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for prefix in ["locations/1/", "locations/2/"] {
+        assert!(
+            stdout.contains(&format!("{prefix}capture/manifest.json")),
+            "verify checks {prefix}:\n{stdout}"
+        );
+    }
+    let files = reelguard::provenance::package::read_zip(&zip).unwrap();
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let listed: Vec<&str> = manifest["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [location.canonical_url.as_str(), v4_url.as_str()]);
+    for (n, url) in listed.iter().enumerate() {
+        let prefix = format!("locations/{}/", n + 1);
+        let entry = &manifest["locations"][n];
+        assert_eq!(entry["capture_state"], "done", "{entry}");
+        assert_eq!(
+            entry["token"],
+            format!("{prefix}capture/manifest.tsr"),
+            "{entry}"
+        );
+        let captured: Value =
+            serde_json::from_slice(&files[&format!("{prefix}capture/manifest.json")]).unwrap();
+        assert_eq!(captured["upload_url"], *url, "{captured}");
+        assert!(files.contains_key(&format!("{prefix}capture/screenshot.png")));
+        for text in [
+            "takedown/dmca-notice.txt",
+            "takedown/email.txt",
+            "report.html",
+        ] {
+            let text = String::from_utf8_lossy(&files[text]);
+            assert!(text.contains(url), "{url} is not in {text}");
+        }
+        let verify_md = String::from_utf8_lossy(&files["VERIFY.md"]);
+        assert!(
+            verify_md.contains(&format!("{prefix}capture/manifest.tsr")),
+            "{verify_md}"
+        );
+    }
+    // A changed byte in a location's capture fails verification, named.
+    let mut changed = files.clone();
+    let page = changed.get_mut("locations/2/capture/page.html").unwrap();
+    page[0] ^= 0x01;
+    let tampered = dir.join("tampered.zip");
+    reelguard::provenance::package::write_zip(&tampered, &changed).unwrap();
+    let (code, stdout, _) = run(&["verify", path_str(&tampered)]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("locations/2/capture/page.html")),
+        "{stdout}"
+    );
+
     // Scanning again changes nothing.
     rg(&data, &config, &["scan"]);
     rg(&data, &config, &["alerts", "send"]);
