@@ -34,6 +34,7 @@ use super::{frames, tls_chain};
 use super::{sha256_hex, Blobs};
 use crate::clock::to_seconds;
 use crate::source_config::SourceConfig;
+use crate::sources::guard_proxy::GuardProxy;
 use crate::sources::http::HttpClient;
 use crate::store::{
     CaptureOf, CaptureOutcome, CaptureRecord, CapturedFile, Job, MatchRecord, Store,
@@ -282,7 +283,7 @@ async fn gather(
     ));
 
     if page_failure.is_none() {
-        chromium_captures(env, &url, out).await;
+        chromium_captures(env, &source, &url, out).await;
     }
     media(env, record, out);
     frame_files(env, record, out).await;
@@ -345,13 +346,34 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
     }
 }
 
-async fn chromium_captures(env: &CaptureEnv<'_>, url: &str, out: &mut Gathered) {
+/// The screenshot and PDF of the page, by headless Chromium going out only
+/// through a guarding proxy with the source's permissions and proxy; what
+/// the proxy refused is noted.
+async fn chromium_captures(
+    env: &CaptureEnv<'_>,
+    source: &SourceConfig,
+    url: &str,
+    out: &mut Gathered,
+) {
     let evidence = &env.settings.evidence;
     let Some(binary) = chromium::find(evidence.chromium.as_deref()) else {
         out.notes.push(
             "chromium not installed: no screenshot or PDF of the page (scripts/setup.sh installs it; or set evidence.chromium)".into(),
         );
         return;
+    };
+    let guard = match GuardProxy::start(
+        crate::sources::ssrf::Allow::of(source),
+        source.proxy.as_deref(),
+        std::time::Duration::from_secs_f64(evidence.chromium_timeout_s),
+    )
+    .await
+    {
+        Ok(guard) => guard,
+        Err(why) => {
+            out.notes.push(format!("no screenshot or PDF: {why}"));
+            return;
+        }
     };
     let dir = match tempfile::tempdir() {
         Ok(dir) => dir,
@@ -365,10 +387,30 @@ async fn chromium_captures(env: &CaptureEnv<'_>, url: &str, out: &mut Gathered) 
         (Output::Pdf, "page.pdf"),
     ] {
         let file = dir.path().join(name);
-        match chromium::render(&binary, url, output, &file, evidence.chromium_timeout_s).await {
+        let network = chromium::Network::Guarded(guard.addr());
+        match chromium::render(
+            &binary,
+            url,
+            output,
+            &file,
+            evidence.chromium_timeout_s,
+            network,
+        )
+        .await
+        {
             Ok(bytes) => out.files.push((format!("capture/{name}"), bytes)),
             Err(e) => out.notes.push(format!("no capture/{name}: {e:#}")),
         }
+    }
+    let mut refused = guard.refused();
+    refused.sort();
+    refused.dedup();
+    if !refused.is_empty() {
+        out.notes.push(format!(
+            "the browser was refused {} request(s) the page made: {}",
+            refused.len(),
+            refused.join("; ")
+        ));
     }
 }
 

@@ -5,15 +5,60 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The Chromium binary: the configured one, else `chromium` or
-/// `chromium-browser` on PATH. None when none is installed.
+/// `chromium-browser` on PATH; a distribution's launcher script is passed
+/// over for the browser behind it ([`behind_launcher`]). None when none is
+/// installed.
 pub fn find(configured: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = configured {
-        return path.is_file().then(|| path.to_path_buf());
+        return path.is_file().then(|| behind_launcher(path));
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
         .find(|p| p.is_file())
+        .map(|p| behind_launcher(&p))
+}
+
+/// Where distributions put the browser their launcher script starts.
+const BROWSERS_BEHIND_LAUNCHERS: [&str; 2] = [
+    "/usr/lib/chromium/chromium",
+    "/usr/lib/chromium-browser/chromium-browser",
+];
+
+/// The browser itself when `path` is a launcher script: Debian's
+/// `/usr/bin/chromium` adds the flags of `/etc/chromium.d` (remote
+/// extension updates, Google API keys), with which the browser calls
+/// Google on its own during a capture; the browser started directly makes
+/// only the requests the page makes. Anything else is kept as it is.
+fn behind_launcher(path: &Path) -> PathBuf {
+    let is_script = std::fs::File::open(path)
+        .and_then(|mut file| {
+            let mut start = [0u8; 2];
+            std::io::Read::read_exact(&mut file, &mut start).map(|()| start == *b"#!")
+        })
+        .unwrap_or(false);
+    if is_script {
+        if let Some(browser) = BROWSERS_BEHIND_LAUNCHERS
+            .iter()
+            .map(Path::new)
+            .find(|p| p.is_file())
+        {
+            return browser.to_path_buf();
+        }
+    }
+    path.to_path_buf()
+}
+
+/// How the browser may reach the network.
+#[derive(Clone, Copy, Debug)]
+pub enum Network {
+    /// Only through this guarding proxy
+    /// ([`crate::sources::guard_proxy::GuardProxy`]): a stranger's page,
+    /// whose every request (loopback ones too) is judged there.
+    Guarded(std::net::SocketAddr),
+    /// A page of reelguard's own from a local file (the report), which
+    /// fetches nothing.
+    Local,
 }
 
 /// What to make of a page.
@@ -24,12 +69,20 @@ pub enum Output {
 }
 
 /// Renders `url` into the file `out` and returns its bytes.
+///
+/// JavaScript stays on (pages of video platforms draw themselves with it);
+/// the sandbox is off because the capture often runs as root in a
+/// container, where Chromium's sandbox cannot start; what keeps a hostile
+/// page in is that, on a [`Network::Guarded`] capture, the browser's only
+/// way out is the guarding proxy: loopback is not exempt from it, QUIC is
+/// off, and WebRTC may send nothing that does not go through it.
 pub async fn render(
     binary: &Path,
     url: &str,
     output: Output,
     out: &Path,
     timeout_s: f64,
+    network: Network,
 ) -> anyhow::Result<Vec<u8>> {
     let profile = tempfile::tempdir()?;
     let mut command = tokio::process::Command::new(binary);
@@ -41,7 +94,32 @@ pub async fn render(
         .arg("--no-first-run")
         .arg("--disable-extensions")
         .arg(format!("--user-data-dir={}", profile.path().display()))
+        // Nothing of the browser's own (time, updates, safe browsing,
+        // hints, telemetry) goes out: only what the page asks for.
+        .arg("--disable-background-networking")
+        .arg("--disable-component-update")
+        .arg("--disable-sync")
+        .arg("--disable-domain-reliability")
+        .arg("--disable-client-side-phishing-detection")
+        .arg("--safebrowsing-disable-auto-update")
+        .arg("--no-pings")
+        .arg("--metrics-recording-only")
+        .arg("--disable-default-apps")
+        .arg("--disable-component-extensions-with-background-pages")
+        .arg("--disable-field-trial-config")
+        .arg("--no-default-browser-check")
+        .arg("--disable-search-engine-choice-screen")
+        .arg("--password-store=basic")
+        .arg("--use-mock-keychain")
+        .arg("--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,CertificateTransparencyComponentUpdater")
         .arg("--window-size=1280,2000");
+    if let Network::Guarded(proxy) = network {
+        command
+            .arg(format!("--proxy-server=http://{proxy}"))
+            .arg("--proxy-bypass-list=<-loopback>")
+            .arg("--disable-quic")
+            .arg("--force-webrtc-ip-handling-policy=disable_non_proxied_udp");
+    }
     match output {
         Output::Screenshot => command.arg(format!("--screenshot={}", out.display())),
         Output::Pdf => command

@@ -292,6 +292,7 @@ pub async fn render_pdf(
         Output::Pdf,
         &dir.path().join("report.pdf"),
         timeout_s,
+        chromium::Network::Local,
     )
     .await
 }

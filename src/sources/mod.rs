@@ -6,6 +6,7 @@
 
 pub mod feed;
 pub mod folder;
+pub mod guard_proxy;
 pub mod http;
 pub mod page;
 pub mod ssrf;

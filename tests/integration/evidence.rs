@@ -382,6 +382,7 @@ fn a_found_upload_is_captured_reviewed_exported_and_verifies_everywhere(backend:
                 reelguard::evidence::chromium::Output::Screenshot,
                 &shot,
                 60.0,
+                reelguard::evidence::chromium::Network::Local,
             ))
             .expect("chromium renders report.html");
         let png = image::open(&shot).unwrap().to_rgb8();

@@ -13,6 +13,7 @@ mod architecture;
 mod backup;
 mod bad_input;
 mod browser;
+mod capture_guard;
 mod cluster;
 mod config;
 mod daemon;
