@@ -916,6 +916,46 @@ fn in_zone(at: DateTime<Utc>, tz: Option<Tz>) -> String {
     }
 }
 
+/// What the edit form shows in place of a proxy's password: the password
+/// never goes back to a browser, and a form posted with this keeps it.
+const KEPT_PASSWORD: &str = "********";
+
+/// A proxy URL as the edit form shows it: its password replaced by
+/// [`KEPT_PASSWORD`].
+fn shown_proxy(proxy: &str) -> String {
+    match url::Url::parse(proxy) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some(KEPT_PASSWORD));
+            url.to_string()
+        }
+        Ok(_) => proxy.to_string(),
+        Err(_) => crate::secret::redact_url(proxy),
+    }
+}
+
+/// The proxy posted by the edit form, with the stored password put back
+/// where the form still shows [`KEPT_PASSWORD`].
+fn with_kept_password(posted: &str, stored: Option<&str>) -> String {
+    let kept = |url: &url::Url| {
+        url.password().is_some_and(|p| {
+            percent_encoding::percent_decode_str(p).decode_utf8_lossy() == KEPT_PASSWORD
+        })
+    };
+    let stored_password = stored
+        .and_then(|s| url::Url::parse(s).ok())
+        .and_then(|s| s.password().map(str::to_string));
+    match (url::Url::parse(posted.trim()), stored_password) {
+        (Ok(mut url), Some(password)) if kept(&url) => {
+            let decoded = percent_encoding::percent_decode_str(&password)
+                .decode_utf8_lossy()
+                .into_owned();
+            let _ = url.set_password(Some(&decoded));
+            url.to_string()
+        }
+        _ => posted.to_string(),
+    }
+}
+
 /// The add or edit form of a source: as posted, and as shown again
 /// (prefilled, or with what was posted when it was refused).
 #[derive(Deserialize, Default)]
@@ -945,7 +985,7 @@ impl SourceForm {
             timezone: config.timezone.clone(),
             allow_private: yes(config.allow_private),
             allow_loopback: yes(config.allow_loopback),
-            proxy: config.proxy.clone().unwrap_or_default(),
+            proxy: config.proxy.as_deref().map(shown_proxy).unwrap_or_default(),
             keywords: config.keywords.join("\n"),
             ytdlp_path: config.ytdlp_path.clone().unwrap_or_default(),
         }
@@ -1282,12 +1322,17 @@ pub async fn edit_source(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    Form(form): Form<SourceForm>,
+    Form(mut form): Form<SourceForm>,
 ) -> Response {
+    if let Ok(stored) = state.store.get_source(&name).await {
+        form.proxy = with_kept_password(&form.proxy, stored.config.proxy.as_deref());
+    }
     let saved = match form.body() {
         Ok(body) => api::edit_source(&state, &name, &body).await,
         Err(e) => Err(e),
     };
+    // A refused form is shown again without the password.
+    form.proxy = shown_proxy(&form.proxy);
     match saved {
         Ok(source) => sources_done("saved", &source.config.name, None),
         Err(e) if e.0 == StatusCode::NOT_FOUND => failure(e),
@@ -1475,5 +1520,35 @@ pub async fn retry_failed_alerts(State(state): State<AppState>) -> Response {
     match state.store.retry_failed_alerts(crate::clock::now()).await {
         Ok(n) => Redirect::to(&format!("/alerts?retried={n}")).into_response(),
         Err(e) => failure(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_form_never_shows_a_proxy_password_and_keeps_it_when_posted_back() {
+        let stored = "http://agent:s%40cret@proxy.example:3128";
+        let shown = shown_proxy(stored);
+        assert!(!shown.contains("cret"), "{shown}");
+        assert!(
+            shown.contains("agent:********@proxy.example:3128"),
+            "{shown}"
+        );
+        // Posted back unchanged: the stored password stays.
+        let kept = url::Url::parse(&with_kept_password(&shown, Some(stored))).unwrap();
+        assert_eq!(
+            (kept.username(), kept.password()),
+            ("agent", Some("s%40cret"))
+        );
+        // A new password, or no proxy password at all, is saved as posted.
+        let changed = "http://agent:new@proxy.example:3128";
+        assert_eq!(with_kept_password(changed, Some(stored)), changed);
+        assert_eq!(with_kept_password(&shown, None), shown);
+        assert_eq!(
+            shown_proxy("socks5h://127.0.0.1:9050"),
+            "socks5h://127.0.0.1:9050"
+        );
     }
 }

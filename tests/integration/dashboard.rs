@@ -958,6 +958,33 @@ fn an_admin_adds_edits_scans_and_removes_sources_and_others_may_not(backend: Bac
             html.contains("id=\"source-paged\"") && html.contains("Europe/Berlin"),
             "{html}"
         );
+
+        // A proxy password never goes back to the browser; the form posted
+        // back as shown keeps it.
+        let mut proxied = paged.to_vec();
+        proxied.push(("proxy", "http://agent:hunter2@127.0.0.1:9"));
+        let (status, _, html) =
+            post_form(&http, &url("/sources/paged/edit"), &admin, &proxied).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let (_, html, _) = page(&http, &url("/sources/paged/edit"), &admin).await;
+        assert!(
+            !html.contains("hunter2"),
+            "the password is in the form: {html}"
+        );
+        let shown = "http://agent:********@127.0.0.1:9/";
+        assert!(html.contains(shown), "{html}");
+        proxied.pop();
+        proxied.push(("proxy", shown));
+        let (status, _, html) =
+            post_form(&http, &url("/sources/paged/edit"), &admin, &proxied).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let store = reelguard::store::Store::open(&common::store_url(&s.data))
+            .await
+            .unwrap();
+        let kept = store.get_source("paged").await.unwrap().config.proxy;
+        assert_eq!(kept.as_deref(), Some("http://agent:hunter2@127.0.0.1:9/"));
+        store.close().await;
+
         let mut invalid = paged;
         invalid[1] = ("name", "mars");
         invalid[5] = ("timezone", "Mars/Olympus");
