@@ -260,17 +260,7 @@ impl SourceConfig {
             }
         }
         if let Some(proxy) = &self.proxy {
-            let ok = url::Url::parse(proxy).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h")
-                    && u.host_str().is_some()
-            }) && reqwest::Proxy::all(proxy).is_ok();
-            if !ok {
-                let proxy = crate::secret::redact_url(proxy);
-                bail!(
-                    "{} = {proxy:?}: not a proxy URL; use http://HOST:PORT, https://HOST:PORT, socks5://HOST:PORT or socks5h://HOST:PORT",
-                    key("proxy")
-                );
-            }
+            check_proxy_url(&key("proxy"), proxy)?;
         }
         int(
             &key("rate_limit_per_minute"),
@@ -315,6 +305,22 @@ impl SourceConfig {
         int(&key("max_results"), self.max_results, 1..=50, "results")?;
         Ok(())
     }
+}
+
+/// Checks the proxy URL of config key `key` (a source's or a webhook's):
+/// http, https, socks5 or socks5h with a host. The error shows it without
+/// its password.
+pub fn check_proxy_url(key: &str, proxy: &str) -> anyhow::Result<()> {
+    let ok = url::Url::parse(proxy).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") && u.host_str().is_some()
+    }) && reqwest::Proxy::all(proxy).is_ok();
+    if !ok {
+        let proxy = crate::secret::redact_url(proxy);
+        anyhow::bail!(
+            "{key} = {proxy:?}: not a proxy URL; use http://HOST:PORT, https://HOST:PORT, socks5://HOST:PORT or socks5h://HOST:PORT"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

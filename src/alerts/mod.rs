@@ -116,7 +116,7 @@ impl WebhookKind {
 }
 
 /// One `[[alerts.webhooks]]` entry.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub kind: WebhookKind,
@@ -130,6 +130,28 @@ pub struct WebhookConfig {
     /// Allow private, loopback and link-local receivers on any port.
     #[serde(default)]
     pub allow_private: bool,
+    /// The proxy the POST goes through (http, https, socks5 or socks5h,
+    /// possibly with `user:password@`), as a source's `proxy`.
+    #[serde(default)]
+    pub proxy: Option<String>,
+}
+
+/// Shown without the secrets its URL may hold (a Slack or Feishu path, a
+/// DingTalk or WeCom token) and without the proxy's password.
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("kind", &self.kind)
+            .field("url", &crate::secret::redact_url_path(&self.url))
+            .field("secret_env", &self.secret_env)
+            .field("allow_loopback", &self.allow_loopback)
+            .field("allow_private", &self.allow_private)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::secret::redact_url),
+            )
+            .finish()
+    }
 }
 
 impl WebhookConfig {
@@ -326,6 +348,9 @@ pub fn validate(config: &AlertSettings) -> anyhow::Result<()> {
                 crate::secret::redact_url_path(&hook.url)
             ),
         }
+        if let Some(proxy) = &hook.proxy {
+            crate::source_config::check_proxy_url("alerts.webhooks.proxy", proxy)?;
+        }
         if hook.kind == WebhookKind::Wecom && hook.secret_env.is_some() {
             bail!("alerts.webhooks.secret_env: WeCom robots are not signed; remove it (the key in the URL is the secret)");
         }
@@ -507,6 +532,7 @@ mod tests {
                 secret_env: None,
                 allow_loopback: false,
                 allow_private: false,
+                proxy: None,
             };
             let recipient = hook.recipient();
             assert!(hook.is_recipient(&recipient), "{recipient}");

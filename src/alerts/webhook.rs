@@ -282,16 +282,28 @@ pub async fn send(
     let kind = hook.kind.as_str();
     let shown = crate::secret::redact_url_path(&request.url);
     let allow = Allow::for_url(&hook.url, hook.allow_loopback, hook.allow_private);
-    let client = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
         .connect_timeout(timeout)
         .dns_resolver(GuardedResolver {
             allow: allow.clone(),
-            exempt_host: None,
-        })
-        .build()
-        .context("cannot build the webhook client")?;
+            // The proxy is the operator's choice (often on 127.0.0.1).
+            exempt_host: hook
+                .proxy
+                .as_deref()
+                .and_then(|p| url::Url::parse(p).ok())
+                .and_then(|p| p.host_str().map(str::to_string)),
+        });
+    let builder = match &hook.proxy {
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).with_context(|| {
+            format!(
+                "alerts.webhooks.proxy = {:?}: not a proxy URL",
+                crate::secret::redact_url(proxy)
+            )
+        })?),
+        None => builder.no_proxy(),
+    };
+    let client = builder.build().context("cannot build the webhook client")?;
     let mut url = url::Url::parse(&request.url)
         .map_err(|e| anyhow::anyhow!("{kind} webhook {shown}: not a URL ({e})"))?;
     let mut hops = 0;

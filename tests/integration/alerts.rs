@@ -487,6 +487,7 @@ fn webhooks_are_signed_and_shaped_per_format() {
             secret_env: None,
             allow_loopback: true,
             allow_private: false,
+            proxy: None,
         };
         let request =
             webhook::build_request(&hook, signed.then_some(secret), &alerts, "batch-7", now_ms)
@@ -571,6 +572,7 @@ fn webhooks_are_signed_and_shaped_per_format() {
         secret_env: None,
         allow_loopback: true,
         allow_private: false,
+        proxy: None,
     };
     let request = webhook::build_request(&hook, None, &alerts, "batch-8", now_ms).unwrap();
     let error = runtime
@@ -599,6 +601,7 @@ fn webhooks_are_guarded_like_the_crawl() {
             secret_env: None,
             allow_loopback,
             allow_private: false,
+            proxy: None,
         };
         let request = webhook::build_request(&hook, None, &alerts, "batch-9", 0).unwrap();
         runtime
@@ -1181,4 +1184,67 @@ fn alerts_that_used_up_their_attempts_go_out_after_retry_failed(backend: Backend
         "{alerts:?}"
     );
     assert_one_message_per_match(&sink.messages(), &matches);
+}
+
+/// A webhook with a `proxy` is posted through it (with its password), never
+/// straight to the receiver; the receiver's name is left to the proxy.
+#[test]
+fn webhooks_go_through_their_proxy() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    let seen = std::thread::spawn(move || {
+        let (stream, _) = proxy.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push(line.trim_end().to_string());
+        }
+        let length: usize = head
+            .iter()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .map(|v| v.parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            .unwrap();
+        head
+    });
+    let hook = WebhookConfig {
+        kind: WebhookKind::Json,
+        // A name only the proxy resolves: nothing here connects to it.
+        url: "http://hooks.example/reelguard".into(),
+        secret_env: None,
+        allow_loopback: false,
+        allow_private: false,
+        proxy: Some(format!("http://relay:pw@127.0.0.1:{port}")),
+    };
+    let alerts = vec![sample_alert("m-proxy")];
+    let request = webhook::build_request(&hook, None, &alerts, "batch-proxy", 0).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(webhook::send(&hook, &request, Duration::from_secs(5)))
+        .unwrap();
+    let head = seen.join().unwrap();
+    assert_eq!(
+        head[0], "POST http://hooks.example/reelguard HTTP/1.1",
+        "{head:?}"
+    );
+    assert!(
+        head.iter()
+            .any(|l| l.eq_ignore_ascii_case("proxy-authorization: Basic cmVsYXk6cHc=")),
+        "{head:?}"
+    );
+    assert!(!format!("{hook:?}").contains("pw@"), "{hook:?}");
 }
