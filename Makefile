@@ -1,7 +1,7 @@
 # reelguard — common tasks. Each target first installs missing system
 # packages (scripts/setup.sh is a no-op when everything is present).
 
-.PHONY: setup build test demo bench lint package
+.PHONY: setup build test demo bench lint package fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -35,3 +35,12 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -- -D warnings
+
+# Fuzzing: each target of fuzz/ (cargo-fuzz, libFuzzer, nightly toolchain)
+# for FUZZ_SECONDS, two at a time; new inputs land in fuzz/corpus/, crashes
+# in fuzz/artifacts/ (both replayed by `make test`).
+FUZZ_SECONDS ?= 600
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cargo +nightly fuzz build
+	cargo +nightly fuzz list | xargs -P 2 -I{} cargo +nightly fuzz run {} -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024

@@ -182,9 +182,7 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
-                // toml's message names the line, shows it and says what is wrong.
-                toml::from_str::<Config>(&text)
-                    .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))
+                Config::parse(&text)
                     .with_context(|| format!("invalid config file {}", path.display()))?
             }
             None => Config::default(),
@@ -207,6 +205,20 @@ impl Config {
             Some(path) => format!("invalid config file {}", path.display()),
             None => "invalid configuration".to_string(),
         })?;
+        Ok(config)
+    }
+
+    /// The config `text` says, unchecked. toml's message names the line,
+    /// shows it and says what is wrong.
+    fn parse(text: &str) -> anyhow::Result<Config> {
+        toml::from_str::<Config>(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))
+    }
+
+    /// The config `text` says, checked, without a file or the environment
+    /// (what the config fuzz target feeds).
+    pub fn from_text(text: &str) -> anyhow::Result<Config> {
+        let config = Config::parse(text)?;
+        config.validate()?;
         Ok(config)
     }
 

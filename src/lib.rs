@@ -43,6 +43,7 @@ pub mod domain;
 pub mod engine;
 pub mod evidence;
 pub mod fingerprint;
+pub mod fuzzing;
 pub mod http;
 pub mod index;
 pub mod matcher;

@@ -77,11 +77,9 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
         }
         match get_json(cx, url, &key).await {
             Ok(json) => {
-                for item in json["items"].as_array().into_iter().flatten() {
-                    if let Some(id) = item["id"]["videoId"].as_str() {
-                        if seen.insert(id.to_string()) {
-                            ids.push(id.to_string());
-                        }
+                for id in search_reply_ids(&json) {
+                    if seen.insert(id.clone()) {
+                        ids.push(id);
                     }
                 }
             }
@@ -106,37 +104,60 @@ async fn discover(cx: &ScanContext<'_>) -> anyhow::Result<Listing> {
                 continue;
             }
         };
-        for item in json["items"].as_array().into_iter().flatten() {
-            let Some(id) = item["id"].as_str() else {
-                continue;
-            };
-            let snippet = &item["snippet"];
-            let published_at = snippet["publishedAt"]
-                .as_str()
-                .and_then(super::feed::parse_time);
-            if !cx.in_window(published_at) {
-                continue;
+        for video in videos_reply(&json, &config.video_url_base) {
+            let too_long = video.duration_s.is_some_and(|s| s > config.max_duration_s);
+            if cx.in_window(video.candidate.published_at) && !too_long {
+                listing.candidates.push(video.candidate);
             }
-            if let Some(seconds) = item["contentDetails"]["duration"]
-                .as_str()
-                .and_then(parse_iso_duration)
-            {
-                if seconds > config.max_duration_s {
-                    continue;
-                }
-            }
-            let page = format!("{}{id}", config.video_url_base);
-            listing.candidates.push(NewCandidate {
+        }
+    }
+    Ok(listing)
+}
+
+/// The video ids of a `search.list` reply, in order.
+pub fn search_reply_ids(json: &Value) -> Vec<String> {
+    json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["id"]["videoId"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// One video of a `videos.list` reply.
+pub struct ListedVideo {
+    pub candidate: NewCandidate,
+    /// From `contentDetails.duration`, when it reads.
+    pub duration_s: Option<f64>,
+}
+
+/// The videos of a `videos.list` reply, each with its page under
+/// `video_url_base`; items without an id are left out.
+pub fn videos_reply(json: &Value, video_url_base: &str) -> Vec<ListedVideo> {
+    let mut videos = Vec::new();
+    for item in json["items"].as_array().into_iter().flatten() {
+        let Some(id) = item["id"].as_str() else {
+            continue;
+        };
+        let snippet = &item["snippet"];
+        let page = format!("{video_url_base}{id}");
+        videos.push(ListedVideo {
+            candidate: NewCandidate {
                 canonical_url: canonical_url(&page),
                 platform: "youtube".into(),
                 uploader: snippet["channelTitle"].as_str().unwrap_or("").to_string(),
                 title: snippet["title"].as_str().unwrap_or("").to_string(),
-                published_at,
+                published_at: snippet["publishedAt"]
+                    .as_str()
+                    .and_then(super::feed::parse_time),
                 media_url: None,
-            });
-        }
+            },
+            duration_s: item["contentDetails"]["duration"]
+                .as_str()
+                .and_then(parse_iso_duration),
+        });
     }
-    Ok(listing)
+    videos
 }
 
 /// Spends quota; false (with a recorded error) when today's is used up.

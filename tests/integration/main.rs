@@ -20,6 +20,7 @@ mod daemon;
 mod dashboard;
 mod doctor;
 mod evidence;
+mod fuzz_corpus;
 mod hostile_zip;
 mod locations;
 mod package;
