@@ -795,9 +795,35 @@ fn unix_to_utc(duration: std::time::Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// Reads PEM certificates (one or several per file).
+/// Reads PEM certificates (one or several per file); none from a file of
+/// blanks only.
+///
+/// Each `CERTIFICATE` block is cut out here, turned into DER and decoded
+/// from that slice: der's streaming PEM reader never returns on a block
+/// whose DER announces more bytes than the block holds (a hostile bundle's
+/// CA file would hang `verify`), and x509-cert's chain reader subtracts
+/// past zero on empty input.
 pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<Certificate>, der::Error> {
-    Certificate::load_pem_chain(pem)
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+    };
+    let mut certificates = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = find(rest, BEGIN) {
+        let block = &rest[start..];
+        let end = find(block, END).ok_or(der::pem::Error::PostEncapsulationBoundary)? + END.len();
+        let (_, der) = der::pem::decode_vec(&block[..end])?;
+        certificates.push(Certificate::from_der(&der)?);
+        rest = &block[end..];
+    }
+    if certificates.is_empty() && !pem.iter().all(u8::is_ascii_whitespace) {
+        return Err(der::pem::Error::PreEncapsulationBoundary.into());
+    }
+    Ok(certificates)
 }
 
 /// A certificate as PEM text.
@@ -809,6 +835,44 @@ pub fn certificate_pem(der: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pem_file_of_blanks_holds_no_certificates_and_never_panics() {
+        for blank in [&b""[..], b"\n", b"\r\n\r\n", b"  \t"] {
+            assert_eq!(parse_pem_certificates(blank).unwrap(), Vec::new());
+        }
+        assert!(parse_pem_certificates(b"-----BEGIN CERTIFICATE-----\n").is_err());
+        assert!(parse_pem_certificates(b"not a certificate").is_err());
+    }
+
+    #[test]
+    fn a_certificate_claiming_more_bytes_than_its_block_holds_is_refused_at_once() {
+        // "MII0": a SEQUENCE announcing 0x34.. bytes, then nothing.
+        let pem = b"\n\n-----BEGIN CERTIFICATE-----\nMII0\n\n-----END CERTIFICATE-----\n";
+        assert!(parse_pem_certificates(pem).is_err());
+    }
+
+    /// A self-signed P-256 certificate, CN=reelguard unit test.
+    const TEST_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----\nMIIBkjCCATegAwIBAgIUVVtkUzvxq+XpdpZ4f/55F234UEYwCgYIKoZIzj0EAwIw\nHjEcMBoGA1UEAwwTcmVlbGd1YXJkIHVuaXQgdGVzdDAeFw0yNjEyMDcxNTI3MTJa\nFw0zNjEyMDQxNTI3MTJaMB4xHDAaBgNVBAMME3JlZWxndWFyZCB1bml0IHRlc3Qw\nWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARq53XJyueKIcBjcHEMWV4TAQC81GQG\nfAUuc96AHDMqgzUzKmDObd6BvjRB5C2GDpalVf6JSxC5gF2Dy666pIo9o1MwUTAd\nBgNVHQ4EFgQU3vcE73yZXX2jn5961zps7/amLHkwHwYDVR0jBBgwFoAU3vcE73yZ\nXX2jn5961zps7/amLHkwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBG\nAiEAh3XmZ0VBcraN6zeD0T/eGhcIht0feLx3nROkPUsnwqsCIQDTEBfYQSEYDjxL\nPCX6Mq7heO7VfRJrBOogLX0zRXhzmA==\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn a_chain_of_pem_certificates_reads_every_block_between_any_text() {
+        let pem = format!("Subject: a note\n{TEST_CERTIFICATE}\n\r\n{TEST_CERTIFICATE}\n");
+        let read = parse_pem_certificates(pem.as_bytes()).unwrap();
+        assert_eq!(read.len(), 2);
+        assert!(read[0]
+            .tbs_certificate
+            .subject
+            .to_string()
+            .contains("reelguard unit test"));
+        // Written out and read back, byte for byte.
+        use der::Encode;
+        let der = read[0].to_der().unwrap();
+        assert_eq!(
+            parse_pem_certificates(certificate_pem(&der).as_bytes()).unwrap(),
+            vec![read[0].clone()]
+        );
+    }
 
     #[test]
     fn nonce_is_a_minimal_positive_integer() {

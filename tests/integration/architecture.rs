@@ -112,8 +112,9 @@ const LAYERS: &[&[&str]] = &[
     &["evidence"],
     &["alerts"],
     &["daemon", "http"],
-    // The whole configuration (it names every section), local stand-ins.
-    &["config", "testkit"],
+    // The whole configuration (it names every section), local stand-ins,
+    // the fuzz targets' entry points.
+    &["config", "testkit", "fuzzing"],
     &["cli"],
     &["main"],
 ];

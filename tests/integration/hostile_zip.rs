@@ -713,3 +713,42 @@ fn a_symbolic_link_out_of_the_files_directory_is_refused() {
         "{report}"
     );
 }
+
+/// A bundle whose CA file holds a certificate announcing more bytes than
+/// its PEM block holds is refused at once: it once kept `verify` (and the
+/// public verification page) busy forever.
+#[test]
+fn a_ca_certificate_longer_than_its_block_is_refused_at_once() {
+    let zip = hostile_path("truncated-ca");
+    write_entries(
+        &zip,
+        &[
+            (
+                "manifest.json",
+                br#"{"kind":"reelguard-evidence-bundle","files":[]}"#,
+            ),
+            (
+                "timestamp/tsa-ca.pem",
+                b"-----BEGIN CERTIFICATE-----\nMII0\n-----END CERTIFICATE-----\n",
+            ),
+        ],
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        .args(["verify", path_str(&zip)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("verify still runs after 60 s on a truncated CA certificate");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(!status.success(), "a bundle without files verified");
+}
