@@ -533,18 +533,10 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
         );
 
         // The match page shows the reviewer in its history.
-        let page = http
-            .get(format!("{}/matches/{first}", s.base))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, shown, _) = page(&http, &format!("{}/matches/{first}", s.base), &session).await;
         assert!(
-            page.contains("Rui Reviewer 审核员") && page.contains("Ada Admin"),
-            "{page}"
+            shown.contains("Rui Reviewer 审核员") && shown.contains("Ada Admin"),
+            "{shown}"
         );
 
         // Filters and paging.
@@ -627,17 +619,14 @@ fn sessions_need_their_csrf_token_and_reviews_name_their_reviewer(backend: Backe
                 dmca.contains(shown["candidate_url"].as_str().unwrap()),
                 "{dmca}"
             );
-            let page = http
-                .get(format!("{}/matches/{id}/takedown", s.base))
-                .header("cookie", &session)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            assert!(page.contains("takedown/dmca-notice.txt"), "{page}");
-            assert_eq!(page.contains("id=\"draft\""), !confirmed, "{page}");
+            let (_, preview, _) = page(
+                &http,
+                &format!("{}/matches/{id}/takedown", s.base),
+                &session,
+            )
+            .await;
+            assert!(preview.contains("takedown/dmca-notice.txt"), "{preview}");
+            assert_eq!(preview.contains("id=\"draft\""), !confirmed, "{preview}");
         }
 
         // The OpenAPI document names every API route.
