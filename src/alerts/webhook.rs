@@ -285,15 +285,7 @@ pub async fn send(
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout)
-        .dns_resolver(GuardedResolver {
-            allow: allow.clone(),
-            // The proxy is the operator's choice (often on 127.0.0.1).
-            exempt_host: hook
-                .proxy
-                .as_deref()
-                .and_then(|p| url::Url::parse(p).ok())
-                .and_then(|p| p.host_str().map(str::to_string)),
-        });
+        .dns_resolver(GuardedResolver::new(allow.clone(), hook.proxy.as_deref()));
     let builder = match &hook.proxy {
         Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).with_context(|| {
             format!(

@@ -34,7 +34,7 @@ use crate::domain::OwnerConfig;
 use crate::domain::{CaptureState, MatchStatus, StoredSegment};
 use crate::provenance::commands;
 use crate::provenance::package::{self, token_check, Check, Files};
-use crate::store::{CaptureRecord, CapturedFile, MatchRecord, StatusChange};
+use crate::store::{CaptureRecord, CapturedFile, MatchRecord, StatusChange, Work};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
 use crate::timestamp::Stamper;
 
@@ -160,6 +160,8 @@ struct Gathered {
     /// The certificate chains of the capture tokens, as verified.
     chains: Vec<Vec<Vec<u8>>>,
     notes: Vec<String>,
+    /// The match's work (whose provenance package goes under `work/`).
+    work: Work,
 }
 
 /// The capture token's TSA name and chain, checked against the anchors;
@@ -177,6 +179,14 @@ fn checked_token(
         format!("the capture token of {what} does not check against timestamp.trust_anchors")
     })?;
     Ok(Some((verified.tsa_name, verified.chain)))
+}
+
+/// A capture's state, with its error when it has one: "failed (timeout)".
+fn state_and_error(capture: &CaptureRecord) -> String {
+    match &capture.error {
+        Some(error) => format!("{} ({error})", capture.state),
+        None => capture.state.to_string(),
+    }
 }
 
 /// One small captured file (`capture/fetch.json`, `frames/pairs.json`) read
@@ -203,14 +213,9 @@ async fn gather(
     let capture = store.capture(&record.id).await?;
     if capture.state != CaptureState::Done {
         anyhow::bail!(
-            "the capture of match {} is {}{}; run `reelguard evidence capture {}` first",
+            "the capture of match {} is {}; run `reelguard evidence capture {}` first",
             record.id,
-            capture.state,
-            capture
-                .error
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default(),
+            state_and_error(&capture),
             record.id
         );
     }
@@ -264,14 +269,9 @@ async fn gather(
         };
         if location.state != CaptureState::Done {
             notes.push(format!(
-                "the further location {} is not in this bundle: its capture is {}{}; export again once it is captured",
+                "the further location {} is not in this bundle: its capture is {}; export again once it is captured",
                 candidate.canonical_url,
-                location.state,
-                location
-                    .error
-                    .as_deref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default(),
+                state_and_error(&location),
             ));
             locations.push(claimed);
             continue;
@@ -335,6 +335,7 @@ async fn gather(
         captures,
         chains,
         notes,
+        work,
     })
 }
 
@@ -363,6 +364,7 @@ pub async fn export(
         captures,
         chains,
         mut notes,
+        work,
     } = gather(env, stamper, &record).await?;
     let blobs = Blobs::new(env.data_dir);
     let mut files = Files::new();
@@ -382,7 +384,6 @@ pub async fn export(
     }
 
     // The work's provenance package, nested under work/.
-    let work = store.find_work(&record.work_id).await?;
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let package_path = temp.path().join("work.zip");
     match crate::provenance::export_package(

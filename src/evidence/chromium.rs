@@ -28,8 +28,9 @@ const BROWSERS_BEHIND_LAUNCHERS: [&str; 2] = [
 /// The browser itself when `path` is a launcher script: Debian's
 /// `/usr/bin/chromium` adds the flags of `/etc/chromium.d` (remote
 /// extension updates, Google API keys), with which the browser calls
-/// Google on its own during a capture; the browser started directly makes
-/// only the requests the page makes. Anything else is kept as it is.
+/// Google on its own during a capture; started directly, it makes fewer
+/// requests of its own (those left go through the guarding proxy like the
+/// page's). Anything else is kept as it is.
 fn behind_launcher(path: &Path) -> PathBuf {
     let is_script = std::fs::File::open(path)
         .and_then(|mut file| {

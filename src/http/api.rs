@@ -16,7 +16,6 @@ use super::access::{hash_token, new_token, Caller};
 use super::AppState;
 use crate::domain::{AccessRole, MatchStatus, SourceOrigin};
 use crate::evidence::bundle;
-use crate::evidence::capture::CaptureEnv;
 use crate::shapes::{
     AlertJson, AlertsRetriedJson, CaptureJson, LocationJson, MatchFullJson, MatchJson,
     NewTokenJson, ReviewDoneJson, ReviewJson, ScanJson, ScanQueuedJson, SourceJson, TokenJson,
@@ -484,17 +483,9 @@ pub fn scratch(state: &AppState, prefix: &str) -> Result<tempfile::TempDir, ApiE
 /// Exports the evidence bundle of match `id` and answers with it.
 pub async fn bundle_response(state: &AppState, id: &str) -> Result<Response, ApiError> {
     let m = find_match(state, id).await?;
-    let settings = &state.settings.capture;
-    let media_dir = settings.media_dir_in(&state.data_dir);
-    let env = CaptureEnv {
-        store: &state.store,
-        settings,
-        data_dir: &state.data_dir,
-        media_dir: &media_dir,
-    };
     let scratch = scratch(state, "bundle-")?;
     let out = scratch.path().join("bundle.zip");
-    bundle::export(&env, &state.stamper, &m.id, &out)
+    bundle::export(&state.capture_env(), &state.stamper, &m.id, &out)
         .await
         .map_err(evidence_error)?;
     // The open file outlives its directory: the answer streams it.
@@ -554,15 +545,7 @@ pub struct TakedownFileJson {
 /// The takedown texts of match `id` (which must be captured).
 pub async fn takedown_of(state: &AppState, id: &str) -> Result<TakedownJson, ApiError> {
     let m = find_match(state, id).await?;
-    let settings = &state.settings.capture;
-    let media_dir = settings.media_dir_in(&state.data_dir);
-    let env = CaptureEnv {
-        store: &state.store,
-        settings,
-        data_dir: &state.data_dir,
-        media_dir: &media_dir,
-    };
-    let claim = bundle::claim(&env, &state.stamper, &m.id)
+    let claim = bundle::claim(&state.capture_env(), &state.stamper, &m.id)
         .await
         .map_err(evidence_error)?;
     Ok(TakedownJson {

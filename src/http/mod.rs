@@ -148,9 +148,23 @@ pub struct Shared {
     store: Store,
     settings: HttpSettings,
     data_dir: PathBuf,
+    /// Where the daemon keeps downloaded media (`[daemon] media_dir`).
+    media_dir: PathBuf,
     stamper: Stamper,
     session_key: Vec<u8>,
     metrics: metrics::Metrics,
+}
+
+impl Shared {
+    /// What captures and evidence exports read, as this server sees it.
+    pub fn capture_env(&self) -> crate::evidence::capture::CaptureEnv<'_> {
+        crate::evidence::capture::CaptureEnv {
+            store: &self.store,
+            settings: &self.settings.capture,
+            data_dir: &self.data_dir,
+            media_dir: &self.media_dir,
+        }
+    }
 }
 
 impl AppState {
@@ -165,10 +179,12 @@ impl AppState {
         let session_key = store
             .server_key("session", access::random_key, crate::clock::now())
             .await?;
+        let media_dir = settings.capture.media_dir_in(&data_dir);
         Ok(AppState(Arc::new(Shared {
             store,
             settings,
             data_dir,
+            media_dir,
             stamper,
             session_key,
             metrics: metrics::Metrics::default(),

@@ -181,33 +181,29 @@ async fn serve(mut client: TcpStream, allow: &Allow, upstream: &Upstream) -> Res
         return Ok(());
     };
     let tunnel = request.method.eq_ignore_ascii_case("CONNECT");
-    let outgoing = match (tunnel, upstream) {
-        (true, Upstream::Direct) => None,
-        (true, Upstream::Proxy { authorization, .. }) => {
-            Some(connect_head(&request.target, authorization.as_deref()))
+    let opened = match (tunnel, upstream) {
+        // A tunnel of ours is open once connected.
+        (true, Upstream::Direct) => {
+            client
+                .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                .await
         }
-        (false, Upstream::Direct) => Some(request.forwarded(&url, None)),
+        // The upstream proxy opens the tunnel; its answer goes back as is.
+        (true, Upstream::Proxy { authorization, .. }) => {
+            let head = connect_head(&request.target, authorization.as_deref());
+            server.write_all(head.as_bytes()).await
+        }
+        (false, Upstream::Direct) => {
+            let head = request.forwarded(&url, None);
+            server.write_all(head.as_bytes()).await
+        }
         (false, Upstream::Proxy { authorization, .. }) => {
-            Some(request.forwarded(&url, Some(authorization.as_deref())))
+            let head = request.forwarded(&url, Some(authorization.as_deref()));
+            server.write_all(head.as_bytes()).await
         }
     };
-    if tunnel {
-        if let Some(head) = outgoing {
-            // The upstream proxy opens the tunnel; its answer goes back as is.
-            if server.write_all(head.as_bytes()).await.is_err() {
-                return Ok(());
-            }
-        } else if client
-            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-            .await
-            .is_err()
-        {
-            return Ok(());
-        }
-    } else if let Some(head) = outgoing {
-        if server.write_all(head.as_bytes()).await.is_err() {
-            return Ok(());
-        }
+    if opened.is_err() {
+        return Ok(());
     }
     if server.write_all(&rest).await.is_err() {
         return Ok(());

@@ -165,11 +165,6 @@ impl HttpClient {
                 Err(refused) => attempt.error(refused.to_string()),
             }
         });
-        let proxy_host = config
-            .proxy
-            .as_deref()
-            .and_then(|p| Url::parse(p).ok())
-            .and_then(|u| u.host_str().map(str::to_string));
         let extra_roots = match &config.ca_cert {
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|source| FetchError::Io {
@@ -190,10 +185,7 @@ impl HttpClient {
                 .redirect(redirect)
                 .connect_timeout(timeout)
                 .read_timeout(timeout)
-                .dns_resolver(GuardedResolver {
-                    allow: allow.clone(),
-                    exempt_host: proxy_host.clone(),
-                });
+                .dns_resolver(GuardedResolver::new(allow.clone(), config.proxy.as_deref()));
             for root in &extra_roots {
                 builder = builder.add_root_certificate(root.clone());
             }

@@ -226,8 +226,21 @@ pub async fn resolve_checked(host: &str, allow: &Allow) -> Result<Vec<SocketAddr
 /// out, so no connection can reach a refused address. The configured proxy's
 /// own host name (chosen by the operator, often 127.0.0.1) is exempt.
 pub struct GuardedResolver {
-    pub allow: Allow,
-    pub exempt_host: Option<String>,
+    allow: Allow,
+    exempt_host: Option<String>,
+}
+
+impl GuardedResolver {
+    /// The resolver of a client that allows `allow` and goes out through
+    /// `proxy` when given: the proxy's own host is exempt.
+    pub fn new(allow: Allow, proxy: Option<&str>) -> GuardedResolver {
+        GuardedResolver {
+            allow,
+            exempt_host: proxy
+                .and_then(|p| Url::parse(p).ok())
+                .and_then(|p| p.host_str().map(str::to_string)),
+        }
+    }
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
