@@ -62,6 +62,8 @@ address = "No. 1 Example Road, Hangzhou"
 [timestamp]
 urls = ["$TSA_URL"]
 trust_anchors = ["tsa/tsa-ca.pem"]
+# The demo's TSA runs on this machine.
+allow_loopback = true
 CONFIG
 rg() { "$BIN" --data-dir "$DATA" --config "$DEMO/reelguard.toml" "$@"; }
 
@@ -184,6 +186,7 @@ cat >>"$DEMO/reelguard.toml" <<TOML
 [smtp]
 host = "127.0.0.1"
 port = $SINK_PORT
+allow_loopback = true         # the demo's sink runs on this machine
 security = "starttls"
 ca_cert = "$DEMO/mail/tls/ca.pem"   # the sink's throwaway CA
 from = "reelguard <alerts@example.com>"

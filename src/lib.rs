@@ -14,8 +14,11 @@
 //! - [`store`]: the database (the only module with SQL).
 //! - [`config`]: the TOML configuration.
 //! - [`engine`]: wires decode → fingerprint → index → match for callers.
+//! - [`ssrf`]: the guard every outbound connection goes through (crawl,
+//!   media, captures, webhooks, TSAs, SMTP).
 //! - [`sources`]: where candidates come from (YouTube, feeds, pages, folders,
-//!   yt-dlp), the crawling HTTP client and its SSRF guard.
+//!   yt-dlp), the crawling HTTP client and the forwarding proxy that guards
+//!   Chromium.
 //! - [`daemon`]: scheduler, persisted job queue, workers and the pipeline
 //!   fetch media → fingerprint → match → record.
 //! - [`evidence`]: capture of a match's upload, frame pairs, the evidence
@@ -53,6 +56,7 @@ pub mod secret;
 pub mod shapes;
 pub mod source_config;
 pub mod sources;
+pub mod ssrf;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -9,6 +9,7 @@
 use crate::clock::{stored, to_seconds, video_time};
 use crate::secret::Secret;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,6 +18,8 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::ssrf::{self, Allow};
 
 use super::{MatchAlert, Security, SmtpConfig};
 
@@ -450,10 +453,14 @@ fn tls_parameters(smtp: &SmtpConfig) -> anyhow::Result<TlsParameters> {
 pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String> {
     let timeout = Duration::from_secs_f64(smtp.timeout_s);
     let server = format!("{}:{} ({:?})", smtp.host, smtp.port, smtp.security);
-    let transport = transport(smtp)?;
-    let response = match tokio::time::timeout(timeout, transport.send(message)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => {
+    let sending = async {
+        let transport = transport(smtp).await?;
+        Ok::<_, anyhow::Error>(transport.send(message).await)
+    };
+    let response = match tokio::time::timeout(timeout, sending).await {
+        Ok(Err(setup)) => return Err(setup),
+        Ok(Ok(Ok(response))) => response,
+        Ok(Ok(Err(e))) => {
             let hint = if e.to_string().contains("certificate") {
                 "; if the server's certificate comes from a private CA, set [smtp] ca_cert to that CA's PEM file"
             } else {
@@ -472,16 +479,46 @@ pub async fn send(smtp: &SmtpConfig, message: Message) -> anyhow::Result<String>
         .to_string())
 }
 
-/// The SMTP client for `[smtp]`: TLS as configured, logged in when a
-/// username is set (its password from `password_env`).
-fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+/// The address of the `[smtp]` relay, through the SSRF guard: the host is
+/// resolved here and refused if any of its addresses is not allowed, and
+/// the client connects to the address checked (TLS still checks the
+/// certificate against the host name). A name's IPv4 address is used if it
+/// has one, else its first.
+async fn relay_address(smtp: &SmtpConfig) -> anyhow::Result<IpAddr> {
+    let allow = Allow::for_host(
+        &smtp.host,
+        smtp.port,
+        smtp.allow_loopback,
+        smtp.allow_private,
+    );
+    let addresses = ssrf::resolve_checked(smtp.host.trim_matches(['[', ']']), &allow)
+        .await
+        .map_err(|refused| {
+            anyhow::anyhow!(
+                "[smtp] host {:?}: {refused}; for a relay on this machine set allow_loopback = true in [smtp], on your network allow_private = true",
+                smtp.host
+            )
+        })?;
+    // One address is used, IPv4 first (a name like localhost lists ::1
+    // first, while local relays often listen on 127.0.0.1 only).
+    let first = addresses
+        .iter()
+        .find(|a| a.is_ipv4())
+        .unwrap_or(&addresses[0]);
+    Ok(first.ip())
+}
+
+/// The SMTP client for `[smtp]`: to the guarded relay address, TLS as
+/// configured, logged in when a username is set (its password from
+/// `password_env`).
+async fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let timeout = Duration::from_secs_f64(smtp.timeout_s);
+    let relay = relay_address(smtp).await?.to_string();
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(relay);
     let builder = match smtp.security {
-        Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-            .tls(Tls::Required(tls_parameters(smtp)?)),
-        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-            .tls(Tls::Wrapper(tls_parameters(smtp)?)),
+        Security::None => builder,
+        Security::Starttls => builder.tls(Tls::Required(tls_parameters(smtp)?)),
+        Security::Tls => builder.tls(Tls::Wrapper(tls_parameters(smtp)?)),
     };
     let mut builder = builder.port(smtp.port).timeout(Some(timeout));
     if !smtp.username.is_empty() {
@@ -509,11 +546,15 @@ fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Execu
 pub async fn check_login(smtp: &SmtpConfig) -> anyhow::Result<()> {
     let timeout = Duration::from_secs_f64(smtp.timeout_s);
     let server = format!("{}:{} ({:?})", smtp.host, smtp.port, smtp.security);
-    let transport = transport(smtp)?;
-    match tokio::time::timeout(timeout, transport.test_connection()).await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => anyhow::bail!("SMTP server {server} closed the connection"),
-        Ok(Err(e)) => Err(anyhow::anyhow!("SMTP server {server}: {e}")),
+    let checking = async {
+        let transport = transport(smtp).await?;
+        Ok::<_, anyhow::Error>(transport.test_connection().await)
+    };
+    match tokio::time::timeout(timeout, checking).await {
+        Ok(Err(setup)) => Err(setup),
+        Ok(Ok(Ok(true))) => Ok(()),
+        Ok(Ok(Ok(false))) => anyhow::bail!("SMTP server {server} closed the connection"),
+        Ok(Ok(Err(e))) => Err(anyhow::anyhow!("SMTP server {server}: {e}")),
         Err(_) => anyhow::bail!(
             "SMTP server {server} did not answer within {} s",
             smtp.timeout_s

@@ -69,6 +69,11 @@ pub struct SmtpConfig {
     pub reply_to: String,
     /// Seconds one send (connect, every command, the message) may take.
     pub timeout_s: f64,
+    /// Let a relay on this machine be reached (127.0.0.0/8 or ::1, on
+    /// `port` only).
+    pub allow_loopback: bool,
+    /// Let a relay on a private, loopback or link-local address be reached.
+    pub allow_private: bool,
 }
 
 impl Default for SmtpConfig {
@@ -83,6 +88,8 @@ impl Default for SmtpConfig {
             from: String::new(),
             reply_to: String::new(),
             timeout_s: 30.0,
+            allow_loopback: false,
+            allow_private: false,
         }
     }
 }

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use super::{MatchAlert, WebhookConfig, WebhookKind};
 use crate::clock::video_time;
-use crate::sources::ssrf::{self, Allow, GuardedResolver};
+use crate::ssrf::{self, Allow};
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
@@ -282,20 +282,11 @@ pub async fn send(
     let kind = hook.kind.as_str();
     let shown = crate::secret::redact_url_path(&request.url);
     let allow = Allow::for_url(&hook.url, hook.allow_loopback, hook.allow_private);
-    let builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let client = ssrf::guarded_client(&allow, hook.proxy.as_deref())
+        .map_err(|e| anyhow::anyhow!("alerts.webhooks.proxy: {e}"))?
         .connect_timeout(timeout)
-        .dns_resolver(GuardedResolver::new(allow.clone(), hook.proxy.as_deref()));
-    let builder = match &hook.proxy {
-        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).with_context(|| {
-            format!(
-                "alerts.webhooks.proxy = {:?}: not a proxy URL",
-                crate::secret::redact_url(proxy)
-            )
-        })?),
-        None => builder.no_proxy(),
-    };
-    let client = builder.build().context("cannot build the webhook client")?;
+        .build()
+        .context("cannot build the webhook client")?;
     let mut url = url::Url::parse(&request.url)
         .map_err(|e| anyhow::anyhow!("{kind} webhook {shown}: not a URL ({e})"))?;
     let mut hops = 0;

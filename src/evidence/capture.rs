@@ -331,7 +331,7 @@ async fn tls_peer_chain(source: &SourceConfig, url: &str, out: &mut Gathered) ->
     let timeout = std::time::Duration::from_secs_f64(source.timeout_s);
     let recorded = tls_chain::record(
         &parsed,
-        &crate::sources::ssrf::Allow::of(source),
+        &crate::ssrf::Allow::of(source),
         extra_roots.as_deref(),
         timeout,
     )
@@ -363,7 +363,7 @@ async fn chromium_captures(
         return;
     };
     let guard = match GuardProxy::start(
-        crate::sources::ssrf::Allow::of(source),
+        crate::ssrf::Allow::of(source),
         source.proxy.as_deref(),
         std::time::Duration::from_secs_f64(evidence.chromium_timeout_s),
     )

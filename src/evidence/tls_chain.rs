@@ -24,7 +24,7 @@ use serde_json::json;
 use url::Url;
 
 use super::sha256_hex;
-use crate::sources::ssrf::{self, Allow};
+use crate::ssrf::{self, Allow};
 
 /// One certificate the server presented.
 pub struct PeerCertificate {

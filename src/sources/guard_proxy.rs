@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
-use super::ssrf::{check_url, resolve_checked, Allow};
+use crate::ssrf::{check_url, resolve_checked, Allow};
 
 /// The largest request head taken from the browser.
 const MAX_HEAD: usize = 64 * 1024;

@@ -14,8 +14,8 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use url::Url;
 
-use super::ssrf::{self, Allow, GuardedResolver};
 use crate::source_config::SourceConfig;
+use crate::ssrf::{self, Allow};
 use crate::store::Validators;
 
 /// Largest feed, page or API response read, in bytes.
@@ -179,25 +179,19 @@ impl HttpClient {
             None => Vec::new(),
         };
         let build = |redirect: reqwest::redirect::Policy| {
-            let mut builder = reqwest::Client::builder()
+            let mut builder = ssrf::guarded_client(&allow, config.proxy.as_deref())
+                .map_err(|message| FetchError::BadUrl {
+                    url: config.url.clone(),
+                    message: format!("proxy: {message}"),
+                })?
                 .user_agent(user_agent.clone())
                 .default_headers(headers.clone())
                 .redirect(redirect)
                 .connect_timeout(timeout)
-                .read_timeout(timeout)
-                .dns_resolver(GuardedResolver::new(allow.clone(), config.proxy.as_deref()));
+                .read_timeout(timeout);
             for root in &extra_roots {
                 builder = builder.add_root_certificate(root.clone());
             }
-            builder = match &config.proxy {
-                Some(proxy) => {
-                    builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| FetchError::BadUrl {
-                        url: proxy.clone(),
-                        message: format!("not a proxy URL: {e}"),
-                    })?)
-                }
-                None => builder.no_proxy(),
-            };
             builder.build().map_err(|e| FetchError::Network {
                 url: config.url.clone(),
                 message: format!("cannot build the HTTP client: {e}"),

@@ -9,7 +9,6 @@ pub mod folder;
 pub mod guard_proxy;
 pub mod http;
 pub mod page;
-pub mod ssrf;
 pub mod youtube;
 pub mod ytdlp;
 

@@ -15,8 +15,9 @@ use anyhow::{bail, Context as _};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use super::{canonical_url, platform_of, ssrf, Listing, ScanContext, Source};
+use super::{canonical_url, platform_of, Listing, ScanContext, Source};
 use crate::source_config::SourceConfig;
+use crate::ssrf;
 use crate::store::NewCandidate;
 
 pub struct YtdlpSource;

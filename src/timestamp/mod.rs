@@ -10,10 +10,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use x509_cert::Certificate;
 
+use crate::ssrf::{self, Allow};
+
 pub use token::{TokenError, VerifiedToken};
 
 /// `[timestamp]` in the configuration.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TimestampConfig {
     /// RFC 3161 TSA URLs, tried in order.
@@ -30,6 +32,35 @@ pub struct TimestampConfig {
     pub retries: u32,
     /// Seconds between the daemon's retries of timestamps left pending.
     pub retry_interval_s: f64,
+    /// Let a TSA on this machine be reached (127.0.0.0/8 or ::1, on the port
+    /// of its URL only): a local TSA.
+    pub allow_loopback: bool,
+    /// Let TSAs on private, loopback or link-local addresses be reached.
+    pub allow_private: bool,
+    /// The proxy requests go through (http, https, socks5 or socks5h,
+    /// possibly with `user:password@`); none: direct, whatever the
+    /// environment's proxy variables say.
+    pub proxy: Option<String>,
+}
+
+/// Everything but the proxy's password.
+impl std::fmt::Debug for TimestampConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimestampConfig")
+            .field("urls", &self.urls)
+            .field("trust_anchors", &self.trust_anchors)
+            .field("system_roots", &self.system_roots)
+            .field("timeout_s", &self.timeout_s)
+            .field("retries", &self.retries)
+            .field("retry_interval_s", &self.retry_interval_s)
+            .field("allow_loopback", &self.allow_loopback)
+            .field("allow_private", &self.allow_private)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::secret::redact_url),
+            )
+            .finish()
+    }
 }
 
 impl Default for TimestampConfig {
@@ -41,6 +72,9 @@ impl Default for TimestampConfig {
             timeout_s: 10.0,
             retries: 1,
             retry_interval_s: 300.0,
+            allow_loopback: false,
+            allow_private: false,
+            proxy: None,
         }
     }
 }
@@ -54,6 +88,9 @@ impl TimestampConfig {
             if !matches!(parsed.scheme(), "http" | "https") {
                 anyhow::bail!("timestamp.urls: {url:?} must be an http:// or https:// URL");
             }
+        }
+        if let Some(proxy) = &self.proxy {
+            crate::source_config::check_proxy_url("timestamp.proxy", proxy)?;
         }
         use crate::bounds::{float, int, DAY_S};
         float(
@@ -85,6 +122,8 @@ pub enum StampError {
     NotConfigured,
     #[error("no TSA gave a valid token: {}", .0.iter().map(|(url, why)| format!("{url}: {why}")).collect::<Vec<_>>().join("; "))]
     AllFailed(Vec<(String, String)>),
+    #[error("timestamp.proxy: {0}")]
+    Proxy(String),
     #[error("cannot read trust anchor {path}: {reason}")]
     TrustAnchor { path: PathBuf, reason: String },
     #[error(
@@ -105,10 +144,17 @@ pub struct Stamp {
 
 /// Requests and checks timestamps.
 pub struct Stamper {
-    client: reqwest::Client,
-    urls: Vec<String>,
+    tsas: Vec<Tsa>,
     anchors: Vec<Certificate>,
     retries: u32,
+}
+
+/// One configured TSA and the guarded client that reaches it (loopback, when
+/// allowed, on its own URL's port only).
+struct Tsa {
+    url: String,
+    allow: Allow,
+    client: reqwest::Client,
 }
 
 impl Stamper {
@@ -117,22 +163,32 @@ impl Stamper {
         if config.system_roots {
             anchors.extend(load_system_roots()?);
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs_f64(config.timeout_s))
-            .connect_timeout(Duration::from_secs_f64(config.timeout_s))
-            .user_agent(concat!("reelguard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with timeouts builds");
+        let timeout = Duration::from_secs_f64(config.timeout_s);
+        let mut tsas = Vec::new();
+        for url in &config.urls {
+            let allow = Allow::for_url(url, config.allow_loopback, config.allow_private);
+            let client = ssrf::guarded_client(&allow, config.proxy.as_deref())
+                .map_err(StampError::Proxy)?
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .user_agent(concat!("reelguard/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| StampError::Proxy(format!("cannot build the TSA client: {e}")))?;
+            tsas.push(Tsa {
+                url: url.clone(),
+                allow,
+                client,
+            });
+        }
         Ok(Stamper {
-            client,
-            urls: config.urls.clone(),
+            tsas,
             anchors,
             retries: config.retries,
         })
     }
 
     pub fn is_configured(&self) -> bool {
-        !self.urls.is_empty()
+        !self.tsas.is_empty()
     }
 
     pub fn anchors(&self) -> &[Certificate] {
@@ -141,20 +197,22 @@ impl Stamper {
 
     /// A checked token over `sha256` from the first TSA that gives one.
     pub async fn stamp(&self, sha256: &[u8; 32]) -> Result<Stamp, StampError> {
-        if self.urls.is_empty() {
+        if self.tsas.is_empty() {
             return Err(StampError::NotConfigured);
         }
         let mut failures = Vec::new();
-        for url in &self.urls {
+        for tsa in &self.tsas {
+            let url = &tsa.url;
             for attempt in 0..=self.retries {
                 if attempt > 0 {
                     tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
                 }
-                match self.ask(url, sha256).await {
+                match self.ask(tsa, sha256).await {
                     Ok(stamp) => return Ok(stamp),
                     Err(reason) => {
                         tracing::warn!(tsa = %url, attempt, %reason, "timestamp request failed");
-                        // A token that fails its checks will fail again: try the next TSA.
+                        // A refused address or a token that fails its checks
+                        // will fail again: try the next TSA.
                         let retryable = matches!(reason, AskError::Transport(_));
                         failures.push((url.clone(), reason.to_string()));
                         if !retryable {
@@ -167,12 +225,19 @@ impl Stamper {
         Err(StampError::AllFailed(failures))
     }
 
-    async fn ask(&self, url: &str, sha256: &[u8; 32]) -> Result<Stamp, AskError> {
+    async fn ask(&self, tsa: &Tsa, sha256: &[u8; 32]) -> Result<Stamp, AskError> {
+        let url = &tsa.url;
+        let parsed = url::Url::parse(url).map_err(|e| AskError::Refused(e.to_string()))?;
+        ssrf::check_url(&parsed, &tsa.allow).map_err(|e| {
+            AskError::Refused(format!(
+                "{e}; for a TSA on this machine set allow_loopback = true in [timestamp]"
+            ))
+        })?;
         let nonce = random_nonce();
         let request = token::build_request(sha256, nonce);
-        let response = self
+        let response = tsa
             .client
-            .post(url)
+            .post(parsed)
             .header("Content-Type", "application/timestamp-query")
             .header("Accept", "application/timestamp-reply")
             .body(request)
@@ -180,6 +245,18 @@ impl Stamper {
             .await
             .map_err(|e| AskError::Transport(describe_reqwest_error(&e)))?;
         let status = response.status();
+        if status.is_redirection() {
+            // Not followed: the redirect's target was never checked.
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(crate::secret::redact_url)
+                .unwrap_or_default();
+            return Err(AskError::Refused(format!(
+                "HTTP {status}: a redirect to {target:?}, not followed; put the TSA's own URL in [timestamp] urls"
+            )));
+        }
         if !status.is_success() {
             return Err(AskError::Transport(format!("HTTP {status}")));
         }
@@ -216,24 +293,28 @@ const MAX_REPLY_BYTES: usize = 1024 * 1024;
 enum AskError {
     #[error("{0}")]
     Transport(String),
+    #[error("{0}")]
+    Refused(String),
     #[error("rejected the answer: {0}")]
     Token(TokenError),
 }
 
 fn describe_reqwest_error(error: &reqwest::Error) -> String {
     if error.is_timeout() {
-        "no answer within the timeout".into()
-    } else if error.is_connect() {
-        "cannot connect".into()
-    } else {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        text
+        return "no answer within the timeout".into();
     }
+    // The whole chain: a connection the guard refused says why.
+    let mut text = if error.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        error.to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    crate::secret::redact_urls_in_text(&text)
 }
 
 fn random_nonce() -> u64 {

@@ -209,6 +209,7 @@ fn smtp_config(addr: SocketAddr) -> SmtpConfig {
         security: Security::None,
         from: "reelguard <alerts@example.com>".into(),
         timeout_s: 10.0,
+        allow_loopback: true,
         ..SmtpConfig::default()
     }
 }
@@ -677,6 +678,65 @@ fn webhooks_are_guarded_like_the_crawl() {
     );
 }
 
+/// The SMTP relay is reached through the SSRF guard too: on this machine
+/// only with `allow_loopback` (any spelling of loopback is refused before
+/// anything connects, naming the setting), and a name is resolved and
+/// checked by reelguard, the client connecting to the address checked.
+#[test]
+fn the_smtp_relay_is_guarded_like_the_crawl() {
+    let scratch = scratch_dir();
+    let sink = Sink::start("127.0.0.1:0", &scratch.path().join("sink"), None);
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    internal.set_nonblocking(true).unwrap();
+    let internal_port = internal.local_addr().unwrap().port();
+    let letter = email::compose(&[sample_alert("m-guard")], 1024);
+    let message = || {
+        email::build_message(
+            &letter,
+            "reelguard <alerts@example.com>",
+            "",
+            "creator@example.com",
+        )
+        .unwrap()
+    };
+    let send = |host: &str, port: u16, allow_loopback: bool| {
+        let smtp = SmtpConfig {
+            host: host.into(),
+            port,
+            allow_loopback,
+            ..smtp_config(sink.addr)
+        };
+        sink.runtime
+            .block_on(email::send(&smtp, message()))
+            .map_err(|e| format!("{e:#}"))
+    };
+
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+    ] {
+        let error = send(host, internal_port, false).unwrap_err();
+        assert!(
+            error.contains("private, loopback") && error.contains("allow_loopback = true"),
+            "{host}: {error}"
+        );
+    }
+    assert!(
+        matches!(internal.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected to the refused relay"
+    );
+    assert!(sink.messages().is_empty());
+
+    // Allowed: `localhost` is resolved and checked here, and its IPv4
+    // address (where the sink listens) is used.
+    let answer = send("localhost", sink.addr.port(), true).unwrap();
+    assert!(answer.starts_with("250 "), "{answer}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
 // ---------------------------------------------------------------- scans
 
 const UPLOADS: [Upload; 3] = [
@@ -757,7 +817,7 @@ fn setup(
     std::fs::write(
         &config,
         format!(
-            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nallow_loopback = true\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
              [alerts]\nto = [\"creator@example.com\"]\nretry_base_s = 0.2\ndashboard_url = \"http://dash.example\"\nmax_attachment_bytes = 25000000\n{alerts_extra}\n\n{daemon}\n\
              [[sources]]\nname = \"uploads\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\nallow_loopback = true\nschedule = \"0 0 0 1 1 *\"\n",
             sink.port()

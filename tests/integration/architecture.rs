@@ -104,8 +104,9 @@ const LAYERS: &[&[&str]] = &[
         "matcher",
         "media",
     ],
-    // The database and trusted time.
-    &["store", "timestamp"],
+    // The database, the guard every outbound connection goes through, and
+    // trusted time.
+    &["store", "ssrf", "timestamp"],
     // Wiring the engine to the store; where candidates come from.
     &["engine", "sources", "shapes"],
     &["provenance"],

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use reelguard::evidence::chromium::{self, Network, Output};
 use reelguard::sources::guard_proxy::GuardProxy;
-use reelguard::sources::ssrf::Allow;
+use reelguard::ssrf::Allow;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves `router` on a free port of 127.0.0.1.

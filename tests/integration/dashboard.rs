@@ -1225,7 +1225,7 @@ fn failed_alerts_go_back_to_the_queue_from_the_dashboard(backend: Backend) {
         .port();
     let mut config = std::fs::read_to_string(&s.config).unwrap();
     config.push_str(&format!(
-        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {closed}\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 5.0\n\n\
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {closed}\nallow_loopback = true\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 5.0\n\n\
          [alerts]\nto = [\"a@example.com\", \"b@example.com\"]\nmax_attempts = 1\n"
     ));
     std::fs::write(&s.config, config).unwrap();

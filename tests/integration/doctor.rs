@@ -48,8 +48,8 @@ fn doctor_checks_the_tsa_and_smtp_login_and_fails_on_a_wrong_password() {
     let config = |urls: &[&str]| {
         let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
         format!(
-            "[timestamp]\nurls = [{}]\ntrust_anchors = [{:?}]\ntimeout_s = 5.0\nretries = 0\n\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nusername = \"alerts\"\n\
+            "[timestamp]\nurls = [{}]\ntrust_anchors = [{:?}]\ntimeout_s = 5.0\nretries = 0\nallow_loopback = true\n\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {}\nallow_loopback = true\nsecurity = \"none\"\nusername = \"alerts\"\n\
              password_env = \"DOCTOR_TEST_SMTP_PASSWORD\"\nfrom = \"alerts@example.com\"\ntimeout_s = 5.0\n",
             urls.join(", "),
             path_str(&tsa.ca_cert),

@@ -126,7 +126,7 @@ fn new_locations_are_captured_and_alerted_once_confirmed(backend: Backend) {
     let config = timestamp_config(dir, std::slice::from_ref(&tsa.url), &tsa.ca_cert);
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
-        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nallow_loopback = true\nsecurity = \"none\"\nfrom = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
          [alerts]\nto = [\"creator@example.com\"]\ndashboard_url = \"http://dash.example\"\n",
         sink.addr.port()
     ));

@@ -21,9 +21,84 @@ fn stamper(tsa: &LocalTsa, urls: Vec<String>, timeout_s: f64) -> Stamper {
         trust_anchors: vec![tsa.files.ca_cert.clone()],
         timeout_s,
         retries: 0,
+        allow_loopback: true,
         ..TimestampConfig::default()
     })
     .unwrap()
+}
+
+/// TSA requests leave through the SSRF guard: a TSA on this machine needs
+/// `allow_loopback`, and is otherwise refused, in any spelling, before
+/// anything connects; a redirect is never followed.
+#[tokio::test]
+async fn tsa_requests_are_guarded_like_the_crawl() {
+    let tsa = start_tsa().await;
+    let digest: [u8; 32] = Sha256::digest(b"storyboard").into();
+    // A service nothing may reach: any connection to it fails the test.
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    internal.set_nonblocking(true).unwrap();
+    let internal_port = internal.local_addr().unwrap().port();
+    let stamp = |urls: Vec<String>, allow_loopback: bool| {
+        let stamper = Stamper::new(&TimestampConfig {
+            urls,
+            trust_anchors: vec![tsa.files.ca_cert.clone()],
+            timeout_s: 3.0,
+            retries: 0,
+            allow_loopback,
+            ..TimestampConfig::default()
+        })
+        .unwrap();
+        async move { stamper.stamp(&digest).await }
+    };
+    let refusal = |result: Result<reelguard::timestamp::Stamp, StampError>| match result {
+        Err(StampError::AllFailed(failures)) => failures[0].1.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // Loopback without allow_loopback, in every spelling: refused, naming
+    // the setting.
+    for url in [
+        format!("http://127.0.0.1:{internal_port}/tsr"),
+        format!("http://localhost:{internal_port}/tsr"),
+        format!("http://[::1]:{internal_port}/tsr"),
+        format!("http://[::ffff:127.0.0.1]:{internal_port}/tsr"),
+        format!("http://0.0.0.0:{internal_port}/tsr"),
+        format!("http://2130706433:{internal_port}/tsr"),
+        format!("http://0x7f.1:{internal_port}/tsr"),
+    ] {
+        let error = refusal(stamp(vec![url.clone()], false).await);
+        assert!(error.contains("private, loopback"), "{url}: {error}");
+    }
+    let error = refusal(stamp(vec![tsa.url()], false).await);
+    assert!(error.contains("allow_loopback = true"), "{error}");
+
+    // A TSA that redirects (here to the internal service): not followed.
+    let redirecting = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let redirect_url = format!("http://{}/tsr", redirecting.local_addr().unwrap());
+    let redirector = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = redirecting.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        write!(
+            stream,
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{internal_port}/tsr\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+    });
+    let error = refusal(stamp(vec![redirect_url], true).await);
+    redirector.join().unwrap();
+    assert!(
+        error.contains("307") && error.contains("not followed"),
+        "{error}"
+    );
+
+    // Allowed, the local TSA answers.
+    assert!(stamp(vec![tsa.url()], true).await.is_ok());
+    assert!(
+        matches!(internal.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected to the internal service"
+    );
 }
 
 #[tokio::test]
@@ -193,7 +268,7 @@ fn system_roots_anchor_tokens_and_the_eku_is_still_required() {
         std::fs::write(
             &config,
             format!(
-                "[timestamp]\nurls = [{url:?}]\nsystem_roots = true\ntimeout_s = 3.0\nretries = 0\n"
+                "[timestamp]\nurls = [{url:?}]\nsystem_roots = true\ntimeout_s = 3.0\nretries = 0\nallow_loopback = true\n"
             ),
         )
         .unwrap();

@@ -522,7 +522,7 @@ pub fn timestamp_config(dir: &Path, urls: &[String], ca: &Path) -> PathBuf {
     let path = dir.join("reelguard.toml");
     let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
     let text = format!(
-        "[owner]\nname = \"Li Hua\"\nemail = \"lihua@example.com\"\n\n[timestamp]\nurls = [{}]\ntrust_anchors = [{:?}]\ntimeout_s = 3.0\nretries = 0\n",
+        "[owner]\nname = \"Li Hua\"\nemail = \"lihua@example.com\"\n\n[timestamp]\nurls = [{}]\ntrust_anchors = [{:?}]\ntimeout_s = 3.0\nretries = 0\nallow_loopback = true\n",
         urls.join(", "),
         path_str(ca)
     );

@@ -1,13 +1,18 @@
-//! The SSRF guard: crawling and webhooks never reach private, loopback or
-//! link-local addresses unless the source (or webhook) allows them, and a
-//! source allowed loopback reaches it on its own port only.
+//! The SSRF guard: no outbound connection (crawl, media, page capture and
+//! Chromium through [`crate::sources::guard_proxy`], webhooks, TSAs, SMTP) reaches a
+//! private, loopback or link-local address unless the source or target that
+//! names it allows them, and one allowed loopback reaches it on its own port
+//! only.
 //!
-//! Two checks, both before any connection is made:
+//! Three checks, all before any connection is made:
 //! - [`check_url`] on every URL requested and on every redirect hop: the
 //!   scheme must be http(s) and an IP-literal host must be allowed;
-//! - [`GuardedResolver`], reqwest's DNS resolver for every crawling client:
-//!   a host name is resolved and refused if *any* of its addresses is not
-//!   allowed, so the connection can only go to addresses that were checked.
+//! - [`GuardedResolver`], reqwest's DNS resolver for every HTTP client
+//!   ([`guarded_client`] builds them all): a host name is resolved and
+//!   refused if *any* of its addresses is not allowed, so the connection can
+//!   only go to addresses that were checked;
+//! - [`resolve_checked`] for connections made without reqwest (SMTP, the
+//!   guarding proxy): they connect to the address it returned.
 //!
 //! Through a `socks5://` proxy target names still come through the resolver;
 //! through an HTTP(S) or `socks5h://` proxy the proxy resolves them, and the
@@ -57,6 +62,17 @@ impl Allow {
         }
     }
 
+    /// The permissions of a target reached at `host`:`port` (an SMTP relay).
+    pub fn for_host(host: &str, port: u16, loopback: bool, private: bool) -> Allow {
+        Allow {
+            loopback: loopback.then(|| OwnAddress {
+                host: host.trim_matches(['[', ']']).to_ascii_lowercase(),
+                port,
+            }),
+            private,
+        }
+    }
+
     /// Everything (a proxy the operator chose).
     fn everything() -> Allow {
         Allow {
@@ -96,9 +112,9 @@ impl Allow {
 pub enum SsrfError {
     #[error("refused {url}: only http and https URLs are fetched")]
     Scheme { url: String },
-    #[error("refused {url}: {ip} is a private, loopback or link-local address (set allow_private = true on the source to allow it)")]
+    #[error("refused {url}: {ip} is a private, loopback or link-local address (set allow_private = true on the source or target that names it to allow it)")]
     PrivateAddress { url: String, ip: IpAddr },
-    #[error("refused {host}: it resolves to {ip}, a private, loopback or link-local address (set allow_private = true on the source to allow it)")]
+    #[error("refused {host}: it resolves to {ip}, a private, loopback or link-local address (set allow_private = true on the source or target that names it to allow it)")]
     PrivateName { host: String, ip: IpAddr },
     #[error("refused {url}: loopback is allowed for this source on port {port} only (its own URL's), not another local service")]
     OtherLoopbackPort { url: String, port: u16 },
@@ -257,6 +273,29 @@ impl reqwest::dns::Resolve for GuardedResolver {
             Ok(addrs)
         })
     }
+}
+
+/// The start of every outbound HTTP client: the guarded resolver for
+/// `allow`, the configured `proxy` or none (never one from the
+/// environment), and no redirect followed by reqwest (callers follow them
+/// hop by hop with [`check_url`], or set a policy that checks each).
+/// The error names the proxy without its password.
+pub fn guarded_client(
+    allow: &Allow,
+    proxy: Option<&str>,
+) -> Result<reqwest::ClientBuilder, String> {
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(GuardedResolver::new(allow.clone(), proxy));
+    Ok(match proxy {
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| {
+            format!(
+                "{:?} is not a proxy URL: {e}",
+                crate::secret::redact_url(proxy)
+            )
+        })?),
+        None => builder.no_proxy(),
+    })
 }
 
 #[cfg(test)]
