@@ -518,34 +518,6 @@ fn the_hand_made_deflate_stream_is_a_real_zip_of_zeros() {
     assert!(report.contains("FAIL  manifest.json: missing"), "{report}");
 }
 
-/// Runs `reelguard ARGS` under GNU time: (exit code, output, peak RSS in
-/// KiB), or None when /usr/bin/time is not there.
-fn run_measured(args: &[&str]) -> Option<(i32, String, u64)> {
-    let time = Path::new("/usr/bin/time");
-    if !time.exists() {
-        return None;
-    }
-    let output = Command::new(time)
-        .arg("-f")
-        .arg("peak_rss_kib=%M")
-        .arg(env!("CARGO_BIN_EXE_reelguard"))
-        .args(args)
-        .env_remove("REELGUARD_DATA_DIR")
-        .env_remove("REELGUARD_CONFIG")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let peak = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("peak_rss_kib="))
-        .and_then(|v| v.trim().parse().ok())?;
-    // GNU time exits with the command's code.
-    let code = output.status.code().unwrap_or(-1);
-    let text = format!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
-    Some((code, text, peak))
-}
-
 #[test]
 fn a_zip_bomb_is_refused_within_100_mb() {
     let gib: u64 = 1 << 30;
@@ -575,8 +547,9 @@ fn a_zip_bomb_is_refused_within_100_mb() {
             "{case}: refused only after {:?}",
             started.elapsed()
         );
-        match run_measured(&["verify", path_str(&zip)]) {
-            Some((code, report, peak_kib)) => {
+        match common::run_measured(&["verify", path_str(&zip)], &[], None) {
+            Some((code, stdout, stderr, peak_kib)) => {
+                let report = format!("{stdout}{stderr}");
                 assert_eq!(code, 2, "{case}: {report}");
                 assert!(
                     peak_kib < 100 * 1024,

@@ -10,6 +10,7 @@ mod common;
 mod alerts;
 mod api_schema;
 mod architecture;
+mod attacks;
 mod backup;
 mod bad_input;
 mod browser;

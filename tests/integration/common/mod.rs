@@ -286,7 +286,47 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 
 /// [`run`] with extra environment variables.
 pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_reelguard"));
+    run_full(args, env, None, false)
+}
+
+const TIME: &str = "/usr/bin/time";
+const PEAK_RSS: &str = "peak_rss_kib=";
+
+/// [`run_with_env`] in `cwd`, under GNU time: the exit code, stdout,
+/// stderr (without time's own line) and the peak resident set in KiB.
+/// None when /usr/bin/time is missing.
+pub fn run_measured(
+    args: &[&str],
+    env: &[(&str, &str)],
+    cwd: Option<&Path>,
+) -> Option<(i32, String, String, u64)> {
+    if !Path::new(TIME).exists() {
+        return None;
+    }
+    let (code, stdout, stderr) = run_full(args, env, cwd, true);
+    let (rest, peak) = stderr.rsplit_once(PEAK_RSS)?;
+    let peak = peak.trim().parse().ok()?;
+    Some((code, stdout, rest.to_string(), peak))
+}
+
+fn run_full(
+    args: &[&str],
+    env: &[(&str, &str)],
+    cwd: Option<&Path>,
+    measured: bool,
+) -> (i32, String, String) {
+    let mut command = if measured {
+        let mut time = Command::new(TIME);
+        time.arg("-f")
+            .arg(format!("{PEAK_RSS}%M"))
+            .arg(env!("CARGO_BIN_EXE_reelguard"));
+        time
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_reelguard"))
+    };
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
     set_database_url(&mut command, database_url_of_args(args));
     // No configuration of the user's or of the environment's is found,
     // unless the test names it.
