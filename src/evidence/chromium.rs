@@ -77,6 +77,10 @@ pub enum Output {
 /// page in is that, on a [`Network::Guarded`] capture, the browser's only
 /// way out is the guarding proxy: loopback is not exempt from it, QUIC is
 /// off, and WebRTC may send nothing that does not go through it.
+/// Where the browser's own services are sent: the discard port on
+/// loopback, where nothing listens.
+const NOWHERE: &str = "http://127.0.0.1:9/";
+
 pub async fn render(
     binary: &Path,
     url: &str,
@@ -113,6 +117,12 @@ pub async fn render(
         .arg("--password-store=basic")
         .arg("--use-mock-keychain")
         .arg("--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,CertificateTransparencyComponentUpdater")
+        // Chromium 156 still asks its component updater
+        // (update.googleapis.com) and sign-in service (accounts.google.com)
+        // whatever the flags above say: both are pointed at a closed local
+        // port, and then ask nothing at all.
+        .arg(format!("--component-updater=url-source={NOWHERE}"))
+        .arg(format!("--gaia-url={NOWHERE}"))
         .arg("--window-size=1280,2000");
     if let Network::Guarded(proxy) = network {
         command

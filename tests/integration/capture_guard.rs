@@ -223,15 +223,28 @@ fn the_browser_goes_through_the_sources_proxy_and_never_around_it() {
             !heads.is_empty(),
             "the browser went around the source's proxy"
         );
-        // Every request, the page's and the few the browser makes of its own
-        // (Chromium still asks update.googleapis.com and accounts.google.com
-        // whatever its flags), went through the source's proxy, password and
-        // all: none went around it.
+        // Every request went through the source's proxy, password and all:
+        // none went around it. And each was the page's: the browser asked
+        // nothing of its own (no updater, no sign-in, no Google host).
         assert!(
             heads
                 .iter()
                 .any(|head| head.starts_with(&format!("GET {own}"))),
             "the page's request is not among the proxy's: {heads:#?}"
+        );
+        let own_host = url::Url::parse(&own)
+            .unwrap()
+            .host_str()
+            .unwrap()
+            .to_string();
+        let elsewhere: Vec<&str> = heads
+            .iter()
+            .map(|head| head.lines().next().unwrap_or_default())
+            .filter(|line| !line.contains(&format!("{own_host}:")))
+            .collect();
+        assert!(
+            elsewhere.is_empty(),
+            "the browser asked for something other than the page: {elsewhere:#?}"
         );
         let without_password: Vec<&str> = heads
             .iter()
