@@ -1,10 +1,11 @@
-//! The guarding proxy headless Chromium goes out through when it captures a
-//! page: a forwarding HTTP proxy on 127.0.0.1 that judges every request the
-//! browser makes (the page, its redirects, frames, images, scripts'
-//! fetches) with the source's SSRF guard, and sends what it lets through on
-//! to the source's own proxy when it has one, so the browser never reaches
-//! an internal address and never shows the creator's address to a site the
-//! crawler reaches through a proxy.
+//! The guarding proxy the programs that make their own connections go out
+//! through (headless Chromium capturing a page, yt-dlp listing and
+//! downloading): a forwarding HTTP proxy on 127.0.0.1 that judges every
+//! request they make (the page, its redirects, frames, images, scripts'
+//! fetches, an extractor's API calls and media) with the source's SSRF
+//! guard, and sends what it lets through on to the source's own proxy when
+//! it has one, so they never reach an internal address and never show the
+//! creator's address to a site the crawler reaches through a proxy.
 //!
 //! It speaks the two forms a browser uses with an HTTP proxy: `CONNECT
 //! host:port` (a tunnel, for https) and a request with an absolute URL
@@ -50,7 +51,7 @@ impl Upstream {
         let url = Url::parse(proxy).map_err(|e| format!("the proxy {shown} is not a URL: {e}"))?;
         if url.scheme() != "http" {
             return Err(format!(
-                "page screenshots go through the source's proxy, and only an http:// proxy can carry them; {shown} is {}: no screenshot or PDF is taken (never without the proxy)",
+                "the guarding proxy sends on through an http:// proxy only; {shown} is {}",
                 url.scheme()
             ));
         }

@@ -3,9 +3,14 @@
 //! (`--dump-json --flat-playlist`) and for downloading. When yt-dlp is not
 //! installed the source says so in its scan error; every other source works.
 //!
-//! yt-dlp makes its own connections, so the SSRF guard checks the URL given
-//! to it (IP literals and the names' addresses) before it is run, and the
-//! source's proxy is passed on with `--proxy`.
+//! yt-dlp makes its own connections (the page, the extractor's API calls,
+//! redirects, the media), so it is run with `--proxy` set to a
+//! [`GuardProxy`] of ours, which judges each of them with the source's SSRF
+//! guard and sends what it lets through on directly or through the
+//! source's `http://` proxy. A source whose proxy is `socks5` or `https`
+//! (which the guarding proxy cannot send on through) gives yt-dlp that
+//! proxy instead, which then resolves names, as for the crawling client;
+//! in every case the URL given to yt-dlp is checked before it runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,6 +20,7 @@ use anyhow::{bail, Context as _};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use super::guard_proxy::GuardProxy;
 use super::{canonical_url, platform_of, Listing, ScanContext, Source};
 use crate::source_config::SourceConfig;
 use crate::ssrf;
@@ -61,14 +67,57 @@ async fn guard(config: &SourceConfig, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A yt-dlp command line with the options every call shares. The proxy
-/// (which may hold a password) and the extra headers (cookies, tokens) are
-/// written to a private options file rather than given as arguments, which
-/// every local user can read in the process list; the file is removed when
-/// the returned handle drops, so it must live until yt-dlp has finished.
+/// A yt-dlp command line ready to run, and what must live until it has
+/// finished: its private options file and its guarding proxy.
+struct Prepared {
+    command: tokio::process::Command,
+    _options: Option<tempfile::TempPath>,
+    _guard: Option<GuardProxy>,
+}
+
+/// [`base_command`] going out through a [`GuardProxy`] of ours, each of its
+/// connections lasting at most `deadline`; or, for a source whose proxy the
+/// guarding proxy cannot send on through (`socks5`, `https`), through that
+/// proxy.
+async fn guarded_command(
+    config: &SourceConfig,
+    program: &Path,
+    deadline: Duration,
+) -> anyhow::Result<Prepared> {
+    let through_own = config
+        .proxy
+        .as_deref()
+        .is_some_and(|proxy| !proxy.starts_with("http://"));
+    if through_own {
+        let (command, options) = base_command(config, program, config.proxy.as_deref())?;
+        return Ok(Prepared {
+            command,
+            _options: options,
+            _guard: None,
+        });
+    }
+    let guard = GuardProxy::start(ssrf::Allow::of(config), config.proxy.as_deref(), deadline)
+        .await
+        .map_err(|why| anyhow::anyhow!("source {}: {why}", config.name))?;
+    let proxy = format!("http://{}", guard.addr());
+    let (command, options) = base_command(config, program, Some(&proxy))?;
+    Ok(Prepared {
+        command,
+        _options: options,
+        _guard: Some(guard),
+    })
+}
+
+/// A yt-dlp command line with the options every call shares, going out
+/// through `proxy`. The proxy (which may hold a password) and the extra
+/// headers (cookies, tokens) are written to a private options file rather
+/// than given as arguments, which every local user can read in the process
+/// list; the file is removed when the returned handle drops, so it must
+/// live until yt-dlp has finished.
 fn base_command(
     config: &SourceConfig,
     program: &Path,
+    proxy: Option<&str>,
 ) -> anyhow::Result<(tokio::process::Command, Option<tempfile::TempPath>)> {
     let mut command = tokio::process::Command::new(program);
     command
@@ -83,8 +132,8 @@ fn base_command(
         command.arg("--user-agent").arg(agent);
     }
     let mut private = Vec::new();
-    if let Some(proxy) = &config.proxy {
-        private.push(("--proxy", proxy.clone()));
+    if let Some(proxy) = proxy {
+        private.push(("--proxy", proxy.to_string()));
     }
     for (name, value) in &config.headers {
         private.push(("--add-header", format!("{name}:{value}")));
@@ -123,7 +172,12 @@ impl Source for YtdlpSource {
             if !config.url.starts_with("ytsearch") {
                 guard(config, &config.url).await?;
             }
-            let (mut command, _options) = base_command(config, &program)?;
+            let deadline = Duration::from_secs_f64(config.timeout_s * 4.0 + 30.0);
+            let Prepared {
+                mut command,
+                _options,
+                _guard,
+            } = guarded_command(config, &program, deadline).await?;
             command
                 .arg("--dump-json")
                 .arg("--flat-playlist")
@@ -132,13 +186,10 @@ impl Source for YtdlpSource {
                 .arg(&config.url)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            let output = tokio::time::timeout(
-                Duration::from_secs_f64(config.timeout_s * 4.0 + 30.0),
-                command.output(),
-            )
-            .await
-            .with_context(|| format!("yt-dlp listing {} timed out", config.url))?
-            .with_context(|| format!("cannot run {}", program.display()))?;
+            let output = tokio::time::timeout(deadline, command.output())
+                .await
+                .with_context(|| format!("yt-dlp listing {} timed out", config.url))?
+                .with_context(|| format!("cannot run {}", program.display()))?;
             if !output.status.success() {
                 bail!(
                     "yt-dlp could not list {}: {}",
@@ -208,7 +259,11 @@ pub async fn download(
     guard(config, page_url).await?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let template = dir.join("media.%(ext)s");
-    let (mut command, _options) = base_command(config, &program)?;
+    let Prepared {
+        mut command,
+        _options,
+        _guard,
+    } = guarded_command(config, &program, super::http::media_deadline(config)).await?;
     command
         .arg("--no-playlist")
         .arg("--max-filesize")
@@ -263,7 +318,8 @@ mod tests {
         config
             .headers
             .insert("Cookie".into(), "session=it's-secret".into());
-        let (command, options) = base_command(&config, Path::new("yt-dlp")).unwrap();
+        let (command, options) =
+            base_command(&config, Path::new("yt-dlp"), config.proxy.as_deref()).unwrap();
         let args: Vec<String> = command
             .as_std()
             .get_args()
@@ -292,7 +348,7 @@ mod tests {
         assert!(!kept.exists(), "the options file is removed when done");
 
         config.headers.insert("X-Bad".into(), "a\nb".into());
-        let error = base_command(&config, Path::new("yt-dlp")).unwrap_err();
+        let error = base_command(&config, Path::new("yt-dlp"), None).unwrap_err();
         assert!(error.to_string().contains("sources.yt"), "{error}");
     }
 

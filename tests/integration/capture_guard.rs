@@ -267,7 +267,7 @@ fn the_browser_goes_through_the_sources_proxy_and_never_around_it() {
         .err()
         .expect("a socks5 proxy is refused");
         assert!(
-            refused.contains("no screenshot") && !refused.contains("secret"),
+            refused.contains("http:// proxy only") && !refused.contains("secret"),
             "{refused}"
         );
     });

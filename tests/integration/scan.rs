@@ -762,3 +762,58 @@ fn ytdlp_sources_list_and_download_through_yt_dlp(backend: Backend) {
         "generic extractors are named by the host"
     );
 }
+
+/// yt-dlp goes out through the guarding proxy: a page on the source's own
+/// (allowed) loopback port whose video lies on another local service gets
+/// the page fetched and the video refused; the other service is never
+/// reached, though yt-dlp was given only the page.
+#[test]
+fn ytdlp_cannot_reach_other_local_services() {
+    let Some(ytdlp) = ytdlp() else { return };
+    let scratch = scratch_dir();
+    let data = scratch.path().join("data");
+    common::register(
+        &data,
+        &common::repo_root().join("fixtures/bikes.mp4"),
+        "Dawn ride",
+    );
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    internal.set_nonblocking(true).unwrap();
+    let internal_port = internal.local_addr().unwrap().port();
+    let site = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let page = format!("http://{}/watch", site.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let body = format!(
+            "<html><head><title>upload</title></head><body>\
+             <video src=\"http://127.0.0.1:{internal_port}/video.mp4\"></video></body></html>"
+        );
+        for stream in site.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let config = write_config(
+        scratch.path(),
+        &source(
+            "via-ytdlp",
+            "ytdlp",
+            &page,
+            &format!("ytdlp_path = \"{}\"\nretries = 0", path_str(&ytdlp)),
+        ),
+    );
+    let scanned = scan(&data, &config, "via-ytdlp");
+    assert_eq!(scanned["new_matches"], 0, "{scanned}");
+    let errors = scanned["errors"].to_string();
+    assert!(errors.contains("yt-dlp could not"), "{scanned}");
+    assert!(
+        matches!(internal.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "yt-dlp reached the other local service: {scanned}"
+    );
+}
