@@ -69,6 +69,10 @@ pub enum Output {
     Pdf,
 }
 
+/// Where the browser's own services are sent: the discard port on
+/// loopback, where nothing listens.
+const NOWHERE: &str = "http://127.0.0.1:9/";
+
 /// Renders `url` into the file `out` and returns its bytes.
 ///
 /// JavaScript stays on (pages of video platforms draw themselves with it);
@@ -77,10 +81,6 @@ pub enum Output {
 /// page in is that, on a [`Network::Guarded`] capture, the browser's only
 /// way out is the guarding proxy: loopback is not exempt from it, QUIC is
 /// off, and WebRTC may send nothing that does not go through it.
-/// Where the browser's own services are sent: the discard port on
-/// loopback, where nothing listens.
-const NOWHERE: &str = "http://127.0.0.1:9/";
-
 pub async fn render(
     binary: &Path,
     url: &str,
