@@ -209,9 +209,33 @@ impl Config {
     }
 
     /// The config `text` says, unchecked. toml's message names the line,
-    /// shows it and says what is wrong.
+    /// shows it and says what is wrong; but a line holding a URL (which may
+    /// carry a proxy's password or a webhook's token) is not shown: then
+    /// the message gives its line and column, and no URL.
     fn parse(text: &str) -> anyhow::Result<Config> {
-        toml::from_str::<Config>(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))
+        toml::from_str::<Config>(text).map_err(|e| {
+            let shown = e.to_string();
+            if !shown.contains("://") {
+                return anyhow::anyhow!("{}", shown.trim_end());
+            }
+            let start = e.span().map_or(0, |span| span.start);
+            let before = text.get(..start).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+                .chars()
+                .count()
+                + 1;
+            let what: Vec<&str> = e
+                .message()
+                .trim_end()
+                .split(' ')
+                .map(|word| if word.contains("://") { "***" } else { word })
+                .collect();
+            anyhow::anyhow!(
+                "TOML parse error at line {line}, column {column}: {} (the line is not shown: it holds a URL, which may carry a password or a token)",
+                what.join(" ")
+            )
+        })
     }
 
     /// The config `text` says, checked, without a file or the environment
@@ -560,6 +584,27 @@ mod tests {
             }
         }
         assert!(unchecked.is_empty(), "{}", unchecked.join("\n"));
+    }
+
+    #[test]
+    fn parse_errors_do_not_show_lines_holding_urls() {
+        for text in [
+            "[[alerts.webhooks]]\nkind = \"slack\"\nurl = \"https://hooks.slack.com/services/T0/B0/HOOKSECRET\" x\n",
+            "[[alerts.webhooks]]\nkind = \"slack\"\nurl = [\"https://hooks.slack.com/services/T0/B0/HOOKSECRET\"]\n",
+            "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://a.example/f\"\nproxy = 5 # socks5://u:HOOKSECRET@p\n",
+        ] {
+            let message = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(!message.contains("HOOKSECRET"), "{message}");
+            assert!(message.contains("TOML parse error at line "), "{message}");
+        }
+        let message = format!(
+            "{:#}",
+            Config::parse("[daemon]\nworkers = \"2\"\n").unwrap_err()
+        );
+        assert!(
+            message.contains("workers = \"2\""),
+            "other lines are shown: {message}"
+        );
     }
 
     #[test]
