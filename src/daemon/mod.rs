@@ -220,10 +220,19 @@ async fn worker(
             return Ok(());
         }
         let now = Utc::now();
-        let job = pipeline
+        let job = match pipeline
             .store
             .claim_job(&owner, now + lease, now, &filter)
-            .await?;
+            .await
+        {
+            Ok(job) => job,
+            Err(e) => {
+                // Storage trouble: wait and claim again; the worker stays.
+                tracing::error!("cannot claim a job: {e:#}; trying again in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
         let Some(job) = job else {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
@@ -324,47 +333,62 @@ pub async fn run_daemon(
         if *stop_signal.borrow() {
             break;
         }
-        let now = Utc::now();
-        if last_heartbeat.is_none_or(|t| t.elapsed() >= (lease / 3).to_std().unwrap_or_default()) {
-            store.heartbeat(&node, now).await?;
-            last_heartbeat = Some(std::time::Instant::now());
-        }
-        // One node at a time fires the schedules: the one that holds the
-        // scheduler lease (renewed here every second or so; taken over by
-        // another node once it expires).
-        let holds = config.roles.contains(&Role::Scheduler)
-            && store
-                .hold_lease(SCHEDULER_LEASE, &node.id, now + lease, now)
-                .await?;
-        if holds != scheduling {
-            tracing::info!(node = %node.id, "{}", if holds { "this node fires the schedules" } else { "another node fires the schedules" });
-            scheduling = holds;
-            last_reload = None;
-        }
-        if holds && last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
-            reload_sources(&store, &mut scheduler, now).await?;
-            last_reload = Some(std::time::Instant::now());
-        }
-        let due = if holds {
-            scheduler.due(now)
-        } else {
-            Vec::new()
+        // One round: heartbeat, scheduler lease, sources, due scans. Storage
+        // trouble (a full disk, the database restarting) is logged and the
+        // round tried again: the daemon does not stop on it.
+        let round = async {
+            let now = Utc::now();
+            if last_heartbeat
+                .is_none_or(|t| t.elapsed() >= (lease / 3).to_std().unwrap_or_default())
+            {
+                store.heartbeat(&node, now).await?;
+                last_heartbeat = Some(std::time::Instant::now());
+            }
+            // One node at a time fires the schedules: the one that holds the
+            // scheduler lease (renewed here every second or so; taken over by
+            // another node once it expires).
+            let holds = config.roles.contains(&Role::Scheduler)
+                && store
+                    .hold_lease(SCHEDULER_LEASE, &node.id, now + lease, now)
+                    .await?;
+            if holds != scheduling {
+                tracing::info!(node = %node.id, "{}", if holds { "this node fires the schedules" } else { "another node fires the schedules" });
+                scheduling = holds;
+                last_reload = None;
+            }
+            if holds && last_reload.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                reload_sources(&store, &mut scheduler, now).await?;
+                last_reload = Some(std::time::Instant::now());
+            }
+            let due = if holds {
+                scheduler.due(now)
+            } else {
+                Vec::new()
+            };
+            for name in due {
+                let scan = store
+                    .enqueue_scan(&name, now, pipeline.daemon_config().max_attempts.into())
+                    .await?;
+                tracing::info!(source = %name, scan = %scan, "scan queued");
+                let next = scheduler.next_of(&name);
+                store.set_next_run(&name, next).await?;
+            }
+            // A node that does not schedule only asks for the lease again.
+            let wake = scheduler
+                .next_wake()
+                .filter(|_| holds)
+                .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1));
+            anyhow::Ok(wake)
         };
-        for name in due {
-            let scan = store
-                .enqueue_scan(&name, now, pipeline.daemon_config().max_attempts.into())
-                .await?;
-            tracing::info!(source = %name, scan = %scan, "scan queued");
-            let next = scheduler.next_of(&name);
-            store.set_next_run(&name, next).await?;
-        }
-        // A node that does not schedule only asks for the lease again.
-        let wake = scheduler
-            .next_wake()
-            .filter(|_| holds)
-            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
-            .unwrap_or(Duration::from_secs(1))
-            .min(Duration::from_secs(1));
+        let wake = match round.await {
+            Ok(wake) => wake,
+            Err(e) => {
+                tracing::error!("daemon: {e:#}; trying again in 1 s");
+                Duration::from_secs(1)
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(wake) => {}
             changed = stop_signal.changed() => {

@@ -292,6 +292,18 @@ impl Pipeline {
         if let Err(error) = result {
             let message = format!("{error:#}");
             let candidate = self.store.get_candidate(candidate_id).await?;
+            // A failure that passes (the platform unreachable or overloaded,
+            // a full disk) is tried again later while attempts are left,
+            // instead of losing the candidate.
+            if passing(&error) && job.attempts < job.max_attempts {
+                let delay = CANDIDATE_RETRY_S * 2f64.powi(job.attempts.max(1) as i32 - 1);
+                let retry_at = clock::after(Utc::now(), delay);
+                tracing::warn!(candidate = %candidate.canonical_url, error = %message, retry_at = %clock::stored(retry_at), "candidate not processed; trying again later");
+                self.store
+                    .retry_job(&job.id, &message, retry_at, clock::now())
+                    .await?;
+                return Ok(());
+            }
             tracing::warn!(candidate = %candidate.canonical_url, error = %message, "candidate failed");
             self.store
                 .fail_candidate(job, candidate_id, &message, clock::now())
@@ -577,6 +589,30 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// Seconds before a candidate that failed for a passing reason is tried
+/// again (doubled per attempt; `[daemon] max_attempts` bounds the attempts).
+const CANDIDATE_RETRY_S: f64 = 30.0;
+
+/// Whether a candidate's failure may pass by itself: the platform did not
+/// answer, timed out or answered 429 or 5xx (after the client's own
+/// retries), a local file could not be written or read (a full disk), or
+/// the database was away.
+fn passing(error: &anyhow::Error) -> bool {
+    use crate::sources::http::FetchError;
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<FetchError>() {
+            Some(
+                FetchError::Network { .. } | FetchError::Timeout { .. } | FetchError::Io { .. },
+            ) => true,
+            Some(FetchError::Status { status, .. }) => {
+                status.is_server_error() || *status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            }
+            Some(_) => false,
+            None => cause.is::<std::io::Error>() || cause.is::<crate::store::StoreError>(),
+        })
 }
 
 fn round3(value: f64) -> f64 {

@@ -393,6 +393,14 @@ impl Store {
                 Backend::Postgres => 8,
             })
             .acquire_timeout(std::time::Duration::from_secs(30))
+            // An idle connection is never inside a transaction. One that
+            // says it is is stuck: when SQLite rolls a transaction back by
+            // itself (a COMMIT that failed on a full disk), sqlx 0.9.0
+            // keeps counting it as open, and every later BEGIN on that
+            // connection fails. Close it; the pool opens a fresh one.
+            .before_acquire(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -21,6 +21,7 @@ mod daemon;
 mod dashboard;
 mod doctor;
 mod evidence;
+mod faults;
 mod fuzz_corpus;
 mod hostile_zip;
 mod load;
