@@ -1,8 +1,8 @@
-//! The SSRF guard: no outbound connection (crawl, media, page capture and
-//! Chromium through [`crate::sources::guard_proxy`], webhooks, TSAs, SMTP) reaches a
-//! private, loopback or link-local address unless the source or target that
-//! names it allows them, and one allowed loopback reaches it on its own port
-//! only.
+//! The SSRF guard: no outbound connection (crawl, media, page capture,
+//! Chromium and yt-dlp through the guarding proxy of `sources`, webhooks,
+//! TSAs, SMTP) reaches a private, loopback or link-local address unless the
+//! source or target that names it allows them, and one allowed loopback
+//! reaches it on its own port only.
 //!
 //! Three checks, all before any connection is made:
 //! - [`check_url`] on every URL requested and on every redirect hop: the

@@ -595,22 +595,16 @@ impl Pipeline {
 /// again (doubled per attempt; `[daemon] max_attempts` bounds the attempts).
 const CANDIDATE_RETRY_S: f64 = 30.0;
 
-/// Whether a candidate's failure may pass by itself: the platform did not
-/// answer, timed out or answered 429 or 5xx (after the client's own
-/// retries), a local file could not be written or read (a full disk), or
-/// the database was away.
+/// Whether a candidate's failure may pass by itself: a fetch that may
+/// ([`FetchError::may_pass`](crate::sources::http::FetchError::may_pass)),
+/// a local file that could not be written or read (a full disk), or the
+/// database away.
 fn passing(error: &anyhow::Error) -> bool {
     use crate::sources::http::FetchError;
     error
         .chain()
         .any(|cause| match cause.downcast_ref::<FetchError>() {
-            Some(
-                FetchError::Network { .. } | FetchError::Timeout { .. } | FetchError::Io { .. },
-            ) => true,
-            Some(FetchError::Status { status, .. }) => {
-                status.is_server_error() || *status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            }
-            Some(_) => false,
+            Some(fetch) => fetch.may_pass(),
             None => cause.is::<std::io::Error>() || cause.is::<crate::store::StoreError>(),
         })
 }

@@ -49,7 +49,7 @@ impl Upstream {
         };
         let shown = crate::secret::redact_url(proxy);
         let url = Url::parse(proxy).map_err(|e| format!("the proxy {shown} is not a URL: {e}"))?;
-        if url.scheme() != "http" {
+        if !GuardProxy::sends_on_through(proxy) {
             return Err(format!(
                 "the guarding proxy sends on through an http:// proxy only; {shown} is {}",
                 url.scheme()
@@ -94,6 +94,12 @@ impl Drop for GuardProxy {
 }
 
 impl GuardProxy {
+    /// Whether the guarding proxy can send what it lets through on through
+    /// `proxy`: an `http://` proxy only.
+    pub fn sends_on_through(proxy: &str) -> bool {
+        Url::parse(proxy).is_ok_and(|url| url.scheme() == "http")
+    }
+
     /// Starts a proxy on a free port of 127.0.0.1 that lets through what
     /// `allow` permits, out through `proxy` when given (an `http://` proxy
     /// only: any other is refused here, so that nothing goes out without

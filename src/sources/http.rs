@@ -99,6 +99,26 @@ pub enum Document {
     },
 }
 
+/// Whether an answer with `status` may be different a little later: the
+/// server failing (5xx) or asking us to slow down (429).
+fn passing_status(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+impl FetchError {
+    /// Whether the failure may pass by itself: no answer or a connection
+    /// lost, a timeout, a failing or overloaded server (after the client's
+    /// own retries), a local file that could not be written or read (a
+    /// full disk).
+    pub fn may_pass(&self) -> bool {
+        match self {
+            FetchError::Network { .. } | FetchError::Timeout { .. } | FetchError::Io { .. } => true,
+            FetchError::Status { status, .. } => passing_status(*status),
+            _ => false,
+        }
+    }
+}
+
 /// A page fetched for evidence (`HttpClient::fetch_page`).
 pub struct FetchedPage {
     pub status: u16,
@@ -275,10 +295,7 @@ impl HttpClient {
                 continue;
             };
             let retryable = match &outcome {
-                Ok(response) => {
-                    let status = response.status();
-                    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
-                }
+                Ok(response) => passing_status(response.status()),
                 Err(error) => error.is_timeout() || error.is_connect(),
             };
             let refused = matches!(&outcome, Err(e) if e.is_redirect() || is_guard_refusal(e));

@@ -87,7 +87,7 @@ async fn guarded_command(
     let through_own = config
         .proxy
         .as_deref()
-        .is_some_and(|proxy| !proxy.starts_with("http://"));
+        .is_some_and(|proxy| !GuardProxy::sends_on_through(proxy));
     if through_own {
         let (command, options) = base_command(config, program, config.proxy.as_deref())?;
         return Ok(Prepared {
