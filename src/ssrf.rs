@@ -219,23 +219,54 @@ pub fn check_url(url: &Url, allow: &Allow) -> Result<(), SsrfError> {
     }
 }
 
+/// Why [`resolve_checked`] gave no address.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("cannot resolve {host}: {message}")]
+    Unresolved { host: String, message: String },
+    /// The name resolves to an address the guard refuses: asking again
+    /// later cannot help.
+    #[error(transparent)]
+    Refused(#[from] SsrfError),
+}
+
 /// Resolves `host` and refuses it when any address is not allowed.
-pub async fn resolve_checked(host: &str, allow: &Allow) -> Result<Vec<SocketAddr>, String> {
+pub async fn resolve_checked(host: &str, allow: &Allow) -> Result<Vec<SocketAddr>, ResolveError> {
+    let unresolved = |message: String| ResolveError::Unresolved {
+        host: host.to_string(),
+        message,
+    };
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
         .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .map_err(|e| unresolved(e.to_string()))?
         .collect();
     if addrs.is_empty() {
-        return Err(format!("cannot resolve {host}: no addresses"));
+        return Err(unresolved("no addresses".to_string()));
     }
     if let Some(bad) = addrs.iter().find(|a| !allow.permits_name(host, a.ip())) {
         return Err(SsrfError::PrivateName {
             host: host.to_string(),
             ip: bad.ip(),
         }
-        .to_string());
+        .into());
     }
     Ok(addrs)
+}
+
+/// The guard's refusal among `error` and its causes, if it was refused:
+/// a client's error wraps the refusal its resolver gave.
+pub fn refusal_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a SsrfError> {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if let Some(refusal) = current.downcast_ref::<SsrfError>() {
+            return Some(refusal);
+        }
+        if let Some(ResolveError::Refused(refusal)) = current.downcast_ref::<ResolveError>() {
+            return Some(refusal);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// reqwest's DNS resolver for crawling clients: only allowed addresses come
@@ -390,7 +421,8 @@ mod tests {
         let error = resolve_checked("localhost", &Allow::default())
             .await
             .unwrap_err();
-        assert!(error.contains("localhost"), "{error}");
+        assert!(matches!(error, ResolveError::Refused(_)), "{error}");
+        assert!(error.to_string().contains("localhost"), "{error}");
         let loopback = Allow::for_url("http://localhost:8080/", true, false);
         assert!(resolve_checked("localhost", &loopback).await.is_ok());
         let elsewhere = Allow::for_url("http://127.0.0.1:8080/", true, false);

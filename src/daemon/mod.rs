@@ -56,6 +56,10 @@ pub struct DaemonConfig {
     pub shutdown_grace_s: u64,
     /// Attempts at a job before it is given up (a job whose process keeps dying).
     pub max_attempts: u32,
+    /// Seconds before a candidate whose failure may pass (the platform
+    /// unreachable or overloaded, a full disk) is tried again, doubled at
+    /// each further attempt.
+    pub retry_base_s: f64,
     /// What this node does (default: everything). On PostgreSQL several
     /// nodes share the work; e.g. `["capture"]` for the machine with Chromium.
     pub roles: Vec<Role>,
@@ -70,6 +74,7 @@ impl Default for DaemonConfig {
             lease_s: 300,
             shutdown_grace_s: 30,
             max_attempts: 3,
+            retry_base_s: 30.0,
             roles: Role::ALL.to_vec(),
         }
     }
@@ -88,7 +93,7 @@ impl DaemonConfig {
     /// Checks `[daemon]`: every number in range, naming the key, the value
     /// and the range; at least one role.
     pub fn validate(&self) -> anyhow::Result<()> {
-        use crate::bounds::int;
+        use crate::bounds::{float, int};
         if self.roles.is_empty() {
             anyhow::bail!(
                 "daemon.roles = []: give at least one of {}",
@@ -108,6 +113,12 @@ impl DaemonConfig {
             "seconds",
         )?;
         int("daemon.max_attempts", self.max_attempts, 1..=100, "")?;
+        float(
+            "daemon.retry_base_s",
+            self.retry_base_s,
+            0.1..=86_400.0,
+            "seconds",
+        )?;
         Ok(())
     }
 }

@@ -296,7 +296,8 @@ impl Pipeline {
             // a full disk) is tried again later while attempts are left,
             // instead of losing the candidate.
             if passing(&error) && job.attempts < job.max_attempts {
-                let delay = CANDIDATE_RETRY_S * 2f64.powi(job.attempts.max(1) as i32 - 1);
+                let delay =
+                    self.daemon_config().retry_base_s * 2f64.powi(job.attempts.max(1) as i32 - 1);
                 let retry_at = clock::after(Utc::now(), delay);
                 tracing::warn!(candidate = %candidate.canonical_url, error = %message, retry_at = %clock::stored(retry_at), "candidate not processed; trying again later");
                 self.store
@@ -590,10 +591,6 @@ impl Pipeline {
         }
     }
 }
-
-/// Seconds before a candidate that failed for a passing reason is tried
-/// again (doubled per attempt; `[daemon] max_attempts` bounds the attempts).
-const CANDIDATE_RETRY_S: f64 = 30.0;
 
 /// Whether a candidate's failure may pass by itself: a fetch that may
 /// ([`FetchError::may_pass`](crate::sources::http::FetchError::may_pass)),

@@ -105,8 +105,7 @@ pub async fn record(
             let server_name = ServerName::try_from(name.to_string())
                 .with_context(|| format!("{name:?} is not a valid TLS server name"))?;
             let addresses = ssrf::resolve_checked(name, allow)
-                .await
-                .map_err(anyhow::Error::msg)?
+                .await?
                 .into_iter()
                 .map(|a| SocketAddr::new(a.ip(), port))
                 .collect();

@@ -228,7 +228,9 @@ async fn judge(url: &Url, allow: &Allow, upstream: &Upstream) -> Result<String, 
         Upstream::Proxy { address, .. } => Ok(address.clone()),
         Upstream::Direct => match url.host() {
             Some(url::Host::Domain(name)) => {
-                let addrs = resolve_checked(name, allow).await?;
+                let addrs = resolve_checked(name, allow)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let first = addrs.first().expect("resolve_checked gives at least one");
                 Ok(SocketAddr::new(first.ip(), port).to_string())
             }

@@ -325,6 +325,9 @@ impl HttpClient {
     }
 
     fn describe(&self, url: &Url, error: &reqwest::Error, attempts: u32) -> FetchError {
+        if let Some(refusal) = ssrf::refusal_in(error) {
+            return FetchError::Refused(refusal.clone());
+        }
         let message = error_chain(error);
         if error.is_redirect() {
             if message.contains("redirects") {
@@ -673,8 +676,7 @@ async fn read_capped(
 }
 
 fn is_guard_refusal(error: &reqwest::Error) -> bool {
-    error_chain(error).contains("refused ")
-        && error_chain(error).contains("private, loopback or link-local")
+    ssrf::refusal_in(error).is_some()
 }
 
 /// A URL as errors and logs show it: without credentials or secret query
@@ -834,12 +836,13 @@ mod tests {
         // Not allowed to reach loopback: "localhost" is refused by the resolver.
         let strict = HttpClient::new(&config(&platform, false)).unwrap();
         let url = format!("http://localhost:{}/feeds/rss.xml", platform.addr.port());
-        let error = strict
-            .get_document(&url, None)
-            .await
-            .err()
-            .unwrap()
-            .to_string();
+        let refused = strict.get_document(&url, None).await.err().unwrap();
+        // A refusal never passes: the candidate is not tried again.
+        assert!(
+            matches!(refused, FetchError::Refused(_)) && !refused.may_pass(),
+            "{refused:?}"
+        );
+        let error = refused.to_string();
         assert!(error.contains("refused localhost"), "{error}");
         assert_eq!(
             hits(&platform, "/feeds/rss.xml").await,

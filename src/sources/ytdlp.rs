@@ -59,9 +59,7 @@ async fn guard(config: &SourceConfig, url: &str) -> anyhow::Result<()> {
     ssrf::check_url(&parsed, &allow)?;
     if let Some(url::Host::Domain(host)) = parsed.host() {
         if config.proxy.is_none() {
-            ssrf::resolve_checked(host, &allow)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
+            ssrf::resolve_checked(host, &allow).await?;
         }
     }
     Ok(())

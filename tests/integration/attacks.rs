@@ -292,7 +292,9 @@ fn hostile_sources_are_refused_within_bounded_memory(backend: Backend) {
             &["not another local service"],
         ),
     ];
-    let mut config = String::from("[daemon]\nworkers = 2\n\n");
+    // Candidates whose failure may pass (the silent media) are tried again
+    // a second later, not 30 s.
+    let mut config = String::from("[daemon]\nworkers = 2\nretry_base_s = 1.0\n\n");
     for (name, url, extra, _) in &attacks {
         config.push_str(&format!(
             "[[sources]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"{url}\"\nallow_loopback = true\nretries = 0\n{extra}\n\n"

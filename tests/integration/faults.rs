@@ -809,9 +809,11 @@ fn write_config(
 ) -> PathBuf {
     let config = common::timestamp_config(dir, std::slice::from_ref(&tsa.url), &tsa.ca);
     let mut text = std::fs::read_to_string(&config).unwrap();
+    // Candidates met by an outage are tried again after 2, 4, 8, 16 and
+    // 32 s (the default 30 s would make the run wait for nothing).
     text.push_str(&format!(
         "retry_interval_s = 1.0\n\n\
-         [daemon]\nworkers = {workers}\nlease_s = {lease_s}\n\n\
+         [daemon]\nworkers = {workers}\nlease_s = {lease_s}\nretry_base_s = 2.0\nmax_attempts = 6\n\n\
          [evidence]\nretry_after_s = 2.0\n\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nallow_loopback = true\n\
          from = \"reelguard <alerts@example.com>\"\ntimeout_s = 10.0\n\n\
