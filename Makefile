@@ -27,7 +27,7 @@ demo: setup
 bench:
 	@bash scripts/setup.sh --bench
 	bash bench/run.sh
-	python3 bench/http.py --bin target/release/reelguard
+	python3 bench/dashboard_load.py --bin target/release/reelguard
 
 # Tests build with the testkit feature (the stand-ins); the release build
 # without it is linted too.

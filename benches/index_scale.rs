@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use reelguard::fingerprint::{Hash256, Probe, QueryFingerprint, Rect, View, SAMPLE_RATE};
 use reelguard::index::IndexBuilder;
-use reelguard::matcher::{find_matches, KeypointIndexBuilder, MatchConfig};
+use reelguard::matcher::{find_matches, KeypointIndexBuilder, KeypointSeeds, MatchConfig};
 
 /// Works are 10 minutes long.
 const WORK_SAMPLES: usize = 1200;
@@ -105,7 +105,14 @@ fn main() {
         };
         let no_keypoints = KeypointIndexBuilder::new().build();
         let started = Instant::now();
-        let segments = find_matches(&index, &no_keypoints, &query, 600.0, &config);
+        let segments = find_matches(
+            &index,
+            &no_keypoints,
+            &KeypointSeeds::default(),
+            &query,
+            600.0,
+            &config,
+        );
         let match_time = started.elapsed();
         let found = segments.first().is_some_and(|s| {
             s.work == target

@@ -12,7 +12,7 @@ use crate::fingerprint::{
 use crate::index::{Index, IndexBuilder, TrackSpec};
 use crate::matcher::{
     combine, find_matches, placed_windows, refine_window, KeypointIndex, KeypointIndexBuilder,
-    MatchConfig, Segment,
+    KeypointSeeds, MatchConfig, Segment,
 };
 use crate::media::{sample_video, DecodeLimits, MediaError, VideoInfo};
 use crate::store::{Store, StoreError, Work};
@@ -180,8 +180,16 @@ impl Catalog {
         duration_s: f64,
         config: &MatchConfig,
     ) -> Result<Vec<Segment>, MediaError> {
-        let segments = find_matches(&self.index, &self.keypoints, &query, duration_s, config);
-        let placements = placed_windows(&self.keypoints, &query, config, &segments);
+        let seeds = KeypointSeeds::of(&self.keypoints, &query, config);
+        let segments = find_matches(
+            &self.index,
+            &self.keypoints,
+            &seeds,
+            &query,
+            duration_s,
+            config,
+        );
+        let placements = placed_windows(&self.keypoints, &seeds, &segments);
         if placements.is_empty() {
             return Ok(segments);
         }
@@ -209,7 +217,15 @@ impl Catalog {
             slots: fingerprinter.finish(),
             keyframes: Vec::new(),
         };
-        let more = find_matches(&self.index, &self.keypoints, &placed, duration_s, config);
+        // It has no keyframes, so no keypoint seeds.
+        let more = find_matches(
+            &self.index,
+            &self.keypoints,
+            &KeypointSeeds::default(),
+            &placed,
+            duration_s,
+            config,
+        );
         Ok(combine(segments, more, config))
     }
 }

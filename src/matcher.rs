@@ -15,7 +15,7 @@
 mod local;
 mod refine;
 
-pub use local::{placed_windows, KeypointIndex, KeypointIndexBuilder, Placement};
+pub use local::{placed_windows, KeypointIndex, KeypointIndexBuilder, KeypointSeeds, Placement};
 pub use refine::refine_window;
 
 use crate::fingerprint::{Probe, QueryFingerprint, Rect, Track, View};
@@ -288,14 +288,17 @@ const SPEED_STEP: f64 = 0.025;
 const OFFSET_BIN_S: f64 = 0.5;
 
 /// Finds the segments of `query` that copy registered works, best first.
+/// `seeds` are the query's keypoint seeds in `keypoints`
+/// ([`KeypointSeeds::of`]).
 pub fn find_matches(
     index: &Index,
     keypoints: &KeypointIndex,
+    seeds: &KeypointSeeds,
     query: &QueryFingerprint,
     query_duration_s: f64,
     config: &MatchConfig,
 ) -> Vec<Segment> {
-    let local = local::find_local(keypoints, query, query_duration_s, config);
+    let local = local::find_local(keypoints, seeds, query, query_duration_s, config);
     // Flat probes are dropped once here; every later step sees usable ones.
     let query = &QueryFingerprint {
         sample_rate: query.sample_rate,
@@ -763,6 +766,7 @@ mod tests {
         let segments = find_matches(
             &index,
             &no_keypoints(),
+            &KeypointSeeds::default(),
             &query_of(&candidate),
             20.0,
             &MatchConfig::default(),
@@ -786,6 +790,7 @@ mod tests {
         let segments = find_matches(
             &index,
             &no_keypoints(),
+            &KeypointSeeds::default(),
             &query_of(&candidate),
             20.0,
             &MatchConfig::default(),
@@ -803,6 +808,7 @@ mod tests {
         assert!(find_matches(
             &index,
             &no_keypoints(),
+            &KeypointSeeds::default(),
             &query_of(&candidate),
             100.0,
             &MatchConfig::default()
@@ -826,6 +832,7 @@ mod tests {
         assert!(find_matches(
             &index,
             &no_keypoints(),
+            &KeypointSeeds::default(),
             &query_of(&candidate),
             10.0,
             &MatchConfig::default()

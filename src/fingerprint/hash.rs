@@ -25,6 +25,7 @@ impl Hash256 {
     pub const BYTES: usize = 32;
 
     /// Hamming distance (0..=256).
+    #[inline(always)]
     pub fn distance(&self, other: &Hash256) -> u32 {
         (self.0[0] ^ other.0[0]).count_ones()
             + (self.0[1] ^ other.0[1]).count_ones()

@@ -302,15 +302,11 @@ pub struct Placement {
 /// keypoints too few for a segment of their own still place it.
 pub fn placed_windows(
     keypoints: &KeypointIndex,
-    query: &QueryFingerprint,
-    config: &MatchConfig,
+    seeds: &KeypointSeeds,
     found: &[Segment],
 ) -> Vec<Placement> {
-    if keypoints.points.is_empty() {
-        return Vec::new();
-    }
     let mut by_owner: BTreeMap<u32, Vec<LocalSeed>> = BTreeMap::new();
-    for seed in collect_seeds(keypoints, query, config, PLACE_MIN_INLIERS) {
+    for &seed in &seeds.0 {
         if !found
             .iter()
             .any(|segment| segment.work == seed.owner as usize)
@@ -505,19 +501,35 @@ struct LocalSeed {
     aspect: f32,
 }
 
+/// The candidate keyframes whose keypoints fit a work keyframe's through
+/// one plausible transform (at least `PLACE_MIN_INLIERS` pairs), sought once
+/// for both uses: segments of their own ([`find_local`], from the seeds of
+/// at least `MIN_INLIERS` pairs) and placements ([`placed_windows`]).
+#[derive(Debug, Default)]
+pub struct KeypointSeeds(Vec<LocalSeed>);
+
+impl KeypointSeeds {
+    pub fn of(keypoints: &KeypointIndex, query: &QueryFingerprint, config: &MatchConfig) -> Self {
+        if keypoints.points.is_empty() {
+            return KeypointSeeds::default();
+        }
+        KeypointSeeds(collect_seeds(keypoints, query, config, PLACE_MIN_INLIERS))
+    }
+}
+
 /// Segments of `query` whose keyframes' keypoints fit works' keyframes.
 pub fn find_local(
     keypoints: &KeypointIndex,
+    seeds: &KeypointSeeds,
     query: &QueryFingerprint,
     query_duration_s: f64,
     config: &MatchConfig,
 ) -> Vec<Segment> {
-    if keypoints.points.is_empty() {
-        return Vec::new();
-    }
-    let seeds = collect_seeds(keypoints, query, config, MIN_INLIERS);
     let mut by_owner: BTreeMap<u32, Vec<LocalSeed>> = BTreeMap::new();
-    for seed in seeds {
+    // A transform's fit does not depend on the least count asked of it
+    // (`fit`), so these are exactly the seeds a search for `MIN_INLIERS`
+    // would give.
+    for &seed in seeds.0.iter().filter(|seed| seed.inliers >= MIN_INLIERS) {
         by_owner.entry(seed.owner).or_default().push(seed);
     }
     let mut segments = Vec::new();
@@ -826,6 +838,10 @@ mod tests {
         scene(100 + second, 512, 288)
     }
 
+    fn seeds_of(index: &KeypointIndex, query: &QueryFingerprint) -> KeypointSeeds {
+        KeypointSeeds::of(index, query, &MatchConfig::default())
+    }
+
     /// A work whose every second is another scene, with its keypoint index.
     fn work_index(describer: &KeypointDescriber) -> KeypointIndex {
         let keyframes: Vec<Vec<Keypoint>> = (0..WORK_SECONDS)
@@ -880,7 +896,13 @@ mod tests {
         let query = candidate(&describer, 6, 3, |second| {
             cropped(&work_picture(second), (128, 28, 384, 260), (512, 288))
         });
-        let segments = find_local(&index, &query, 6.0, &MatchConfig::default());
+        let segments = find_local(
+            &index,
+            &seeds_of(&index, &query),
+            &query,
+            6.0,
+            &MatchConfig::default(),
+        );
         assert_eq!(segments.len(), 1, "{segments:?}");
         let segment = &segments[0];
         assert_eq!(segment.track, Track::Keypoints);
@@ -910,7 +932,13 @@ mod tests {
             image::imageops::replace(&mut frame, &small, 96, 40);
             frame
         });
-        let segments = find_local(&index, &query, 5.0, &MatchConfig::default());
+        let segments = find_local(
+            &index,
+            &seeds_of(&index, &query),
+            &query,
+            5.0,
+            &MatchConfig::default(),
+        );
         assert_eq!(segments.len(), 1, "{segments:?}");
         assert!(segments[0].pairs.iter().all(|p| p.mirrored));
         let window = segments[0].views().unwrap().window;
@@ -932,7 +960,8 @@ mod tests {
         let index = work_index(&describer);
         let config = MatchConfig::default();
         let query = candidate(&describer, 4, 2, shrunk_copy);
-        let placements = placed_windows(&index, &query, &config, &[]);
+        let seeds = KeypointSeeds::of(&index, &query, &config);
+        let placements = placed_windows(&index, &seeds, &[]);
         // The work's hashed window (its centre 80 %) as the copy shows it.
         let Placement {
             work,
@@ -951,9 +980,9 @@ mod tests {
             assert!((got - want).abs() < 0.02, "{window:?}");
         }
         // A work already found needs no second look.
-        let found = find_local(&index, &query, 4.0, &config);
+        let found = find_local(&index, &seeds, &query, 4.0, &config);
         assert!(!found.is_empty());
-        assert!(placed_windows(&index, &query, &config, &found).is_empty());
+        assert!(placed_windows(&index, &seeds, &found).is_empty());
     }
 
     #[test]
@@ -965,7 +994,7 @@ mod tests {
         let query = candidate(&describer, 4, 3, |second| {
             cropped(&work_picture(second), (128, 28, 384, 260), (512, 288))
         });
-        let placements = placed_windows(&index, &query, &MatchConfig::default(), &[]);
+        let placements = placed_windows(&index, &seeds_of(&index, &query), &[]);
         let Placement { track, window, .. } = placements[0];
         assert_eq!(track, Track::Centre, "{placements:?}");
         let (top, height) = (28.0 / 288.0, 260.0 / 288.0);
@@ -984,7 +1013,7 @@ mod tests {
         let describer = KeypointDescriber::new();
         let index = work_index(&describer);
         let query = candidate(&describer, 8, 0, |second| scene(500 + second, 512, 288));
-        assert!(placed_windows(&index, &query, &MatchConfig::default(), &[]).is_empty());
+        assert!(placed_windows(&index, &seeds_of(&index, &query), &[]).is_empty());
     }
 
     #[test]
@@ -992,7 +1021,14 @@ mod tests {
         let describer = KeypointDescriber::new();
         let index = work_index(&describer);
         let query = candidate(&describer, 8, 0, |second| scene(500 + second, 512, 288));
-        assert!(find_local(&index, &query, 8.0, &MatchConfig::default()).is_empty());
+        assert!(find_local(
+            &index,
+            &seeds_of(&index, &query),
+            &query,
+            8.0,
+            &MatchConfig::default()
+        )
+        .is_empty());
     }
 
     #[test]

@@ -30,7 +30,7 @@ sockets) on the same machine: it shares the CPU with the server.
 
 Prints the tables and writes bench/results/http.md.
 
-Usage: python3 bench/http.py [--bin PATH] [--matches 10000] [--viewers 200]
+Usage: python3 bench/dashboard_load.py [--bin PATH] [--matches 10000] [--viewers 200]
            [--seconds 30] [--saturate-seconds 15] [--no-write]
 Standard library only.
 """
@@ -38,8 +38,8 @@ Standard library only.
 import os
 import sys
 
-# This file is bench/http.py: its folder leaves the import path, so that
-# `http` below is the standard library's package.
+# Its folder leaves the import path, so that no file of bench/ can stand
+# in for a standard library module.
 sys.path = [p for p in sys.path
             if os.path.realpath(p or ".") != os.path.dirname(os.path.realpath(__file__))]
 
@@ -652,7 +652,7 @@ def main():
         lines.append(f"| {label} | {cost:.2f} | {plan} |")
     if not alive:
         lines += ["", "**The server exited during the run; see target/bench/http/serve.log.**"]
-    lines += ["", f"Bench wall time: {time.monotonic() - began:.0f} s (`python3 bench/http.py`)."]
+    lines += ["", f"Bench wall time: {time.monotonic() - began:.0f} s (`python3 bench/dashboard_load.py`)."]
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_write:
