@@ -294,6 +294,17 @@ impl ChunkTable {
     }
 }
 
+/// One search of [`Index::gather`]: the frames that have a chunk of
+/// `tables` within `chunk_radius` bits of a query's, and whose smallest
+/// distance to the `queries` is at most `max_distance`.
+#[derive(Clone, Copy)]
+struct Gather<'a> {
+    tables: &'a [ChunkTable],
+    queries: &'a [Hash256],
+    chunk_radius: u32,
+    max_distance: u32,
+}
+
 /// The searchable frame hashes of all registered works.
 pub struct Index {
     hashes: Vec<Hash256>,
@@ -377,7 +388,13 @@ impl Index {
     /// order and the memory loads of neighbouring lookups overlap.
     pub fn search_many(&self, queries: &[Hash256], radius: u32, out: &mut Vec<Hit>) {
         let chunk_radius = radius / self.tables.len() as u32;
-        self.gather(&self.tables, queries, chunk_radius, radius, out);
+        let search = Gather {
+            tables: &self.tables,
+            queries,
+            chunk_radius,
+            max_distance: radius,
+        };
+        self.gather(&search, out);
     }
 
     /// Appends to `out` frames whose first chunk (the lowest frequencies,
@@ -392,7 +409,13 @@ impl Index {
         max_distance: u32,
         out: &mut Vec<Hit>,
     ) {
-        self.gather(&self.tables[..1], queries, chunk_radius, max_distance, out);
+        let search = Gather {
+            tables: &self.tables[..1],
+            queries,
+            chunk_radius,
+            max_distance,
+        };
+        self.gather(&search, out);
     }
 
     /// Appends to `out` the frames that have a chunk of `tables` within
@@ -400,19 +423,18 @@ impl Index {
     /// queries is at most `max_distance`, in frame order.
     ///
     /// Two ways give that same answer; the cheaper one is taken. Looking
-    /// chunk values up costs about one step per enumerated value, whatever
+    /// chunk values up costs [`LOOKUP_COST`] per enumerated value, whatever
     /// the index holds; comparing each searchable frame with each query
-    /// costs one step per pair. A small index (a creator's few works, where
-    /// a probe enumerates thousands of values to meet a few hundred frames)
+    /// costs one per pair. A small index (a creator's few works, where a
+    /// probe enumerates thousands of values to meet a few hundred frames)
     /// is compared directly.
-    fn gather(
-        &self,
-        tables: &[ChunkTable],
-        queries: &[Hash256],
-        chunk_radius: u32,
-        max_distance: u32,
-        out: &mut Vec<Hit>,
-    ) {
+    fn gather(&self, search: &Gather, out: &mut Vec<Hit>) {
+        let Gather {
+            tables,
+            queries,
+            chunk_radius,
+            ..
+        } = *search;
         let lookups: u64 = tables
             .iter()
             .map(|t| values_within(t.len, chunk_radius))
@@ -420,56 +442,41 @@ impl Index {
             .saturating_mul(queries.len() as u64);
         let comparisons = (self.searchable_frames() as u64).saturating_mul(queries.len() as u64);
         if comparisons <= lookups.saturating_mul(LOOKUP_COST) {
-            self.compare_all(tables, queries, chunk_radius, max_distance, out);
+            self.compare_all(search, out);
         } else {
-            self.look_up(tables, queries, chunk_radius, max_distance, out);
+            self.look_up(search, out);
         }
     }
 
     /// [`Index::gather`] by comparing every searchable frame with each query,
     /// with the CPU's population-count instruction where it has one (the
     /// portable count takes several times as long).
-    fn compare_all(
-        &self,
-        tables: &[ChunkTable],
-        queries: &[Hash256],
-        chunk_radius: u32,
-        max_distance: u32,
-        out: &mut Vec<Hit>,
-    ) {
+    fn compare_all(&self, search: &Gather, out: &mut Vec<Hit>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("popcnt") {
             // SAFETY: the CPU has the instruction (checked just above).
-            unsafe { self.compare_all_popcnt(tables, queries, chunk_radius, max_distance, out) };
+            unsafe { self.compare_all_popcnt(search, out) };
             return;
         }
-        self.compare_all_with(tables, queries, chunk_radius, max_distance, out);
+        self.compare_all_with(search, out);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    fn compare_all_popcnt(
-        &self,
-        tables: &[ChunkTable],
-        queries: &[Hash256],
-        chunk_radius: u32,
-        max_distance: u32,
-        out: &mut Vec<Hit>,
-    ) {
-        self.compare_all_with(tables, queries, chunk_radius, max_distance, out);
+    fn compare_all_popcnt(&self, search: &Gather, out: &mut Vec<Hit>) {
+        self.compare_all_with(search, out);
     }
 
     /// The body of [`Index::compare_all`], inlined into each variant so that
     /// it is compiled with that variant's instructions.
     #[inline(always)]
-    fn compare_all_with(
-        &self,
-        tables: &[ChunkTable],
-        queries: &[Hash256],
-        chunk_radius: u32,
-        max_distance: u32,
-        out: &mut Vec<Hit>,
-    ) {
+    fn compare_all_with(&self, search: &Gather, out: &mut Vec<Hit>) {
+        let Gather {
+            tables,
+            queries,
+            chunk_radius,
+            max_distance,
+        } = *search;
         for (word_index, &word) in self.searchable.iter().enumerate() {
             let mut word = word;
             while word != 0 {
@@ -498,14 +505,13 @@ impl Index {
 
     /// [`Index::gather`] by looking up every value within `chunk_radius` of
     /// the queries' chunks in `tables`.
-    fn look_up(
-        &self,
-        tables: &[ChunkTable],
-        queries: &[Hash256],
-        chunk_radius: u32,
-        max_distance: u32,
-        out: &mut Vec<Hit>,
-    ) {
+    fn look_up(&self, search: &Gather, out: &mut Vec<Hit>) {
+        let Gather {
+            tables,
+            queries,
+            chunk_radius,
+            max_distance,
+        } = *search;
         let begin = out.len();
         let mut values: Vec<u64> = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
@@ -679,13 +685,14 @@ mod tests {
                 .map(|(i, pick)| near(&hashes[pick.index(count)], &flips[..flips.len() * i / 3]))
                 .collect();
             let tables = if coarse { &index.tables[..1] } else { &index.tables[..] };
+            let search = Gather { tables, queries: &queries, chunk_radius, max_distance };
             let (mut compared, mut looked_up) = (Vec::new(), Vec::new());
-            index.compare_all(tables, &queries, chunk_radius, max_distance, &mut compared);
-            index.look_up(tables, &queries, chunk_radius, max_distance, &mut looked_up);
+            index.compare_all(&search, &mut compared);
+            index.look_up(&search, &mut looked_up);
             prop_assert_eq!(&compared, &looked_up);
             // The portable count gives what the CPU's instruction gives.
             let mut portable = Vec::new();
-            index.compare_all_with(tables, &queries, chunk_radius, max_distance, &mut portable);
+            index.compare_all_with(&search, &mut portable);
             prop_assert_eq!(compared, portable);
         }
     }
