@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crate::fingerprint::{
     DctHasher, Fingerprint, QueryFingerprint, QueryFingerprinter, ReferenceFingerprinter, Stills,
-    Track, View, WindowFingerprinter, ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE, QUERY_SAMPLE_RATE,
-    READABLE_ALGORITHMS, SAMPLE_RATE,
+    Track, View, WindowFingerprinter, ALGORITHM, ANALYSIS_SIDE, QUERY_ANALYSIS_SIDE,
+    QUERY_SAMPLE_RATE, READABLE_ALGORITHMS, SAMPLE_RATE,
 };
 use crate::index::{Index, IndexBuilder, TrackSpec};
 use crate::matcher::{
@@ -98,8 +98,46 @@ pub struct Catalog {
     keypoints: KeypointIndex,
     works: Vec<Work>,
     /// Works left out because their fingerprint uses another scheme.
-    pub stale: Vec<Work>,
+    pub stale: Vec<StaleWork>,
 }
+
+/// A work left out of the catalogue: its fingerprint's scheme is not one
+/// this binary reads.
+pub struct StaleWork {
+    pub work: Work,
+    /// The scheme it was fingerprinted with.
+    pub algorithm: String,
+}
+
+impl StaleWork {
+    /// What happened and what to do: a newer scheme (written by a newer
+    /// reelguard, e.g. another node of the cluster) needs this binary
+    /// upgraded; an older one needs the work registered again.
+    pub fn advice(&self) -> String {
+        scheme_advice(&self.work.title, &self.algorithm)
+    }
+}
+
+/// [`StaleWork::advice`] for a work titled `title` fingerprinted with
+/// `algorithm`: schemes of one family are ordered by their version.
+fn scheme_advice(title: &str, algorithm: &str) -> String {
+    let version = |scheme: &str| {
+        scheme
+            .strip_prefix(SCHEME_FAMILY)
+            .and_then(|v| v.parse::<u32>().ok())
+    };
+    match (version(algorithm), version(ALGORITHM)) {
+        (Some(theirs), Some(ours)) if theirs > ours => format!(
+            "work {title:?} was fingerprinted by a newer reelguard ({algorithm}, this binary reads up to {ALGORITHM}) and is skipped: upgrade this binary"
+        ),
+        _ => format!(
+            "work {title:?} was fingerprinted with {algorithm}, which this binary no longer reads, and is skipped: register it again"
+        ),
+    }
+}
+
+/// The common start of the hashing schemes' names, before their version.
+const SCHEME_FAMILY: &str = "reelguard-dct256-v";
 
 impl Catalog {
     pub async fn load(store: &Store, config: &MatchConfig) -> Result<Catalog, StoreError> {
@@ -111,7 +149,10 @@ impl Catalog {
         store
             .each_fingerprint(|work, stored| {
                 if !READABLE_ALGORITHMS.contains(&stored.algorithm.as_str()) {
-                    stale.push(work);
+                    stale.push(StaleWork {
+                        work,
+                        algorithm: stored.algorithm.clone(),
+                    });
                     return;
                 }
                 let fingerprint = &stored.fingerprint;
@@ -227,5 +268,27 @@ impl Catalog {
             config,
         );
         Ok(combine(segments, more, config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_work_says_whether_to_upgrade_or_register_again() {
+        let newer = scheme_advice("Dawn ride", "reelguard-dct256-v9");
+        assert!(
+            newer.contains("newer reelguard") && newer.contains("upgrade this binary"),
+            "{newer}"
+        );
+        for older in ["reelguard-dct256-v0", "reelguard-dct64"] {
+            let advice = scheme_advice("Dawn ride", older);
+            assert!(
+                advice.contains("register it again") && advice.contains(older),
+                "{advice}"
+            );
+        }
+        assert!(ALGORITHM.starts_with(SCHEME_FAMILY), "{ALGORITHM}");
     }
 }

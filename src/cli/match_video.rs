@@ -38,11 +38,7 @@ pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
     let (info, query) = decode.await.context("fingerprinting task failed")??;
     progress.finish();
     for work in &catalog.stale {
-        tracing::warn!(
-            work = %work.id,
-            "work {:?} was fingerprinted by an older version and is skipped; register it again",
-            work.title
-        );
+        tracing::warn!(work = %work.work.id, "{}", work.advice());
     }
     let segments = tokio::task::block_in_place(|| {
         catalog.find_in_video(

@@ -98,7 +98,7 @@ impl Pipeline {
         }
         let catalog = Arc::new(Catalog::load(&self.store, &self.settings.matching).await?);
         for work in &catalog.stale {
-            tracing::warn!(work = %work.id, "work {:?} was fingerprinted by an older version and is skipped; register it again", work.title);
+            tracing::warn!(work = %work.work.id, "{}", work.advice());
         }
         *cached = Some((signature, catalog.clone()));
         Ok(catalog)
