@@ -401,6 +401,29 @@ impl Daemon {
         }
     }
 
+    /// Ends a complete run (`end`, its last snapshot): gives a duplicate
+    /// 2 s to show up, stops the daemon with SIGTERM (it must not have
+    /// exited by itself, and must stop cleanly), checks that nothing changed
+    /// at the stop, and closes the probe. Returns the snapshot after it.
+    fn stop_after(mut self, end: Snapshot, mut probe: Probe, log: &Path) -> Snapshot {
+        std::thread::sleep(Duration::from_secs(2));
+        self.assert_alive("at the end", log);
+        let status = common::sigterm_and_wait(&mut self.child, Duration::from_secs(60));
+        assert!(
+            status.success(),
+            "SIGTERM: {status}\nlog:\n{}",
+            log_tail(log)
+        );
+        let after = probe.snapshot();
+        assert_eq!(
+            after.summary(),
+            end.summary(),
+            "nothing changed at the stop"
+        );
+        probe.close();
+        after
+    }
+
     fn kill_nine(&mut self) {
         self.child.kill().expect("SIGKILL the daemon");
         self.child.wait().expect("reap the daemon");
@@ -1226,25 +1249,7 @@ fn kill_nine_at_twenty_seeded_points(backend: Backend) {
     sink.sink().set_data_delay(Duration::ZERO);
     let end = probe.wait_for("the whole run", FINISH_LIMIT, &run.log, Snapshot::complete);
     let finished_s = started.elapsed().as_secs_f64();
-    // Give a duplicate every chance to show up before stopping.
-    std::thread::sleep(Duration::from_secs(2));
-    daemon.assert_alive("at the end", &run.log);
-    let status = common::sigterm_and_wait(&mut daemon.child, Duration::from_secs(60));
-    assert!(
-        status.success(),
-        "SIGTERM: {status}\nlog:\n{}",
-        log_tail(&run.log)
-    );
-    let end = {
-        let after = probe.snapshot();
-        assert_eq!(
-            after.summary(),
-            end.summary(),
-            "nothing changed at the stop"
-        );
-        after
-    };
-    probe.close();
+    let end = daemon.stop_after(end, probe, &run.log);
 
     println!(
         "faults kill {}: seed {seed:#018x}; {} kills as (more jobs, delay ms) -> finished jobs at the kill, jobs running, alerts mid-send:",
@@ -1449,24 +1454,7 @@ fn outages_of_every_dependency(backend: Backend) {
 
     let end = probe.wait_for("the whole run", limit, &log, Snapshot::complete);
     outages.push(format!("everything finished at {}", at()));
-    std::thread::sleep(Duration::from_secs(2));
-    daemon.assert_alive("at the end", &log);
-    let status = common::sigterm_and_wait(&mut daemon.child, Duration::from_secs(60));
-    assert!(
-        status.success(),
-        "SIGTERM: {status}\nlog:\n{}",
-        log_tail(&run.log)
-    );
-    let end = {
-        let after = probe.snapshot();
-        assert_eq!(
-            after.summary(),
-            end.summary(),
-            "nothing changed at the stop"
-        );
-        after
-    };
-    probe.close();
+    let end = daemon.stop_after(end, probe, &log);
 
     // The captures that waited for the TSA completed once it was back.
     for (m, capture) in end.matches.iter().zip(&end.captures) {
@@ -1499,6 +1487,6 @@ fn outages_of_every_dependency(backend: Backend) {
         "no capture met the TSA outage: {recovered:?}"
     );
     assert_end_state(&run, media, &end, &mut sink, &BTreeSet::new());
-    drop(daemon);
+    // The daemon stopped in `stop_after`, before its database goes.
     drop(cluster);
 }
