@@ -26,8 +26,12 @@ use crate::timestamp::TimestampConfig;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Holds the SQLite database and blobs.
+    /// Holds the SQLite database, and the blobs unless `blob_dir` is set.
     pub data_dir: Option<PathBuf>,
+    /// The blob store (captured evidence, videos queued for registration):
+    /// a directory every node of a cluster reaches, e.g. a shared mount
+    /// [default: `blobs/` in the data dir].
+    pub blob_dir: Option<PathBuf>,
     /// `sqlite://…` (default: `reelguard.db` in the data dir).
     pub database_url: Option<String>,
     pub owner: OwnerConfig,
@@ -309,6 +313,7 @@ impl Config {
             limits: self.limits.clone(),
             owner: self.owner.clone(),
             media_dir: self.daemon.media_dir.clone(),
+            blob_dir: self.blob_dir.as_deref().map(expand_home),
             public_url: self.http.public_url.clone(),
         }
     }

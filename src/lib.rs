@@ -35,6 +35,7 @@
 //! - [`cli`]: the `reelguard` command line.
 
 pub mod alerts;
+pub mod blobs;
 pub mod bounds;
 pub mod chain;
 pub mod cli;

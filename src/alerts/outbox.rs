@@ -27,7 +27,7 @@ use super::{email, webhook, MatchAlert};
 use crate::clock::{owner_alive, owner_id};
 use crate::domain::CaptureState;
 use crate::evidence::capture::CaptureEnv;
-use crate::evidence::{bundle, Blobs, CaptureSettings};
+use crate::evidence::{bundle, CaptureSettings};
 use crate::secret::{redact_recipient, redact_urls_in_text, Secret};
 use crate::store::{AlertRecord, CaptureRecord, Store};
 use crate::timestamp::Stamper;
@@ -81,7 +81,7 @@ impl Outbox {
             .files
             .iter()
             .find(|f| f.path == CAPTURED_FRAME_PAIR)?;
-        match Blobs::new(data_dir).get(&file.sha256) {
+        match self.capture.blobs_in(data_dir).get(&file.sha256) {
             Ok(png) => Some(png),
             Err(e) => {
                 tracing::warn!(match_id = %capture.match_id, "the alert goes without its frame pair: {e:#}");

@@ -57,7 +57,7 @@ struct Copied {
 fn refuse_postgres(context: &Context) -> anyhow::Result<()> {
     match &context.config.database_url {
         Some(url) if !url.starts_with("sqlite:") => Err(InputError(
-            "the database is PostgreSQL: back it up with pg_dump and pg_restore, and copy the data directory's blobs/ with it".into(),
+            "the database is PostgreSQL: back it up with pg_dump and pg_restore, and copy the blob directory (`blob_dir`, default blobs/ in the data directory) with it".into(),
         )
         .into()),
         _ => Ok(()),
@@ -107,6 +107,14 @@ pub async fn backup(context: &Context, args: BackupArgs) -> anyhow::Result<()> {
         "bytes": copied.bytes,
     });
     std::fs::write(args.dir.join(MARK), serde_json::to_string_pretty(&mark)?)?;
+    if let Some(blob_dir) = &context.config.blob_dir {
+        if !super::absolute(blob_dir).starts_with(super::absolute(&data)) {
+            eprintln!(
+                "note: blob_dir {} is outside the data directory and not in this backup: copy it with the backup",
+                blob_dir.display()
+            );
+        }
+    }
     if args.json {
         let out =
             serde_json::json!({ "backup": args.dir, "files": copied.files, "bytes": copied.bytes });

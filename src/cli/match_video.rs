@@ -82,7 +82,7 @@ pub async fn run(context: &Context, args: MatchArgs) -> anyhow::Result<()> {
             "{}: no registered work found ({:.1} s checked against {} works)",
             args.video.display(),
             info.duration_s,
-            catalog.works().len()
+            catalog.works().count()
         );
         return Ok(());
     }

@@ -8,6 +8,7 @@ mod daemon;
 mod db;
 mod doctor;
 mod evidence;
+mod import;
 mod init;
 #[cfg(feature = "testkit")]
 mod local_tsa;
@@ -280,6 +281,11 @@ impl Context {
     /// The data directory (downloaded media lives there).
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         self.config.resolve_data_dir(self.data_dir_flag.as_deref())
+    }
+
+    /// The blob store (`blob_dir`, default `blobs/` in the data directory).
+    pub fn blobs(&self) -> anyhow::Result<crate::blobs::Blobs> {
+        Ok(self.config.capture_settings().blobs_in(&self.data_dir()?))
     }
 }
 

@@ -9,13 +9,15 @@ use clap::Args;
 use super::progress::DecodeProgress;
 use super::{round3, Context, InputError};
 use crate::provenance;
-use crate::provenance::register::{register_work, NewWork};
-use crate::shapes::ArtifactJson;
-use crate::store::Artifact;
+use crate::provenance::register::{
+    queue_registration, register_work, NewWork, Queued, VideoToQueue,
+};
+use crate::shapes::{ArtifactJson, UploadJson};
+use crate::store::{Artifact, Registration, StoreError};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  reelguard register final.mp4 --title \"My video\" --owner \"Li Hua\"\n  reelguard register final.mp4 --title \"My video\" --artifact script=script.pdf --artifact music=song.wav --json"
+    after_help = "Examples:\n  reelguard register final.mp4 --title \"My video\" --owner \"Li Hua\"\n  reelguard register final.mp4 --title \"My video\" --artifact script=script.pdf --artifact music=song.wav --json\n  reelguard register final.mp4 --title \"My video\" --queue"
 )]
 pub struct RegisterArgs {
     /// The finished video (any format FFmpeg reads)
@@ -35,7 +37,13 @@ pub struct RegisterArgs {
     /// itself is always added as final-cut.
     #[arg(long = "artifact", value_name = "STAGE=FILE")]
     pub artifacts: Vec<String>,
-    /// Print the work as JSON
+    /// Do not fingerprint here: copy the video into the blob store and
+    /// queue it, for a running `reelguard daemon` (any node of a cluster)
+    /// or `reelguard serve` to register; `reelguard works list` follows it.
+    /// Add creation-stage files once it is ready (`works add-artifact`)
+    #[arg(long)]
+    pub queue: bool,
+    /// Print the work as JSON (with --queue: {"queued": the registration})
     #[arg(long)]
     pub json: bool,
 }
@@ -74,6 +82,9 @@ pub async fn run(context: &Context, args: RegisterArgs) -> anyhow::Result<()> {
     let title = args.title.trim().to_string();
     if title.is_empty() {
         return Err(InputError("--title must not be empty".into()).into());
+    }
+    if args.queue {
+        return queue(context, args, title).await;
     }
     let artifacts = parse_artifacts(&args.artifacts)?;
     let stamper = context.stamper()?;
@@ -134,6 +145,56 @@ pub async fn run(context: &Context, args: RegisterArgs) -> anyhow::Result<()> {
     report_pending(&summary);
     Ok(())
 }
+
+/// `register --queue`: the video is copied into the blob store and queued.
+async fn queue(context: &Context, args: RegisterArgs, title: String) -> anyhow::Result<()> {
+    if !args.artifacts.is_empty() {
+        return Err(InputError(
+            "--artifact cannot be queued: queue the video alone, then add each stage with `reelguard works add-artifact WORK STAGE FILE` once `works list` shows it ready".into(),
+        )
+        .into());
+    }
+    let video = VideoToQueue {
+        video: args.video.clone(),
+        title,
+        owner: args.owner.or_else(|| context.config.owner.name.clone()),
+        rights_statement: args.rights.filter(|r| !r.trim().is_empty()),
+        queued_by: QUEUED_BY_CLI.to_string(),
+    };
+    let blobs = context.blobs()?;
+    let store = context.open_store().await?;
+    let queued = queue_registration(&store, &blobs, &video).await;
+    store.close().await;
+    match queued? {
+        Queued::New(upload) => {
+            if args.json {
+                let out = serde_json::json!({ "queued": UploadJson::from(upload.as_ref()) });
+                println!("{out}");
+            } else {
+                println!(
+                    "queued {} \"{}\" as registration {}; a running `reelguard daemon` fingerprints it (follow it with `reelguard works list`)",
+                    args.video.display(),
+                    upload.title,
+                    crate::store::short_id(&upload.id)
+                );
+            }
+            Ok(())
+        }
+        Queued::Already(Registration::Work { id, title }) => {
+            Err(StoreError::AlreadyRegistered { id, title }.into())
+        }
+        Queued::Already(Registration::Queued(upload)) => Err(InputError(format!(
+            "this video is already queued as registration {} (\"{}\", {}): follow it with `reelguard works list`",
+            crate::store::short_id(&upload.id),
+            upload.title,
+            upload.state
+        ))
+        .into()),
+    }
+}
+
+/// Who queued a registration made on the command line.
+pub(super) const QUEUED_BY_CLI: &str = "cli";
 
 pub(super) use crate::provenance::register::stamp_new;
 

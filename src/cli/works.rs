@@ -1,4 +1,4 @@
-//! `reelguard works list|show|remove|add-artifact|timestamp|certificate|export`.
+//! `reelguard works list|show|import|remove|add-artifact|timestamp|certificate|export`.
 //!
 //! A work is named by its id, its short id (the last 8 characters, shown by
 //! `works list`), the start of its id, or its title.
@@ -11,18 +11,24 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::{confirm, register, Context, InputError};
+use crate::domain::UploadState;
 use crate::provenance;
 use crate::store::short_id;
 
 #[derive(Debug, Subcommand)]
 pub enum WorksCommand {
-    /// List registered works (short id, duration, frames, title)
+    /// List registered works (short id, duration, frames, title), then the
+    /// registrations not done yet (queued, fingerprinting, failed)
     #[command(after_help = "Examples:\n  reelguard works list\n  reelguard works list --json")]
     List {
-        /// Print as JSON
+        /// Print as JSON: {"works": [...], "registrations": [...]}
         #[arg(long)]
         json: bool,
     },
+    /// Queue every video of a folder for registration by the daemon's
+    /// workers (all nodes of a cluster); videos already registered or
+    /// queued are skipped
+    Import(super::import::ImportArgs),
     /// Show one work (by id, short id or title)
     #[command(
         after_help = "Examples:\n  reelguard works show a1b2c3d4\n  reelguard works show \"My video\" --json"
@@ -104,30 +110,57 @@ pub enum WorksCommand {
     },
 }
 
+fn print_works(works: &[crate::store::Work], registrations: &[crate::store::UploadRecord]) {
+    if works.is_empty() && registrations.is_empty() {
+        println!("no works registered yet; add one with `reelguard register VIDEO --title T`");
+        return;
+    }
+    for work in works {
+        println!(
+            "{}  {:>7.1} s  {:>5} frames  {}",
+            short_id(&work.id),
+            work.duration_s,
+            work.frames,
+            work.title
+        );
+    }
+    if registrations.is_empty() {
+        return;
+    }
+    println!("registrations not done yet:");
+    for upload in registrations {
+        let state = match (upload.state, &upload.error) {
+            (UploadState::Fingerprinting, _) => {
+                format!("fingerprinting {:>3.0}%", upload.progress * 100.0)
+            }
+            (UploadState::Failed, Some(error)) => format!("failed: {error}"),
+            (state, _) => state.to_string(),
+        };
+        println!("{}  {}  {state}", short_id(&upload.id), upload.title);
+    }
+}
+
 pub async fn run(context: &Context, command: WorksCommand) -> anyhow::Result<()> {
     let store = context.open_store().await?;
     match command {
         WorksCommand::List { json } => {
             let works = store.list_works().await?;
+            let registrations = store.unfinished_uploads().await?;
             if json {
                 let works: Vec<_> = works.iter().map(crate::shapes::WorkJson::from).collect();
-                println!("{}", serde_json::json!({ "works": works }));
-            } else if works.is_empty() {
+                let registrations: Vec<_> = registrations
+                    .iter()
+                    .map(crate::shapes::UploadJson::from)
+                    .collect();
                 println!(
-                    "no works registered yet; add one with `reelguard register VIDEO --title T`"
+                    "{}",
+                    serde_json::json!({ "works": works, "registrations": registrations })
                 );
             } else {
-                for work in &works {
-                    println!(
-                        "{}  {:>7.1} s  {:>5} frames  {}",
-                        short_id(&work.id),
-                        work.duration_s,
-                        work.frames,
-                        work.title
-                    );
-                }
+                print_works(&works, &registrations);
             }
         }
+        WorksCommand::Import(args) => super::import::run(context, &store, args).await?,
         WorksCommand::Show { id, json } => {
             let work = store.find_work(&id).await?;
             if json {

@@ -282,6 +282,21 @@ async fn worker(
     }
 }
 
+/// A node whose binary cannot read fingerprints in the catalogue (written
+/// by a newer reelguard, e.g. on another node of the cluster) does not
+/// start: it would miss every copy of those works.
+pub async fn refuse_a_newer_catalogue(store: &Store) -> anyhow::Result<()> {
+    let schemes = store.fingerprint_schemes().await?;
+    match schemes.iter().find(|s| crate::engine::is_newer_scheme(s)) {
+        Some(newer) => anyhow::bail!(
+            "the catalogue holds works fingerprinted with {newer} by a newer reelguard; this node (reelguard {}) reads fingerprints up to {}: upgrade it before starting it",
+            env!("CARGO_PKG_VERSION"),
+            crate::fingerprint::ALGORITHM
+        ),
+        None => Ok(()),
+    }
+}
+
 /// `reelguard daemon`: schedules scans and runs jobs until `stop`.
 pub async fn run_daemon(
     pipeline: Arc<Pipeline>,

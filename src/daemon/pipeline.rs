@@ -87,19 +87,37 @@ impl Pipeline {
         Ok(client)
     }
 
-    /// The index of the registered works, rebuilt when they change.
+    /// The index of the registered works, brought up to date (what
+    /// changed is loaded, see `engine::Catalog::follow`) when they change,
+    /// whichever node registered or removed them.
     async fn catalog(&self) -> anyhow::Result<Arc<Catalog>> {
         let signature = self.store.works_signature().await?;
         let mut cached = self.catalog.lock().await;
-        if let Some((sig, catalog)) = cached.as_ref() {
-            if *sig == signature {
-                return Ok(catalog.clone());
-            }
-        }
-        let catalog = Arc::new(Catalog::load(&self.store, &self.settings.matching).await?);
-        for work in &catalog.stale {
+        let matching = &self.settings.matching;
+        let (catalog, warned) = match cached.as_ref() {
+            Some((known, catalog)) if *known == signature => return Ok(catalog.clone()),
+            Some((_, catalog)) => (
+                catalog.follow(&self.store, matching).await?,
+                catalog.stale.iter().map(|s| s.work.id.clone()).collect(),
+            ),
+            None => (
+                Catalog::load(&self.store, matching).await?,
+                std::collections::HashSet::new(),
+            ),
+        };
+        for work in catalog
+            .stale
+            .iter()
+            .filter(|s| !warned.contains(&s.work.id))
+        {
             tracing::warn!(work = %work.work.id, "{}", work.advice());
         }
+        tracing::debug!(
+            works = catalog.works().count(),
+            parts = catalog.parts(),
+            "catalogue followed"
+        );
+        let catalog = Arc::new(catalog);
         *cached = Some((signature, catalog.clone()));
         Ok(catalog)
     }

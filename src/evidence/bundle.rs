@@ -28,10 +28,12 @@ use x509_cert::Certificate;
 
 use super::capture::{self, CaptureEnv};
 use super::frames::best_first;
-use super::{report, sha256_hex, takedown, Blobs};
+use super::{report, takedown};
+use crate::blobs::Blobs;
 use crate::clock::to_seconds;
 use crate::domain::OwnerConfig;
 use crate::domain::{CaptureState, MatchStatus, StoredSegment};
+use crate::engine::sha256_hex;
 use crate::provenance::commands;
 use crate::provenance::package::{self, token_check, Check, Files};
 use crate::store::{CaptureRecord, CapturedFile, MatchRecord, StatusChange, Work};
@@ -219,7 +221,7 @@ async fn gather(
             record.id
         );
     }
-    let blobs = Blobs::new(env.data_dir);
+    let blobs = env.settings.blobs_in(env.data_dir);
     let mut notes = Vec::new();
     let mut chains = Vec::new();
     let capture_tsa_name = match checked_token(stamper, &capture, &format!("match {}", record.id))?
@@ -366,7 +368,7 @@ pub async fn export(
         mut notes,
         work,
     } = gather(env, stamper, &record).await?;
-    let blobs = Blobs::new(env.data_dir);
+    let blobs = env.settings.blobs_in(env.data_dir);
     let mut files = Files::new();
     for (prefix, capture) in &captures {
         for file in &capture.files {

@@ -31,8 +31,8 @@ use sha2::Digest as _;
 
 use super::chromium::{self, Output};
 use super::{frames, tls_chain};
-use super::{sha256_hex, Blobs};
 use crate::clock::to_seconds;
+use crate::engine::sha256_hex;
 use crate::source_config::SourceConfig;
 use crate::sources::guard_proxy::GuardProxy;
 use crate::sources::http::HttpClient;
@@ -98,7 +98,7 @@ pub async fn run(
         gathered.files[index].1 = serde_json::to_vec_pretty(&value)?;
     }
 
-    let blobs = Blobs::new(env.data_dir);
+    let blobs = env.settings.blobs_in(env.data_dir);
     let mut files = Vec::new();
     for (path, bytes) in &gathered.files {
         let sha256 = blobs.put(bytes)?;
@@ -458,7 +458,7 @@ fn media(env: &CaptureEnv<'_>, record: &MatchRecord, out: &mut Gathered) {
         ));
         return;
     }
-    match Blobs::new(env.data_dir).put_file(&path) {
+    match env.settings.blobs_in(env.data_dir).put_file(&path) {
         Ok((sha256, size)) => {
             if record.media_sha256.as_deref().is_some_and(|s| s != sha256) {
                 out.notes.push(format!(

@@ -9,10 +9,10 @@
 //! - `bundle.rs`: `evidence export` (the claim zip) and its offline check;
 //! - `report.rs`: the bilingual report (HTML, and PDF printed by Chromium);
 //! - `takedown.rs`: the DMCA notice, platform form fields and a plain email;
-//! - this file: the `[evidence]` and `[review]` config and the blob store.
+//! - this file: the `[evidence]` and `[review]` config.
 //!
-//! Captured files live as content-addressed blobs under
-//! `<data_dir>/blobs/sha256/ab/cdef…`; the database lists them per match.
+//! Captured files live as content-addressed blobs in the blob store
+//! (`crate::blobs`); the database lists them per match.
 
 pub mod bundle;
 pub mod capture;
@@ -24,8 +24,7 @@ pub mod tls_chain;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-use sha2::{Digest, Sha256};
+use crate::blobs::Blobs;
 
 /// What capture and evidence export read of the configuration: `[evidence]`,
 /// `[timestamp]`, `[limits]`, `[owner]` and where the daemon keeps media.
@@ -37,6 +36,8 @@ pub struct CaptureSettings {
     pub owner: crate::domain::OwnerConfig,
     /// `[daemon] media_dir` (default: `media/` in the data directory).
     pub media_dir: Option<PathBuf>,
+    /// `blob_dir` (default: `blobs/` in the data directory).
+    pub blob_dir: Option<PathBuf>,
     /// `[http] public_url`: where certificates' QR codes send people to
     /// check a work (empty: nowhere; the QR code holds the chain head).
     pub public_url: String,
@@ -48,6 +49,16 @@ impl CaptureSettings {
         self.media_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("media"))
+    }
+
+    /// The blob store for the data directory `data_dir`.
+    pub fn blobs_in(&self, data_dir: &Path) -> Blobs {
+        Blobs::new(
+            &self
+                .blob_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("blobs")),
+        )
     }
 }
 
@@ -144,84 +155,6 @@ impl ReviewConfig {
     }
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Content-addressed files under `<data_dir>/blobs/sha256/`.
-pub struct Blobs {
-    root: PathBuf,
-}
-
-impl Blobs {
-    pub fn new(data_dir: &Path) -> Blobs {
-        Blobs {
-            root: data_dir.join("blobs").join("sha256"),
-        }
-    }
-
-    /// Where the blob with this SHA-256 is kept.
-    pub fn path(&self, sha256: &str) -> PathBuf {
-        self.root.join(&sha256[..2]).join(&sha256[2..])
-    }
-
-    /// Stores `bytes` and returns their SHA-256.
-    pub fn put(&self, bytes: &[u8]) -> anyhow::Result<String> {
-        let sha256 = sha256_hex(bytes);
-        let path = self.path(&sha256);
-        if path.is_file() {
-            return Ok(sha256);
-        }
-        let dir = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let temp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        std::fs::write(temp.path(), bytes)
-            .with_context(|| format!("cannot write {}", temp.path().display()))?;
-        temp.persist(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(sha256)
-    }
-
-    /// Stores a file by copying it (for media too large to hold in memory).
-    pub fn put_file(&self, file: &Path) -> anyhow::Result<(String, u64)> {
-        let (sha256, size) = crate::engine::sha256_file(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let path = self.path(&sha256);
-        if !path.is_file() {
-            let dir = path.parent().expect("blob paths have a parent");
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            let temp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot write in {}", dir.display()))?;
-            std::fs::copy(file, temp.path())
-                .with_context(|| format!("cannot copy {} into the blob store", file.display()))?;
-            temp.persist(&path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        Ok((sha256, size))
-    }
-
-    /// The bytes of a blob, checked against their hash.
-    pub fn get(&self, sha256: &str) -> anyhow::Result<Vec<u8>> {
-        let path = self.path(sha256);
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "blob {sha256} is missing ({}); run `reelguard evidence capture` again",
-                path.display()
-            )
-        })?;
-        if sha256_hex(&bytes) != sha256 {
-            anyhow::bail!(
-                "blob {} is damaged (its SHA-256 is no longer {sha256}); run `reelguard evidence capture` again",
-                path.display()
-            );
-        }
-        Ok(bytes)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,15 +168,5 @@ mod tests {
         assert!(review.allows("someone", "https://mock.example/channel/lihua/v/9"));
         assert!(!review.allows("copycat", "https://mock.example/channel/copycat/v/1"));
         assert!(!ReviewConfig::default().allows("", ""));
-    }
-
-    #[test]
-    fn blobs_round_trip_and_detect_damage() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::new(dir.path());
-        let sha = blobs.put(b"evidence").unwrap();
-        assert_eq!(blobs.get(&sha).unwrap(), b"evidence");
-        std::fs::write(blobs.path(&sha), b"tampered").unwrap();
-        assert!(blobs.get(&sha).is_err());
     }
 }

@@ -23,7 +23,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde_json::json;
 use url::Url;
 
-use super::sha256_hex;
+use crate::engine::sha256_hex;
 use crate::ssrf::{self, Allow};
 
 /// One certificate the server presented.

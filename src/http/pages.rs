@@ -19,7 +19,6 @@ use super::text::{Lang, Text, LANG_COOKIE};
 use super::AppState;
 use crate::clock::to_seconds;
 use crate::domain::{AccessRole, AlertState, MatchStatus, Named, ScanStatus, SourceOrigin};
-use crate::evidence::Blobs;
 use crate::source_config::{SourceConfig, SourceKind};
 use crate::store::{CapturedFile, MatchRecord};
 
@@ -798,7 +797,11 @@ pub async fn capture_file(
         )
             .into_response();
     };
-    let blob = Blobs::new(&state.data_dir).path(&file.sha256);
+    let blob = state
+        .settings
+        .capture
+        .blobs_in(&state.data_dir)
+        .path(&file.sha256);
     serve_file(&blob, content_type(&file.path), request).await
 }
 
@@ -825,7 +828,11 @@ pub async fn location_file(
         )
             .into_response();
     };
-    let blob = Blobs::new(&state.data_dir).path(&file.sha256);
+    let blob = state
+        .settings
+        .capture
+        .blobs_in(&state.data_dir)
+        .path(&file.sha256);
     serve_file(&blob, content_type(&file.path), request).await
 }
 

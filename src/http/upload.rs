@@ -11,6 +11,8 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use tokio::io::AsyncWriteExt;
 
+use crate::blobs::safe_file_name;
+
 /// Longest text field taken, in bytes.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
 
@@ -170,47 +172,4 @@ pub async fn receive(
         });
     }
     Ok(received)
-}
-
-/// A file name that is safe to join onto a directory: the last component
-/// of what was sent, with anything but letters, digits, `.`, `-` and `_`
-/// replaced by `_`, no leading dot, at most 100 characters; `upload` when
-/// nothing is left.
-pub fn safe_file_name(sent: &str) -> String {
-    let last = sent.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        "upload".to_string()
-    } else {
-        cleaned
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_file_name;
-
-    #[test]
-    fn sent_names_never_leave_their_directory() {
-        assert_eq!(safe_file_name("clip.mp4"), "clip.mp4");
-        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(safe_file_name("C:\\videos\\my clip.mov"), "my_clip.mov");
-        assert_eq!(safe_file_name(".."), "upload");
-        assert_eq!(safe_file_name(".hidden"), "hidden");
-        assert_eq!(safe_file_name(""), "upload");
-        assert_eq!(safe_file_name("a\0b"), "a_b");
-        assert_eq!(safe_file_name("作品.mp4"), "作品.mp4");
-        assert_eq!(safe_file_name(&"x".repeat(300)).len(), 100);
-    }
 }

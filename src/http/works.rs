@@ -44,15 +44,19 @@ fn refused((status, why): upload::Refusal) -> ApiError {
 }
 
 /// Takes a registration form (`title`, optional `owner` and `rights`, the
-/// video as `file`), keeps the video under `uploads/ID/` in the data dir
-/// and queues its register job.
+/// video as `file`), keeps the video under `uploads/ID/` in the blob store
+/// (which every node reads) and queues its register job.
 async fn receive_upload(
     state: &AppState,
     caller: &Caller,
     multipart: Multipart,
 ) -> Result<UploadRecord, ApiError> {
     let id = uuid::Uuid::now_v7().simple().to_string();
-    let dir = state.data_dir.join("uploads").join(&id);
+    let dir = state
+        .settings
+        .capture
+        .blobs_in(&state.data_dir)
+        .upload_dir(&id);
     let limit = state.settings.http.max_upload_bytes;
     let received = upload::receive(multipart, &dir, limit, &["title", "owner", "rights"])
         .await
@@ -78,6 +82,23 @@ async fn receive_upload(
             return Err(e);
         }
     };
+    let hashed = {
+        let path = file.path.clone();
+        tokio::task::spawn_blocking(move || crate::engine::sha256_file(&path))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|read| read.map_err(|e| e.to_string()))
+    };
+    let sha256 = match hashed {
+        Ok((sha256, _)) => sha256,
+        Err(why) => {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            return Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot read the upload back from {}: {why}", dir.display()),
+            ));
+        }
+    };
     let now = clock::now();
     let record = UploadRecord {
         id,
@@ -87,6 +108,7 @@ async fn receive_upload(
         file_name: file.name.clone(),
         path: file.path.display().to_string(),
         size_bytes: file.size_bytes as i64,
+        sha256: Some(sha256),
         state: UploadState::Queued,
         progress: 0.0,
         error: None,

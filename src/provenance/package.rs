@@ -28,6 +28,7 @@ use x509_cert::Certificate;
 
 use crate::chain::{self, ChainEntry};
 use crate::clock::to_seconds;
+use crate::engine::sha256_hex;
 use crate::store::{Artifact, ChainHead, Work};
 use crate::timestamp::token::{certificate_pem, parse_pem_certificates, verify_token};
 use crate::timestamp::Stamp;
@@ -913,10 +914,6 @@ fn hash_capped(path: &Path, limit: u64) -> anyhow::Result<(String, u64)> {
     Ok(crate::engine::sha256_reader(
         file.take(limit.saturating_add(1)),
     )?)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// `VERIFY.md`. Every line inside its code blocks is a command that runs

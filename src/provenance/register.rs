@@ -2,15 +2,21 @@
 //! with its fingerprint, chain its creation-stage files with the video as
 //! the final cut, and timestamp what was added. `reelguard register` and
 //! the `register` job of videos uploaded to the dashboard both do it here.
+//!
+//! A video can also be queued (`register --queue`, `works import`): it is
+//! copied into the blob store, which every node reads, and an upload row
+//! with its `register` job is stored; any node's worker fingerprints it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::StampSummary;
+use crate::blobs::{safe_file_name, Blobs};
+use crate::domain::UploadState;
 use crate::engine;
 use crate::media::{DecodeLimits, VideoInfo};
-use crate::store::{Store, StoreError, Work};
+use crate::store::{Registration, Store, StoreError, UploadRecord, Work};
 use crate::timestamp::{StampError, Stamper};
 
 /// What to register.
@@ -27,6 +33,86 @@ pub struct NewWork {
     /// Creation-stage files (stage, file), earlier stages first; the video
     /// is added after them as the final cut.
     pub artifacts: Vec<(&'static str, PathBuf)>,
+}
+
+/// A video to queue for registration.
+#[derive(Clone, Debug)]
+pub struct VideoToQueue {
+    pub video: PathBuf,
+    pub title: String,
+    pub owner: Option<String>,
+    pub rights_statement: Option<String>,
+    /// Who queued it (a token's name, or `cli`).
+    pub queued_by: String,
+}
+
+/// What queueing a video did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Queued {
+    /// Copied into the blob store and queued as this upload.
+    New(Box<UploadRecord>),
+    /// Not queued: the same video (by SHA-256) is registered or queued.
+    Already(Registration),
+}
+
+/// Queues `video` for registration by any node (see the module doc),
+/// unless the same video is registered or queued already.
+pub async fn queue_registration(
+    store: &Store,
+    blobs: &Blobs,
+    video: &VideoToQueue,
+) -> anyhow::Result<Queued> {
+    let path = video.video.clone();
+    let (sha256, size) = tokio::task::spawn_blocking(move || engine::sha256_file(&path))
+        .await
+        .context("hashing task failed")?
+        .with_context(|| format!("cannot read {}", video.video.display()))?;
+    if let Some(found) = store.registration_of(&sha256).await? {
+        return Ok(Queued::Already(found));
+    }
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let file_name = video
+        .video
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kept = {
+        let (blobs, id, name, from) = (
+            blobs.clone(),
+            id.clone(),
+            safe_file_name(&file_name),
+            video.video.clone(),
+        );
+        tokio::task::spawn_blocking(move || blobs.put_upload(&id, &name, &from))
+            .await
+            .context("copying task failed")??
+    };
+    let now = crate::clock::now();
+    let record = UploadRecord {
+        id,
+        title: video.title.clone(),
+        owner: video.owner.clone(),
+        rights_statement: video.rights_statement.clone(),
+        file_name,
+        path: kept.display().to_string(),
+        size_bytes: size as i64,
+        sha256: Some(sha256),
+        state: UploadState::Queued,
+        progress: 0.0,
+        error: None,
+        work_id: None,
+        uploaded_by: Some(video.queued_by.clone()),
+        created_at: now,
+        updated_at: now,
+    };
+    if let Err(e) = store.create_upload(&record).await {
+        let _ = std::fs::remove_dir_all(blobs.upload_dir(&record.id));
+        return Err(anyhow::Error::new(e).context(format!(
+            "cannot queue {} for registration",
+            video.video.display()
+        )));
+    }
+    Ok(Queued::New(Box::new(record)))
 }
 
 /// Registers `new` (see the module doc); `on_progress` is called from the

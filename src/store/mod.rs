@@ -37,7 +37,7 @@ pub use matches::{MatchFilter, MatchPage, MatchRecord, NewMatch};
 pub use queue::{job_id, Job, JobFilter};
 pub use schema::{schema_state, SchemaState};
 pub use sources::{StoredSource, Validators};
-pub use uploads::UploadRecord;
+pub use uploads::{Registration, UploadRecord};
 pub use works::{StoredFingerprint, Work};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ pub enum StoreError {
     #[error("cannot migrate database {url}: {source}; {hint}")]
     Migrate {
         url: String,
-        hint: &'static str,
+        hint: String,
         source: sqlx::migrate::MigrateError,
     },
     #[error("no work matches {0:?}; `reelguard works list` shows the registered works")]
@@ -310,15 +310,18 @@ fn open_hint(backend: Backend, error: &sqlx::Error) -> String {
         .to_string()
 }
 
-fn migrate_hint(error: &sqlx::migrate::MigrateError) -> &'static str {
+/// What to do about a failed migration; `latest` is the newest schema
+/// version this binary has.
+fn migrate_hint(error: &sqlx::migrate::MigrateError, latest: i64) -> String {
     match error {
-        sqlx::migrate::MigrateError::VersionMissing(_) => {
-            "the database was migrated by a newer reelguard: upgrade this binary"
-        }
+        sqlx::migrate::MigrateError::VersionMissing(version) => format!(
+            "the database is at schema version {version} or later, written by a newer reelguard; this binary (reelguard {}) knows schema versions up to {latest}: upgrade it",
+            env!("CARGO_PKG_VERSION")
+        ),
         sqlx::migrate::MigrateError::VersionMismatch(_) => {
-            "a migration applied to this database differs from this binary's: restore a backup or use the matching reelguard"
+            "a migration applied to this database differs from this binary's: restore a backup or use the matching reelguard".to_string()
         }
-        _ => "see the database error above",
+        _ => "see the database error above".to_string(),
     }
 }
 
@@ -348,7 +351,7 @@ impl Store {
         let open_error = |source: sqlx::Error| target.open_error(source);
         let migrate_error = |source: sqlx::migrate::MigrateError| StoreError::Migrate {
             url: shown.clone(),
-            hint: migrate_hint(&source),
+            hint: migrate_hint(&source, schema::latest(backend)),
             source,
         };
         // Migrations run on a typed connection (each backend has its own
@@ -517,6 +520,43 @@ mod tests {
         let postgres_columns = postgres.schema_columns().await.unwrap();
         postgres.close().await;
         assert_eq!(sqlite_columns, postgres_columns);
+    }
+
+    #[tokio::test]
+    async fn a_database_of_a_newer_schema_is_refused_naming_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        refused_when_ahead(&sqlite_url(dir.path())).await;
+        if let Some(db) = crate::testkit::postgres::TestDatabase::create("ahead").await {
+            refused_when_ahead(&db.url).await;
+        }
+    }
+
+    /// Opens `url`, records a migration newer than this binary's as applied
+    /// (as a newer reelguard would) and opens it again.
+    async fn refused_when_ahead(url: &str) {
+        let store = Store::open(url).await.unwrap();
+        let latest = schema::latest(store.backend);
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, 'from a newer reelguard', TRUE, $2, 0)",
+        )
+        .bind(latest + 1)
+        .bind(vec![0u8; 48])
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.close().await;
+        let refused = Store::open(url)
+            .await
+            .err()
+            .expect("a newer schema is refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains(&format!("schema version {}", latest + 1))
+                && message.contains(&format!("up to {latest}"))
+                && message.contains("upgrade it"),
+            "{message}"
+        );
     }
 
     #[tokio::test]

@@ -33,7 +33,7 @@ impl SchemaState {
 }
 
 /// The newest migration this binary has for `backend`.
-fn latest(backend: Backend) -> i64 {
+pub(super) fn latest(backend: Backend) -> i64 {
     let migrator = match backend {
         Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("migrations/postgres"),

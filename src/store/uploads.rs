@@ -21,6 +21,8 @@ pub struct UploadRecord {
     /// Where the file is kept (it becomes the work's file).
     pub path: String,
     pub size_bytes: i64,
+    /// The video's SHA-256 (none for uploads queued before it was kept).
+    pub sha256: Option<String>,
     pub state: UploadState,
     /// Share of the video fingerprinted, 0 to 1.
     pub progress: f64,
@@ -35,7 +37,16 @@ pub struct UploadRecord {
 }
 
 const UPLOAD_COLUMNS: &str = "id, title, owner, rights_statement, file_name, path, size_bytes, \
-     state, progress, error, work_id, uploaded_by, created_at, updated_at";
+     sha256, state, progress, error, work_id, uploaded_by, created_at, updated_at";
+
+/// What a video to be queued already is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Registration {
+    /// Registered as this work.
+    Work { id: String, title: String },
+    /// Queued (or being fingerprinted) as this upload.
+    Queued(Box<UploadRecord>),
+}
 
 /// Attempts a register job gets: a video that stops the process this often
 /// is not going to register.
@@ -48,8 +59,8 @@ impl Store {
         let mut tx = self.write_transaction().await?;
         sqlx::query(
             "INSERT INTO uploads (id, title, owner, rights_statement, file_name, path, size_bytes, \
-             state, progress, error, work_id, uploaded_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             sha256, state, progress, error, work_id, uploaded_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&upload.id)
         .bind(&upload.title)
@@ -58,6 +69,7 @@ impl Store {
         .bind(&upload.file_name)
         .bind(&upload.path)
         .bind(upload.size_bytes)
+        .bind(&upload.sha256)
         .bind(upload.state)
         .bind(upload.progress)
         .bind(&upload.error)
@@ -86,6 +98,40 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// What already stands for the video with this SHA-256: the work it is
+    /// registered as, or an upload of it still queued or fingerprinting.
+    pub async fn registration_of(&self, sha256: &str) -> Result<Option<Registration>, StoreError> {
+        if let Some(work) = self.work_by_sha256(sha256).await? {
+            return Ok(Some(Registration::Work {
+                id: work.id,
+                title: work.title,
+            }));
+        }
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE sha256 = $1 AND state IN ($2, $3) \
+             ORDER BY created_at, id LIMIT 1"
+        );
+        let upload: Option<UploadRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(sha256)
+            .bind(UploadState::Queued)
+            .bind(UploadState::Fingerprinting)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(upload.map(|u| Registration::Queued(Box::new(u))))
+    }
+
+    /// Uploads not yet registered (queued, fingerprinting or failed), the
+    /// oldest first.
+    pub async fn unfinished_uploads(&self) -> Result<Vec<UploadRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE state <> $1 ORDER BY created_at, id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(UploadState::Ready)
+            .fetch_all(&self.pool)
             .await?)
     }
 

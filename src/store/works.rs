@@ -158,7 +158,7 @@ impl Store {
             .await?)
     }
 
-    async fn work_by_sha256(&self, sha256: &str) -> Result<Option<Work>, StoreError> {
+    pub(super) async fn work_by_sha256(&self, sha256: &str) -> Result<Option<Work>, StoreError> {
         let sql = select_works!("", "WHERE w.source_sha256 = $1");
         Ok(sqlx::query_as(sql)
             .bind(sha256)
@@ -186,6 +186,55 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(bytes.unwrap_or(0) as usize / Hash256::BYTES)
+    }
+
+    /// The hashing schemes the stored fingerprints use.
+    pub async fn fingerprint_schemes(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT algorithm FROM fingerprints ORDER BY algorithm")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every work's id and main-track frame count.
+    pub async fn work_frame_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT w.id, f.frame_count FROM works w JOIN fingerprints f ON f.work_id = w.id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// [`Store::each_fingerprint`] for the works of `ids` only (those still
+    /// stored), a few hundred per query.
+    pub async fn each_fingerprint_of(
+        &self,
+        ids: &[String],
+        mut add: impl FnMut(Work, StoredFingerprint),
+    ) -> Result<(), StoreError> {
+        const PER_QUERY: usize = 500;
+        for chunk in ids.chunks(PER_QUERY) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "{} WHERE w.id IN ({}) ORDER BY w.created_at, w.id",
+                select_works!(
+                    ", f.algorithm, f.sample_rate, f.hashes, f.qualities, f.keypoints",
+                    ""
+                ),
+                marks.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, FingerprintRow>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let mut rows = query.fetch(&self.pool);
+            while let Some(row) = rows.try_next().await? {
+                let (work, stored) = row.parse()?;
+                add(work, stored);
+            }
+        }
+        Ok(())
     }
 
     /// Calls `add` with every work and its stored fingerprint, oldest first.

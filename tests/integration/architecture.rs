@@ -108,7 +108,7 @@ const LAYERS: &[&[&str]] = &[
     // trusted time.
     &["store", "ssrf", "timestamp"],
     // Wiring the engine to the store; where candidates come from.
-    &["engine", "sources", "shapes"],
+    &["engine", "sources", "shapes", "blobs"],
     &["provenance"],
     &["evidence"],
     &["alerts"],

@@ -1,8 +1,10 @@
 //! Several daemon nodes on one PostgreSQL database: one node at a time fires
 //! the schedules (a scheduled scan fires once across the cluster), another
 //! takes over within a lease period when it dies, roles limit what a node
-//! does, and `cluster status` shows it all. PostgreSQL only (the multi-node
-//! store); skipped with one line when the PostgreSQL runs are off.
+//! does, `cluster status` shows it all, and a back catalogue queued with
+//! `works import` is fingerprinted by all nodes, each video once. PostgreSQL
+//! only (the multi-node store); skipped with one line when the PostgreSQL
+//! runs are off.
 
 use crate::common;
 
@@ -13,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use common::platform::{start_platform, with_store, write_catalog};
-use common::{run_json, scratch_dir, start_daemon, use_postgres};
+use common::{lavfi_clip, path_str, run_json, scratch_dir, start_daemon, use_postgres};
 use reelguard::domain::ScanStatus;
 
 /// Seconds a node's scheduler lease lasts (the smallest `lease_s` allowed).
@@ -204,4 +206,124 @@ fn roles_limit_what_a_node_does() {
     );
     common::sigterm_and_wait(&mut scanner, Duration::from_secs(30));
     common::sigterm_and_wait(&mut scheduler, Duration::from_secs(30));
+}
+
+/// The uploads a node's log says it registered.
+fn registered_in(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("uploaded video registered"))
+        .filter_map(|line| {
+            let at = line.find("upload=")? + "upload=".len();
+            line[at..].split_whitespace().next().map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn an_imported_catalogue_is_spread_over_the_nodes_and_each_video_fingerprinted_once() {
+    const CLIPS: usize = 18;
+    let Some(db) = reelguard::testkit::postgres::TestDatabase::create_blocking("import") else {
+        return;
+    };
+    let scratch = scratch_dir();
+    // Every node has its own data dir; the blob dir is shared (on several
+    // machines, a mount).
+    let blobs = scratch.path().join("shared-blobs");
+    let config = scratch.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "blob_dir = \"{}\"\n\n[daemon]\nlease_s = {LEASE_S}\nworkers = 1\n",
+            blobs.display()
+        ),
+    )
+    .unwrap();
+    let names = ["a", "b", "c"];
+    let nodes: Vec<PathBuf> = names
+        .iter()
+        .map(|name| node(scratch.path(), name, &db.url))
+        .collect();
+    let logs: Vec<PathBuf> = names
+        .iter()
+        .map(|name| scratch.path().join(format!("{name}.log")))
+        .collect();
+    let mut daemons: Vec<_> = nodes
+        .iter()
+        .zip(&logs)
+        .map(|(data, log)| start_daemon(data, &config, log))
+        .collect();
+    wait_for(Duration::from_secs(30), "three nodes", || {
+        status(&nodes[0], &config)["nodes"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 3
+    });
+
+    // A synthetic back catalogue: every clip different.
+    let folder = scratch.path().join("catalogue");
+    std::fs::create_dir_all(&folder).unwrap();
+    for seed in 0..CLIPS {
+        lavfi_clip(
+            &format!("life=s=320x240:rate=25:seed={}", 1000 + seed),
+            6.0,
+            &folder.join(format!("clip-{seed:02}.mp4")),
+        );
+    }
+    let imported = run_json(
+        &nodes[0],
+        &[
+            "--config",
+            path_str(&config),
+            "works",
+            "import",
+            path_str(&folder),
+        ],
+    );
+    assert_eq!(
+        imported["queued"].as_array().unwrap().len(),
+        CLIPS,
+        "{imported}"
+    );
+    wait_for(Duration::from_secs(300), "every clip registered", || {
+        let list = run_json(&nodes[1], &["--config", path_str(&config), "works", "list"]);
+        let pending = list["registrations"].as_array().unwrap();
+        assert!(pending.iter().all(|r| r["state"] != "failed"), "{list}");
+        pending.is_empty()
+    });
+    for daemon in &mut daemons {
+        common::sigterm_and_wait(daemon, Duration::from_secs(30));
+    }
+
+    let list = run_json(&nodes[2], &["--config", path_str(&config), "works", "list"]);
+    let works = list["works"].as_array().unwrap();
+    assert_eq!(works.len(), CLIPS, "{list}");
+    for work in works {
+        let source = Path::new(work["source_path"].as_str().unwrap());
+        assert!(
+            source.starts_with(std::fs::canonicalize(&blobs).unwrap()),
+            "kept in the shared blob dir: {work}"
+        );
+    }
+    let by_node: Vec<Vec<String>> = logs.iter().map(|log| registered_in(log)).collect();
+    let counts: Vec<usize> = by_node.iter().map(Vec::len).collect();
+    let mut all: Vec<&String> = by_node.iter().flatten().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        CLIPS,
+        "each clip registered by one node: {by_node:?}"
+    );
+    assert_eq!(
+        counts.iter().sum::<usize>(),
+        CLIPS,
+        "none registered twice: {by_node:?}"
+    );
+    assert!(
+        counts.iter().all(|&n| n > 0),
+        "every node did part of it: {counts:?}"
+    );
 }

@@ -355,3 +355,55 @@ fn sigterm_releases_jobs_that_do_not_finish_within_the_grace_period(backend: Bac
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("releasing them for the next start"), "{text}");
 }
+
+on_both_backends!(a_node_refuses_a_catalogue_fingerprinted_by_a_newer_reelguard);
+
+/// A daemon whose binary cannot read the stored fingerprints (another node
+/// of the cluster runs a newer reelguard) does not start: it would miss
+/// every copy of those works. It names both versions.
+fn a_node_refuses_a_catalogue_fingerprinted_by_a_newer_reelguard(backend: Backend) {
+    let scratch = scratch_dir();
+    let data = scratch.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let Some(_db) = common::database_for(backend, "newer", &data) else {
+        return;
+    };
+    let Some(video) = common::shared_media("carphone_pristine.mp4") else {
+        return;
+    };
+    common::register(&data, &video, "Car phone");
+    let newer = "reelguard-dct256-v99";
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(&common::store_url(&data))
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE fingerprints SET algorithm = '{newer}'"
+        )))
+        .execute(&mut db)
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+    });
+    let config = scratch.path().join("reelguard.toml");
+    std::fs::write(&config, "[daemon]\nworkers = 1\n").unwrap();
+    let (code, _, stderr) = common::run_with_env(
+        &[
+            "--data-dir",
+            common::path_str(&data),
+            "--config",
+            common::path_str(&config),
+            "daemon",
+        ],
+        &[("REELGUARD_HTTP_LISTEN", "127.0.0.1:0")],
+    );
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(newer)
+            && stderr.contains(reelguard::fingerprint::ALGORITHM)
+            && stderr.contains("upgrade it"),
+        "{stderr}"
+    );
+}

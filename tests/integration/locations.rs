@@ -186,7 +186,7 @@ fn new_locations_are_captured_and_alerted_once_confirmed(backend: Backend) {
         .find(|f| f.path == "capture/manifest.json")
         .unwrap();
     let manifest: Value = serde_json::from_slice(
-        &reelguard::evidence::Blobs::new(&data)
+        &reelguard::blobs::Blobs::new(&data.join("blobs"))
             .get(&manifest.sha256)
             .unwrap(),
     )

@@ -69,7 +69,7 @@ fn an_uploaded_video_becomes_a_work_with_its_provenance(backend: Backend) {
         return;
     };
     let http = reqwest::Client::new();
-    let uploads_dir = s.data.join("uploads");
+    let uploads_dir = s.data.join("blobs").join("uploads");
     block(async {
         // No title: refused, and nothing is kept.
         let refused = http
@@ -259,4 +259,171 @@ fn an_uploaded_video_becomes_a_work_with_its_provenance(backend: Backend) {
             .unwrap();
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     });
+}
+
+/// `works list --json`: (works by title, registrations not done yet).
+fn listed(data: &std::path::Path) -> (Vec<String>, Vec<Value>) {
+    let list = common::run_json(data, &["works", "list"]);
+    let mut titles: Vec<String> = list["works"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.sort();
+    (titles, list["registrations"].as_array().unwrap().clone())
+}
+
+on_both_backends!(a_queued_folder_is_registered_by_the_daemon_once);
+
+/// `register --queue` and `works import` copy videos into the blob store
+/// and queue them; nothing is fingerprinted until a daemon's workers take
+/// them; the same bytes are never queued or registered twice.
+fn a_queued_folder_is_registered_by_the_daemon_once(backend: Backend) {
+    let scratch = common::scratch_dir();
+    let data = scratch.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let Some(_db) = common::database_for(backend, "import", &data) else {
+        return;
+    };
+    let media = |name: &str| shared_media(name);
+    let (Some(bikes), Some(bunny), Some(carphone), Some(balle)) = (
+        media("bikes.mp4"),
+        media("bigbuckbunny.mp4"),
+        media("carphone_pristine.mp4"),
+        media("balle-jbart.mp4"),
+    ) else {
+        return;
+    };
+    let data_arg = common::path_str(&data);
+
+    // One video queued on its own; queued again, it is refused by name.
+    let queued = common::run_json(
+        &data,
+        &[
+            "register",
+            common::path_str(&balle),
+            "--title",
+            "Balle",
+            "--queue",
+        ],
+    );
+    assert_eq!(queued["queued"]["state"], "queued", "{queued}");
+    let again = common::run(&[
+        "--data-dir",
+        data_arg,
+        "register",
+        common::path_str(&balle),
+        "--title",
+        "Balle again",
+        "--queue",
+    ]);
+    assert_ne!(again.0, 0);
+    assert!(
+        again.2.contains("already queued as registration"),
+        "{}",
+        again.2
+    );
+    let with_stage = common::run(&[
+        "--data-dir",
+        data_arg,
+        "register",
+        common::path_str(&bikes),
+        "--title",
+        "Bikes",
+        "--queue",
+        "--artifact",
+        &format!("script={}", common::path_str(&balle)),
+    ]);
+    assert_ne!(with_stage.0, 0);
+    assert!(
+        with_stage.2.contains("works add-artifact"),
+        "{}",
+        with_stage.2
+    );
+
+    // A folder: three videos (one in a subfolder), one of them again under
+    // another name (found after it: files are taken in path order), and a
+    // file that is not a video.
+    let folder = scratch.path().join("catalogue");
+    std::fs::create_dir_all(folder.join("2025")).unwrap();
+    std::fs::create_dir_all(folder.join("old")).unwrap();
+    std::fs::copy(&bikes, folder.join("bikes.mp4")).unwrap();
+    std::fs::copy(&bunny, folder.join("2025/Big Buck Bunny.mp4")).unwrap();
+    std::fs::copy(&carphone, folder.join("carphone.mp4")).unwrap();
+    std::fs::copy(&bikes, folder.join("old/bikes copy.MP4")).unwrap();
+    std::fs::write(folder.join("notes.txt"), "shot in June").unwrap();
+    let imported = common::run_json(&data, &["works", "import", common::path_str(&folder)]);
+    assert_eq!(
+        imported["queued"].as_array().unwrap().len(),
+        3,
+        "{imported}"
+    );
+    assert_eq!(
+        imported["failed"].as_array().unwrap().len(),
+        0,
+        "{imported}"
+    );
+    let skipped = imported["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{imported}");
+    assert!(
+        skipped[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("old/bikes copy.MP4")
+            && skipped[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("already queued"),
+        "{imported}"
+    );
+    let (works, registrations) = listed(&data);
+    assert!(works.is_empty(), "nothing is fingerprinted yet: {works:?}");
+    assert_eq!(registrations.len(), 4);
+    assert!(registrations.iter().all(|r| r["state"] == "queued"));
+
+    // A daemon registers them all.
+    let config = scratch.path().join("reelguard.toml");
+    std::fs::write(&config, "[daemon]\nworkers = 2\n").unwrap();
+    let mut daemon = common::start_daemon(&data, &config, &scratch.path().join("daemon.log"));
+    let started = Instant::now();
+    loop {
+        let (works, registrations) = listed(&data);
+        if registrations.is_empty() {
+            assert_eq!(works, ["Balle", "Big Buck Bunny", "bikes", "carphone"]);
+            break;
+        }
+        assert!(
+            registrations.iter().all(|r| r["state"] != "failed"),
+            "{registrations:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "not registered after 4 minutes: {registrations:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    common::sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+
+    // Each work's file is the copy in the blob store, and an import run
+    // again skips everything as registered.
+    let list = common::run_json(&data, &["works", "list"]);
+    for work in list["works"].as_array().unwrap() {
+        let source = work["source_path"].as_str().unwrap();
+        assert!(
+            std::path::Path::new(source)
+                .starts_with(std::fs::canonicalize(data.join("blobs/uploads")).unwrap()),
+            "{work}"
+        );
+    }
+    let again = common::run_json(&data, &["works", "import", common::path_str(&folder)]);
+    assert_eq!(again["queued"].as_array().unwrap().len(), 0, "{again}");
+    let skipped = again["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 4, "{again}");
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s["reason"].as_str().unwrap().contains("already registered")),
+        "{again}"
+    );
 }
