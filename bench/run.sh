@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Engine benchmark: accuracy, open peers side by side, speed, index scale;
-# then the scan benchmark (200 candidates through the daemon).
+# then the scan benchmark (200 candidates through the daemon) and the cluster
+# benchmark (the same candidates through 1, 2 and 3 daemon nodes on PostgreSQL).
 # Usage (from anywhere): bash bench/run.sh
-# Prints the tables and writes them to bench/results/engine.md and
-# bench/results/scan.md.
+# Prints the tables and writes them to bench/results/engine.md,
+# bench/results/scan.md and bench/results/cluster.md.
 # Generated media and scratch data go to target/bench/ (git-ignored).
 set -euo pipefail
 
@@ -144,9 +145,12 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo
 
 step "Scan (bench/scan.py: 200 candidates on the mock platform through the daemon)"
 python3 bench/scan.py --bin "$BIN" --write-results
+
+step "Cluster (bench/cluster.py: the same candidates on 1, 2 and 3 daemon nodes sharing PostgreSQL)"
+python3 bench/cluster.py --bin "$BIN" --write-results
 heldout
 
 ELAPSED=$(( $(date +%s) - START ))
 
 echo
-echo "bench: done in $((ELAPSED / 60)) min $((ELAPSED % 60)) s; results in bench/results/engine.md and bench/results/scan.md"
+echo "bench: done in $((ELAPSED / 60)) min $((ELAPSED % 60)) s; results in bench/results/engine.md, scan.md and cluster.md"

@@ -144,6 +144,9 @@ async fn all_checks(context: &Context) -> Vec<Check> {
     match context.data_dir() {
         Ok(dir) => {
             checks.push(data_dir_check(&dir));
+            if let Some(blob_dir) = &config.capture_settings().blob_dir {
+                checks.push(blob_dir_check(blob_dir));
+            }
             let url = config
                 .database_url
                 .clone()
@@ -335,26 +338,49 @@ fn space_status(available: u64) -> Status {
 }
 
 fn data_dir_check(dir: &Path) -> Check {
-    const NAME: &str = "data dir";
+    writable_dir_check(
+        "data dir",
+        dir,
+        "run `reelguard init`, or any command (e.g. `reelguard works list`), to create it",
+        "--data-dir, data_dir in the config",
+    )
+}
+
+/// The blob store, when `blob_dir` puts it outside the data dir (on several
+/// nodes, a shared mount).
+fn blob_dir_check(dir: &Path) -> Check {
+    writable_dir_check(
+        "blob dir",
+        dir,
+        "create it, or mount the shared directory every node keeps blobs in there (blob_dir in the config)",
+        "blob_dir in the config",
+    )
+}
+
+/// Whether `dir` exists, can be written and has room; `create` says how
+/// to make it, `setting` where to choose another.
+fn writable_dir_check(name: &'static str, dir: &Path, create: &str, setting: &str) -> Check {
     if !dir.exists() {
         return Check::warn(
-            NAME,
+            name,
             format!("{} does not exist yet", dir.display()),
-            "run `reelguard init`, or any command (e.g. `reelguard works list`), to create it",
+            create,
         );
     }
     if let Err(e) = tempfile::NamedTempFile::new_in(dir) {
         return Check::fail(
-            NAME,
+            name,
             format!("{} is not writable: {e}", dir.display()),
-            "give the user reelguard runs as write access to it, or choose another with --data-dir",
+            format!(
+                "give the user reelguard runs as write access to it, or choose another ({setting})"
+            ),
         );
     }
     let available = match rustix::fs::statvfs(dir) {
         Ok(stat) => stat.f_bavail.saturating_mul(stat.f_frsize),
         Err(e) => {
             return Check::warn(
-                NAME,
+                name,
                 format!("{} is writable; free space unknown: {e}", dir.display()),
                 "check the free space with `df -h`",
             )
@@ -365,12 +391,12 @@ fn data_dir_check(dir: &Path) -> Check {
         dir.display(),
         available as f64 / (1u64 << 30) as f64
     );
-    let fix = "free some space, or move the data dir (--data-dir, data_dir in the config) to a larger disk";
+    let fix = format!("free some space, or move the {name} ({setting}) to a larger disk");
     match space_status(available) {
-        Status::Ok => Check::ok(NAME, detail),
-        Status::Warn => Check::warn(NAME, format!("{detail}: it fills soon"), fix),
+        Status::Ok => Check::ok(name, detail),
+        Status::Warn => Check::warn(name, format!("{detail}: it fills soon"), fix),
         Status::Fail => Check::fail(
-            NAME,
+            name,
             format!("{detail}: downloads and captures will fail"),
             fix,
         ),
@@ -598,5 +624,11 @@ mod tests {
         let present = data_dir_check(dir.path());
         assert!(present.detail.contains("is writable"), "{present:?}");
         assert!(present.detail.contains("GiB free"), "{present:?}");
+        let unmounted = blob_dir_check(&dir.path().join("mnt"));
+        assert_eq!(unmounted.status, Status::Warn);
+        assert!(
+            unmounted.fix.as_deref().unwrap().contains("mount"),
+            "{unmounted:?}"
+        );
     }
 }

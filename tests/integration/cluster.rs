@@ -327,3 +327,301 @@ fn an_imported_catalogue_is_spread_over_the_nodes_and_each_video_fingerprinted_o
         "every node did part of it: {counts:?}"
     );
 }
+
+/// A mock platform serving one upload, `id`, made by `make(path)`; returns
+/// its feed's URL.
+fn platform_with(dir: &Path, id: &'static str, make: impl FnOnce(&Path)) -> String {
+    let media = dir.join(format!("platform-{id}"));
+    std::fs::create_dir_all(&media).unwrap();
+    make(&media.join(format!("{id}.mp4")));
+    write_catalog(
+        &media,
+        &[common::platform::Upload {
+            id,
+            title: "An upload",
+            uploader: "someone",
+            channel: "UC",
+        }],
+    );
+    format!("{}/feeds/rss.xml", start_platform(&media))
+}
+
+/// `reelguard sources add NAME` (a feed on 127.0.0.1) through `data`.
+fn add_source(data: &Path, name: &str, url: &str) {
+    let (code, out, err) = common::run(&[
+        "--data-dir",
+        path_str(data),
+        "sources",
+        "add",
+        name,
+        "--kind",
+        "feed",
+        "--url",
+        url,
+        "--allow-loopback",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// The candidate whose URL holds `upload` once it is done, with its
+/// matches' work ids.
+fn done_candidate(data: &Path, upload: &str) -> Option<Vec<String>> {
+    with_store(data, async |store| {
+        let candidates = store.list_candidates().await.unwrap();
+        let candidate = candidates
+            .iter()
+            .find(|c| c.canonical_url.contains(upload) && c.status.to_string() == "done")?;
+        let matches = store.matches_of_candidate(&candidate.id).await.unwrap();
+        Some(matches.into_iter().map(|m| m.work_id).collect())
+    })
+}
+
+#[test]
+fn a_work_registered_on_one_node_is_searched_by_another_without_a_restart() {
+    let Some(db) = reelguard::testkit::postgres::TestDatabase::create_blocking("follow") else {
+        return;
+    };
+    let (Some(bikes), Some(balle)) = (
+        common::shared_media("bikes.mp4"),
+        common::shared_media("balle-jbart.mp4"),
+    ) else {
+        return;
+    };
+    let scratch = scratch_dir();
+    let (a, b) = (
+        node(scratch.path(), "a", &db.url),
+        node(scratch.path(), "b", &db.url),
+    );
+    let config = scratch.path().join("b.toml");
+    std::fs::write(
+        &config,
+        format!("[daemon]\nlease_s = {LEASE_S}\nworkers = 1\n"),
+    )
+    .unwrap();
+    let log = scratch.path().join("b.log");
+    let mut daemon = start_daemon(&b, &config, &log);
+    let wait = |upload: &str| {
+        let mut found = None;
+        wait_for(Duration::from_secs(120), upload, || {
+            found = done_candidate(&b, upload);
+            found.is_some()
+        });
+        found.unwrap()
+    };
+
+    // Node B matches a first, unrelated upload against an empty catalogue.
+    let unrelated = platform_with(scratch.path(), "u0", |out| {
+        common::transform(&balle, &[], out)
+    });
+    add_source(&a, "first", &unrelated);
+    assert!(wait("u0").is_empty());
+
+    // A work registered through node A: node B finds its copy.
+    let work = common::register(&a, &bikes, "Bikes");
+    let work_id = work["work_id"].as_str().unwrap().to_string();
+    let copy = platform_with(scratch.path(), "c1", |out| {
+        common::transform(&bikes, &["-vf", "hflip"], out)
+    });
+    add_source(&a, "copies", &copy);
+    assert_eq!(wait("c1"), std::slice::from_ref(&work_id));
+
+    // Removed through node A: node B no longer finds it.
+    let (code, out, err) = common::run(&[
+        "--data-dir",
+        path_str(&a),
+        "works",
+        "remove",
+        &work_id,
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let again = platform_with(scratch.path(), "c2", |out| {
+        common::transform(&bikes, &["-vf", "scale=480:-2"], out)
+    });
+    add_source(&a, "more-copies", &again);
+    assert!(wait("c2").is_empty());
+
+    assert!(
+        daemon.try_wait().unwrap().is_none(),
+        "node B ran throughout:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    common::sigterm_and_wait(&mut daemon, Duration::from_secs(30));
+}
+
+/// Uploads for the kill test: copies of the registered works (v…, each
+/// a different upload: another part of the work or another length, so none
+/// is a re-encode of another, which would be one match at two places) and
+/// unrelated clips (d…).
+const KILL_UPLOADS: [(&str, &str, &[&str]); 8] = [
+    ("v1", "bikes.mp4", &["-vf", "hflip,scale=480:-2"]),
+    ("d1", "carphone_pristine.mp4", &["-vf", "scale=352:288"]),
+    (
+        "v2",
+        "bigbuckbunny.mp4",
+        &["-vf", "scale=640:360,pad=640:480:0:60"],
+    ),
+    ("d2", "balle-jbart.mp4", &["-t", "6"]),
+    (
+        "v3",
+        "bikes.mp4",
+        &[
+            "-t",
+            "7",
+            "-vf",
+            "drawbox=x=10:y=10:w=120:h=60:color=red@0.9:t=fill",
+        ],
+    ),
+    ("d3", "retroMars2018.avi", &["-vf", "scale=512:384"]),
+    ("v4", "bikes.mp4", &["-ss", "4", "-vf", "scale=400:-2"]),
+    ("d4", "g1.avi", &["-vf", "scale=400:300"]),
+];
+
+#[test]
+fn killing_the_scheduler_and_a_worker_node_loses_and_repeats_nothing() {
+    let Some(db) = reelguard::testkit::postgres::TestDatabase::create_blocking("kill") else {
+        return;
+    };
+    let Some(works) = common::platform::works() else {
+        return;
+    };
+    if KILL_UPLOADS
+        .iter()
+        .any(|(_, from, _)| common::shared_media(from).is_none())
+    {
+        return;
+    }
+    let scratch = scratch_dir();
+    let platform = scratch.path().join("platform");
+    std::fs::create_dir_all(&platform).unwrap();
+    let media = common::Footage;
+    let mut uploads = Vec::new();
+    for (id, from, args) in KILL_UPLOADS {
+        common::transform(&media.path(from), args, &platform.join(format!("{id}.mp4")));
+        uploads.push(common::platform::Upload {
+            id,
+            title: "An upload",
+            uploader: "someone",
+            channel: "UC",
+        });
+    }
+    write_catalog(&platform, &uploads);
+    let base = start_platform(&platform);
+    let nodes: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|name| node(scratch.path(), name, &db.url))
+        .collect();
+    common::platform::fresh_data_dir(works, &nodes[0]);
+    // One worker per node and a yearly schedule: the source scans once,
+    // when the first scheduler starts.
+    let config = scratch.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "blob_dir = \"{}\"\n\n[daemon]\nworkers = 1\nlease_s = {LEASE_S}\n\n\
+             [[sources]]\nname = \"uploads\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\n\
+             allow_loopback = true\nschedule = \"0 0 0 1 1 *\"\n",
+            scratch.path().join("shared-blobs").display()
+        ),
+    )
+    .unwrap();
+    let logs: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|name| scratch.path().join(format!("{name}.log")))
+        .collect();
+    let mut first = start_daemon(&nodes[0], &config, &logs[0]);
+    wait_for(Duration::from_secs(30), "node a to schedule", || {
+        status(&nodes[0], &config)["scheduler"]["node"]
+            .as_str()
+            .is_some_and(|n| pid_of(n) == first.id())
+    });
+    let mut second = start_daemon(&nodes[1], &config, &logs[1]);
+    let mut third = start_daemon(&nodes[2], &config, &logs[2]);
+    let done = |data: &Path| {
+        with_store(data, async |store| {
+            store
+                .list_candidates()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|c| c.status.to_string() == "done")
+                .count()
+        })
+    };
+    wait_for(Duration::from_secs(120), "a first candidate", || {
+        done(&nodes[2]) >= 1
+    });
+    assert!(done(&nodes[2]) < KILL_UPLOADS.len(), "killed too late");
+
+    // kill -9 the scheduler node and a worker node in the middle of the run.
+    for node in [&mut first, &mut second] {
+        node.kill().unwrap();
+        node.wait().unwrap();
+    }
+    wait_for(
+        Duration::from_secs(LEASE_S + 20),
+        "node c to take the scheduler over",
+        || {
+            status(&nodes[2], &config)["scheduler"]["node"]
+                .as_str()
+                .is_some_and(|n| pid_of(n) == third.id())
+        },
+    );
+    // Node c finishes: the dead nodes' jobs are taken over after their lease.
+    let (candidates, matches, scans, captures) = {
+        let mut settled = None;
+        wait_for(
+            Duration::from_secs(240),
+            "every candidate and capture",
+            || {
+                let now = with_store(&nodes[2], async |store| {
+                    let candidates = store.list_candidates().await.unwrap();
+                    let matches = store.list_matches().await.unwrap();
+                    let scans = store.list_scans(10).await.unwrap();
+                    let mut captures = Vec::new();
+                    for m in &matches {
+                        captures.push(store.capture(&m.id).await.unwrap().state.to_string());
+                    }
+                    let jobs = store.job_states().await.unwrap();
+                    let idle = jobs.iter().all(|(state, _)| {
+                        !matches!(state.to_string().as_str(), "queued" | "running")
+                    });
+                    (candidates, matches, scans, captures, idle)
+                });
+                let finished = now.4
+                    && now.0.len() == KILL_UPLOADS.len()
+                    && now.0.iter().all(|c| c.status.to_string() == "done");
+                if finished {
+                    settled = Some((now.0, now.1, now.2, now.3));
+                }
+                finished
+            },
+        );
+        settled.unwrap()
+    };
+    common::sigterm_and_wait(&mut third, Duration::from_secs(60));
+
+    // Nothing lost, nothing twice: every copy matched once, each match
+    // captured once, one scan.
+    let mut found: Vec<(String, String)> = matches
+        .iter()
+        .map(|m| (m.candidate_url.clone(), m.work_id.clone()))
+        .collect();
+    found.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("v1", &works.bikes),
+        ("v2", &works.bunny),
+        ("v3", &works.bikes),
+        ("v4", &works.bikes),
+    ]
+    .iter()
+    .map(|(id, work)| (format!("{base}/pages/{id}"), work.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert_eq!(candidates.len(), KILL_UPLOADS.len());
+    assert!(captures.iter().all(|c| c == "done"), "{captures:?}");
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    assert_eq!(scans[0].status, ScanStatus::Done);
+    assert_eq!(scans[0].new_matches, 4);
+}
