@@ -600,7 +600,33 @@ fn for_each_within(value: u64, bits: usize, radius: u32, visit: &mut impl FnMut(
 /// Helpers shared by the tests of the pure modules.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::fingerprint::Hash256;
+    use crate::fingerprint::{Hash256, Probe, QueryFingerprint, Rect, View};
+
+    /// A candidate at 2 samples per second whose frames are `hashes`, each
+    /// one whole-frame probe.
+    pub fn query_of(hashes: &[Hash256]) -> QueryFingerprint {
+        QueryFingerprint {
+            sample_rate: 2.0,
+            slots: hashes
+                .iter()
+                .map(|&hash| {
+                    vec![Probe {
+                        hash,
+                        quality: 1.0,
+                        view: View::Crop(0),
+                        mirrored: false,
+                        window: Rect {
+                            x: 0.0,
+                            y: 0.0,
+                            width: 1.0,
+                            height: 1.0,
+                        },
+                    }]
+                })
+                .collect(),
+            keyframes: Vec::new(),
+        }
+    }
 
     /// Deterministic pseudo-random hashes (splitmix64).
     pub fn random_hashes(seed: u64, count: usize) -> Vec<Hash256> {

@@ -702,7 +702,7 @@ fn deduplicate(mut segments: Vec<Segment>, config: &MatchConfig) -> Vec<Segment>
 mod tests {
     use super::*;
     use crate::fingerprint::{FrameHash, Hash256};
-    use crate::index::test_support::random_hashes;
+    use crate::index::test_support::{query_of, random_hashes};
     use crate::index::IndexBuilder;
 
     fn noisy(hash: &Hash256, flips: usize, salt: usize) -> Hash256 {
@@ -711,30 +711,6 @@ mod tests {
 
     fn no_keypoints() -> KeypointIndex {
         KeypointIndexBuilder::new().build()
-    }
-
-    fn query_of(hashes: &[Hash256]) -> QueryFingerprint {
-        QueryFingerprint {
-            sample_rate: 2.0,
-            slots: hashes
-                .iter()
-                .map(|&hash| {
-                    vec![Probe {
-                        hash,
-                        quality: 1.0,
-                        view: View::Crop(0),
-                        mirrored: false,
-                        window: Rect {
-                            x: 0.0,
-                            y: 0.0,
-                            width: 1.0,
-                            height: 1.0,
-                        },
-                    }]
-                })
-                .collect(),
-            keyframes: Vec::new(),
-        }
     }
 
     fn index_of(works: &[&[Hash256]]) -> Index {

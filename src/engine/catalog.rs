@@ -411,8 +411,8 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::{Fingerprint, FrameHash, Hash256, Probe, Rect};
-    use crate::index::test_support::random_hashes;
+    use crate::fingerprint::{Fingerprint, FrameHash};
+    use crate::index::test_support::{query_of, random_hashes};
 
     /// A work of `frames` random frames (2 per second), seeded by `seed`.
     fn work(seed: u64, frames: usize) -> (Work, Fingerprint) {
@@ -445,28 +445,7 @@ mod tests {
 
     /// A candidate showing 40 s of work `seed` (from its 10th second).
     fn copy_of(seed: u64) -> QueryFingerprint {
-        let hashes: Vec<Hash256> = random_hashes(seed, 100)[20..100].to_vec();
-        QueryFingerprint {
-            sample_rate: 2.0,
-            slots: hashes
-                .into_iter()
-                .map(|hash| {
-                    vec![Probe {
-                        hash,
-                        quality: 1.0,
-                        view: View::Crop(0),
-                        mirrored: false,
-                        window: Rect {
-                            x: 0.0,
-                            y: 0.0,
-                            width: 1.0,
-                            height: 1.0,
-                        },
-                    }]
-                })
-                .collect(),
-            keyframes: Vec::new(),
-        }
+        query_of(&random_hashes(seed, 100)[20..100])
     }
 
     /// The works `catalog` finds in a copy of work `seed` (no keyframes:
