@@ -402,6 +402,8 @@ def table(runs, truth):
 
     ceiling = span(cores * 60 / high, cores * 60 / low)
     best = max(runs, key=rate)
+    shares = [r["cpu_s"] / (r["elapsed"] * cores) for r in runs]
+    busy = [r["machine_busy"] for r in runs]
     text += "\n"
     if relative:
         text += f"Throughput relative to {base['name']}: {relative}. "
@@ -412,7 +414,10 @@ def table(runs, truth):
         f"about {ceiling} candidates per minute, and the best run here reached {rate(best):.1f} "
         f"({best['name']}). One more machine with {cores} such cores running nodes on the same database "
         f"would add about {ceiling} candidates per minute ({span(60 / high, 60 / low)} per core), "
-        "as long as the database and the platform keep up (their CPU is not in the nodes' CPU seconds).\n")
+        "as long as the database and the platform keep up (their CPU is not in the nodes' CPU seconds). "
+        f"During these runs the nodes had {span(min(shares) * 100, max(shares) * 100)}% of the machine's CPU "
+        f"while it was {span(min(busy) * 100, max(busy) * 100)}% busy in all: the rest went to PostgreSQL, "
+        "the mock platform, the poller and whatever else ran on the machine.\n")
     return text
 
 
@@ -446,6 +451,13 @@ def main():
     truth = make_uploads(uploads, opts.count, bikes, bunny)
 
     load = " ".join(open("/proc/loadavg").read().split()[:3])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip() or "none"
+    if subprocess.run(["git", "status", "--porcelain", "--", ".", ":!bench"],
+                      capture_output=True, text=True, cwd=ROOT).stdout.strip():
+        commit += " (uncommitted changes outside bench/)"
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+    built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(binary)))
     configs = [(f"{n} node{'s' if n > 1 else ''}", [ALL_ROLES] * n) for n in counts]
     if max(counts) > 1:
         n = max(counts)
@@ -486,12 +498,6 @@ def main():
     if opts.write_results:
         results_file = ROOT / "bench" / "results" / "cluster.md"
         results_file.parent.mkdir(parents=True, exist_ok=True)
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=ROOT).stdout.strip() or "none"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!bench"],
-                               capture_output=True, text=True, cwd=ROOT).stdout.strip()
-        if dirty:
-            commit += " (uncommitted changes outside bench/)"
         cmd = "python3 bench/cluster.py --bin target/release/reelguard"
         if opts.count != 200:
             cmd += f" --count {opts.count}"
@@ -502,7 +508,8 @@ def main():
             f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
             f"- Machine: {os.cpu_count()} cores; load average before: {load} "
             "(before each run: " + ", ".join(f"{r['name']} {r['load']}" for r in runs) + ")\n"
-            f"- Commit: {commit}\n"
+            f"- Commit at the start: {commit}\n"
+            f"- Binary: {opts.bin} ({version}), built {built}\n"
             f"- Run: `{cmd} --write-results` (also a step of `make bench`)\n\n")
         results_file.write_text(header + report)
         log(f"wrote {results_file}")
