@@ -271,6 +271,7 @@ fn the_daemon_queues_scans_when_their_schedules_fire(backend: Backend) {
     let log = scratch.path().join("daemon.log");
     let mut daemon = common::start_daemon(&data, &config, &log);
     std::thread::sleep(Duration::from_millis(6500));
+    let stopping_at = chrono::Utc::now();
     let status = common::sigterm_and_wait(&mut daemon, Duration::from_secs(30));
     assert!(status.success(), "SIGTERM: {status:?}");
 
@@ -293,10 +294,22 @@ fn the_daemon_queues_scans_when_their_schedules_fire(backend: Backend) {
             "fired late: {started:?}"
         );
     }
+    // Every scan fired before the stop was done; one fired as the stop came
+    // may be left queued for the next start, as designed.
+    let settled = stopping_at - chrono::Duration::seconds(1);
     assert!(
         scans
             .iter()
+            .filter(|s| s.started_at < settled)
             .all(|s| s.status == ScanStatus::Done && s.errors.is_empty()),
+        "{scans:?}"
+    );
+    assert!(
+        scans
+            .iter()
+            .filter(|s| s.status != ScanStatus::Done)
+            .count()
+            <= 1,
         "{scans:?}"
     );
 }
